@@ -1,0 +1,1 @@
+"""Thin Radicale adapters (auth, rights, storage) over calcard's core services."""

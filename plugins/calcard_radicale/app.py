@@ -1,0 +1,33 @@
+"""Radicale's configuration for calcard and the WSGI application built from it."""
+
+from __future__ import annotations
+
+from radicale import Application, config
+
+from calcard.config import Settings
+
+
+def radicale_configuration(settings: Settings) -> config.Configuration:
+    configuration = config.load()
+    configuration.update(
+        {
+            "server": {
+                "max_content_length": str(settings.max_body_size),
+                "max_resource_size": str(settings.max_resource_size),
+            },
+            "auth": {"type": "calcard_radicale.auth", "cache_logins": "False"},
+            "rights": {"type": "calcard_radicale.rights"},
+            "storage": {"type": "calcard_radicale.storage"},
+            "web": {"type": "none"},
+            "hook": {"type": "none"},
+            "sharing": {"type": "none"},
+            "logging": {"level": settings.log_level, "mask_passwords": "True"},
+        },
+        "calcard",
+        privileged=True,
+    )
+    return configuration
+
+
+def wsgi_app(settings: Settings) -> Application:
+    return Application(radicale_configuration(settings))

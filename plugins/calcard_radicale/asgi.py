@@ -1,0 +1,24 @@
+"""ASGI entry point: calcard's web app with Radicale mounted for DAV.
+
+Lives with the plugins because it is the one place that wires Radicale in;
+``calcard serve`` starts it by import string so that src/calcard never
+imports Radicale.
+"""
+
+from __future__ import annotations
+
+from a2wsgi import WSGIMiddleware
+
+from calcard import web
+from calcard.config import load_settings
+from calcard.db import Database
+from calcard_radicale import runtime
+from calcard_radicale.app import wsgi_app
+
+
+def create_app():
+    settings = load_settings()
+    db = Database(settings.database_url)
+    runtime.use(db)
+    dav = WSGIMiddleware(wsgi_app(settings), workers=16)
+    return web.create_app(dav, db, settings)

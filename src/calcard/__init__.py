@@ -1,0 +1,3 @@
+"""calcard: calendar and contacts server for organizations."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,267 @@
+"""The ``calcard`` command: serving and administration (CONTRACT.md).
+
+Every refusal is one line on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from calcard import accounts, demo, importexport, sharing, trash
+from calcard.config import load_settings
+from calcard.db import Database
+
+
+def database() -> Database:
+    return Database(load_settings().database_url)
+
+
+def refusals(func: Callable) -> Callable:
+    """Turn a refused change (ValueError and kin) into a one-line error, exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (ValueError, OSError) as exc:
+            click.echo(f"calcard: {exc}", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+def write(func: Callable) -> Callable:
+    """Run the command in one write transaction on an up-to-date schema."""
+
+    @functools.wraps(func)
+    @refusals
+    def wrapper(*args, **kwargs):
+        db = database()
+        db.upgrade()
+        with db.transaction(write=True, owners=["admin"]) as s:
+            return func(s, *args, **kwargs)
+
+    return wrapper
+
+
+@click.group()
+def main() -> None:
+    """calcard: calendars and contacts for organizations."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5232, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--demo", "with_demo", is_flag=True, help="Seed a demo organization and print logins."
+)
+@refusals
+def serve(host: str, port: int, workers: int, with_demo: bool) -> None:
+    """Serve CalDAV/CardDAV, the API and the web UI on one port."""
+    from calcard.server import serve as run
+
+    db = database()
+    db.upgrade()
+    if with_demo:
+        _print_demo(db, host, port)
+    db.dispose()
+    run(host, port, workers)
+
+
+def _print_demo(db: Database, host: str, port: int) -> None:
+    with db.transaction(write=True, owners=["admin"]) as s:
+        logins = demo.seed(s)
+    click.echo(f"Demo organization {demo.DEMO_ORG!r}; DAV URL http://{host}:{port}/")
+    for login, password in logins:
+        click.echo(f"  login {login:<6} password {password}")
+
+
+@main.command("demo")
+@refusals
+def demo_command() -> None:
+    """Seed the demo organization and print its logins."""
+    db = database()
+    db.upgrade()
+    _print_demo(db, "127.0.0.1", 5232)
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command()
+@refusals
+def upgrade() -> None:
+    """Apply pending migrations."""
+    database().upgrade()
+    click.echo("database is up to date")
+
+
+@main.group()
+def org() -> None:
+    """Organizations."""
+
+
+@org.command("create")
+@click.argument("name")
+@click.option("--plan", type=click.Choice(list(accounts.PLANS)), default="free", show_default=True)
+@write
+def org_create(s, name: str, plan: str) -> None:
+    accounts.create_org(s, name, plan)
+    click.echo(f"organization {name!r} created on plan {plan}")
+
+
+@main.group()
+def user() -> None:
+    """Users and memberships."""
+
+
+@user.command("add")
+@click.argument("login")
+@click.option("--org", "org_name", required=True)
+@click.option("--role", required=True, type=click.Choice(accounts.ROLES))
+@click.option("--email", default="")
+@click.option("--name", default="")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
+@write
+def user_add(s, login, org_name, role, email, name, password_stdin) -> None:
+    password = sys.stdin.readline().rstrip("\r\n")
+    created = accounts.add_user(s, login, org_name, role, password, email=email, name=name)
+    click.echo(f"user {created.login!r} is {role} of {org_name!r}")
+
+
+@user.command("remove")
+@click.argument("login")
+@click.option("--org", "org_name", required=True)
+@write
+def user_remove(s, login, org_name) -> None:
+    accounts.remove_user(s, login, org_name)
+    click.echo(f"{login!r} removed from {org_name!r}")
+
+
+@user.command("set")
+@click.argument("login")
+@click.option("--email")
+@click.option("--chat-webhook")
+@click.option("--timezone")
+@write
+def user_set(s, login, email, chat_webhook, timezone) -> None:
+    accounts.set_user(s, login, email=email, chat_webhook=chat_webhook, timezone=timezone)
+    click.echo(f"{login!r} updated")
+
+
+@user.command("role")
+@click.argument("login")
+@click.option("--org", "org_name", required=True)
+@click.option("--role", required=True, type=click.Choice(accounts.ROLES))
+@write
+def user_role(s, login, org_name, role) -> None:
+    accounts.set_role(s, login, org_name, role)
+    click.echo(f"{login!r} is now {role} of {org_name!r}")
+
+
+@main.group("app-password")
+def app_password() -> None:
+    """App-specific passwords for DAV clients."""
+
+
+@app_password.command("add")
+@click.argument("login")
+@click.option("--label", required=True)
+@write
+def app_password_add(s, login, label) -> None:
+    secret = accounts.add_app_password(s, login, label)
+    click.echo(f"app password {label!r} for {login!r} (shown once):")
+    click.echo(secret)
+
+
+def share_target(func: Callable) -> Callable:
+    for option in (
+        click.option("--org", "org_name"),
+        click.option("--group"),
+        click.option("--user", "user_login"),
+    ):
+        func = option(func)
+    return func
+
+
+def _one_target(user_login, group, org_name) -> tuple[str, str]:
+    given = [(k, v) for k, v in (("user", user_login), ("group", group), ("org", org_name)) if v]
+    if len(given) != 1:
+        raise ValueError("name exactly one of --user, --group or --org")
+    return given[0]
+
+
+@main.group()
+def share() -> None:
+    """Share calendars and address books."""
+
+
+@share.command("add")
+@click.argument("path")
+@share_target
+@click.option("--access", required=True, type=click.Choice(sharing.ACCESS_LEVELS))
+@write
+def share_add(s, path, user_login, group, org_name, access) -> None:
+    kind, name = _one_target(user_login, group, org_name)
+    sharing.add_share(s, path, kind, name, access)
+    click.echo(f"{path} shared with {kind} {name!r} ({access})")
+
+
+@share.command("remove")
+@click.argument("path")
+@share_target
+@write
+def share_remove(s, path, user_login, group, org_name) -> None:
+    kind, name = _one_target(user_login, group, org_name)
+    sharing.remove_share(s, path, kind, name)
+    click.echo(f"{path} no longer shared with {kind} {name!r}")
+
+
+@main.command("import")
+@click.argument("login")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--into", help="Collection path, e.g. /alice/work/ (default: the user's default).")
+@write
+def import_command(s, login, file, into) -> None:
+    summary = importexport.import_file(s, login, file, into)
+    for reason in summary.skipped:
+        click.echo(f"skipped: {reason}", err=True)
+    click.echo(str(summary))
+
+
+@main.command("export")
+@click.argument("path")
+@refusals
+def export_command(path: str) -> None:
+    with database().transaction() as s:
+        click.echo(importexport.export_collection(s, path), nl=False)
+
+
+@main.group("trash")
+def trash_group() -> None:
+    """Deleted events, contacts and collections."""
+
+
+@trash_group.command("list")
+@click.argument("login")
+@refusals
+def trash_list(login: str) -> None:
+    with database().transaction() as s:
+        for entry in trash.list_trash(s, login):
+            click.echo(str(entry))
+
+
+@trash_group.command("restore")
+@click.argument("login")
+@click.argument("entry_id")
+@write
+def trash_restore(s, login, entry_id) -> None:
+    click.echo(f"restored {trash.restore(s, login, entry_id)}")

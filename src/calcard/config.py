@@ -1,0 +1,55 @@
+"""Settings from the environment, optionally preset by a TOML file under config/.
+
+The environment always wins so that operators and tests can override a shared
+file without editing it (CONTRACT.md, "Install and run").
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_PREFIX = "CALCARD_"
+DEFAULT_CONFIG_FILE = Path("config/calcard.toml")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    smtp_url: str = ""
+    mail_from: str = "calcard@localhost"
+    base_url: str = "http://127.0.0.1:5232"
+    max_resource_size: int = 10_000_000
+    max_body_size: int = 50_000_000
+    log_level: str = "info"
+
+
+def _file_values() -> dict[str, object]:
+    path = Path(os.environ.get(ENV_PREFIX + "CONFIG", DEFAULT_CONFIG_FILE))
+    if not path.is_file():
+        return {}
+    with path.open("rb") as fh:
+        return dict(tomllib.load(fh).get("calcard", {}))
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "calcard"
+
+
+def load_settings() -> Settings:
+    """Merge defaults, the config file and CALCARD_* environment variables."""
+    values: dict[str, object] = _file_values()
+    for field in Settings.__dataclass_fields__:
+        env = os.environ.get(ENV_PREFIX + field.upper())
+        if env is not None:
+            values[field] = env
+    data_dir = Path(str(values.pop("data_dir", "") or _default_data_dir())).expanduser()
+    url = str(values.pop("database_url", "") or f"sqlite:///{data_dir / 'calcard.db'}")
+    for key in ("max_resource_size", "max_body_size"):
+        if key in values:
+            values[key] = int(str(values[key]))
+    return Settings(data_dir=data_dir, database_url=url, **values)  # type: ignore[arg-type]

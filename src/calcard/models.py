@@ -1,0 +1,183 @@
+"""SQLAlchemy models: the one schema, changed only through Alembic migrations.
+
+Tables that grow with use carry an ``owner`` (the owning user's login) so they
+can be distributed by that key later (DESIGN.md, "Growing past one machine").
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    plan: Mapped[str] = mapped_column(String(20), default="free")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(320), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    chat_webhook: Mapped[str] = mapped_column(String(1000), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("org_id", "user_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(30))
+    calendar_access: Mapped[bool] = mapped_column(Boolean, default=True)
+    contacts_access: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Workgroup(Base):
+    __tablename__ = "workgroups"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class WorkgroupMember(Base):
+    __tablename__ = "workgroup_members"
+    workgroup_id: Mapped[int] = mapped_column(
+        ForeignKey("workgroups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class AppPassword(Base):
+    __tablename__ = "app_passwords"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Collection(Base):
+    """A DAV collection; ``path`` is Radicale's sanitized path without slashes."""
+
+    __tablename__ = "collections"
+    __table_args__ = (
+        Index(
+            "uq_collections_live_path",
+            "path",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index("ix_collections_parent", "parent"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(String(1000))
+    parent: Mapped[str] = mapped_column(String(1000))
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    tag: Mapped[str] = mapped_column(String(20), default="")
+    props: Mapped[str] = mapped_column(Text, default="{}")
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (
+        Index(
+            "uq_items_live_href",
+            "collection_id",
+            "href",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "uq_items_live_uid",
+            "collection_id",
+            "uid",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL AND uid <> ''"),
+            postgresql_where=text("deleted_at IS NULL AND uid <> ''"),
+        ),
+        Index("ix_items_time", "collection_id", "start", "end"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"))
+    owner: Mapped[str] = mapped_column(String(100))
+    href: Mapped[str] = mapped_column(String(1000))
+    uid: Mapped[str] = mapped_column(String(1000), default="")
+    etag: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    component: Mapped[str] = mapped_column(String(20), default="")
+    start: Mapped[int] = mapped_column(BigInteger)
+    end: Mapped[int] = mapped_column(BigInteger)
+    last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class SyncLog(Base):
+    """One row per change of an href, so sync costs O(changes) (RFC 6578)."""
+
+    __tablename__ = "sync_log"
+    __table_args__ = (Index("ix_sync_log_collection_revision", "collection_id", "revision"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"))
+    owner: Mapped[str] = mapped_column(String(100))
+    revision: Mapped[int] = mapped_column(BigInteger)
+    href: Mapped[str] = mapped_column(String(1000))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Share(Base):
+    """A collection shared with a user, a workgroup or a whole organization."""
+
+    __tablename__ = "shares"
+    __table_args__ = (UniqueConstraint("collection_id", "target_kind", "target_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE"), index=True
+    )
+    owner: Mapped[str] = mapped_column(String(100))
+    target_kind: Mapped[str] = mapped_column(String(10))  # user | group | org
+    target_id: Mapped[int] = mapped_column(Integer)
+    access: Mapped[str] = mapped_column(String(20))  # read | read-write
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
