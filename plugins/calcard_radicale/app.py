@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from defusedxml import DefusedXmlException
 from radicale import Application, config
 
 from calcard.config import Settings
@@ -29,5 +30,15 @@ def radicale_configuration(settings: Settings) -> config.Configuration:
     return configuration
 
 
+class CalcardApplication(Application):
+    """Radicale, answering forbidden XML constructs (entities, DTDs) with 400, not 500."""
+
+    def _read_xml_request_body(self, environ, request_info):
+        try:
+            return super()._read_xml_request_body(environ, request_info)
+        except DefusedXmlException as exc:
+            raise RuntimeError(f"forbidden XML construct: {exc}") from exc
+
+
 def wsgi_app(settings: Settings) -> Application:
-    return Application(radicale_configuration(settings))
+    return CalcardApplication(radicale_configuration(settings))

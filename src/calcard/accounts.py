@@ -234,6 +234,16 @@ def add_app_password(s: Session, login: str, label: str) -> str:
     return secret
 
 
+def set_product_access(
+    s: Session, login: str, org_name: str, calendar: bool, contacts: bool
+) -> None:
+    """Which products (calendar, contacts) a member may use in this organization."""
+    _org, _user, membership = _require_membership(s, login, org_name)
+    membership.calendar_access = calendar
+    membership.contacts_access = contacts
+    s.flush()
+
+
 def _hashes(s: Session, user: User) -> list[str]:
     """The account password's hash first, then the live app passwords'."""
     app_hashes = s.scalars(

@@ -265,3 +265,7 @@ def trash_list(login: str) -> None:
 @write
 def trash_restore(s, login, entry_id) -> None:
     click.echo(f"restored {trash.restore(s, login, entry_id)}")
+
+
+if __name__ == "__main__":
+    main()

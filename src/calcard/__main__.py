@@ -1,0 +1,3 @@
+from calcard.cli import main
+
+main()

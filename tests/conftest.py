@@ -1,0 +1,144 @@
+"""Real servers for the tests: `calcard serve` subprocesses on SQLite and PostgreSQL.
+
+PostgreSQL must be reachable (CI starts it); set CALCARD_TEST_PG_ADMIN_URL to
+use another server. Each session creates and drops its own databases.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+
+from calcard import accounts
+from calcard.db import Database
+
+PG_ADMIN_URL = os.environ.get(
+    "CALCARD_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+PASSWORD = "correct horse battery"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Backend:
+    name: str
+    url: str
+    db: Database = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.db = Database(self.url)
+        self.db.upgrade()
+
+
+def _pg_database(name: str) -> Iterator[str]:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request, tmp_path_factory) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "calcard.db"
+        b = Backend("sqlite", f"sqlite:///{path}")
+        yield b
+        b.db.dispose()
+        return
+    gen = _pg_database(f"calcard_test_{os.getpid()}_{uuid.uuid4().hex[:8]}")
+    b = Backend("postgresql", next(gen))
+    yield b
+    b.db.dispose()
+    next(gen, None)
+
+
+@dataclass
+class Server:
+    url: str
+    backend: Backend
+    process: subprocess.Popen
+    log: Path
+
+    def user(
+        self, role: str = "collaborator", org: str | None = None, calendar: bool = True,
+        contacts: bool = True,
+    ) -> str:
+        """A fresh user in a fresh (or the given) organization; returns the login."""
+        login = f"u{uuid.uuid4().hex[:10]}"
+        with self.backend.db.transaction(write=True, owners=[login]) as s:
+            if org is None:
+                org = f"org-{login}"
+                accounts.create_org(s, org, plan="team")
+            accounts.add_user(s, login, org, role, PASSWORD, email=f"{login}@example.com")
+            accounts.set_product_access(s, login, org, calendar, contacts)
+        return login
+
+    def client(self, login: str, password: str = PASSWORD) -> httpx.Client:
+        return httpx.Client(base_url=self.url, auth=(login, password), timeout=30)
+
+
+def start_server(backend: Backend, tmp: Path, extra_env: dict[str, str] | None = None) -> Server:
+    port = free_port()
+    log = tmp / f"server-{port}.log"
+    env = {
+        **os.environ,
+        "CALCARD_DATABASE_URL": backend.url,
+        "CALCARD_DATA_DIR": str(tmp),
+        **(extra_env or {}),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "calcard.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()}")
+        try:
+            if httpx.get(url + "/api/health", timeout=2).status_code == 200:
+                return Server(url, backend, process, log)
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"server did not start: {log.read_text()}")
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@pytest.fixture(scope="session")
+def server(backend, tmp_path_factory) -> Iterator[Server]:
+    srv = start_server(
+        backend, tmp_path_factory.mktemp(f"srv-{backend.name}"),
+        {"CALCARD_MAX_RESOURCE_SIZE": "200000", "CALCARD_MAX_BODY_SIZE": "1000000"},
+    )
+    yield srv
+    stop_server(srv)
