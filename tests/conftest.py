@@ -7,6 +7,7 @@ use another server. Each session creates and drops its own databases.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -27,6 +28,27 @@ PG_ADMIN_URL = os.environ.get(
     "CALCARD_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 PASSWORD = "correct horse battery"
+
+
+SYNC_BODY = """<?xml version="1.0"?>
+<D:sync-collection xmlns:D="DAV:">
+  <D:sync-token>{token}</D:sync-token><D:sync-level>1</D:sync-level>
+  <D:prop><D:getetag/></D:prop>
+</D:sync-collection>"""
+
+
+def report(http: httpx.Client, path: str, body: str) -> httpx.Response:
+    return http.request(
+        "REPORT", path, content=body.encode(),
+        headers={"Depth": "1", "Content-Type": "application/xml"},
+    )
+
+
+def sync_report(http: httpx.Client, path: str, token: str = "") -> tuple[str, str]:
+    """(new token, multistatus text) of an RFC 6578 sync-collection REPORT."""
+    response = report(http, path, SYNC_BODY.format(token=token))
+    assert response.status_code == 207, response.text
+    return re.search(r"<sync-token>([^<]+)</sync-token>", response.text).group(1), response.text
 
 
 def free_port() -> int:
@@ -104,6 +126,7 @@ def start_server(backend: Backend, tmp: Path, extra_env: dict[str, str] | None =
         **os.environ,
         "CALCARD_DATABASE_URL": backend.url,
         "CALCARD_DATA_DIR": str(tmp),
+        "CALCARD_AUTH_DELAY": "0.05",
         **(extra_env or {}),
     }
     process = subprocess.Popen(

@@ -16,7 +16,11 @@ def radicale_configuration(settings: Settings) -> config.Configuration:
                 "max_content_length": str(settings.max_body_size),
                 "max_resource_size": str(settings.max_resource_size),
             },
-            "auth": {"type": "calcard_radicale.auth", "cache_logins": "False"},
+            "auth": {
+                "type": "calcard_radicale.auth",
+                "cache_logins": "False",
+                "delay": str(settings.auth_delay),
+            },
             "rights": {"type": "calcard_radicale.rights"},
             "storage": {"type": "calcard_radicale.storage"},
             "web": {"type": "none"},

@@ -25,6 +25,7 @@ class Settings:
     max_resource_size: int = 10_000_000
     max_body_size: int = 50_000_000
     log_level: str = "info"
+    auth_delay: float = 1.0  # seconds added to every 401/403, against guessing
 
 
 def _file_values() -> dict[str, object]:
@@ -52,4 +53,6 @@ def load_settings() -> Settings:
     for key in ("max_resource_size", "max_body_size"):
         if key in values:
             values[key] = int(str(values[key]))
+    if "auth_delay" in values:
+        values["auth_delay"] = float(str(values["auth_delay"]))
     return Settings(data_dir=data_dir, database_url=url, **values)  # type: ignore[arg-type]

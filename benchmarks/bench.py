@@ -1,0 +1,1128 @@
+#!/usr/bin/env python3
+"""CalDAV/CardDAV benchmark: calcard (SQLite or PostgreSQL) against stock Radicale.
+
+Starts each server as a subprocess on a free loopback port, loads a calendar of N
+generated events (80% single events over ~2 years, 15% weekly recurring, 5% with a
+VALARM) and times the usual client operations over HTTP with one keep-alive client.
+Run it with the project's venv:  .venv/bin/python benchmarks/bench.py --help
+See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_CACHE = HERE / ".cache"
+LOGIN = "bench"
+PASSWORD = "bench-password-1"
+ORG = "bench"
+CALENDAR = f"/{LOGIN}/calendar/"
+CONTACTS = f"/{LOGIN}/contacts/"
+PUTRATE = f"/{LOGIN}/putrate/"
+GENERATOR_VERSION = 1  # bump when the generated data changes (invalidates the cache)
+STAGE = 500  # events per PUT stage
+CHANGES = 10  # modified events before an incremental sync
+MULTIGET = 100
+
+EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+SPAN_DAYS = 730
+WEEK = ("20250303T000000Z", "20250310T000000Z")
+MONTH = ("20250301T000000Z", "20250401T000000Z")
+
+DAV = "DAV:"
+CALDAV = "urn:ietf:params:xml:ns:caldav"
+CARDDAV = "urn:ietf:params:xml:ns:carddav"
+
+CALENDAR_PROPS = {
+    "tag": "VCALENDAR",
+    "D:displayname": "Calendar",
+    "C:supported-calendar-component-set": "VEVENT,VTODO,VJOURNAL",
+}
+CONTACTS_PROPS = {"tag": "VADDRESSBOOK", "D:displayname": "Contacts"}
+
+VTIMEZONE = """BEGIN:VTIMEZONE
+TZID:Europe/Paris
+BEGIN:DAYLIGHT
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+TZNAME:CEST
+DTSTART:19700329T020000
+RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU
+END:DAYLIGHT
+BEGIN:STANDARD
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+TZNAME:CET
+DTSTART:19701025T030000
+RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU
+END:STANDARD
+END:VTIMEZONE
+"""
+
+WORDS = (
+    "budget review standup lunch client call design sync retro planning demo "
+    "dentist training workshop interview offsite board report roadmap coffee"
+).split()
+FIRST = "Alice Bruno Chloe David Emma Farid Gina Hugo Ines Jules Karim Lea Marc Nina".split()
+LAST = "Martin Bernard Dubois Thomas Robert Richard Petit Durand Leroy Moreau Simon".split()
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _ical(lines: list[str]) -> str:
+    return "\r\n".join(line for chunk in lines for line in chunk.splitlines()) + "\r\n"
+
+
+def _utc(value: datetime) -> str:
+    return value.strftime("%Y%m%dT%H%M%SZ")
+
+
+def event_uid(i: int) -> str:
+    return f"bench-event-{i:06d}"
+
+
+def event_href(i: int) -> str:
+    return f"{event_uid(i)}.ics"
+
+
+def make_event(i: int, version: int = 0) -> str:
+    """Event number ``i`` (deterministic); ``version`` > 0 gives a modified copy."""
+    rnd = random.Random(i * 7919 + GENERATOR_VERSION)
+    kind = i % 20  # 0-15 single, 16-18 weekly recurring, 19 single with a VALARM
+    summary = " ".join(rnd.choice(WORDS) for _ in range(3)).capitalize()
+    if version:
+        summary += f" (rev {version})"
+    day = EPOCH + timedelta(days=rnd.randrange(SPAN_DAYS))
+    start = day.replace(hour=rnd.randrange(7, 19), minute=rnd.choice((0, 15, 30, 45)))
+    end = start + timedelta(minutes=rnd.choice((15, 30, 60, 90, 120)))
+    body = [
+        "BEGIN:VEVENT",
+        f"UID:{event_uid(i)}",
+        "DTSTAMP:20240101T000000Z",
+        f"SUMMARY:{summary}",
+        f"LOCATION:Room {rnd.randrange(1, 40)}",
+        f"DESCRIPTION:Generated event {i} for the calcard benchmark.",
+        f"SEQUENCE:{version}",
+    ]
+    head = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//calcard//bench//EN"]
+    if 16 <= kind <= 18:
+        local = start.strftime("%Y%m%dT%H%M%S")
+        local_end = end.strftime("%Y%m%dT%H%M%S")
+        body += [f"DTSTART;TZID=Europe/Paris:{local}", f"DTEND;TZID=Europe/Paris:{local_end}"]
+        shape = rnd.randrange(10)
+        if shape < 5:
+            body.append(f"RRULE:FREQ=WEEKLY;COUNT={rnd.randrange(4, 40)}")
+        elif shape < 9:
+            until = start + timedelta(weeks=rnd.randrange(4, 40))
+            body.append(f"RRULE:FREQ=WEEKLY;UNTIL={_utc(until)}")
+        else:
+            body.append("RRULE:FREQ=WEEKLY")
+        head.append(VTIMEZONE)
+    else:
+        body += [f"DTSTART:{_utc(start)}", f"DTEND:{_utc(end)}"]
+        if kind == 19:
+            body += [
+                "BEGIN:VALARM",
+                "ACTION:DISPLAY",
+                "DESCRIPTION:Reminder",
+                "TRIGGER:-PT15M",
+                "END:VALARM",
+            ]
+    return _ical(head + body + ["END:VEVENT", "END:VCALENDAR"])
+
+
+def contact_uid(i: int) -> str:
+    return f"bench-contact-{i:06d}"
+
+
+def contact_href(i: int) -> str:
+    return f"{contact_uid(i)}.vcf"
+
+
+def make_contact(i: int, version: int = 0) -> str:
+    rnd = random.Random(i * 104729 + GENERATOR_VERSION)
+    first, last = rnd.choice(FIRST), rnd.choice(LAST)
+    note = f"NOTE:revision {version}" if version else "NOTE:generated"
+    return _ical(
+        [
+            "BEGIN:VCARD",
+            "VERSION:3.0",
+            f"UID:{contact_uid(i)}",
+            f"FN:{first} {last} {i}",
+            f"N:{last};{first};;;",
+            f"EMAIL;TYPE=INTERNET:{first.lower()}.{last.lower()}{i}@example.com",
+            f"TEL;TYPE=CELL:+33 6 {rnd.randrange(10**7, 10**8)}",
+            f"ORG:Company {rnd.randrange(50)}",
+            note,
+            "END:VCARD",
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class Kind:
+    """Calendar or address book: how to make, name and query its items."""
+
+    name: str
+    path: str
+    make: Callable[[int, int], str]
+    href: Callable[[int], str]
+    content_type: str
+    props: dict[str, str]
+    marker: str  # counts items in a GET of the whole collection
+
+
+EVENTS = Kind(
+    "calendar", CALENDAR, make_event, event_href, "text/calendar", CALENDAR_PROPS, "UID:bench-event"
+)
+CARDS = Kind(
+    "contacts", CONTACTS, make_contact, contact_href, "text/vcard", CONTACTS_PROPS, "BEGIN:VCARD"
+)
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def venv_tool(name: str) -> str:
+    candidate = Path(sys.executable).parent / name
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if not found:
+        raise BenchError(f"cannot find the {name!r} command; run with the project's venv python")
+    return found
+
+
+class Server:
+    """A server subprocess in its own session, stopped by its process group id."""
+
+    running: list[Server] = []
+
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str], port: int, log_path: Path):
+        self.name = name
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.proc = subprocess.Popen(
+            cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        Server.running.append(self)
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError(f"{self.name} exited at start:\n{self.tail()}")
+            try:
+                httpx.request("OPTIONS", self.base + "/", timeout=2)
+                return
+            except httpx.TransportError:
+                time.sleep(0.2)
+        raise BenchError(f"{self.name} did not answer within {timeout:.0f}s:\n{self.tail()}")
+
+    def tail(self, chars: int = 3000) -> str:
+        self._log.flush()
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def pids(self) -> list[int]:
+        """The server process and all its descendants."""
+        children: dict[int, list[int]] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry.name))
+        found, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(children.get(pid, []))
+        return found
+
+    def memory_mb(self) -> tuple[float, float]:
+        """(sum of VmRSS, sum of VmHWM) over the process tree, in MiB."""
+        rss = hwm = 0
+        for pid in self.pids():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmRSS:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("VmHWM:"):
+                    hwm += int(line.split()[1])
+        return rss / 1024, hwm / 1024
+
+    def stop(self) -> None:
+        if self in Server.running:
+            Server.running.remove(self)
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+            except ProcessLookupError:
+                pass
+        self._log.close()
+
+
+# --------------------------------------------------------------------------- DAV client
+
+
+def _xml(body: str) -> bytes:
+    return ('<?xml version="1.0" encoding="utf-8"?>\n' + body).encode()
+
+
+PROPFIND_BODY = _xml(
+    '<D:propfind xmlns:D="DAV:"><D:prop><D:getetag/><D:getcontenttype/>'
+    "<D:resourcetype/></D:prop></D:propfind>"
+)
+
+
+def query_body(start: str, end: str) -> bytes:
+    return _xml(
+        f'<C:calendar-query xmlns:D="DAV:" xmlns:C="{CALDAV}">'
+        "<D:prop><D:getetag/><C:calendar-data/></D:prop>"
+        '<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">'
+        f'<C:time-range start="{start}" end="{end}"/>'
+        "</C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"
+    )
+
+
+def freebusy_body(start: str, end: str) -> bytes:
+    return _xml(
+        f'<C:free-busy-query xmlns:C="{CALDAV}">'
+        f'<C:time-range start="{start}" end="{end}"/></C:free-busy-query>'
+    )
+
+
+def multiget_body(kind: Kind, hrefs: list[str]) -> bytes:
+    if kind is EVENTS:
+        root, ns, data = "C:calendar-multiget", CALDAV, "C:calendar-data"
+    else:
+        root, ns, data = "C:addressbook-multiget", CARDDAV, "C:address-data"
+    refs = "".join(f"<D:href>{kind.path}{h}</D:href>" for h in hrefs)
+    return _xml(
+        f'<{root} xmlns:D="DAV:" xmlns:C="{ns}"><D:prop><D:getetag/><{data}/></D:prop>'
+        f"{refs}</{root}>"
+    )
+
+
+def sync_body(token: str) -> bytes:
+    return _xml(
+        '<D:sync-collection xmlns:D="DAV:">'
+        f"<D:sync-token>{token}</D:sync-token><D:sync-level>1</D:sync-level>"
+        "<D:prop><D:getetag/></D:prop></D:sync-collection>"
+    )
+
+
+def mkcalendar_body() -> bytes:
+    return _xml(
+        f'<C:mkcalendar xmlns:D="DAV:" xmlns:C="{CALDAV}"><D:set><D:prop>'
+        "<D:displayname>PUT rate</D:displayname></D:prop></D:set></C:mkcalendar>"
+    )
+
+
+def responses(text: str) -> list[ET.Element]:
+    return ET.fromstring(text).findall(f"{{{DAV}}}response")
+
+
+def count_with_data(text: str) -> int:
+    """Responses that carry calendar or address data (multiget hits)."""
+    hits = 0
+    for response in responses(text):
+        for tag in (f"{{{CALDAV}}}calendar-data", f"{{{CARDDAV}}}address-data"):
+            node = response.find(f".//{tag}")
+            if node is not None and (node.text or "").strip():
+                hits += 1
+    return hits
+
+
+class Client:
+    def __init__(self, base: str):
+        self.http = httpx.Client(
+            base_url=base, auth=(LOGIN, PASSWORD), timeout=httpx.Timeout(900.0)
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        ok: tuple[int, ...] = (200, 201, 204, 207),
+    ) -> httpx.Response:
+        response = self.http.request(method, path, content=body, headers=headers)
+        if response.status_code not in ok:
+            raise BenchError(f"{method} {path}: HTTP {response.status_code}: {response.text[:500]}")
+        return response
+
+    def put(self, kind: Kind, i: int, version: int = 0) -> float:
+        headers = {"Content-Type": f"{kind.content_type}; charset=utf-8"}
+        if not version:
+            headers["If-None-Match"] = "*"
+        body = kind.make(i, version).encode()
+        started = time.perf_counter()
+        self.request("PUT", kind.path + kind.href(i), body, headers, ok=(201, 204))
+        return time.perf_counter() - started
+
+    def report(self, path: str, body: bytes, depth: str = "1") -> httpx.Response:
+        headers = {"Depth": depth, "Content-Type": "application/xml; charset=utf-8"}
+        return self.request("REPORT", path, body, headers, ok=(207, 200))
+
+    def sync(self, path: str, token: str) -> tuple[str, int]:
+        response = self.report(path, sync_body(token), depth="0")
+        root = ET.fromstring(response.text)
+        new_token = root.findtext(f"{{{DAV}}}sync-token") or ""
+        return new_token, len(root.findall(f"{{{DAV}}}response"))
+
+
+# --------------------------------------------------------------------------- results
+
+ROWS = [
+    ("put_first", "PUT first stage (ev/s)", "rate"),
+    ("put_mid", "PUT middle stage (ev/s)", "rate"),
+    ("put_last", "PUT last stage (ev/s)", "rate"),
+    ("propfind", "PROPFIND depth 1 (ms)", "ms"),
+    ("query_week", "calendar-query week (ms)", "ms"),
+    ("query_month", "calendar-query month (ms)", "ms"),
+    ("freebusy", "free-busy-query week (ms)", "ms"),
+    ("multiget", f"calendar-multiget {MULTIGET} (ms)", "ms"),
+    ("sync_initial", "sync-collection initial (ms)", "ms"),
+    ("sync_incr", f"sync-collection after {CHANGES} (ms)", "ms"),
+    ("get_all", "GET whole calendar (ms)", "ms"),
+    ("rss", "server RSS after ops (MiB)", "mb"),
+    ("hwm", "server peak RSS (MiB)", "mb"),
+]
+
+CONTACT_ROWS = [
+    ("put_first", "PUT first stage (cards/s)", "rate"),
+    ("put_last", "PUT last stage (cards/s)", "rate"),
+    ("put_all", "PUT all, average (cards/s)", "rate"),
+    ("propfind", "PROPFIND depth 1 (ms)", "ms"),
+    ("sync_initial", "sync-collection initial (ms)", "ms"),
+    ("sync_incr", f"sync-collection after {CHANGES} (ms)", "ms"),
+    ("multiget", f"addressbook-multiget {MULTIGET} (ms)", "ms"),
+    ("get_all", "GET whole address book (ms)", "ms"),
+]
+
+
+@dataclass
+class Column:
+    server: str  # "calcard" or "radicale"
+    size: int
+    values: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.server}-{human(self.size)}"
+
+
+def human(n: int) -> str:
+    if n >= 1000 and n % 1000 == 0:
+        return f"{n // 1000}k"
+    return str(n)
+
+
+def fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit in ("rate", "mb"):
+        return f"{value:.0f}" if value >= 10 else f"{value:.1f}"
+    if value >= 100:
+        return f"{value:.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def ratio(radicale: float | None, calcard: float | None, unit: str) -> str:
+    """Radicale's cost over calcard's (>1: calcard is faster / smaller)."""
+    if not radicale or not calcard:
+        return "-"
+    value = calcard / radicale if unit == "rate" else radicale / calcard
+    return f"{value:.1f}x" if value < 100 else f"{value:.0f}x"
+
+
+def render(
+    title: str, rows, columns: list[Column], ratio_pair: tuple[Column, Column] | None
+) -> str:
+    width = max(len(label) for _, label, _ in rows) + 2
+    colw = max(13, *(len(c.label) + 2 for c in columns))
+    ratio_head = f"rad/cc@{human(ratio_pair[0].size)}" if ratio_pair else ""
+    lines = [title]
+    head = "operation".ljust(width) + "".join(c.label.rjust(colw) for c in columns)
+    if ratio_pair:
+        head += ratio_head.rjust(colw)
+    lines += [head, "-" * len(head)]
+    for key, label, unit in rows:
+        line = label.ljust(width)
+        line += "".join(fmt(c.values.get(key), unit).rjust(colw) for c in columns)
+        if ratio_pair:
+            calcard, radicale = ratio_pair
+            line += ratio(radicale.values.get(key), calcard.values.get(key), unit).rjust(colw)
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def render_counts(title: str, rows, columns: list[Column]) -> tuple[str, list[str]]:
+    """Result counts per operation; a calcard/radicale disagreement is flagged with '!'."""
+    counted = [(k, label) for k, label, unit in rows if any(k in c.counts for c in columns)]
+    width = max(len(label) for _, label in counted) + 2
+    colw = max(13, *(len(c.label) + 2 for c in columns))
+    lines = [title, "operation".ljust(width) + "".join(c.label.rjust(colw) for c in columns)]
+    mismatches = []
+    for key, label in counted:
+        line = label.ljust(width)
+        for c in columns:
+            value = c.counts.get(key)
+            other = next((o for o in columns if o.size == c.size and o.server != c.server), None)
+            flag = ""
+            if value is not None and other is not None and key in other.counts:
+                if other.counts[key] != value:
+                    flag = "!"
+                    if c.server == "calcard":
+                        mismatches.append(
+                            f"{label.split(' (')[0]} at {human(c.size)}: calcard {value}, "
+                            f"radicale {other.counts[key]}"
+                        )
+            line += (("-" if value is None else str(value)) + flag).rjust(colw)
+        lines.append(line)
+    return "\n".join(lines), mismatches
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def median_ms(fn: Callable[[], int], repeats: int, column: Column, key: str) -> None:
+    """One untimed warm-up call, then the median of ``repeats`` timed calls."""
+    fn()
+    times = []
+    count = 0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        count = fn()
+        times.append((time.perf_counter() - started) * 1000)
+    column.values[key] = statistics.median(times)
+    column.counts[key] = count
+    log(f"  {column.label} {key}: {column.values[key]:.1f} ms (n={count})")
+
+
+def stage_rate(durations: list[float]) -> float:
+    return len(durations) / sum(durations) if durations else 0.0
+
+
+def put_range(client: Client, kind: Kind, indices, column: Column, what: str) -> list[float]:
+    started = time.perf_counter()
+    durations = []
+    last_report = started
+    for i in indices:
+        durations.append(client.put(kind, i))
+        if time.perf_counter() - last_report > 30:
+            last_report = time.perf_counter()
+            log(f"  {column.label} {what}: {len(durations)} PUT, {stage_rate(durations):.0f}/s")
+    return durations
+
+
+def load(
+    client: Client,
+    kind: Kind,
+    n: int,
+    column: Column,
+    prefilled: bool,
+    temp_path: str | None,
+    values: dict[str, float],
+) -> None:
+    """PUT the items that are not prefilled, recording per-stage rates.
+
+    Without a prefill every item is PUT; with one, items 0..n-stage exist already,
+    the first stage is PUT into an empty scratch collection and the last stage
+    into the full one, so both ends of the growth curve are real HTTP PUTs.
+    """
+    stage = min(STAGE, max(1, n // 2))
+    if not prefilled:
+        durations = put_range(client, kind, range(n), column, f"PUT {kind.name}")
+        values["put_first"] = stage_rate(durations[:stage])
+        values["put_last"] = stage_rate(durations[-stage:])
+        values["put_all"] = stage_rate(durations)
+        if n >= 4 * stage:
+            mid = n // 2 - stage // 2
+            values["put_mid"] = stage_rate(durations[mid : mid + stage])
+        return
+    assert temp_path is not None
+    scratch = Kind(kind.name, temp_path, kind.make, kind.href, kind.content_type, {}, "")
+    client.request(
+        "MKCALENDAR" if kind is EVENTS else "MKCOL",
+        temp_path,
+        mkcalendar_body() if kind is EVENTS else _mkcol_addressbook(),
+        {"Content-Type": "application/xml; charset=utf-8"},
+        ok=(201,),
+    )
+    first = put_range(client, scratch, range(stage), column, "PUT first stage (scratch)")
+    client.request("DELETE", temp_path, ok=(200, 204))
+    last = put_range(client, kind, range(n - stage, n), column, "PUT last stage")
+    values["put_first"] = stage_rate(first)
+    values["put_last"] = stage_rate(last)
+
+
+def _mkcol_addressbook() -> bytes:
+    return _xml(
+        f'<D:mkcol xmlns:D="DAV:" xmlns:C="{CARDDAV}"><D:set><D:prop>'
+        "<D:resourcetype><D:collection/><C:addressbook/></D:resourcetype>"
+        "</D:prop></D:set></D:mkcol>"
+    )
+
+
+def measure_calendar(client: Client, n: int, column: Column, repeats: int) -> None:
+    rng = random.Random(n)
+    multiget_hrefs = [event_href(i) for i in rng.sample(range(n), min(MULTIGET, n))]
+
+    def propfind() -> int:
+        response = client.request("PROPFIND", CALENDAR, PROPFIND_BODY, {"Depth": "1"}, ok=(207,))
+        return len(responses(response.text)) - 1
+
+    def query(window: tuple[str, str]) -> Callable[[], int]:
+        return lambda: len(responses(client.report(CALENDAR, query_body(*window)).text))
+
+    def freebusy() -> int:
+        text = client.report(CALENDAR, freebusy_body(*WEEK)).text
+        return sum(line.count(",") + 1 for line in text.splitlines() if line.startswith("FREEBUSY"))
+
+    def multiget() -> int:
+        return count_with_data(client.report(CALENDAR, multiget_body(EVENTS, multiget_hrefs)).text)
+
+    def sync_initial() -> int:
+        return client.sync(CALENDAR, "")[1]
+
+    def get_all() -> int:
+        return client.request("GET", CALENDAR, ok=(200,)).text.count(EVENTS.marker)
+
+    median_ms(propfind, repeats, column, "propfind")
+    median_ms(query(WEEK), repeats, column, "query_week")
+    median_ms(query(MONTH), repeats, column, "query_month")
+    median_ms(freebusy, repeats, column, "freebusy")
+    median_ms(multiget, repeats, column, "multiget")
+    median_ms(sync_initial, repeats, column, "sync_initial")
+    median_ms(get_all, repeats, column, "get_all")
+    incremental_sync(client, EVENTS, n, column, repeats)
+
+
+def incremental_sync(client: Client, kind: Kind, n: int, column: Column, repeats: int) -> None:
+    """Modify CHANGES items (untimed), then time a sync from the previous token."""
+    token, _ = client.sync(kind.path, "")
+    rng = random.Random(n + 1)
+    times, counts = [], []
+    for version in range(1, repeats + 2):  # the first round is a warm-up
+        for i in rng.sample(range(n), min(CHANGES, n)):
+            client.put(kind, i, version)
+        started = time.perf_counter()
+        token, count = client.sync(kind.path, token)
+        if version > 1:
+            times.append((time.perf_counter() - started) * 1000)
+            counts.append(count)
+    column.values["sync_incr"] = statistics.median(times)
+    column.counts["sync_incr"] = max(counts)
+    log(f"  {column.label} sync_incr: {column.values['sync_incr']:.1f} ms (n={counts})")
+
+
+def measure_contacts(client: Client, n: int, column: Column, repeats: int) -> dict[str, float]:
+    values: dict[str, float] = {}
+    sub = Column(column.server, n)
+    load(client, CARDS, n, sub, False, None, values)
+    rng = random.Random(n + 2)
+    hrefs = [contact_href(i) for i in rng.sample(range(n), min(MULTIGET, n))]
+
+    def propfind() -> int:
+        response = client.request("PROPFIND", CONTACTS, PROPFIND_BODY, {"Depth": "1"}, ok=(207,))
+        return len(responses(response.text)) - 1
+
+    def multiget() -> int:
+        return count_with_data(client.report(CONTACTS, multiget_body(CARDS, hrefs)).text)
+
+    def get_all() -> int:
+        return client.request("GET", CONTACTS, ok=(200,)).text.count(CARDS.marker)
+
+    median_ms(propfind, repeats, sub, "propfind")
+    median_ms(lambda: client.sync(CONTACTS, "")[1], repeats, sub, "sync_initial")
+    median_ms(multiget, repeats, sub, "multiget")
+    median_ms(get_all, repeats, sub, "get_all")
+    incremental_sync(client, CARDS, n, sub, repeats)
+    sub.values.update(values)
+    return {"values": sub.values, "counts": sub.counts}  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- calcard
+
+
+class Postgres:
+    def __init__(self, url: str):
+        self.admin_url = url
+        self.created: list[str] = []
+
+    def _run(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(sql)
+
+    def create(self, name: str) -> str:
+        self._run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._run(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        base = self.admin_url.rsplit("/", 1)[0]
+        return f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
+
+    def drop(self, name: str) -> None:
+        self._run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if name in self.created:
+            self.created.remove(name)
+
+
+def _entries(indices: list[int]) -> list[tuple]:
+    """Worker: store metadata for events, computed by calcard's own import code."""
+    from calcard import ical
+
+    out = []
+    for i in indices:
+        for entry in ical.split_calendar(make_event(i)):
+            if isinstance(entry, ical.ParseError):
+                raise BenchError(f"event {i}: {entry}")
+            out.append(
+                (
+                    event_href(i),
+                    entry.uid,
+                    entry.etag,
+                    entry.text,
+                    entry.component,
+                    entry.start,
+                    entry.end,
+                )
+            )
+    return out
+
+
+def calcard_bulk_load(url: str, count: int) -> float:
+    """Insert events 0..count-1 with calcard's Python API in one transaction."""
+    from calcard import store
+    from calcard.db import Database
+
+    started = time.perf_counter()
+    chunks = [list(range(a, min(a + 2000, count))) for a in range(0, count, 2000)]
+    rows: list[tuple] = []
+    workers = max(1, min(4, os.cpu_count() or 1))
+    with concurrent.futures.ProcessPoolExecutor(workers) as pool:
+        for part in pool.map(_entries, chunks):
+            rows.extend(part)
+    log(f"  parsed {len(rows)} events in {time.perf_counter() - started:.0f}s")
+    db = Database(url)
+    try:
+        with db.transaction(write=True, owners=[LOGIN]) as s:
+            collection = store.get_collection(s, CALENDAR.strip("/"))
+            if collection is None:
+                raise BenchError("calcard has no bench calendar")
+            items = [store.ItemData(*row) for row in rows]
+            store.create_collection(s, collection.path, dict(collection.props), items)
+    finally:
+        db.dispose()
+    return time.perf_counter() - started
+
+
+@dataclass
+class Env:
+    args: argparse.Namespace
+    work: Path
+    cache: Path
+    postgres: Postgres | None
+    built_cache: list[Path] = field(default_factory=list)
+
+
+def start_calcard(env: Env, n: int, label: str, prefill: int) -> Server:
+    data_dir = Path(tempfile.mkdtemp(prefix=f"calcard-{label}-", dir=env.work))
+    if env.postgres:
+        url = env.postgres.create(f"calcard_bench_{os.getpid()}_{n}")
+    else:
+        url = f"sqlite:///{data_dir / 'calcard.db'}"
+    proc_env = dict(os.environ)
+    proc_env.update(
+        CALCARD_DATA_DIR=str(data_dir),
+        CALCARD_DATABASE_URL=url,
+        CALCARD_CONFIG=str(data_dir / "no-config.toml"),
+        CALCARD_LOG_LEVEL="warning",
+    )
+    calcard = venv_tool("calcard")
+    for cmd, stdin in (
+        ([calcard, "org", "create", ORG, "--plan", "team"], ""),
+        (
+            [
+                calcard,
+                "user",
+                "add",
+                LOGIN,
+                "--org",
+                ORG,
+                "--role",
+                "collaborator",
+                "--password-stdin",
+            ],
+            PASSWORD + "\n",
+        ),
+    ):
+        done = subprocess.run(cmd, env=proc_env, input=stdin, text=True, capture_output=True)
+        if done.returncode:
+            raise BenchError(f"{' '.join(cmd[1:3])} failed: {done.stderr.strip()}")
+    if prefill:
+        log(f"  bulk-loading {prefill} events through calcard's Python API")
+        seconds = calcard_bulk_load(url, prefill)
+        log(f"  bulk load took {seconds:.0f}s")
+    port = free_port()
+    return Server(
+        f"calcard:{port}",
+        [calcard, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        proc_env,
+        port,
+        data_dir / "server.log",
+    )
+
+
+# --------------------------------------------------------------------------- Radicale
+
+
+def radicale_config(folder: Path, port: int, path: Path) -> None:
+    path.write_text(
+        "[server]\n"
+        f"hosts = 127.0.0.1:{port}\n"
+        "[auth]\ntype = none\n"
+        "[rights]\ntype = owner_only\n"
+        f"[storage]\nfilesystem_folder = {folder}\n"
+        "[web]\ntype = none\n"
+        "[logging]\nlevel = warning\n"
+    )
+
+
+def start_radicale(folder: Path, log_dir: Path) -> Server:
+    port = free_port()
+    config = log_dir / f"radicale-{port}.conf"
+    radicale_config(folder, port, config)
+    proc_env = dict(os.environ)
+    return Server(
+        f"radicale:{port}",
+        [sys.executable, "-m", "radicale", "--config", str(config)],
+        proc_env,
+        port,
+        log_dir / f"radicale-{port}.log",
+    )
+
+
+def write_collection(folder: Path, props: dict[str, str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ".Radicale.props").write_text(json.dumps(props, sort_keys=True))
+
+
+def radicale_prefill(env: Env, count: int) -> Path:
+    """A multifilesystem folder with events 0..count-1, Radicale's caches warmed.
+
+    Kept in the cache dir keyed by count; built by writing the .ics files directly
+    (a Radicale PUT reads the whole collection, so loading 10,000 by PUT takes
+    tens of minutes), then warmed by one PROPFIND and one sync on a real Radicale.
+    """
+    key = env.cache / f"radicale-events-{count}-g{GENERATOR_VERSION}"
+    if (key / "complete").exists():
+        log(f"  reusing cached Radicale data {key}")
+        return key
+    log(f"  building Radicale data for {count} events in {key}")
+    started = time.perf_counter()
+    building = key.with_name(key.name + ".building")
+    shutil.rmtree(building, ignore_errors=True)
+    root = building / "collections" / "collection-root" / LOGIN
+    calendar = root / "calendar"
+    write_collection(calendar, CALENDAR_PROPS)
+    write_collection(root / "contacts", CONTACTS_PROPS)
+    for i in range(count):
+        (calendar / event_href(i)).write_bytes(make_event(i).encode())
+    server = start_radicale(building / "collections", env.work)
+    try:
+        client = Client(server.base)
+        response = client.request("PROPFIND", CALENDAR, PROPFIND_BODY, {"Depth": "1"}, ok=(207,))
+        found = len(responses(response.text)) - 1
+        if found != count:
+            raise BenchError(f"Radicale sees {found} of {count} events written to {calendar}")
+        client.sync(CALENDAR, "")
+        client.close()
+    finally:
+        server.stop()
+    (building / "complete").write_text(time.strftime("%Y-%m-%d %H:%M:%S\n"))
+    shutil.rmtree(key, ignore_errors=True)
+    building.rename(key)
+    env.built_cache.append(key)
+    log(f"  built in {time.perf_counter() - started:.0f}s")
+    return key
+
+
+def start_radicale_column(env: Env, n: int, label: str, prefill: int) -> Server:
+    folder = Path(tempfile.mkdtemp(prefix=f"radicale-{label}-", dir=env.work))
+    collections = folder / "collections"
+    if prefill:
+        cached = radicale_prefill(env, prefill)
+        started = time.perf_counter()
+        shutil.copytree(cached / "collections", collections, symlinks=True)
+        log(f"  copied cached data in {time.perf_counter() - started:.1f}s")
+    else:
+        root = collections / "collection-root" / LOGIN
+        write_collection(root / "calendar", CALENDAR_PROPS)
+        write_collection(root / "contacts", CONTACTS_PROPS)
+    return start_radicale(collections, folder)
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def run_column(env: Env, server_kind: str, n: int, contacts: int) -> tuple[Column, dict | None]:
+    args = env.args
+    column = Column(server_kind, n)
+    stage = min(STAGE, max(1, n // 2))
+    put_max = args.calcard_put_max if server_kind == "calcard" else args.radicale_put_max
+    prefill = n - stage if n > put_max else 0
+    repeats = min(args.repeats, 3) if n >= 50_000 else args.repeats
+    log(f"{column.label}: starting ({'prefill ' + str(prefill) if prefill else 'all by PUT'})")
+    pg_name = f"calcard_bench_{os.getpid()}_{n}"
+    if server_kind == "calcard":
+        server = start_calcard(env, n, column.label, prefill)
+    else:
+        server = start_radicale_column(env, n, column.label, prefill)
+    contact_result = None
+    client = Client(server.base)
+    try:
+        started = time.perf_counter()
+        load(client, EVENTS, n, column, bool(prefill), PUTRATE, column.values)
+        column.values.pop("put_all", None)
+        log(f"  {column.label}: PUTs done in {time.perf_counter() - started:.0f}s")
+        measure_calendar(client, n, column, repeats)
+        column.values["rss"], column.values["hwm"] = server.memory_mb()
+        if contacts:
+            log(f"  {column.label}: address book of {contacts} contacts")
+            contact_result = measure_contacts(client, contacts, column, args.repeats)
+    except BaseException:
+        log(f"{column.label}: server log tail:\n{server.tail()}")
+        raise
+    finally:
+        client.close()
+        server.stop()
+        if server_kind == "calcard" and env.postgres:
+            env.postgres.drop(pg_name)
+    log(f"{column.label}: done")
+    return column, contact_result
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--sizes",
+        default="1000,10000,100000",
+        help="calendar sizes (default 1000,10000,100000); Radicale skips sizes above "
+        "--radicale-max",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: sizes 200,1000, 300 contacts"
+    )
+    parser.add_argument("--contacts", type=int, default=2000, help="address book size")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per operation")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="run calcard on a fresh PostgreSQL database (created and dropped)",
+    )
+    parser.add_argument(
+        "--postgres-admin-url",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="where to create the benchmark database",
+    )
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help="Radicale data cache")
+    parser.add_argument(
+        "--keep-cache",
+        action="store_true",
+        help="keep Radicale data built by this run in the cache dir for later runs "
+        "(existing cache entries are always reused)",
+    )
+    parser.add_argument(
+        "--radicale-max", type=int, default=10_000, help="largest size run on Radicale"
+    )
+    parser.add_argument(
+        "--radicale-put-max",
+        type=int,
+        default=1000,
+        help="Radicale sizes above this are prefilled from the cache; only the first and "
+        "last stages are PUT",
+    )
+    parser.add_argument(
+        "--calcard-put-max",
+        type=int,
+        default=10_000,
+        help="calcard sizes above this are bulk-loaded via the Python API except the last stage",
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes = "200,1000"
+        args.contacts = min(args.contacts, 300)
+        args.repeats = min(args.repeats, 3)
+    args.size_list = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
+    if not args.size_list or min(args.size_list) < 20:
+        parser.error("sizes must be at least 20")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    cache = args.cache_dir.resolve()
+    cache.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="calcard-bench-"))
+    postgres = Postgres(args.postgres_admin_url) if args.postgres else None
+    env = Env(args, work, cache, postgres)
+
+    def on_term(signum, frame):  # noqa: ARG001
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    columns: list[Column] = []
+    contacts: dict[str, dict] = {}
+    started = time.perf_counter()
+    try:
+        for index, n in enumerate(args.size_list):
+            for kind in ("calcard", "radicale"):
+                if kind == "radicale" and n > args.radicale_max:
+                    continue
+                with_contacts = args.contacts if index == 0 else 0
+                column, contact_result = run_column(env, kind, n, with_contacts)
+                columns.append(column)
+                if contact_result:
+                    contacts[kind] = contact_result
+    except KeyboardInterrupt:
+        log("interrupted; stopping servers")
+        return 130
+    finally:
+        for server in list(Server.running):
+            server.stop()
+        if postgres:
+            for name in list(postgres.created):
+                postgres.drop(name)
+        shutil.rmtree(work, ignore_errors=True)
+        if not args.keep_cache:
+            for path in env.built_cache:
+                shutil.rmtree(path, ignore_errors=True)
+    print_report(args, columns, contacts, time.perf_counter() - started)
+    return 0
+
+
+def print_report(args, columns: list[Column], contacts: dict[str, dict], seconds: float) -> None:
+    backend = "PostgreSQL" if args.postgres else "SQLite"
+    both = [
+        n
+        for n in args.size_list
+        if any(c.size == n and c.server == "calcard" for c in columns)
+        and any(c.size == n and c.server == "radicale" for c in columns)
+    ]
+    pair = None
+    if both:
+        n = max(both)
+        pair = (
+            next(c for c in columns if c.size == n and c.server == "calcard"),
+            next(c for c in columns if c.size == n and c.server == "radicale"),
+        )
+    print()
+    print(
+        f"calcard ({backend}) vs Radicale 3.9 multifilesystem; median of {args.repeats} "
+        f"(3 at >=50k); loopback HTTP, one keep-alive client; {seconds / 60:.1f} min total"
+    )
+    print(
+        f"PUT stages are {STAGE} events (n/2 if smaller): first = into an empty calendar, "
+        "middle = around n/2, last = the final events."
+    )
+    print("ratio = Radicale cost / calcard cost (>1: calcard faster or smaller).")
+    print()
+    print(render("Calendar", ROWS, columns, pair))
+    print()
+    table, mismatches = render_counts(
+        "Result counts (items/responses; '!' = calcard and Radicale disagree)", ROWS, columns
+    )
+    print(table)
+    if contacts:
+        print()
+        contact_columns = []
+        for kind in ("calcard", "radicale"):
+            if kind in contacts:
+                col = Column(kind, args.contacts)
+                col.values = contacts[kind]["values"]
+                col.counts = contacts[kind]["counts"]
+                contact_columns.append(col)
+        contact_pair = tuple(contact_columns) if len(contact_columns) == 2 else None
+        print(
+            render(
+                f"Address book ({args.contacts} contacts)",
+                CONTACT_ROWS,
+                contact_columns,
+                contact_pair,
+            )
+        )  # type: ignore[arg-type]
+        table, more = render_counts("Address book result counts", CONTACT_ROWS, contact_columns)
+        mismatches += more
+        print(table)
+    if mismatches:
+        print()
+        print("DISAGREEMENTS (check calcard):")
+        for line in mismatches:
+            print("  " + line)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

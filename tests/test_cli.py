@@ -1,0 +1,180 @@
+"""The administration CLI as operators run it: real subprocesses on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from conftest import sync_report
+from test_caldav_client import event
+
+
+@pytest.fixture
+def cli(server):
+    env = {**os.environ, "CALCARD_DATABASE_URL": server.backend.url}
+
+    def run(*args: str, stdin: str = "", ok: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [sys.executable, "-m", "calcard.cli", *args],
+            input=stdin, capture_output=True, text=True, env=env, timeout=60,
+        )
+        if ok:
+            assert result.returncode == 0, result.stderr
+        else:
+            assert result.returncode != 0, result.stdout
+            assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        return result
+
+    return run
+
+
+@pytest.fixture
+def org(cli):
+    name = f"Org {uuid.uuid4().hex[:6]}"
+    cli("org", "create", name, "--plan", "team")
+    return name
+
+
+def add_user(cli, org: str, role: str = "collaborator", password: str = "s3cret-pass") -> str:
+    login = f"cli{uuid.uuid4().hex[:8]}"
+    cli("user", "add", login.upper(), "--org", org, "--role", role, "--email",
+        f"{login}@example.com", "--name", "Some One", "--password-stdin", stdin=password + "\n")
+    return login
+
+
+def test_users_roles_and_refusals(cli, org, server):
+    boss = add_user(cli, org, "legal-representative")
+    worker = add_user(cli, org)
+    with server.client(worker, "s3cret-pass") as http:
+        assert http.request("PROPFIND", f"/{worker}/", headers={"Depth": "1"}).status_code == 207
+
+    assert "no organization" in cli("user", "add", "x1", "--org", "Nope", "--role",
+                                    "collaborator", "--password-stdin", stdin="pw-long-enough\n",
+                                    ok=False).stderr
+    assert "already exists" in cli("org", "create", org, ok=False).stderr
+    assert "last legal representative" in cli("user", "remove", boss, "--org", org,
+                                              ok=False).stderr
+    assert "last legal representative" in cli("user", "role", boss, "--org", org, "--role",
+                                              "administrator", ok=False).stderr
+    cli("user", "role", worker, "--org", org, "--role", "legal-representative")
+    cli("user", "role", boss, "--org", org, "--role", "administrator")
+    assert "unknown time zone" in cli("user", "set", worker, "--timezone", "Mars/Base",
+                                      ok=False).stderr
+    cli("user", "set", worker, "--timezone", "Europe/Zurich", "--chat-webhook",
+        "http://127.0.0.1:9/hook", "--email", "new@example.com")
+    cli("user", "remove", boss, "--org", org)
+    with server.client(boss, "s3cret-pass") as http:
+        assert http.request("PROPFIND", f"/{boss}/", headers={"Depth": "0"}).status_code == 401
+
+
+def test_app_password_is_printed_last_and_logs_in(cli, org, server):
+    login = add_user(cli, org)
+    out = cli("app-password", "add", login, "--label", "Phone").stdout
+    secret = out.strip().splitlines()[-1]
+    with server.client(login, secret) as http:
+        assert http.request("PROPFIND", f"/{login}/", headers={"Depth": "0"}).status_code == 207
+    with server.client(login, secret + "x") as http:
+        assert http.request("PROPFIND", f"/{login}/", headers={"Depth": "0"}).status_code == 401
+
+
+def test_shares_give_read_then_write_and_exclude_externals_from_org_shares(cli, org, server):
+    owner = add_user(cli, org)
+    reader = add_user(cli, org)
+    external = add_user(cli, org, "external")
+    path = f"/{owner}/calendar/"
+    body = event("shared-1", "20260901T100000Z", "20260901T110000Z").encode()
+    headers = {"Content-Type": "text/calendar"}
+    with server.client(owner, "s3cret-pass") as http:
+        assert http.put(path + "s.ics", content=body, headers=headers).status_code == 201
+
+    with server.client(reader, "s3cret-pass") as http:
+        assert http.get(path + "s.ics").status_code == 403
+        cli("share", "add", path, "--user", reader, "--access", "read")
+        assert http.get(path + "s.ics").status_code == 200
+        assert http.put(path + "r.ics", content=body.replace(b"shared-1", b"r"),
+                        headers=headers).status_code == 403
+        cli("share", "add", path, "--user", reader, "--access", "read-write")
+        assert http.put(path + "r.ics", content=body.replace(b"shared-1", b"r"),
+                        headers=headers).status_code == 201
+        assert http.request("DELETE", path).status_code == 403
+        cli("share", "remove", path, "--user", reader)
+        assert http.get(path + "s.ics").status_code == 403
+
+    cli("share", "add", path, "--org", org, "--access", "read")
+    with server.client(reader, "s3cret-pass") as http:
+        assert http.get(path + "s.ics").status_code == 200
+    with server.client(external, "s3cret-pass") as http:
+        assert http.get(path + "s.ics").status_code == 403
+    assert "exactly one" in cli("share", "add", path, "--access", "read", ok=False).stderr
+    assert "no single workgroup" in cli("share", "add", path, "--group", "Nobody", "--access",
+                                        "read", ok=False).stderr
+
+
+def test_import_reports_and_export_round_trips(cli, org, server, tmp_path):
+    login = add_user(cli, org)
+    ics = tmp_path / "in.ics"
+    ics.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n"
+        "BEGIN:VTIMEZONE\r\nTZID:Europe/Zurich\r\nBEGIN:STANDARD\r\nDTSTART:19701025T030000\r\n"
+        "TZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n"
+        "BEGIN:VEVENT\r\nUID:imp-1\r\nDTSTAMP:20260101T000000Z\r\n"
+        "DTSTART;TZID=Europe/Zurich:20261005T090000\r\nDURATION:PT1H\r\nSUMMARY:One\r\n"
+        "END:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:imp-2\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20261006T090000Z\r\n"
+        "RRULE:FREQ=DAILY;COUNT=3\r\nSUMMARY:Two\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20261007T090000Z\r\n"
+        "SUMMARY:No UID\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n"
+    )
+    result = cli("import", login, str(ics))
+    assert result.stdout.strip().splitlines()[-1] == "added 2, updated 0, skipped 1"
+    assert "without UID" in result.stderr
+    assert cli("import", login, str(ics)).stdout.strip().endswith("added 0, updated 2, skipped 1")
+
+    with server.client(login, "s3cret-pass") as http:
+        found = http.get(f"/{login}/calendar/imp-2.ics")
+        assert found.status_code == 200 and "RRULE:FREQ=DAILY;COUNT=3" in found.text
+        query = """<?xml version="1.0"?><C:calendar-query xmlns:D="DAV:"
+            xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop>
+            <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">
+            <C:time-range start="20261008T000000Z" end="20261009T000000Z"/>
+            </C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"""
+        response = http.request("REPORT", f"/{login}/calendar/", content=query.encode(),
+                                headers={"Depth": "1", "Content-Type": "application/xml"})
+        assert "imp-2.ics" in response.text and "imp-1.ics" not in response.text
+
+    exported = cli("export", f"/{login}/calendar/").stdout
+    assert exported.count("BEGIN:VEVENT") == 2
+    assert exported.count("BEGIN:VTIMEZONE") == 1
+    vcf = tmp_path / "in.vcf"
+    vcf.write_text("BEGIN:VCARD\r\nVERSION:3.0\r\nFN:No Uid\r\nN:Uid;No;;;\r\nEND:VCARD\r\n")
+    assert cli("import", login, str(vcf)).stdout.strip().endswith("added 1, updated 0, skipped 0")
+    assert "FN:No Uid" in cli("export", f"/{login}/contacts/").stdout
+    assert "no calendar" in cli("export", "/nobody/nothing/", ok=False).stderr
+
+
+def test_trash_list_and_restore_reappears_in_sync(cli, org, server):
+    login = add_user(cli, org)
+    path = f"/{login}/calendar/"
+    with server.client(login, "s3cret-pass") as http:
+        http.put(path + "t.ics", content=event("trash-1", "20261101T100000Z",
+                 "20261101T110000Z").encode(), headers={"Content-Type": "text/calendar"})
+        token, _ = sync_report(http, path)
+        assert http.delete(path + "t.ics").status_code == 200
+        lines = cli("trash", "list", login).stdout.strip().splitlines()
+        assert len(lines) == 1 and "trash-1" in lines[0]
+        entry = lines[0].split("\t")[0]
+        assert cli("trash", "restore", login, entry).stdout.startswith("restored")
+        assert http.get(path + "t.ics").status_code == 200
+        _, delta = sync_report(http, path, token)
+        assert "t.ics" in delta
+        assert "no trash entry" in cli("trash", "restore", login, "item-999999", ok=False).stderr
+        assert http.request("DELETE", path).status_code == 200
+        lines = cli("trash", "list", login).stdout.strip().splitlines()
+        entry = [line for line in lines if line.startswith("collection-")][0].split("\t")[0]
+        cli("trash", "restore", login, entry)
+        assert http.get(path + "t.ics").status_code == 200
