@@ -39,7 +39,9 @@ SYNC_BODY = """<?xml version="1.0"?>
 
 def report(http: httpx.Client, path: str, body: str) -> httpx.Response:
     return http.request(
-        "REPORT", path, content=body.encode(),
+        "REPORT",
+        path,
+        content=body.encode(),
         headers={"Depth": "1", "Content-Type": "application/xml"},
     )
 
@@ -102,7 +104,10 @@ class Server:
     log: Path
 
     def user(
-        self, role: str = "collaborator", org: str | None = None, calendar: bool = True,
+        self,
+        role: str = "collaborator",
+        org: str | None = None,
+        calendar: bool = True,
         contacts: bool = True,
     ) -> str:
         """A fresh user in a fresh (or the given) organization; returns the login."""
@@ -160,7 +165,8 @@ def stop_server(server: Server) -> None:
 @pytest.fixture(scope="session")
 def server(backend, tmp_path_factory) -> Iterator[Server]:
     srv = start_server(
-        backend, tmp_path_factory.mktemp(f"srv-{backend.name}"),
+        backend,
+        tmp_path_factory.mktemp(f"srv-{backend.name}"),
         {"CALCARD_MAX_RESOURCE_SIZE": "200000", "CALCARD_MAX_BODY_SIZE": "1000000"},
     )
     yield srv

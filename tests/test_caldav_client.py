@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 import caldav
 import pytest
 from caldav.lib.error import AuthorizationError, NotFoundError
-
 from conftest import PASSWORD
 
 EVENT = """BEGIN:VCALENDAR
@@ -60,7 +59,9 @@ END:VCALENDAR
 
 
 def dav(server, login: str, password: str = PASSWORD) -> caldav.DAVClient:
-    return caldav.DAVClient(url=server.url + "/.well-known/caldav", username=login, password=password)
+    return caldav.DAVClient(
+        url=server.url + "/.well-known/caldav", username=login, password=password
+    )
 
 
 def event(uid: str, start: str, end: str, summary: str = "Meeting") -> str:
@@ -162,8 +163,11 @@ def test_invalid_sync_token_is_refused_not_answered_wrongly(server):
     cal.save_event(event("x-1", "20260601T100000Z", "20260601T110000Z"))
     other = server.user()
     other_token = (
-        dav(server, other).principal().calendar(cal_id="calendar")
-        .objects_by_sync_token(disable_fallback=True).sync_token
+        dav(server, other)
+        .principal()
+        .calendar(cal_id="calendar")
+        .objects_by_sync_token(disable_fallback=True)
+        .sync_token
     )
     for bad in ("http://calcard.org/ns/sync/999999-1", other_token, "garbage"):
         with pytest.raises(AuthorizationError):

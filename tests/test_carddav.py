@@ -23,6 +23,7 @@ QUERY = """<?xml version="1.0"?>
   </C:prop-filter></C:filter>
 </C:addressbook-query>"""
 
+
 def put_card(http, login: str, uid: str, name: str):
     return http.put(
         f"/{login}/contacts/{uid}.vcf",

@@ -8,7 +8,6 @@ import sys
 import uuid
 
 import pytest
-
 from conftest import sync_report
 from test_caldav_client import event
 
@@ -20,7 +19,11 @@ def cli(server):
     def run(*args: str, stdin: str = "", ok: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run(
             [sys.executable, "-m", "calcard.cli", *args],
-            input=stdin, capture_output=True, text=True, env=env, timeout=60,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
         )
         if ok:
             assert result.returncode == 0, result.stderr
@@ -41,8 +44,21 @@ def org(cli):
 
 def add_user(cli, org: str, role: str = "collaborator", password: str = "s3cret-pass") -> str:
     login = f"cli{uuid.uuid4().hex[:8]}"
-    cli("user", "add", login.upper(), "--org", org, "--role", role, "--email",
-        f"{login}@example.com", "--name", "Some One", "--password-stdin", stdin=password + "\n")
+    cli(
+        "user",
+        "add",
+        login.upper(),
+        "--org",
+        org,
+        "--role",
+        role,
+        "--email",
+        f"{login}@example.com",
+        "--name",
+        "Some One",
+        "--password-stdin",
+        stdin=password + "\n",
+    )
     return login
 
 
@@ -52,20 +68,44 @@ def test_users_roles_and_refusals(cli, org, server):
     with server.client(worker, "s3cret-pass") as http:
         assert http.request("PROPFIND", f"/{worker}/", headers={"Depth": "1"}).status_code == 207
 
-    assert "no organization" in cli("user", "add", "x1", "--org", "Nope", "--role",
-                                    "collaborator", "--password-stdin", stdin="pw-long-enough\n",
-                                    ok=False).stderr
+    assert (
+        "no organization"
+        in cli(
+            "user",
+            "add",
+            "x1",
+            "--org",
+            "Nope",
+            "--role",
+            "collaborator",
+            "--password-stdin",
+            stdin="pw-long-enough\n",
+            ok=False,
+        ).stderr
+    )
     assert "already exists" in cli("org", "create", org, ok=False).stderr
-    assert "last legal representative" in cli("user", "remove", boss, "--org", org,
-                                              ok=False).stderr
-    assert "last legal representative" in cli("user", "role", boss, "--org", org, "--role",
-                                              "administrator", ok=False).stderr
+    assert "last legal representative" in cli("user", "remove", boss, "--org", org, ok=False).stderr
+    assert (
+        "last legal representative"
+        in cli("user", "role", boss, "--org", org, "--role", "administrator", ok=False).stderr
+    )
     cli("user", "role", worker, "--org", org, "--role", "legal-representative")
     cli("user", "role", boss, "--org", org, "--role", "administrator")
-    assert "unknown time zone" in cli("user", "set", worker, "--timezone", "Mars/Base",
-                                      ok=False).stderr
-    cli("user", "set", worker, "--timezone", "Europe/Zurich", "--chat-webhook",
-        "http://127.0.0.1:9/hook", "--email", "new@example.com")
+    assert (
+        "unknown time zone"
+        in cli("user", "set", worker, "--timezone", "Mars/Base", ok=False).stderr
+    )
+    cli(
+        "user",
+        "set",
+        worker,
+        "--timezone",
+        "Europe/Zurich",
+        "--chat-webhook",
+        "http://127.0.0.1:9/hook",
+        "--email",
+        "new@example.com",
+    )
     cli("user", "remove", boss, "--org", org)
     with server.client(boss, "s3cret-pass") as http:
         assert http.request("PROPFIND", f"/{boss}/", headers={"Depth": "0"}).status_code == 401
@@ -95,11 +135,19 @@ def test_shares_give_read_then_write_and_exclude_externals_from_org_shares(cli, 
         assert http.get(path + "s.ics").status_code == 403
         cli("share", "add", path, "--user", reader, "--access", "read")
         assert http.get(path + "s.ics").status_code == 200
-        assert http.put(path + "r.ics", content=body.replace(b"shared-1", b"r"),
-                        headers=headers).status_code == 403
+        assert (
+            http.put(
+                path + "r.ics", content=body.replace(b"shared-1", b"r"), headers=headers
+            ).status_code
+            == 403
+        )
         cli("share", "add", path, "--user", reader, "--access", "read-write")
-        assert http.put(path + "r.ics", content=body.replace(b"shared-1", b"r"),
-                        headers=headers).status_code == 201
+        assert (
+            http.put(
+                path + "r.ics", content=body.replace(b"shared-1", b"r"), headers=headers
+            ).status_code
+            == 201
+        )
         assert http.request("DELETE", path).status_code == 403
         cli("share", "remove", path, "--user", reader)
         assert http.get(path + "s.ics").status_code == 403
@@ -110,8 +158,10 @@ def test_shares_give_read_then_write_and_exclude_externals_from_org_shares(cli, 
     with server.client(external, "s3cret-pass") as http:
         assert http.get(path + "s.ics").status_code == 403
     assert "exactly one" in cli("share", "add", path, "--access", "read", ok=False).stderr
-    assert "no single workgroup" in cli("share", "add", path, "--group", "Nobody", "--access",
-                                        "read", ok=False).stderr
+    assert (
+        "no single workgroup"
+        in cli("share", "add", path, "--group", "Nobody", "--access", "read", ok=False).stderr
+    )
 
 
 def test_import_reports_and_export_round_trips(cli, org, server, tmp_path):
@@ -143,8 +193,12 @@ def test_import_reports_and_export_round_trips(cli, org, server, tmp_path):
             <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">
             <C:time-range start="20261008T000000Z" end="20261009T000000Z"/>
             </C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"""
-        response = http.request("REPORT", f"/{login}/calendar/", content=query.encode(),
-                                headers={"Depth": "1", "Content-Type": "application/xml"})
+        response = http.request(
+            "REPORT",
+            f"/{login}/calendar/",
+            content=query.encode(),
+            headers={"Depth": "1", "Content-Type": "application/xml"},
+        )
         assert "imp-2.ics" in response.text and "imp-1.ics" not in response.text
 
     exported = cli("export", f"/{login}/calendar/").stdout
@@ -161,8 +215,11 @@ def test_trash_list_and_restore_reappears_in_sync(cli, org, server):
     login = add_user(cli, org)
     path = f"/{login}/calendar/"
     with server.client(login, "s3cret-pass") as http:
-        http.put(path + "t.ics", content=event("trash-1", "20261101T100000Z",
-                 "20261101T110000Z").encode(), headers={"Content-Type": "text/calendar"})
+        http.put(
+            path + "t.ics",
+            content=event("trash-1", "20261101T100000Z", "20261101T110000Z").encode(),
+            headers={"Content-Type": "text/calendar"},
+        )
         token, _ = sync_report(http, path)
         assert http.delete(path + "t.ics").status_code == 200
         lines = cli("trash", "list", login).stdout.strip().splitlines()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from calcard import store
-
 from test_caldav_client import event
+
+from calcard import store
 
 ICS = "text/calendar; charset=utf-8"
 
@@ -19,7 +19,9 @@ def test_concurrent_if_match_updates_give_one_winner(server):
     login = server.user()
     path = f"/{login}/calendar/race.ics"
     with server.client(login) as http:
-        etag = put(http, path, event("race", "20260701T100000Z", "20260701T110000Z")).headers["etag"]
+        etag = put(http, path, event("race", "20260701T100000Z", "20260701T110000Z")).headers[
+            "etag"
+        ]
     statuses: list[int] = []
     barrier = threading.Barrier(2)
 
@@ -41,7 +43,9 @@ def test_stale_if_match_and_if_none_match(server):
     login = server.user()
     path = f"/{login}/calendar/p.ics"
     with server.client(login) as http:
-        assert put(http, path, event("p", "20260701T100000Z", "20260701T110000Z")).status_code == 201
+        assert (
+            put(http, path, event("p", "20260701T100000Z", "20260701T110000Z")).status_code == 201
+        )
         body = event("p", "20260701T100000Z", "20260701T110000Z", "again")
         assert put(http, path, body, **{"If-None-Match": "*"}).status_code == 412
         assert put(http, path, body, **{"If-Match": '"stale"'}).status_code == 412
@@ -121,8 +125,9 @@ def test_oversized_item_and_body_are_rejected(server):
             for _ in range(30):
                 yield b"x" * 50_000
 
-        response = http.put(f"/{login}/calendar/chunked.ics", content=chunks(),
-                            headers={"Content-Type": ICS})
+        response = http.put(
+            f"/{login}/calendar/chunked.ics", content=chunks(), headers={"Content-Type": ICS}
+        )
         assert response.status_code == 413
         for name in ("big", "huge", "chunked"):
             assert http.get(f"/{login}/calendar/{name}.ics").status_code == 404
@@ -153,7 +158,9 @@ def test_xml_external_entities_are_refused(server, tmp_path):
 <propfind xmlns="DAV:"><prop><displayname>&xxe;</displayname></prop></propfind>"""
     with server.client(login) as http:
         response = http.request(
-            "PROPFIND", f"/{login}/calendar/", content=body.encode(),
+            "PROPFIND",
+            f"/{login}/calendar/",
+            content=body.encode(),
             headers={"Depth": "0", "Content-Type": "application/xml"},
         )
         assert response.status_code == 400
@@ -162,8 +169,12 @@ def test_xml_external_entities_are_refused(server, tmp_path):
 <!DOCTYPE d [<!ENTITY xxe SYSTEM "file://{secret}">]>
 <propertyupdate xmlns="DAV:"><set><prop><displayname>&xxe;</displayname></prop></set>
 </propertyupdate>"""
-        response = http.request("PROPPATCH", f"/{login}/calendar/", content=patch.encode(),
-                                headers={"Content-Type": "application/xml"})
+        response = http.request(
+            "PROPPATCH",
+            f"/{login}/calendar/",
+            content=patch.encode(),
+            headers={"Content-Type": "application/xml"},
+        )
         assert response.status_code == 400
         listing = http.request("PROPFIND", f"/{login}/calendar/", headers={"Depth": "0"})
         assert "TOP-SECRET" not in listing.text

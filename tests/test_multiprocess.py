@@ -10,7 +10,6 @@ import re
 import threading
 
 import pytest
-
 from conftest import start_server, stop_server, sync_report
 from test_caldav_client import event
 
@@ -46,8 +45,9 @@ def test_concurrent_writers_on_two_processes_lose_nothing_and_sync_skips_nothing
             for i in range(WRITES_PER_THREAD):
                 href = f"w{n}-{i}.ics"
                 body = event(f"w{n}-{i}", "20260801T100000Z", "20260801T110000Z", f"t{n} {i}")
-                response = http.put(path + href, content=body.encode(),
-                                    headers={"Content-Type": "text/calendar"})
+                response = http.put(
+                    path + href, content=body.encode(), headers={"Content-Type": "text/calendar"}
+                )
                 if response.status_code == 201:
                     with lock:
                         acknowledged.add(href)
@@ -55,8 +55,11 @@ def test_concurrent_writers_on_two_processes_lose_nothing_and_sync_skips_nothing
                     failures.append(f"{href}: {response.status_code}")
                 # Everyone also rewrites one shared event: last writer wins, nothing breaks.
                 shared = event("shared", "20260802T100000Z", "20260802T110000Z", f"{n}-{i}")
-                http.put(path + "shared.ics", content=shared.encode(),
-                         headers={"Content-Type": "text/calendar"})
+                http.put(
+                    path + "shared.ics",
+                    content=shared.encode(),
+                    headers={"Content-Type": "text/calendar"},
+                )
 
     def syncer() -> None:
         token = ""

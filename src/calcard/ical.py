@@ -16,7 +16,7 @@ import icalendar
 import vobject
 from dateutil.rrule import rruleset, rrulestr
 
-from calcard.store import TIMESTAMP_MAX, TIMESTAMP_MIN, etag_of
+from calcard.store import TIMESTAMP_MAX, TIMESTAMP_MIN, etag_of  # noqa: F401 (part of this API)
 
 COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
 FLOATING_SLACK = timedelta(hours=14)  # the widest UTC offset in use
