@@ -10,13 +10,13 @@ import binascii
 import logging
 import time
 
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from calcard import api
 from calcard.config import Settings
 from calcard.db import Database
 
@@ -124,14 +124,6 @@ async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> 
 
 
 def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
-    async def health(request: Request) -> JSONResponse:
-        try:
-            with db.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001 - any database failure means unhealthy
-            return JSONResponse({"status": "error", "database": str(exc)[:200]}, status_code=503)
-        return JSONResponse({"status": "ok", "database": db.engine.dialect.name})
-
     async def api_not_found(request: Request) -> JSONResponse:
         return JSONResponse({"error": f"no API endpoint {request.url.path}"}, status_code=404)
 
@@ -140,11 +132,12 @@ def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
 
     app = Starlette(
         routes=[
-            Route("/api/health", health),
+            *api.routes(api.ApiContext(db, settings)),
             Route("/api/{rest:path}", api_not_found, methods=["GET", "POST", "PUT", "DELETE"]),
             Route("/.well-known/caldav", well_known, methods=["GET", "PROPFIND", "HEAD"]),
             Route("/.well-known/carddav", well_known, methods=["GET", "PROPFIND", "HEAD"]),
             Mount("/", app=dav),
-        ]
+        ],
+        exception_handlers=api.api_error_handlers,
     )
     return AccessLog(BodyLimit(app, settings.max_body_size))
