@@ -6,6 +6,7 @@ The invariants live here so that no entry point (CLI, API, DAV) can break them
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -219,6 +220,19 @@ def set_user(
         user.timezone = timezone
     s.flush()
     return user
+
+
+def get_settings(s: Session, login: str) -> dict:
+    """Per-user preferences (birthday sources, reminders, ...) as a JSON object."""
+    return json.loads(get_user(s, login).settings or "{}")
+
+
+def update_settings(s: Session, login: str, changes: dict) -> dict:
+    user = get_user(s, login)
+    settings = {**json.loads(user.settings or "{}"), **changes}
+    user.settings = json.dumps(settings, sort_keys=True)
+    s.flush()
+    return settings
 
 
 def add_app_password(s: Session, login: str, label: str) -> str:

@@ -48,6 +48,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     chat_webhook: Mapped[str] = mapped_column(String(1000), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    settings: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -41,30 +41,49 @@ def _own_collection(s: Session, login: str, path: str) -> str:
     return "rw" if allowed.get(collection.tag, True) else ""
 
 
+def _shares_reaching(user_id: int):
+    """Shares that reach a user directly, through a workgroup, or org-wide (not externals)."""
+    groups = select(WorkgroupMember.workgroup_id).where(WorkgroupMember.user_id == user_id)
+    orgs = select(Membership.org_id).where(
+        Membership.user_id == user_id, Membership.role != "external"
+    )
+    return (
+        select(Collection, Share.access)
+        .join(Share, Collection.id == Share.collection_id)
+        .where(
+            Collection.deleted_at.is_(None),
+            or_(
+                (Share.target_kind == "user") & (Share.target_id == user_id),
+                (Share.target_kind == "group") & Share.target_id.in_(groups),
+                (Share.target_kind == "org") & Share.target_id.in_(orgs),
+            ),
+        )
+    )
+
+
+def shared_with(s: Session, login: str) -> list[tuple[store.CollectionData, str]]:
+    """Every collection shared with ``login`` and the best access it has, by path."""
+    user = s.scalars(select(User).where(User.login == login)).first()
+    if user is None:
+        return []
+    best: dict[str, tuple[store.CollectionData, str]] = {}
+    for collection, access in s.execute(_shares_reaching(user.id)):
+        if collection.owner == login:
+            continue
+        data = store.get_collection(s, collection.path)
+        if data and (collection.path not in best or access == "read-write"):
+            best[collection.path] = (data, access)
+    return [best[p] for p in sorted(best)]
+
+
 def _shared(s: Session, login: str, path: str) -> str:
     """The best access any share of ``path`` gives ``login`` (none for externals on org shares)."""
     user = s.scalars(select(User).where(User.login == login)).first()
     if user is None:
         return ""
-    groups = select(WorkgroupMember.workgroup_id).where(WorkgroupMember.user_id == user.id)
-    orgs = select(Membership.org_id).where(
-        Membership.user_id == user.id, Membership.role != "external"
-    )
-    levels = set(
-        s.scalars(
-            select(Share.access)
-            .join(Collection, Collection.id == Share.collection_id)
-            .where(
-                Collection.path == path,
-                Collection.deleted_at.is_(None),
-                or_(
-                    (Share.target_kind == "user") & (Share.target_id == user.id),
-                    (Share.target_kind == "group") & Share.target_id.in_(groups),
-                    (Share.target_kind == "org") & Share.target_id.in_(orgs),
-                ),
-            )
-        )
-    )
+    levels = {
+        access for _, access in s.execute(_shares_reaching(user.id).where(Collection.path == path))
+    }
     if "read-write" in levels:
         return "rwd"
     return "r" if levels else ""

@@ -242,14 +242,16 @@ def delete_item(s: Session, collection: CollectionData, href: str, actor: str = 
 
 
 def delete_collection(s: Session, collection: CollectionData, actor: str = "") -> None:
-    """Move a collection and everything below it to the trash."""
+    """Move a collection and everything below it to the trash (the root: everything)."""
+    scope = (
+        (Collection.path == collection.path)
+        | Collection.path.startswith(collection.path + "/", autoescape=True)
+        if collection.path
+        else Collection.path != ""
+    )
     s.execute(
         update(Collection)
-        .where(
-            (Collection.path == collection.path)
-            | (Collection.path.startswith(collection.path + "/", autoescape=True)),
-            Collection.deleted_at.is_(None),
-        )
+        .where(scope, Collection.deleted_at.is_(None))
         .values(deleted_at=utcnow(), deleted_by=actor)
     )
 

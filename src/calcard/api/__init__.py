@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from calcard.api import health
+from calcard.api import birthdays, health
 from calcard.api.common import ApiContext, api_error_handlers
 
-FEATURES = (health,)
+FEATURES = (health, birthdays)
 
 
 def routes(ctx: ApiContext) -> list[Route]:

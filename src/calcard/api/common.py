@@ -66,3 +66,14 @@ def query_param(request: Request, name: str) -> str:
     if not value:
         raise ApiError(400, f"missing query parameter {name!r}")
     return value
+
+
+async def json_body(request: Request) -> dict:
+    """The request's JSON object, or a 400 that says what is wrong with it."""
+    try:
+        body = await request.json()
+    except ValueError as exc:
+        raise ApiError(400, f"invalid JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "expected a JSON object")
+    return body
