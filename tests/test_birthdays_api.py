@@ -176,3 +176,29 @@ def test_birthday_calendar_is_never_served_over_dav(server, contacts):
     for text in texts:
         assert "Secretbirthday" not in text or "BEGIN:VCARD" in text and "VEVENT" not in text
     assert not any("bday" in t.lower() and "VEVENT" in t for t in texts)
+
+
+def test_shared_address_books_feed_it_and_the_morning_reminder_hook(server, contacts):
+    from datetime import date
+
+    from calcard import birthdays, sharing
+
+    login, put, _ = contacts
+    friend = server.user()
+    friend_client = caldav.DAVClient(url=server.url, username=friend, password=PASSWORD)
+    friend_client.put(
+        f"{server.url}/{friend}/contacts/pal.vcf",
+        card("pal", "Pal", "BDAY:--0909"),
+        {"Content-Type": "text/vcard"},
+    )
+    assert fetch(server, login, "2026-09-09", "2026-09-09") == []
+    with server.backend.db.transaction(write=True) as s:
+        sharing.add_share(s, f"/{friend}/contacts/", "user", login, "read")
+    assert [b["name"] for b in fetch(server, login, "2026-09-09", "2026-09-09")] == ["Pal"]
+
+    with server.backend.db.transaction() as s:
+        assert [b.name for b in birthdays.morning_reminders(s, login, date(2026, 9, 9))] == ["Pal"]
+    with server.client(login) as http:
+        assert http.put("/api/birthdays/settings", json={"reminders": False}).status_code == 200
+    with server.backend.db.transaction() as s:
+        assert birthdays.morning_reminders(s, login, date(2026, 9, 9)) == []
