@@ -132,6 +132,7 @@ def start_server(backend: Backend, tmp: Path, extra_env: dict[str, str] | None =
         "CALCARD_DATABASE_URL": backend.url,
         "CALCARD_DATA_DIR": str(tmp),
         "CALCARD_AUTH_DELAY": "0.05",
+        "CALCARD_REMINDERS": "off",
         **(extra_env or {}),
     }
     process = subprocess.Popen(

@@ -267,5 +267,34 @@ def trash_restore(s, login, entry_id) -> None:
     click.echo(f"restored {trash.restore(s, login, entry_id)}")
 
 
+@main.group("reminders")
+def reminders_group() -> None:
+    """The reminder dispatcher."""
+
+
+@reminders_group.command("run")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@refusals
+def reminders_run(once: bool) -> None:
+    """Dispatch reminders (any number may run against one database)."""
+    import signal
+
+    from calcard.dispatcher import Dispatcher
+
+    settings = load_settings()
+    db = Database(settings.database_url)
+    db.upgrade()
+    worker = Dispatcher(db, settings)
+    if once:
+        total = 0
+        while handled := worker.run_once():
+            total += handled
+        click.echo(f"{total} reminders handled")
+        return
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: worker.stopping.set())
+    worker.run_forever()
+
+
 if __name__ == "__main__":
     main()

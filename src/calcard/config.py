@@ -26,6 +26,8 @@ class Settings:
     max_body_size: int = 50_000_000
     log_level: str = "info"
     auth_delay: float = 1.0  # seconds added to every 401/403, against guessing
+    reminders: bool = True  # run a reminder dispatcher inside `calcard serve`
+    reminder_grace_minutes: int = 15  # later than this after a downtime: marked missed
 
 
 def _file_values() -> dict[str, object]:
@@ -50,7 +52,9 @@ def load_settings() -> Settings:
             values[field] = env
     data_dir = Path(str(values.pop("data_dir", "") or _default_data_dir())).expanduser()
     url = str(values.pop("database_url", "") or f"sqlite:///{data_dir / 'calcard.db'}")
-    for key in ("max_resource_size", "max_body_size"):
+    if "reminders" in values:
+        values["reminders"] = str(values["reminders"]).lower() not in ("0", "false", "off", "no")
+    for key in ("max_resource_size", "max_body_size", "reminder_grace_minutes"):
         if key in values:
             values[key] = int(str(values[key]))
     if "auth_delay" in values:

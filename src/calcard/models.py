@@ -182,3 +182,68 @@ class Share(Base):
     target_id: Mapped[int] = mapped_column(Integer)
     access: Mapped[str] = mapped_column(String(20))  # read | read-write
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Reminder(Base):
+    """One delivery of one alarm occurrence on one channel (DESIGN.md, Reminders).
+
+    ``due_at`` is when a dispatcher may next take it: the fire time, then the
+    retry time after a failure. ``key`` names the alarm occurrence inside its
+    item, so a rescheduled item never produces a second row for the same send.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("collection_id", "href", "key", "channel", "fire_at"),
+        Index("ix_reminders_due", "status", "due_at"),
+        Index("ix_reminders_owner", "owner", "fire_at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    collection_id: Mapped[int] = mapped_column(Integer)
+    href: Mapped[str] = mapped_column(String(1000))
+    key: Mapped[str] = mapped_column(String(1000))
+    channel: Mapped[str] = mapped_column(String(20))  # email | display | chat
+    fire_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(1000), default="")
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str] = mapped_column(String(100), default="")
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    repeat: Mapped[str] = mapped_column(String(10), default="")  # hourly | daily | weekly
+    title: Mapped[str] = mapped_column(String(1000), default="")
+    starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    location: Mapped[str] = mapped_column(String(1000), default="")
+
+
+class ReminderItem(Base):
+    """How far ahead an item's alarms are scheduled, so the horizon can be extended."""
+
+    __tablename__ = "reminder_items"
+    collection_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    href: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    scheduled_until: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class Notification(Base):
+    """A browser notification waiting for (or already shown in) the user's web sessions."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_owner_id", "owner", "id"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    reminder_id: Mapped[int | None] = mapped_column(BigInteger)
+    title: Mapped[str] = mapped_column(String(1000))
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ServerSecret(Base):
+    """Secrets every node shares (e.g. the key that signs reminder stop links)."""
+
+    __tablename__ = "server_secrets"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

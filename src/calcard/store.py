@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from calcard import reminders
 from calcard.models import Collection, Item, SyncLog, utcnow
 
 # The bounds Radicale uses for "no limit" (datetime.min / datetime.max as POSIX seconds).
@@ -233,12 +234,20 @@ def put_item(
                 )
             )
         _bump(s, collection.id, [(item.href, False)])
+        _schedule(s, collection, item.href, item.text)
         return get_item(s, collection.id, item.href), old  # type: ignore[return-value]
 
 
 def delete_item(s: Session, collection: CollectionData, href: str, actor: str = "") -> None:
     if _mark_item_deleted(s, collection.id, href, actor):
         _bump(s, collection.id, [(href, True)])
+        reminders.unschedule_item(s, collection.id, href)
+
+
+def _schedule(s: Session, collection: CollectionData, href: str, text: str) -> None:
+    """Reminder rows are part of every calendar change (DESIGN.md rule 3)."""
+    if collection.tag == "VCALENDAR":
+        reminders.schedule_item(s, collection.owner, collection.id, href, text, utcnow())
 
 
 def delete_collection(s: Session, collection: CollectionData, actor: str = "") -> None:
@@ -249,11 +258,18 @@ def delete_collection(s: Session, collection: CollectionData, actor: str = "") -
         if collection.path
         else Collection.path != ""
     )
+    ids = list(s.scalars(select(Collection.id).where(scope, Collection.deleted_at.is_(None))))
     s.execute(
         update(Collection)
-        .where(scope, Collection.deleted_at.is_(None))
+        .where(Collection.id.in_(ids))
         .values(deleted_at=utcnow(), deleted_by=actor)
     )
+    for href_row in s.execute(
+        select(Item.collection_id, Item.href).where(
+            Item.collection_id.in_(ids), Item.deleted_at.is_(None)
+        )
+    ):
+        reminders.unschedule_item(s, href_row.collection_id, href_row.href)
 
 
 def create_collection(
@@ -306,6 +322,10 @@ def _create_collection(
     for href in old_items:
         _mark_item_deleted(s, collection.id, href, actor)
     _insert_items(s, collection, new_items)
+    for href in old_items:
+        reminders.unschedule_item(s, collection.id, href)
+    for new_item in new_items:
+        _schedule(s, collection, new_item.href, new_item.text)
     new_hrefs = {i.href for i in new_items}
     changes = [(h, False) for h in new_hrefs] + [(h, True) for h in old_items if h not in new_hrefs]
     _bump(s, collection.id, changes)
@@ -356,6 +376,10 @@ def move_item(
         .where(Item.collection_id == source.id, Item.href == href, Item.deleted_at.is_(None))
         .values(collection_id=target.id, owner=target.owner, href=to_href, last_modified=utcnow())
     )
+    reminders.unschedule_item(s, source.id, href)
+    moved = get_item(s, target.id, to_href)
+    if moved is not None:
+        _schedule(s, target, to_href, moved.text)
     if source.id == target.id:
         _bump(s, source.id, [(href, True), (to_href, False)])
     else:
@@ -421,6 +445,7 @@ def restore_item(s: Session, collection: CollectionData, item_id: int) -> ItemDa
     row.deleted_by = ""
     s.flush()
     _bump(s, collection.id, [(row.href, False)])
+    _schedule(s, collection, row.href, row.text)
     return _item_data(row)
 
 
@@ -442,4 +467,7 @@ def restore_collection(s: Session, collection_id: int) -> CollectionData:
         .values(deleted_at=None, deleted_by="")
     )
     _bump(s, row.id, [])
-    return get_collection(s, row.path)  # type: ignore[return-value]
+    restored = get_collection(s, row.path)
+    for item in all_items(s, row.id):
+        _schedule(s, restored, item.href, item.text)  # type: ignore[arg-type]
+    return restored  # type: ignore[return-value]

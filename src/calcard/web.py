@@ -5,8 +5,10 @@ The DAV application (Radicale) is passed in, so this module never imports it.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import logging
 import time
 
@@ -19,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from calcard import api
 from calcard.config import Settings
 from calcard.db import Database
+from calcard.dispatcher import Dispatcher
 
 access_log = logging.getLogger("calcard.access")
 
@@ -130,7 +133,18 @@ def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
     async def well_known(request: Request) -> RedirectResponse:
         return RedirectResponse("/", status_code=301)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        """Each serving process also dispatches reminders unless turned off."""
+        worker = Dispatcher(db, settings) if settings.reminders else None
+        thread = worker.start_thread() if worker else None
+        yield
+        if worker and thread:
+            worker.stopping.set()
+            await asyncio.to_thread(thread.join, 15)
+
     app = Starlette(
+        lifespan=lifespan,
         routes=[
             *api.routes(api.ApiContext(db, settings)),
             Route("/api/{rest:path}", api_not_found, methods=["GET", "POST", "PUT", "DELETE"]),

@@ -1,0 +1,61 @@
+"""The reminder channels: mail over SMTP, chat webhooks, browser notifications.
+
+Each function raises on failure so the dispatcher can retry and record why.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+from urllib.parse import urlparse
+
+import httpx
+from sqlalchemy.orm import Session
+
+from calcard.models import Notification
+
+TIMEOUT_SECONDS = 10
+
+
+class DeliveryError(RuntimeError):
+    pass
+
+
+def send_email(smtp_url: str, sender: str, to: str, subject: str, body: str, ref: str) -> None:
+    """One plain-text mail; ``ref`` makes a stable Message-ID per reminder."""
+    if not smtp_url:
+        raise DeliveryError("no SMTP server configured (CALCARD_SMTP_URL)")
+    if not to:
+        raise DeliveryError("the calendar owner has no email address")
+    url = urlparse(smtp_url)
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = sender, to, subject
+    message["Message-ID"] = f"<{ref}@calcard>"  # stable: a repeat is recognisable
+    message.set_content(body)
+    try:
+        with smtplib.SMTP(
+            url.hostname or "127.0.0.1", url.port or 25, timeout=TIMEOUT_SECONDS
+        ) as smtp:
+            if url.scheme == "smtp+starttls":
+                smtp.starttls()
+            if url.username:
+                smtp.login(url.username, url.password or "")
+            smtp.send_message(message)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise DeliveryError(f"SMTP: {exc}") from exc
+
+
+def post_chat(webhook: str, text: str) -> None:
+    """Mattermost/kChat/Slack-compatible incoming webhook: JSON {"text": ...}."""
+    try:
+        response = httpx.post(webhook, json={"text": text}, timeout=TIMEOUT_SECONDS)
+    except httpx.HTTPError as exc:
+        raise DeliveryError(f"chat webhook: {exc}") from exc
+    if response.status_code >= 300:
+        raise DeliveryError(f"chat webhook answered {response.status_code}")
+
+
+def notify_browser(s: Session, owner: str, reminder_id: int | None, title: str, body: str) -> None:
+    """Stored, so every web session on every node sees it (the SSE stream polls)."""
+    s.add(Notification(owner=owner, reminder_id=reminder_id, title=title, body=body))
+    s.flush()

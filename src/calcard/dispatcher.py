@@ -1,0 +1,213 @@
+"""The reminder dispatcher: claim due rows, deliver, record the outcome.
+
+Rows are claimed in one short transaction and each outcome is committed right
+after its delivery, so a crash loses nothing (the lease expires and another
+dispatcher takes the row) and can repeat at most the one delivery in flight.
+Runs inside `calcard serve` and as `calcard reminders run`, on any number of
+nodes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from calcard import alarms, delivery, links, reminders, store
+from calcard.config import Settings
+from calcard.db import Database
+from calcard.models import Collection, Reminder, User
+
+log = logging.getLogger("calcard.reminders")
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    owner: str
+    channel: str
+    title: str
+    starts_at: datetime | None
+    location: str
+    repeat: str
+    email: str
+    webhook: str
+    timezone: str
+
+
+class Dispatcher:
+    def __init__(self, db: Database, settings: Settings, clock: Clock = system_clock) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.worker = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.grace = timedelta(minutes=settings.reminder_grace_minutes)
+        self.stopping = threading.Event()
+
+    def run_once(self, limit: int = 100) -> int:
+        """Deliver what is due now; returns how many rows were handled."""
+        now = self.clock()
+        with self.db.transaction(write=True) as s:
+            reminders.extend_horizon(s, now)
+            dead = dead_local_workers(s)
+            claimed = reminders.claim(s, self.worker, now, self.grace, limit, dead)
+            jobs = [self._job(s, row) for row in claimed]
+        for done, job in enumerate(jobs):
+            if self.stopping.is_set():
+                with self.db.transaction(write=True) as s:
+                    reminders.release(s, [j.id for j in jobs[done:]])
+                return done
+            self._deliver(job)
+        return len(jobs)
+
+    def run_forever(self, interval: float = 1.0) -> None:
+        log.info("reminder dispatcher %s started", self.worker)
+        while not self.stopping.is_set():
+            try:
+                handled = self.run_once()
+            except Exception:  # noqa: BLE001 - keep dispatching after a database hiccup
+                log.exception("reminder dispatch failed")
+                handled = 0
+            if not handled:
+                self.stopping.wait(interval)
+        log.info("reminder dispatcher %s stopped", self.worker)
+
+    def start_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.run_forever, name="reminders", daemon=True)
+        thread.start()
+        return thread
+
+    def _job(self, s, row: Reminder) -> Job:
+        user = s.scalars(select(User).where(User.login == row.owner)).first()
+        return Job(
+            id=row.id,
+            owner=row.owner,
+            channel=row.channel,
+            title=row.title,
+            starts_at=reminders.aware(row.starts_at) if row.starts_at else None,
+            location=row.location,
+            repeat=row.repeat,
+            email=user.email if user else "",
+            webhook=user.chat_webhook if user else "",
+            timezone=user.timezone if user else "UTC",
+        )
+
+    def _deliver(self, job: Job) -> None:
+        try:
+            if job.channel == "email":
+                self._email(job)
+            elif job.channel == "chat":
+                if job.webhook:
+                    delivery.post_chat(job.webhook, self._text(job, with_links=True))
+            else:
+                with self.db.transaction(write=True) as s:
+                    delivery.notify_browser(s, job.owner, job.id, job.title, self._text(job))
+                    reminders.record_sent(s, job.id, self.clock())
+                return
+        except delivery.DeliveryError as exc:
+            log.warning("reminder %d (%s) for %s failed: %s", job.id, job.channel, job.owner, exc)
+            with self.db.transaction(write=True) as s:
+                reminders.record_failure(s, job.id, self.clock(), str(exc))
+            return
+        with self.db.transaction(write=True) as s:
+            reminders.record_sent(s, job.id, self.clock())
+
+    def _email(self, job: Job) -> None:
+        delivery.send_email(
+            self.settings.smtp_url,
+            self.settings.mail_from,
+            job.email,
+            f"Reminder: {job.title}" + (f" at {self._when(job)}" if job.starts_at else ""),
+            self._text(job, with_links=True),
+            f"reminder-{job.id}",
+        )
+
+    def _when(self, job: Job) -> str:
+        try:
+            zone = ZoneInfo(job.timezone)
+        except (ValueError, KeyError):
+            zone = ZoneInfo("UTC")
+        assert job.starts_at is not None
+        return job.starts_at.astimezone(zone).strftime(f"%a %d %b %Y %H:%M ({job.timezone})")
+
+    def _text(self, job: Job, with_links: bool = False) -> str:
+        lines = [job.title]
+        if job.starts_at:
+            lines.append(f"When: {self._when(job)}")
+        if job.location:
+            lines.append(f"Where: {job.location}")
+        if with_links:
+            lines.append(f"Calendar: {self.settings.base_url.rstrip('/')}/")
+            if job.repeat:
+                lines.append(f"Repeats {job.repeat} until you stop it: {self.stop_link(job.id)}")
+        return "\n".join(lines)
+
+    def stop_link(self, reminder_id: int) -> str:
+        with self.db.transaction() as s:
+            signature = links.sign(s, f"stop-reminder:{reminder_id}")
+        return (
+            f"{self.settings.base_url.rstrip('/')}/api/reminders/{reminder_id}/stop?sig={signature}"
+        )
+
+
+def dead_local_workers(s) -> list[str]:
+    """Dispatchers on this machine that died holding claims: no need to await their lease."""
+    host = socket.gethostname()
+    dead = []
+    for worker in reminders.claimants(s):
+        name, _, rest = worker.partition(":")
+        pid = rest.partition(":")[0]
+        if name == host and pid.isdigit() and not _alive(int(pid)):
+            dead.append(worker)
+    return dead
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop(s, reminder_id: int, now: datetime) -> Reminder:
+    """Stop a reminder and its repeats, and record it in the item (RFC 9074 ACKNOWLEDGED)."""
+    row = s.get(Reminder, reminder_id)
+    if row is None:
+        raise LookupError(f"no reminder {reminder_id}")
+    reminders.stop_chain(s, row)
+    parent = s.get(Collection, row.collection_id)
+    collection = store.get_collection(s, parent.path) if parent else None
+    item = store.get_item(s, collection.id, row.href) if collection else None
+    if collection is not None and item is not None:
+        base_key = row.key.removesuffix(reminders.REPEAT_SUFFIX)
+        text = alarms.acknowledge(item.text, base_key, now)
+        store.put_item(
+            s,
+            collection,
+            store.ItemData(
+                item.href,
+                item.uid,
+                store.etag_of(text),
+                text,
+                item.component,
+                item.start,
+                item.end,
+            ),
+            actor=row.owner,
+        )
+    return row
