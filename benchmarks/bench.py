@@ -1113,8 +1113,10 @@ def main(argv: list[str] | None = None) -> int:
                 if book:
                     books.append(book)
     except KeyboardInterrupt:
-        log("interrupted; stopping servers")
-        return 130
+        log("interrupted; stopping servers (the report below covers finished columns only)")
+        status = 130
+    else:
+        status = 0
     finally:
         for server in list(Server.running):
             server.stop()
@@ -1125,8 +1127,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep_cache:
             for path in env.built_cache:
                 shutil.rmtree(path, ignore_errors=True)
-    print_report(args, columns, books, time.perf_counter() - started)
-    return 0
+    if columns:
+        print_report(args, columns, books, time.perf_counter() - started)
+    return status
 
 
 def ratio_pair(columns: list[Column]) -> tuple[Column, Column] | None:

@@ -302,7 +302,9 @@ def test_repeating_reminder_stops_through_the_mail_link(server, env, smtp):
     assert dispatcher.run_once() == 1
     assert len(smtp.messages) == 2
     link = next(
-        line for line in smtp.messages[-1].get_payload(decode=True).decode().splitlines() if "/stop?sig=" in line
+        line
+        for line in smtp.messages[-1].get_payload(decode=True).decode().splitlines()
+        if "/stop?sig=" in line
     ).split("stop it: ")[1]
     import httpx
 
@@ -412,3 +414,69 @@ def test_serve_dispatches_reminders_itself(backend, tmp_path, smtp):
         assert len(smtp.to(f"{login}@example.com")) == 1
     finally:
         stop_server(srv)
+
+
+def test_guests_copy_of_someone_elses_event_never_reminds(server, env):
+    login, _, _ = env
+    organizer = "ORGANIZER:mailto:boss@elsewhere.example\r\nATTENDEE:mailto:{}@example.com\r\n"
+    put(server, login, "guest", ics("guest", soon(), extra=organizer.format(login)))
+    assert listed(server, login) == []
+    own = f"ORGANIZER:mailto:{login}@example.com\r\nATTENDEE:mailto:guest@example.org\r\n"
+    put(server, login, "own", ics("own", soon(), extra=own))
+    assert [r["channel"] for r in listed(server, login)] == ["email"]
+
+
+def test_shared_calendar_reminders_go_to_its_owner_only(server, env, smtp):
+    from calcard import sharing
+
+    login, dispatcher, clock = env
+    editor = server.user()
+    with server.backend.db.transaction(write=True) as s:
+        sharing.add_share(s, f"/{login}/calendar/", "user", editor, "read-write")
+        accounts.set_user(s, editor, email=f"{editor}@example.com")
+    start = soon()
+    with server.client(editor) as http:
+        response = http.put(
+            f"/{login}/calendar/by-editor.ics",
+            content=ics("ed", start).encode(),
+            headers={"Content-Type": "text/calendar"},
+        )
+        assert response.status_code == 201
+    clock.now = start - timedelta(minutes=15)
+    assert dispatcher.run_once() == 1
+    assert len(smtp.to(f"{login}@example.com")) == 1
+    assert smtp.to(f"{editor}@example.com") == []
+
+
+def test_birthdays_are_announced_the_morning_of_through_the_dispatcher(server, env, webhook):
+    login, dispatcher, clock = env
+    from zoneinfo import ZoneInfo
+
+    zurich = ZoneInfo("Europe/Zurich")
+    today = (datetime.now(UTC) + timedelta(days=3)).astimezone(zurich).date()
+    with server.client(login) as http:
+        card = (
+            f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:bd\r\nFN:Birthday Person\r\n"
+            f"BDAY:1990{today:%m%d}\r\nEND:VCARD\r\n"
+        )
+        assert (
+            http.put(
+                f"/{login}/contacts/bd.vcf",
+                content=card.encode(),
+                headers={"Content-Type": "text/vcard"},
+            ).status_code
+            == 201
+        )
+    clock.now = datetime.combine(today, datetime.min.time(), zurich).replace(hour=7)
+    dispatcher.run_once()
+    assert webhook[1] == []
+    clock.now = clock.now.replace(hour=8, minute=5)
+    fresh = Dispatcher(dispatcher.db, dispatcher.settings, clock)
+    assert fresh.run_once() == 2  # display + chat
+    assert Dispatcher(dispatcher.db, dispatcher.settings, clock).run_once() == 0  # once a day
+    age = today.year - 1990
+    (post,) = webhook[1]
+    assert post["text"].startswith(f"Birthday: Birthday Person ({age})")
+    with server.client(login) as http:
+        titles = [n["title"] for n in http.get("/api/notifications").json()["notifications"]]
+    assert titles == [f"Birthday: Birthday Person ({age})"]

@@ -15,18 +15,21 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from calcard import alarms, delivery, links, reminders, store
+from calcard import alarms, birthdays, delivery, links, reminders, store
 from calcard.config import Settings
 from calcard.db import Database
 from calcard.models import Collection, Reminder, User
 
 log = logging.getLogger("calcard.reminders")
 Clock = Callable[[], datetime]
+BIRTHDAY_PERIOD = timedelta(minutes=10)
+BIRTHDAY_HOUR = 8  # morning-of notification, in the user's time zone
 
 
 def system_clock() -> datetime:
@@ -55,10 +58,15 @@ class Dispatcher:
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.grace = timedelta(minutes=settings.reminder_grace_minutes)
         self.stopping = threading.Event()
+        self._birthdays_checked: datetime | None = None
 
     def run_once(self, limit: int = 100) -> int:
         """Deliver what is due now; returns how many rows were handled."""
-        now = self.clock()
+        now = self.now()
+        if self._birthdays_checked is None or now - self._birthdays_checked >= BIRTHDAY_PERIOD:
+            with self.db.transaction(write=True) as s:
+                schedule_birthdays(s, now)
+            self._birthdays_checked = now
         with self.db.transaction(write=True) as s:
             reminders.extend_horizon(s, now)
             dead = dead_local_workers(s)
@@ -71,6 +79,10 @@ class Dispatcher:
                 return done
             self._deliver(job)
         return len(jobs)
+
+    def now(self) -> datetime:
+        """Always UTC: SQLite compares stored datetimes as text, without zones."""
+        return self.clock().astimezone(UTC)
 
     def run_forever(self, interval: float = 1.0) -> None:
         log.info("reminder dispatcher %s started", self.worker)
@@ -114,15 +126,15 @@ class Dispatcher:
             else:
                 with self.db.transaction(write=True) as s:
                     delivery.notify_browser(s, job.owner, job.id, job.title, self._text(job))
-                    reminders.record_sent(s, job.id, self.clock())
+                    reminders.record_sent(s, job.id, self.now())
                 return
         except delivery.DeliveryError as exc:
             log.warning("reminder %d (%s) for %s failed: %s", job.id, job.channel, job.owner, exc)
             with self.db.transaction(write=True) as s:
-                reminders.record_failure(s, job.id, self.clock(), str(exc))
+                reminders.record_failure(s, job.id, self.now(), str(exc))
             return
         with self.db.transaction(write=True) as s:
-            reminders.record_sent(s, job.id, self.clock())
+            reminders.record_sent(s, job.id, self.now())
 
     def _email(self, job: Job) -> None:
         delivery.send_email(
@@ -135,10 +147,7 @@ class Dispatcher:
         )
 
     def _when(self, job: Job) -> str:
-        try:
-            zone = ZoneInfo(job.timezone)
-        except (ValueError, KeyError):
-            zone = ZoneInfo("UTC")
+        zone = _zone(job.timezone)
         assert job.starts_at is not None
         return job.starts_at.astimezone(zone).strftime(f"%a %d %b %Y %H:%M ({job.timezone})")
 
@@ -160,6 +169,70 @@ class Dispatcher:
         return (
             f"{self.settings.base_url.rstrip('/')}/api/reminders/{reminder_id}/stop?sig={signature}"
         )
+
+
+def schedule_birthdays(s, now: datetime) -> int:
+    """Queue today's birthday notifications (display and chat) from 08:00 local time.
+
+    Idempotent: the reminders' unique key makes a second run (or another node)
+    add nothing.
+    """
+    added = 0
+    for login, zone_name in s.execute(select(User.login, User.timezone)).all():
+        zone = _zone(zone_name)
+        local = now.astimezone(zone)
+        if local.hour < BIRTHDAY_HOUR:
+            continue
+        fire_at = datetime.combine(local.date(), time(BIRTHDAY_HOUR), zone).astimezone(UTC)
+        for entry in birthdays.morning_reminders(s, login, local.date()):
+            title = f"{entry.name} ({entry.age})" if entry.age is not None else entry.name
+            for channel in ("display", "chat"):
+                added += _add_once(
+                    s,
+                    Reminder(
+                        owner=login,
+                        collection_id=0,
+                        href=f"{entry.kind}:{entry.contact_uid}",
+                        key=f"{entry.kind}|{local.date().isoformat()}",
+                        channel=channel,
+                        fire_at=fire_at,
+                        due_at=fire_at,
+                        status="pending",
+                        attempts=0,
+                        last_error="",
+                        claimed_by="",
+                        repeat="",
+                        title=f"{entry.kind.title()}: {title}",
+                        location="",
+                    ),
+                )
+    return added
+
+
+def _add_once(s, row: Reminder) -> int:
+    exists = s.scalar(
+        select(Reminder.id).where(
+            Reminder.collection_id == row.collection_id,
+            Reminder.href == row.href,
+            Reminder.key == row.key,
+            Reminder.channel == row.channel,
+        )
+    )
+    if exists:
+        return 0
+    try:
+        with s.begin_nested():
+            s.add(row)
+    except IntegrityError:
+        return 0  # another node queued it at the same moment
+    return 1
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ValueError, KeyError):
+        return ZoneInfo("UTC")
 
 
 def dead_local_workers(s) -> list[str]:
