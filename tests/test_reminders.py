@@ -480,3 +480,27 @@ def test_birthdays_are_announced_the_morning_of_through_the_dispatcher(server, e
     with server.client(login) as http:
         titles = [n["title"] for n in http.get("/api/notifications").json()["notifications"]]
     assert titles == [f"Birthday: Birthday Person ({age})"]
+
+
+def test_stop_through_the_api_and_notifications_stream(server, env):
+    login, dispatcher, clock = env
+    start = soon()
+    alarm = "TRIGGER:-PT15M\r\nACTION:DISPLAY\r\nX-CALCARD-REPEAT:HOURLY"
+    put(server, login, "api-stop", ics("api-stop", start, alarm=alarm))
+    clock.now = start - timedelta(minutes=15)
+    assert dispatcher.run_once() == 2  # display + chat
+    with server.client(login) as http:
+        with http.stream("GET", "/api/notifications/stream", params={"after": 0}) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            lines = stream.iter_lines()
+            event = next(line for line in lines if line.startswith("data: "))
+        assert json.loads(event[6:])["title"] == "Board meeting api-stop"
+        pending = [r for r in listed(server, login) if r["status"] == "pending"]
+        assert {r["repeat"] for r in pending} == {"hourly"}
+        other = server.user()
+        with server.client(other) as stranger:
+            assert stranger.post(f"/api/reminders/{pending[0]['id']}/stop").status_code == 404
+        assert http.post(f"/api/reminders/{pending[0]['id']}/stop").status_code == 200
+    assert not [r for r in listed(server, login) if r["status"] == "pending"]
+    clock.now += timedelta(hours=3)
+    assert dispatcher.run_once() == 0
