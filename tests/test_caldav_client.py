@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import caldav
 import pytest
 from caldav.lib.error import AuthorizationError, NotFoundError
+
 from conftest import PASSWORD
 
 EVENT = """BEGIN:VCALENDAR

@@ -8,6 +8,7 @@ import sys
 import uuid
 
 import pytest
+
 from conftest import sync_report
 from test_caldav_client import event
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from test_caldav_client import event
-
 from calcard import store
+
+from test_caldav_client import event
 
 ICS = "text/calendar; charset=utf-8"
 

@@ -10,6 +10,7 @@ import re
 import threading
 
 import pytest
+
 from conftest import start_server, stop_server, sync_report
 from test_caldav_client import event
 

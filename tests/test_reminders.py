@@ -29,6 +29,7 @@ from calcard.db import Database
 from calcard.dispatcher import Dispatcher
 from calcard.ical import split_calendar
 from calcard.models import Reminder
+
 from conftest import free_port
 
 

@@ -296,5 +296,22 @@ def reminders_run(once: bool) -> None:
     worker.run_forever()
 
 
+@main.group("room")
+def room_group() -> None:
+    """Rooms (bookable resources) of an organization."""
+
+
+@room_group.command("add")
+@click.argument("name")
+@click.option("--org", "org_name", required=True)
+@click.option("--capacity", type=click.IntRange(1, 100_000))
+@write
+def room_add(s, name, org_name, capacity) -> None:
+    from calcard import rooms
+
+    room = rooms.create_room(s, org_name, name, capacity)
+    click.echo(f"room {name!r} added: calendar /{room.login}/calendar/, address {room.email}")
+
+
 if __name__ == "__main__":
     main()

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from calcard import alarms, birthdays, delivery, links, reminders, store
+from calcard import alarms, birthdays, busy, delivery, links, reminders, store
 from calcard.config import Settings
 from calcard.db import Database
 from calcard.models import Collection, Reminder, User
@@ -69,6 +69,7 @@ class Dispatcher:
             self._birthdays_checked = now
         with self.db.transaction(write=True) as s:
             reminders.extend_horizon(s, now)
+            busy.extend_windows(s, now)
             dead = dead_local_workers(s)
             claimed = reminders.claim(s, self.worker, now, self.grace, limit, dead)
             jobs = [self._job(s, row) for row in claimed]

@@ -247,3 +247,44 @@ class ServerSecret(Base):
     __tablename__ = "server_secrets"
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class BusyPeriod(Base):
+    """A materialized busy occurrence, so free/busy is one indexed range query.
+
+    Written with each calendar change (DESIGN.md rule 3) for a window around
+    now; ``BusyItem`` records each item's window so it can be extended.
+    """
+
+    __tablename__ = "busy_periods"
+    __table_args__ = (
+        Index("ix_busy_periods_owner_time", "owner", "start", "end"),
+        Index("ix_busy_periods_item", "collection_id", "href"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    collection_id: Mapped[int] = mapped_column(Integer)
+    href: Mapped[str] = mapped_column(String(1000))
+    start: Mapped[int] = mapped_column(BigInteger)
+    end: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(20))  # BUSY | BUSY-TENTATIVE
+
+
+class BusyItem(Base):
+    __tablename__ = "busy_items"
+    collection_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    href: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    window_start: Mapped[int] = mapped_column(BigInteger)
+    window_end: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class Room(Base):
+    """A bookable resource (CUTYPE=ROOM) of an organization; its calendar is its user's."""
+
+    __tablename__ = "rooms"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    capacity: Mapped[int | None] = mapped_column(Integer)

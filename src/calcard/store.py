@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from calcard import reminders
+from calcard import busy, reminders
 from calcard.models import Collection, Item, SyncLog, utcnow
 
 # The bounds Radicale uses for "no limit" (datetime.min / datetime.max as POSIX seconds).
@@ -234,20 +234,28 @@ def put_item(
                 )
             )
         _bump(s, collection.id, [(item.href, False)])
-        _schedule(s, collection, item.href, item.text)
+        _derive(s, collection, item.href, item.text)
         return get_item(s, collection.id, item.href), old  # type: ignore[return-value]
 
 
 def delete_item(s: Session, collection: CollectionData, href: str, actor: str = "") -> None:
     if _mark_item_deleted(s, collection.id, href, actor):
         _bump(s, collection.id, [(href, True)])
+        _derive(s, collection, href, None)
+
+
+def _derive(s: Session, collection: CollectionData, href: str, text: str | None) -> None:
+    """Reminder rows and busy time are part of every calendar change (DESIGN.md rule 3).
+
+    ``text`` None means the item left this collection.
+    """
+    if collection.tag != "VCALENDAR":
+        return
+    if text is None:
         reminders.unschedule_item(s, collection.id, href)
-
-
-def _schedule(s: Session, collection: CollectionData, href: str, text: str) -> None:
-    """Reminder rows are part of every calendar change (DESIGN.md rule 3)."""
-    if collection.tag == "VCALENDAR":
+    else:
         reminders.schedule_item(s, collection.owner, collection.id, href, text, utcnow())
+    busy.materialize(s, collection.owner, collection.id, href, text, utcnow())
 
 
 def delete_collection(s: Session, collection: CollectionData, actor: str = "") -> None:
@@ -264,12 +272,14 @@ def delete_collection(s: Session, collection: CollectionData, actor: str = "") -
         .where(Collection.id.in_(ids))
         .values(deleted_at=utcnow(), deleted_by=actor)
     )
-    for href_row in s.execute(
+    rows = s.execute(
         select(Item.collection_id, Item.href).where(
             Item.collection_id.in_(ids), Item.deleted_at.is_(None)
         )
-    ):
-        reminders.unschedule_item(s, href_row.collection_id, href_row.href)
+    ).all()
+    for row in rows:
+        reminders.unschedule_item(s, row.collection_id, row.href)
+        busy.materialize(s, "", row.collection_id, row.href, None, utcnow())
 
 
 def create_collection(
@@ -323,9 +333,9 @@ def _create_collection(
         _mark_item_deleted(s, collection.id, href, actor)
     _insert_items(s, collection, new_items)
     for href in old_items:
-        reminders.unschedule_item(s, collection.id, href)
+        _derive(s, collection, href, None)
     for new_item in new_items:
-        _schedule(s, collection, new_item.href, new_item.text)
+        _derive(s, collection, new_item.href, new_item.text)
     new_hrefs = {i.href for i in new_items}
     changes = [(h, False) for h in new_hrefs] + [(h, True) for h in old_items if h not in new_hrefs]
     _bump(s, collection.id, changes)
@@ -376,10 +386,10 @@ def move_item(
         .where(Item.collection_id == source.id, Item.href == href, Item.deleted_at.is_(None))
         .values(collection_id=target.id, owner=target.owner, href=to_href, last_modified=utcnow())
     )
-    reminders.unschedule_item(s, source.id, href)
+    _derive(s, source, href, None)
     moved = get_item(s, target.id, to_href)
     if moved is not None:
-        _schedule(s, target, to_href, moved.text)
+        _derive(s, target, to_href, moved.text)
     if source.id == target.id:
         _bump(s, source.id, [(href, True), (to_href, False)])
     else:
@@ -445,7 +455,7 @@ def restore_item(s: Session, collection: CollectionData, item_id: int) -> ItemDa
     row.deleted_by = ""
     s.flush()
     _bump(s, collection.id, [(row.href, False)])
-    _schedule(s, collection, row.href, row.text)
+    _derive(s, collection, row.href, row.text)
     return _item_data(row)
 
 
@@ -469,5 +479,5 @@ def restore_collection(s: Session, collection_id: int) -> CollectionData:
     _bump(s, row.id, [])
     restored = get_collection(s, row.path)
     for item in all_items(s, row.id):
-        _schedule(s, restored, item.href, item.text)  # type: ignore[arg-type]
+        _derive(s, restored, item.href, item.text)  # type: ignore[arg-type]
     return restored  # type: ignore[return-value]

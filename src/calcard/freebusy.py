@@ -1,0 +1,227 @@
+"""Free/busy and the slot finder (DESIGN.md, Free/busy and the slot finder).
+
+Who may see whose availability is decided here, once, for the API and DAV:
+a participant is *known* to an organizer when they are the organizer, a room
+of one of the organizer's organizations, or share at least one calendar with
+the organizer (directly, through a workgroup, or organization-wide). Everyone
+else is *unknown*, with the reason, and counts as neither free nor busy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from calcard import busy, sharing, store
+from calcard.models import BusyPeriod, Membership, Room, User, utcnow
+
+DEFAULT_HORIZON_DAYS = 14
+MAX_HORIZON_DAYS = 366
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+NO_USER = "no calcard user has this address"
+NOT_SHARED = "shares no calendar with you"
+OTHER_ORG_ROOM = "room of an organization you are not in"
+
+Interval = tuple[int, int]
+
+
+@dataclass
+class Participant:
+    asked: str
+    login: str
+    is_room: bool = False
+
+
+@dataclass
+class FindResult:
+    slots: list[Interval]
+    unknown: dict[str, str]
+    blocking: list[str] = field(default_factory=list)
+
+
+def resolve(s: Session, address: str) -> User | None:
+    """A user (or room) by login or account address, case-insensitive."""
+    value = address.strip().lower().removeprefix("mailto:")
+    return s.scalars(
+        select(User).where(or_(User.login == value, func.lower(User.email) == value))
+    ).first()
+
+
+def _room_org(s: Session, user: User) -> int | None:
+    return s.scalar(select(Room.org_id).where(Room.user_id == user.id))
+
+
+def unknown_reason(s: Session, organizer: str, user: User | None) -> str | None:
+    """Why ``organizer`` may not see this user's availability, or None when they may."""
+    if user is None:
+        return NO_USER
+    if user.login == organizer:
+        return None
+    room_org = _room_org(s, user)
+    if room_org is not None:
+        member = s.scalar(
+            select(Membership.id)
+            .join(User, User.id == Membership.user_id)
+            .where(User.login == organizer, Membership.org_id == room_org)
+        )
+        return None if member else OTHER_ORG_ROOM
+    shared = sharing.shared_with(s, organizer)
+    if any(c.owner == user.login and c.tag == "VCALENDAR" for c, _ in shared):
+        return None
+    return NOT_SHARED
+
+
+def counted_collections(s: Session, login: str) -> list[store.CollectionData]:
+    """The user's own calendars, less those they excluded from free/busy."""
+    return [
+        c
+        for c in store.child_collections(s, login)
+        if c.tag == "VCALENDAR" and c.props.get("CALCARD:freebusy") != "exclude"
+    ]
+
+
+def busy_periods(s: Session, login: str, start: datetime, end: datetime) -> list[busy.Period]:
+    """Busy periods of a user overlapping [start, end): materialized rows, or expansion."""
+    collections = counted_collections(s, login)
+    return [p for c in collections for p in collection_busy(s, c, start, end)]
+
+
+def collection_busy(
+    s: Session, collection: store.CollectionData, start: datetime, end: datetime
+) -> list[busy.Period]:
+    """One calendar's busy periods (also what a CalDAV free-busy-query answers)."""
+    first, last = int(start.timestamp()), int(end.timestamp())
+    now = utcnow()
+    if now - busy.WINDOW_BEFORE <= start and end <= now + busy.WINDOW_AFTER:
+        rows = s.execute(
+            select(BusyPeriod.start, BusyPeriod.end, BusyPeriod.kind).where(
+                BusyPeriod.owner == collection.owner,
+                BusyPeriod.collection_id == collection.id,
+                BusyPeriod.start < last,
+                BusyPeriod.end > first,
+            )
+        ).all()
+        return [(r.start, r.end, r.kind) for r in rows]
+    zone = busy.user_zone(s, collection.owner)
+    return [
+        p
+        for item in store.filter_items(s, collection.id, "VEVENT", first, last)
+        for p in busy.occurrence_periods(item.text, start, end, zone)
+    ]
+
+
+def working_hours_gaps(s: Session, login: str, start: datetime, end: datetime) -> list[Interval]:
+    """Time outside the user's weekly working hours (settings ``working_hours``).
+
+    ``{"mon": ["09:00-17:00"], ...}`` in the user's time zone; no setting means
+    always available, a weekday left out means not working that day.
+    """
+    raw = s.scalar(select(User.settings).where(User.login == login)) or "{}"
+    hours = json.loads(raw).get("working_hours")
+    if not hours:
+        return []
+    zone = busy.user_zone(s, login)
+    gaps: list[Interval] = []
+    day = start.astimezone(zone).date() - timedelta(days=1)
+    while busy.day_start(day, zone) < end:
+        cursor = busy.day_start(day, zone)
+        for span in sorted(hours.get(WEEKDAYS[day.weekday()], [])):
+            opens, closes = (_at(day, part, zone) for part in span.split("-"))
+            gaps.append((int(cursor.timestamp()), int(opens.timestamp())))
+            cursor = closes
+        gaps.append(
+            (
+                int(cursor.timestamp()),
+                int(busy.day_start(day + timedelta(days=1), zone).timestamp()),
+            )
+        )
+        day += timedelta(days=1)
+    return [g for g in gaps if g[1] > g[0]]
+
+
+def _at(day, clock: str, zone: ZoneInfo) -> datetime:
+    hour, minute = (int(x) for x in clock.strip().split(":"))
+    return busy.day_start(day, zone) + timedelta(hours=hour, minutes=minute)
+
+
+def merge(intervals: list[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for begin, finish in sorted(intervals):
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], finish))
+        else:
+            merged.append((begin, finish))
+    return merged
+
+
+def free_slots(
+    blocked: list[Interval], start: int, end: int, length: int, count: int
+) -> list[Interval]:
+    """The first ``count`` non-overlapping free slots of ``length`` seconds in [start, end)."""
+    slots: list[Interval] = []
+    cursor = start
+    for begin, finish in merge(blocked) + [(end, end)]:
+        while begin - cursor >= length and len(slots) < count and cursor + length <= end:
+            slots.append((cursor, cursor + length))
+            cursor += length
+        cursor = max(cursor, finish)
+        if len(slots) >= count or cursor >= end:
+            break
+    return slots
+
+
+def find(
+    s: Session,
+    organizer: str,
+    attendees: list[str],
+    start: datetime,
+    duration: timedelta,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    alternatives: int = 0,
+) -> FindResult:
+    """The earliest free slot(s) for the organizer and every known attendee."""
+    end = start + timedelta(days=horizon_days)
+    unknown: dict[str, str] = {}
+    blocked: dict[str, list[Interval]] = {}
+    for asked in [organizer, *attendees]:
+        user = resolve(s, asked)
+        reason = unknown_reason(s, organizer, user)
+        if reason is not None or user is None:
+            unknown[asked] = reason or NO_USER
+            continue
+        periods = busy_periods(s, user.login, start, end)
+        blocked[asked] = [(p[0], p[1]) for p in periods] + working_hours_gaps(
+            s, user.login, start, end
+        )
+    first, last, length = (
+        int(start.timestamp()),
+        int(end.timestamp()),
+        int(duration.total_seconds()),
+    )
+    everyone = [i for intervals in blocked.values() for i in intervals]
+    slots = free_slots(everyone, first, last, length, 1 + alternatives)
+    result = FindResult(slots=slots, unknown=unknown)
+    if not slots:
+        result.blocking = _blocking(blocked, first, last, length)
+    return result
+
+
+def _blocking(blocked: dict[str, list[Interval]], first: int, last: int, length: int) -> list[str]:
+    """Participants without whom a slot would exist; else everyone with time blocked."""
+    culprits = [
+        name
+        for name in blocked
+        if free_slots(
+            [i for other, ivs in blocked.items() if other != name for i in ivs],
+            first,
+            last,
+            length,
+            1,
+        )
+    ]
+    return culprits or [name for name, intervals in blocked.items() if intervals]

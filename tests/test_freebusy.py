@@ -1,0 +1,274 @@
+"""Free/busy and the slot finder over the JSON API, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from calcard import accounts, sharing, store
+from calcard.ical import split_calendar
+
+ZURICH = "+01:00"  # winter offset of Europe/Zurich, the organizer's zone below
+
+
+def event(uid: str, start: str, end: str, extra: str = "", tz: str = "Europe/Zurich") -> str:
+    when = (
+        f"DTSTART;TZID={tz}:{start}\r\nDTEND;TZID={tz}:{end}"
+        if tz
+        else f"DTSTART:{start}\r\nDTEND:{end}"
+    )
+    if "VALUE=DATE" in extra:
+        when, extra = "", extra.replace("VALUE=DATE", "")
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\nBEGIN:VEVENT\r\n"
+        f"UID:{uid}\r\nDTSTAMP:20260101T000000Z\r\n{when}{extra}\r\nSUMMARY:{uid}\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+
+
+@pytest.fixture
+def people(server):
+    """An organizer and a colleague who shares a calendar with them, in one organization."""
+    organizer = server.user("administrator")
+    with server.backend.db.transaction() as s:
+        org = s.execute(
+            __import__("sqlalchemy").text(
+                "SELECT o.name FROM organizations o JOIN memberships m ON m.org_id = o.id "
+                "JOIN users u ON u.id = m.user_id WHERE u.login = :l"
+            ),
+            {"l": organizer},
+        ).scalar_one()
+    colleague = server.user(org=org)
+    with server.backend.db.transaction(write=True) as s:
+        accounts.set_user(s, organizer, timezone="Europe/Zurich")
+        accounts.set_user(s, colleague, timezone="Europe/Zurich")
+        sharing.add_share(s, f"/{colleague}/calendar/", "user", organizer, "read")
+    return organizer, colleague, org
+
+
+def put(server, login: str, uid: str, text: str) -> None:
+    with server.client(login) as http:
+        response = http.put(
+            f"/{login}/calendar/{uid}.ics",
+            content=text.encode(),
+            headers={"Content-Type": "text/calendar"},
+        )
+        assert response.status_code == 201, response.text
+
+
+def find(server, login: str, attendees: list[str], start: str, minutes: int = 60, **extra):
+    with server.client(login) as http:
+        response = http.post(
+            "/api/freebusy/find",
+            json={"attendees": attendees, "start": start, "duration_minutes": minutes, **extra},
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+
+def test_the_10_00_10_45_11_45_case(server, people):
+    organizer, colleague, _ = people
+    put(server, colleague, "dentist", event("dentist", "20270104T104500", "20270104T114500"))
+    got = find(server, organizer, [colleague], f"2027-01-04T10:00:00{ZURICH}")
+    assert got["start"] == f"2027-01-04T11:45:00{ZURICH}"
+    assert got["end"] == f"2027-01-04T12:45:00{ZURICH}"
+    assert got["unknown"] == []
+
+
+def test_recurring_busy_time_with_exceptions_and_alternatives(server, people):
+    organizer, colleague, _ = people
+    weekly = event(
+        "weekly",
+        "20270104T100000",
+        "20270104T110000",
+        "\r\nRRULE:FREQ=WEEKLY;COUNT=5\r\nEXDATE;TZID=Europe/Zurich:20270111T100000",
+    )
+    put(server, colleague, "weekly", weekly)
+    assert find(server, organizer, [colleague], f"2027-01-04T10:00:00{ZURICH}")["start"] == (
+        f"2027-01-04T11:00:00{ZURICH}"
+    )
+    assert find(server, organizer, [colleague], f"2027-01-11T10:00:00{ZURICH}")["start"] == (
+        f"2027-01-11T10:00:00{ZURICH}"
+    )
+    got = find(server, organizer, [colleague], f"2027-01-18T09:00:00{ZURICH}", alternatives=2)
+    assert got["start"] == f"2027-01-18T09:00:00{ZURICH}"
+    assert [a["start"] for a in got["alternatives"]] == [
+        f"2027-01-18T11:00:00{ZURICH}",
+        f"2027-01-18T12:00:00{ZURICH}",
+    ]
+
+
+def test_all_day_blocks_the_day_and_transparent_or_cancelled_do_not(server, people):
+    organizer, colleague, _ = people
+    put(
+        server,
+        colleague,
+        "offsite",
+        event("offsite", "", "", "DTSTART;VALUE=DATE:20270105\r\nDTEND;VALUE=DATE:20270106", tz=""),
+    )
+    put(
+        server,
+        colleague,
+        "focus",
+        event("focus", "20270106T090000", "20270106T170000", "\r\nTRANSP:TRANSPARENT"),
+    )
+    put(
+        server,
+        colleague,
+        "off",
+        event("off", "20270107T090000", "20270107T170000", "\r\nSTATUS:CANCELLED"),
+    )
+    assert find(server, organizer, [colleague], f"2027-01-05T09:00:00{ZURICH}")["start"] == (
+        f"2027-01-06T00:00:00{ZURICH}"
+    )
+    assert find(server, organizer, [colleague], f"2027-01-06T09:00:00{ZURICH}")["start"] == (
+        f"2027-01-06T09:00:00{ZURICH}"
+    )
+    assert find(server, organizer, [colleague], f"2027-01-07T09:00:00{ZURICH}")["start"] == (
+        f"2027-01-07T09:00:00{ZURICH}"
+    )
+
+
+def test_dst_change_and_other_time_zones(server, people):
+    organizer, colleague, _ = people
+    # 28 March 2027: Zurich skips 02:00-03:00, so 01:30-04:00 local lasts 90 minutes.
+    put(server, colleague, "dst", event("dst", "20270328T013000", "20270328T040000"))
+    with server.client(organizer) as http:
+        busy = http.get(
+            "/api/freebusy",
+            params={
+                "user": colleague,
+                "start": "2027-03-27T00:00:00Z",
+                "end": "2027-03-29T00:00:00Z",
+            },
+        ).json()["busy"]
+    (period,) = busy
+    span = datetime.fromisoformat(period["end"]) - datetime.fromisoformat(period["start"])
+    assert span.total_seconds() == 90 * 60
+    with server.backend.db.transaction(write=True) as s:
+        accounts.set_user(s, colleague, timezone="America/New_York")
+    # A floating 09:00-10:00 is New York time for this colleague: 15:00-16:00 in Zurich.
+    put(
+        server,
+        colleague,
+        "floating",
+        event("floating", "20270108T090000", "20270108T100000", tz=""),
+    )
+    got = find(server, organizer, [colleague], f"2027-01-08T15:00:00{ZURICH}")
+    assert got["start"] == f"2027-01-08T16:00:00{ZURICH}"
+
+
+def test_unknown_addresses_are_flagged_and_never_block(server, people):
+    organizer, colleague, org = people
+    stranger = server.user(org=org)  # shares nothing with the organizer
+    put(server, stranger, "busy", event("busy", "20270112T100000", "20270112T180000"))
+    got = find(
+        server,
+        organizer,
+        [colleague, stranger, "someone@elsewhere.example"],
+        f"2027-01-12T10:00:00{ZURICH}",
+    )
+    assert got["start"] == f"2027-01-12T10:00:00{ZURICH}"
+    assert got["unknown"] == [stranger, "someone@elsewhere.example"]
+    assert got["unknown_reasons"][stranger] == "shares no calendar with you"
+    assert "no calcard user" in got["unknown_reasons"]["someone@elsewhere.example"]
+    with server.client(organizer) as http:
+        hidden = http.get(
+            "/api/freebusy",
+            params={
+                "user": stranger,
+                "start": "2027-01-12T00:00:00Z",
+                "end": "2027-01-13T00:00:00Z",
+            },
+        )
+        assert hidden.json() == {
+            "known": False,
+            "reason": "shares no calendar with you",
+            "busy": [],
+        }
+    # An organization-wide share makes the stranger known (and now they block).
+    with server.backend.db.transaction(write=True) as s:
+        sharing.add_share(s, f"/{stranger}/calendar/", "org", org, "read")
+    got = find(server, organizer, [stranger], f"2027-01-12T10:00:00{ZURICH}")
+    assert got["unknown"] == [] and got["start"] == f"2027-01-12T18:00:00{ZURICH}"
+
+
+def test_working_hours_and_who_blocks_the_horizon(server, people):
+    organizer, colleague, _ = people
+    with server.backend.db.transaction(write=True) as s:
+        accounts.update_settings(
+            s,
+            colleague,
+            {
+                "working_hours": {
+                    day: ["09:00-12:00", "13:00-17:00"]
+                    for day in ("mon", "tue", "wed", "thu", "fri")
+                }
+            },
+        )
+    assert find(server, organizer, [colleague], f"2027-01-04T16:30:00{ZURICH}")["start"] == (
+        f"2027-01-05T09:00:00{ZURICH}"
+    )
+    assert find(server, organizer, [colleague], f"2027-01-04T11:30:00{ZURICH}")["start"] == (
+        f"2027-01-04T13:00:00{ZURICH}"
+    )
+    # Friday 17:00: the weekend is outside working hours, the next slot is Monday.
+    assert find(server, organizer, [colleague], f"2027-01-08T17:00:00{ZURICH}")["start"] == (
+        f"2027-01-11T09:00:00{ZURICH}"
+    )
+    nothing = find(
+        server,
+        organizer,
+        [colleague],
+        f"2027-01-04T09:00:00{ZURICH}",
+        minutes=5 * 60,
+        horizon_days=3,
+    )
+    assert nothing["start"] is None and nothing["blocking"] == [colleague]
+
+
+def test_rooms_are_created_by_administrators_and_always_known(server, people):
+    organizer, colleague, org = people
+    with server.client(colleague) as http:
+        refused = http.post("/api/rooms", json={"org": org, "name": "Aquarium"})
+        assert refused.status_code == 403
+    with server.client(organizer) as http:
+        created = http.post("/api/rooms", json={"org": org, "name": "Aquarium", "capacity": 8})
+        assert created.status_code == 201
+        (room,) = created.json()["rooms"]
+    with server.backend.db.transaction(write=True) as s:  # rooms cannot log in: book in-process
+        calendar = store.get_collection(s, f"{room['login']}/calendar")
+        (entry,) = split_calendar(event("booked", "20270113T100000", "20270113T120000"))
+        store.put_item(
+            s,
+            calendar,
+            store.ItemData(
+                "booked.ics",
+                entry.uid,
+                entry.etag,
+                entry.text,
+                entry.component,
+                entry.start,
+                entry.end,
+            ),
+        )
+    got = find(server, organizer, [room["email"]], f"2027-01-13T10:00:00{ZURICH}")
+    assert got["start"] == f"2027-01-13T12:00:00{ZURICH}" and got["unknown"] == []
+    outsider = server.user()
+    got = find(server, outsider, [room["login"]], f"2027-01-13T10:00:00{ZURICH}")
+    assert got["unknown"] == [room["login"]]
+
+
+def test_bad_requests_get_clear_errors(server, people):
+    organizer, _, _ = people
+    with server.client(organizer) as http:
+        for body in (
+            {"attendees": "x", "start": "2027-01-04T10:00:00Z", "duration_minutes": 5},
+            {"attendees": [], "start": "2027-01-04T10:00:00", "duration_minutes": 5},
+            {"attendees": [], "start": "tomorrow", "duration_minutes": 5},
+            {"attendees": [], "start": "2027-01-04T10:00:00Z", "duration_minutes": 0},
+        ):
+            response = http.post("/api/freebusy/find", json=body)
+            assert response.status_code == 400 and response.json()["error"]
+        assert http.post("/api/freebusy/find", content=b"{not json").status_code == 400
