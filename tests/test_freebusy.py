@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from sqlalchemy import select
 
 from calcard import accounts, sharing, store
 from calcard.ical import split_calendar
+from calcard.models import Membership, Organization, User
 
 ZURICH = "+01:00"  # winter offset of Europe/Zurich, the organizer's zone below
 
@@ -32,13 +34,12 @@ def people(server):
     """An organizer and a colleague who shares a calendar with them, in one organization."""
     organizer = server.user("administrator")
     with server.backend.db.transaction() as s:
-        org = s.execute(
-            __import__("sqlalchemy").text(
-                "SELECT o.name FROM organizations o JOIN memberships m ON m.org_id = o.id "
-                "JOIN users u ON u.id = m.user_id WHERE u.login = :l"
-            ),
-            {"l": organizer},
-        ).scalar_one()
+        org = s.scalar(
+            select(Organization.name)
+            .join(Membership, Membership.org_id == Organization.id)
+            .join(User, User.id == Membership.user_id)
+            .where(User.login == organizer)
+        )
     colleague = server.user(org=org)
     with server.backend.db.transaction(write=True) as s:
         accounts.set_user(s, organizer, timezone="Europe/Zurich")
