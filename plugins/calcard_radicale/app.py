@@ -6,6 +6,7 @@ from defusedxml import DefusedXmlException
 from radicale import Application, config
 
 from calcard.config import Settings
+from calcard_radicale import scheduling
 
 
 def radicale_configuration(settings: Settings) -> config.Configuration:
@@ -35,13 +36,29 @@ def radicale_configuration(settings: Settings) -> config.Configuration:
 
 
 class CalcardApplication(Application):
-    """Radicale, answering forbidden XML constructs (entities, DTDs) with 400, not 500."""
+    """Radicale, with calcard's free/busy answers (see scheduling.py) and forbidden XML
+    constructs (entities, DTDs) answered with 400 instead of 500."""
 
     def _read_xml_request_body(self, environ, request_info):
         try:
             return super()._read_xml_request_body(environ, request_info)
         except DefusedXmlException as exc:
             raise RuntimeError(f"forbidden XML construct: {exc}") from exc
+
+    def do_REPORT(self, environ, base_prefix, path, user, user_groups, request_info):
+        body = scheduling.read_body(environ)
+        if scheduling.is_free_busy_query(body):
+            return scheduling.free_busy_report(body, path, user)
+        return super().do_REPORT(environ, base_prefix, path, user, user_groups, request_info)
+
+    def do_POST(self, environ, base_prefix, path, user, user_groups, request_info):
+        if user and scheduling.is_outbox(path, user):
+            return scheduling.outbox_post(scheduling.read_body(environ), user)
+        return super().do_POST(environ, base_prefix, path, user, user_groups, request_info)
+
+    def _xml_response(self, xml_content, request_info):
+        scheduling.advertise(xml_content)
+        return super()._xml_response(xml_content, request_info)
 
 
 def wsgi_app(settings: Settings) -> Application:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import icalendar
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -225,3 +226,66 @@ def _blocking(blocked: dict[str, list[Interval]], first: int, last: int, length:
         )
     ]
     return culprits or [name for name, intervals in blocked.items() if intervals]
+
+
+def vfreebusy(
+    periods: list[busy.Period],
+    start: datetime,
+    end: datetime,
+    method: str | None = None,
+    organizer: str = "",
+    attendee: str = "",
+) -> str:
+    """A VCALENDAR with one VFREEBUSY (RFC 5545 §3.6.4), FREEBUSY lines merged per type."""
+    calendar = icalendar.Calendar()
+    calendar.add("VERSION", "2.0")
+    calendar.add("PRODID", "-//calcard//freebusy//EN")
+    if method:
+        calendar.add("METHOD", method)
+    component = icalendar.FreeBusy()
+    component.add("DTSTAMP", utcnow())
+    component.add("DTSTART", start.astimezone(UTC))
+    component.add("DTEND", end.astimezone(UTC))
+    if organizer:
+        component.add("ORGANIZER", organizer)
+    if attendee:
+        component.add("ATTENDEE", attendee)
+    for kind in ("BUSY", "BUSY-TENTATIVE"):
+        for first, last in merge([(a, b) for a, b, k in periods if k == kind]):
+            line = icalendar.vPeriod((busy.to_utc(first), busy.to_utc(last)))
+            component.add("FREEBUSY", line, parameters={"FBTYPE": kind})
+    calendar.add_component(component)
+    return calendar.to_ical().decode()
+
+
+@dataclass(frozen=True)
+class OutboxAnswer:
+    recipient: str
+    status: str  # RFC 6638 §3.2.9 / RFC 5545 request-status
+    calendar: str | None
+
+
+def outbox_freebusy(s: Session, organizer: str, request_text: str) -> list[OutboxAnswer]:
+    """Answer an RFC 6638 §5 VFREEBUSY request POSTed to the organizer's outbox."""
+    try:
+        request = icalendar.Calendar.from_ical(request_text)
+        query = next(c for c in request.walk("VFREEBUSY"))
+        start, end = query["DTSTART"].dt, query["DTEND"].dt
+        recipients = query.get("ATTENDEE", [])
+    except (ValueError, StopIteration, KeyError) as exc:
+        raise ValueError(f"not a VFREEBUSY request: {exc}") from exc
+    recipients = recipients if isinstance(recipients, list) else [recipients]
+    answers = []
+    for recipient in recipients:
+        address = str(recipient)
+        user = resolve(s, address)
+        reason = unknown_reason(s, organizer, user)
+        if user is None:
+            answers.append(OutboxAnswer(address, "3.7;Invalid calendar user", None))
+        elif reason is not None:
+            answers.append(OutboxAnswer(address, "3.8;No authority", None))
+        else:
+            periods = busy_periods(s, user.login, start, end)
+            text = vfreebusy(periods, start, end, "REPLY", str(query.get("ORGANIZER", "")), address)
+            answers.append(OutboxAnswer(address, "2.0;Success", text))
+    return answers
