@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import caldav
 import icalendar
+from test_freebusy import event, people, put  # noqa: F401 (fixture)
 
 from conftest import PASSWORD, report
-from test_freebusy import event, people, put  # noqa: F401 (fixture)
 
 QUERY = """<?xml version="1.0"?><C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav">
 <C:time-range start="20270104T000000Z" end="20270105T000000Z"/></C:free-busy-query>"""
