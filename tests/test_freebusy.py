@@ -100,6 +100,25 @@ def test_recurring_busy_time_with_exceptions_and_alternatives(server, people):
     ]
 
 
+def test_a_calendar_can_be_left_out_of_free_busy(server, people):
+    organizer, colleague, _ = people
+    put(server, colleague, "private", event("private", "20270115T100000", "20270115T110000"))
+    assert find(server, organizer, [colleague], f"2027-01-15T10:00:00{ZURICH}")["start"] == (
+        f"2027-01-15T11:00:00{ZURICH}"
+    )
+    with server.client(colleague) as http:
+        path = f"/{colleague}/calendar/"
+        changed = http.put("/api/freebusy/calendars", json={"path": path, "counts": False})
+        assert changed.json()["calendars"] == [{"path": path, "name": "Calendar", "counts": False}]
+        other = http.put(
+            "/api/freebusy/calendars", json={"path": f"/{organizer}/calendar/", "counts": False}
+        )
+        assert other.status_code == 400
+    assert find(server, organizer, [colleague], f"2027-01-15T10:00:00{ZURICH}")["start"] == (
+        f"2027-01-15T10:00:00{ZURICH}"
+    )
+
+
 def test_all_day_blocks_the_day_and_transparent_or_cancelled_do_not(server, people):
     organizer, colleague, _ = people
     put(

@@ -22,16 +22,24 @@ def periods(text) -> set[tuple[str, str]]:
         values = component.get("FREEBUSY", [])
         for value in values if isinstance(values, list) else [values]:
             first, last = value.dt
-            found.add((value.params.get("FBTYPE", "BUSY"),
-                       f"{first:%Y%m%dT%H%M%SZ}/{last:%Y%m%dT%H%M%SZ}"))
+            found.add(
+                (
+                    value.params.get("FBTYPE", "BUSY"),
+                    f"{first:%Y%m%dT%H%M%SZ}/{last:%Y%m%dT%H%M%SZ}",
+                )
+            )
     return found
 
 
 def test_free_busy_query_report_answers_for_readers_only(server, people):  # noqa: F811
     organizer, colleague, org = people
     put(server, colleague, "meet", event("meet", "20270104T104500", "20270104T114500"))
-    put(server, colleague, "maybe", event("maybe", "20270104T140000", "20270104T150000",
-                                          "\r\nSTATUS:TENTATIVE"))
+    put(
+        server,
+        colleague,
+        "maybe",
+        event("maybe", "20270104T140000", "20270104T150000", "\r\nSTATUS:TENTATIVE"),
+    )
     with server.client(organizer) as http:
         response = report(http, f"/{colleague}/calendar/", QUERY)
     assert response.status_code == 200
@@ -44,23 +52,29 @@ def test_free_busy_query_report_answers_for_readers_only(server, people):  # noq
     with server.client(stranger) as http:
         assert report(http, f"/{colleague}/calendar/", QUERY).status_code == 403
     with server.client(colleague) as http:
-        assert report(http, f"/{colleague}/calendar/", QUERY.replace(
-            'start="20270104T000000Z" ', "")).status_code == 400
+        assert (
+            report(
+                http, f"/{colleague}/calendar/", QUERY.replace('start="20270104T000000Z" ', "")
+            ).status_code
+            == 400
+        )
 
 
 def test_outbox_freebusy_request_with_the_caldav_library(server, people):  # noqa: F811
     organizer, colleague, _ = people
     put(server, colleague, "meet", event("meet", "20270104T104500", "20270104T114500"))
-    principal = caldav.DAVClient(url=server.url, username=organizer,
-                                 password=PASSWORD).principal()
+    principal = caldav.DAVClient(url=server.url, username=organizer, password=PASSWORD).principal()
     assert str(principal.schedule_outbox().url).endswith(f"/{organizer}/outbox/")
     assert f"mailto:{organizer}@example.com" in principal.calendar_user_address_set()
     stranger = server.user()
     answers = principal.freebusy_request(
-        datetime(2027, 1, 4, tzinfo=UTC), datetime(2027, 1, 5, tzinfo=UTC),
-        [icalendar.vCalAddress(f"mailto:{colleague}@example.com"),
-         icalendar.vCalAddress(f"mailto:{stranger}@example.com"),
-         icalendar.vCalAddress("mailto:nobody@elsewhere.example")],
+        datetime(2027, 1, 4, tzinfo=UTC),
+        datetime(2027, 1, 5, tzinfo=UTC),
+        [
+            icalendar.vCalAddress(f"mailto:{colleague}@example.com"),
+            icalendar.vCalAddress(f"mailto:{stranger}@example.com"),
+            icalendar.vCalAddress("mailto:nobody@elsewhere.example"),
+        ],
     )
     errors = {str(k).lower(): v for k, v in answers.pop("errors").items()}
     (known,) = answers.values()

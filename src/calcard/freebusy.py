@@ -27,6 +27,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NO_USER = "no calcard user has this address"
 NOT_SHARED = "shares no calendar with you"
 OTHER_ORG_ROOM = "room of an organization you are not in"
+EXCLUDE_PROP = "CALCARD:freebusy"  # collection property; "exclude" keeps it out of free/busy
 
 Interval = tuple[int, int]
 
@@ -82,7 +83,7 @@ def counted_collections(s: Session, login: str) -> list[store.CollectionData]:
     return [
         c
         for c in store.child_collections(s, login)
-        if c.tag == "VCALENDAR" and c.props.get("CALCARD:freebusy") != "exclude"
+        if c.tag == "VCALENDAR" and c.props.get(EXCLUDE_PROP) != "exclude"
     ]
 
 

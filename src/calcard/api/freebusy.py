@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from calcard import accounts, busy, freebusy, rooms
+from calcard import accounts, busy, freebusy, rooms, store
 from calcard.api.common import ApiContext, ApiError, authenticated_login, json_body, query_param
 
 
@@ -98,8 +98,13 @@ def routes(ctx: ApiContext) -> list[Route]:
         body = await json_body(request) if request.method == "POST" else None
         return await run_in_threadpool(_rooms, ctx, request, body)
 
+    async def calendars(request: Request) -> JSONResponse:
+        body = await json_body(request) if request.method == "PUT" else None
+        return await run_in_threadpool(_calendars, ctx, request, body)
+
     return [
         Route("/api/freebusy/find", find, methods=["POST"]),
+        Route("/api/freebusy/calendars", calendars, methods=["GET", "PUT"]),
         Route("/api/freebusy", busy_of),
         Route("/api/rooms", room_list_or_add, methods=["GET", "POST"]),
     ]
@@ -123,3 +128,34 @@ def _rooms(ctx: ApiContext, request: Request, body: dict | None) -> JSONResponse
         except accounts.AccountError as exc:
             status = 403 if "only" in str(exc) else 400
             raise ApiError(status, str(exc)) from exc
+
+
+def _calendars(ctx: ApiContext, request: Request, body: dict | None) -> JSONResponse:
+    """Which of the caller's calendars count for their free/busy; PUT {"path", "counts"}."""
+    login = authenticated_login(ctx, request)
+    with ctx.db.transaction(write=body is not None, owners=[login]) as s:
+        if body is not None:
+            path = str(body.get("path", "")).strip("/")
+            collection = store.get_collection(s, path)
+            if collection is None or collection.owner != login or collection.tag != "VCALENDAR":
+                raise ApiError(400, f"{body.get('path')!r} is not one of your calendars")
+            if not isinstance(body.get("counts"), bool):
+                raise ApiError(400, "counts must be true or false")
+            props = {k: v for k, v in collection.props.items() if k != freebusy.EXCLUDE_PROP}
+            if not body["counts"]:
+                props[freebusy.EXCLUDE_PROP] = "exclude"
+            store.set_props(s, collection, props)
+        counted = {c.path for c in freebusy.counted_collections(s, login)}
+        own = [c for c in store.child_collections(s, login) if c.tag == "VCALENDAR"]
+        return JSONResponse(
+            {
+                "calendars": [
+                    {
+                        "path": f"/{c.path}/",
+                        "name": c.props.get("D:displayname", c.path),
+                        "counts": c.path in counted,
+                    }
+                    for c in own
+                ]
+            }
+        )
