@@ -133,6 +133,7 @@ def start_server(backend: Backend, tmp: Path, extra_env: dict[str, str] | None =
         "CALCARD_DATA_DIR": str(tmp),
         "CALCARD_AUTH_DELAY": "0.05",
         "CALCARD_REMINDERS": "off",
+        "CALCARD_BASE_URL": f"http://127.0.0.1:{port}",
         **(extra_env or {}),
     }
     process = subprocess.Popen(

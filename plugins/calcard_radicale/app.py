@@ -56,6 +56,17 @@ class CalcardApplication(Application):
             return scheduling.outbox_post(scheduling.read_body(environ), user)
         return super().do_POST(environ, base_prefix, path, user, user_groups, request_info)
 
+    def __call__(self, environ, start_response):
+        """Advertise server-side scheduling (RFC 6638 §2.1) in every DAV header."""
+
+        def with_auto_schedule(status, headers, exc_info=None):
+            headers = [
+                (k, f"{v}, calendar-auto-schedule" if k.lower() == "dav" else v) for k, v in headers
+            ]
+            return start_response(status, headers, exc_info)
+
+        return super().__call__(environ, with_auto_schedule)
+
     def _xml_response(self, xml_content, request_info):
         scheduling.advertise(xml_content)
         return super()._xml_response(xml_content, request_info)

@@ -13,10 +13,11 @@ from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
 
-from calcard.config import load_settings
+from calcard.config import Settings, load_settings
 from calcard.db import Database
 
 _database: Database | None = None
+_settings: Settings | None = None
 _local = threading.local()
 
 
@@ -25,6 +26,13 @@ def database() -> Database:
     if _database is None:
         _database = Database(load_settings().database_url)
     return _database
+
+
+def settings() -> Settings:
+    global _settings
+    if _settings is None:
+        _settings = load_settings()
+    return _settings
 
 
 def use(db: Database) -> None:

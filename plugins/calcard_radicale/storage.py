@@ -17,8 +17,9 @@ from radicale import item as radicale_item
 from radicale import pathutils, storage, types
 from radicale.item import filter as radicale_filter
 
-from calcard import store
+from calcard import scheduling, store
 from calcard.store import CollectionData, ItemData
+from calcard_radicale import runtime
 from calcard_radicale.runtime import session
 
 SYNC_PREFIX = "http://calcard.org/ns/sync/"
@@ -127,8 +128,20 @@ class Collection(storage.BaseCollection):
             return store.has_uid(s, self._data.id, uid)
 
     def upload(self, href: str, item: radicale_item.Item):
+        """Store, then schedule (RFC 6638): the organizer's copy may come back amended."""
         with session(write=True) as s:
             stored, old = store.put_item(s, self._data, item_data(href, item))
+            amended = scheduling.on_save(
+                s,
+                self._data.owner,
+                self._data,
+                href,
+                old.text if old else None,
+                stored.text,
+                runtime.settings().base_url,
+            )
+            if amended is not None and amended != stored.text:
+                stored = scheduling.store_text(s, self._data, stored, amended)
             self._refresh(s)
         return self._item(stored), (self._item(old) if old else None)
 
@@ -136,9 +149,12 @@ class Collection(storage.BaseCollection):
         with session(write=True) as s:
             if href is None:
                 store.delete_collection(s, self._data)
-            else:
-                store.delete_item(s, self._data, href)
-                self._refresh(s)
+                return
+            old = store.get_item(s, self._data.id, href)
+            store.delete_item(s, self._data, href)
+            if old is not None and self._data.tag == "VCALENDAR":
+                scheduling.on_delete(s, self._data.owner, old.text, runtime.settings().base_url)
+            self._refresh(s)
 
     def set_meta(self, props: Mapping[str, str]) -> None:
         with session(write=True) as s:

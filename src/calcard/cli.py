@@ -151,9 +151,16 @@ def user_remove(s, login, org_name) -> None:
 @click.option("--email")
 @click.option("--chat-webhook")
 @click.option("--timezone")
+@click.option(
+    "--language",
+    type=click.Choice(["en", "de", "fr", "it"]),
+    help="Language of the invitation mails this user sends.",
+)
 @write
-def user_set(s, login, email, chat_webhook, timezone) -> None:
+def user_set(s, login, email, chat_webhook, timezone, language) -> None:
     accounts.set_user(s, login, email=email, chat_webhook=chat_webhook, timezone=timezone)
+    if language:
+        accounts.update_settings(s, login, {"language": language})
     click.echo(f"{login!r} updated")
 
 

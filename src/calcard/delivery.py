@@ -21,8 +21,22 @@ class DeliveryError(RuntimeError):
     pass
 
 
-def send_email(smtp_url: str, sender: str, to: str, subject: str, body: str, ref: str) -> None:
-    """One plain-text mail; ``ref`` makes a stable Message-ID per reminder."""
+def send_email(
+    smtp_url: str,
+    sender: str,
+    to: str,
+    subject: str,
+    body: str,
+    ref: str,
+    html: str = "",
+    calendar: str = "",
+    method: str = "",
+) -> None:
+    """One mail; ``ref`` makes a stable Message-ID, so a repeat is recognisable.
+
+    With ``calendar``, an iMIP message (RFC 6047): text and HTML bodies plus the
+    iTIP object as ``text/calendar; method=...``.
+    """
     if not smtp_url:
         raise DeliveryError("no SMTP server configured (CALCARD_SMTP_URL)")
     if not to:
@@ -32,6 +46,10 @@ def send_email(smtp_url: str, sender: str, to: str, subject: str, body: str, ref
     message["From"], message["To"], message["Subject"] = sender, to, subject
     message["Message-ID"] = f"<{ref}@calcard>"  # stable: a repeat is recognisable
     message.set_content(body)
+    if html:
+        message.add_alternative(html, subtype="html")
+    if calendar:
+        message.add_alternative(calendar, subtype="calendar", params={"method": method})
     try:
         with smtplib.SMTP(
             url.hostname or "127.0.0.1", url.port or 25, timeout=TIMEOUT_SECONDS

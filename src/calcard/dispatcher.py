@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from calcard import alarms, birthdays, busy, delivery, links, reminders, store
+from calcard import alarms, birthdays, busy, delivery, links, mailqueue, reminders, store
 from calcard.config import Settings
 from calcard.db import Database
 from calcard.models import Collection, Reminder, User
@@ -73,17 +73,46 @@ class Dispatcher:
             dead = dead_local_workers(s)
             claimed = reminders.claim(s, self.worker, now, self.grace, limit, dead)
             jobs = [self._job(s, row) for row in claimed]
+        mailed = self._send_mail(now)
         for done, job in enumerate(jobs):
             if self.stopping.is_set():
                 with self.db.transaction(write=True) as s:
                     reminders.release(s, [j.id for j in jobs[done:]])
-                return done
+                return mailed + done
             self._deliver(job)
-        return len(jobs)
+        return mailed + len(jobs)
 
     def now(self) -> datetime:
         """Always UTC: SQLite compares stored datetimes as text, without zones."""
         return self.clock().astimezone(UTC)
+
+    def _send_mail(self, now: datetime) -> int:
+        """Deliver queued mail (invitations, replies) with the same retry rules."""
+        with self.db.transaction(write=True) as s:
+            queued = [
+                (m.id, m.recipient, m.subject, m.text, m.html, m.calendar, m.method)
+                for m in mailqueue.claim(s, now)
+            ]
+        for mail_id, to, subject, text, html, calendar, method in queued:
+            error = None
+            try:
+                delivery.send_email(
+                    self.settings.smtp_url,
+                    self.settings.mail_from,
+                    to,
+                    subject,
+                    text,
+                    f"mail-{mail_id}",
+                    html,
+                    calendar,
+                    method,
+                )
+            except delivery.DeliveryError as exc:
+                error = str(exc)
+                log.warning("mail %d to %s failed: %s", mail_id, to, exc)
+            with self.db.transaction(write=True) as s:
+                mailqueue.record(s, mail_id, self.now(), error)
+        return len(queued)
 
     def run_forever(self, interval: float = 1.0) -> None:
         log.info("reminder dispatcher %s started", self.worker)

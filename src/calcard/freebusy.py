@@ -87,14 +87,23 @@ def counted_collections(s: Session, login: str) -> list[store.CollectionData]:
     ]
 
 
-def busy_periods(s: Session, login: str, start: datetime, end: datetime) -> list[busy.Period]:
-    """Busy periods of a user overlapping [start, end): materialized rows, or expansion."""
+def busy_periods(
+    s: Session, login: str, start: datetime, end: datetime, except_href: str | None = None
+) -> list[busy.Period]:
+    """Busy periods of a user overlapping [start, end): materialized rows, or expansion.
+
+    ``except_href`` leaves one item out (a room re-checking a booking it holds).
+    """
     collections = counted_collections(s, login)
-    return [p for c in collections for p in collection_busy(s, c, start, end)]
+    return [p for c in collections for p in collection_busy(s, c, start, end, except_href)]
 
 
 def collection_busy(
-    s: Session, collection: store.CollectionData, start: datetime, end: datetime
+    s: Session,
+    collection: store.CollectionData,
+    start: datetime,
+    end: datetime,
+    except_href: str | None = None,
 ) -> list[busy.Period]:
     """One calendar's busy periods (also what a CalDAV free-busy-query answers)."""
     first, last = int(start.timestamp()), int(end.timestamp())
@@ -106,6 +115,7 @@ def collection_busy(
                 BusyPeriod.collection_id == collection.id,
                 BusyPeriod.start < last,
                 BusyPeriod.end > first,
+                BusyPeriod.href != (except_href or ""),
             )
         ).all()
         return [(r.start, r.end, r.kind) for r in rows]
@@ -113,6 +123,7 @@ def collection_busy(
     return [
         p
         for item in store.filter_items(s, collection.id, "VEVENT", first, last)
+        if item.href != except_href
         for p in busy.occurrence_periods(item.text, start, end, zone)
     ]
 

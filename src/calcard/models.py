@@ -288,3 +288,27 @@ class Room(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     capacity: Mapped[int | None] = mapped_column(Integer)
+
+
+class OutgoingMail(Base):
+    """A mail waiting to be sent by a dispatcher (iMIP invitations, replies, summaries).
+
+    Queued in the transaction that decided to send it, so a rolled-back change
+    sends nothing, and retried like reminders when the SMTP server refuses.
+    """
+
+    __tablename__ = "outgoing_mail"
+    __table_args__ = (Index("ix_outgoing_mail_due", "status", "due_at"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(1000))
+    text: Mapped[str] = mapped_column(Text)
+    html: Mapped[str] = mapped_column(Text, default="")
+    calendar: Mapped[str] = mapped_column(Text, default="")  # the iTIP object, if any
+    method: Mapped[str] = mapped_column(String(20), default="")  # REQUEST | CANCEL | REPLY
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str] = mapped_column(String(1000), default="")
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

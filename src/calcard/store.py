@@ -144,7 +144,8 @@ def filter_items(
 
 
 def has_uid(s: Session, collection_id: int, uid: str) -> bool:
-    query = _live_items(collection_id).where(Item.uid == uid).limit(1)
+    # "uid <> ''" lets SQLite use the partial unique index uq_items_live_uid.
+    query = _live_items(collection_id).where(Item.uid == uid, Item.uid != "").limit(1)
     return s.scalars(query).first() is not None
 
 

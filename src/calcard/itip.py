@@ -1,0 +1,229 @@
+"""iTIP (RFC 5546) objects and iMIP (RFC 6047) wording for calcard's scheduling.
+
+Builds the METHOD:REQUEST / CANCEL / REPLY calendars sent to attendees and
+organizers, and the mail texts in the organizer's language.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+
+import icalendar
+
+PARTSTATS = ("ACCEPTED", "DECLINED", "TENTATIVE")
+# Properties whose change makes attendees answer again (RFC 5546 §2.1.4, §3.2.2.1).
+SIGNIFICANT = ("DTSTART", "DTEND", "DURATION", "DUE", "RRULE", "RDATE", "EXDATE", "LOCATION")
+WORDS = {
+    "en": {
+        "invite": "Invitation",
+        "update": "Updated invitation",
+        "cancel": "Cancelled",
+        "when": "When",
+        "where": "Where",
+        "from": "From",
+        "ACCEPTED": "accepted",
+        "DECLINED": "declined",
+        "TENTATIVE": "tentatively accepted",
+        "answer": "Answer",
+        "replied": "{who} has {answer}: {title}",
+    },
+    "de": {
+        "invite": "Einladung",
+        "update": "Geänderte Einladung",
+        "cancel": "Abgesagt",
+        "when": "Wann",
+        "where": "Wo",
+        "from": "Von",
+        "ACCEPTED": "zugesagt",
+        "DECLINED": "abgesagt",
+        "TENTATIVE": "vorläufig zugesagt",
+        "answer": "Antworten",
+        "replied": "{who} hat {answer}: {title}",
+    },
+    "fr": {
+        "invite": "Invitation",
+        "update": "Invitation modifiée",
+        "cancel": "Annulé",
+        "when": "Quand",
+        "where": "Où",
+        "from": "De",
+        "ACCEPTED": "accepté",
+        "DECLINED": "refusé",
+        "TENTATIVE": "accepté provisoirement",
+        "answer": "Répondre",
+        "replied": "{who} a {answer} : {title}",
+    },
+    "it": {
+        "invite": "Invito",
+        "update": "Invito modificato",
+        "cancel": "Annullato",
+        "when": "Quando",
+        "where": "Dove",
+        "from": "Da",
+        "ACCEPTED": "accettato",
+        "DECLINED": "rifiutato",
+        "TENTATIVE": "accettato con riserva",
+        "answer": "Rispondi",
+        "replied": "{who} ha {answer}: {title}",
+    },
+}
+
+
+def words(language: str) -> dict[str, str]:
+    return WORDS.get((language or "en")[:2].lower(), WORDS["en"])
+
+
+def address(value: object) -> str:
+    """A calendar user address, compared without 'mailto:' and case."""
+    return str(value or "").strip().lower().removeprefix("mailto:")
+
+
+def events(calendar: icalendar.Calendar) -> list:
+    return [c for c in calendar.subcomponents if c.name == "VEVENT"]
+
+
+def attendees(component) -> list:
+    found = component.get("ATTENDEE", [])
+    return found if isinstance(found, list) else [found]
+
+
+def attendee_addresses(calendar: icalendar.Calendar) -> set[str]:
+    return {address(a) for event in events(calendar) for a in attendees(event)}
+
+
+def significant(old: icalendar.Calendar, new: icalendar.Calendar) -> bool:
+    def key(calendar):
+        return sorted(
+            (
+                str(e.get("RECURRENCE-ID", "")),
+                name,
+                e.get(name).to_ical() if hasattr(e.get(name), "to_ical") else str(e.get(name)),
+            )
+            for e in events(calendar)
+            for name in SIGNIFICANT
+            if e.get(name) is not None
+        )
+
+    return key(old) != key(new)
+
+
+def content_changed(old: icalendar.Calendar, new: icalendar.Calendar) -> bool:
+    """Anything attendees would see, ignoring stamps and answers."""
+    ignored = {"DTSTAMP", "LAST-MODIFIED", "SEQUENCE", "ATTENDEE", "CREATED"}
+
+    def key(calendar):
+        return sorted(
+            (str(e.get("RECURRENCE-ID", "")), name, str(value))
+            for e in events(calendar)
+            for name, value in e.property_items(recursive=False)
+            if name not in ignored and name not in ("BEGIN", "END")
+        ) + sorted(attendee_addresses(calendar))
+
+    return key(old) != key(new)
+
+
+def message(calendar: icalendar.Calendar, method: str, only: str | None = None) -> str:
+    """A copy of the event as an iTIP message; REPLY keeps only the answering attendee."""
+    out = icalendar.Calendar()
+    out.add("VERSION", "2.0")
+    out.add("PRODID", "-//calcard//scheduling//EN")
+    out.add("METHOD", method)
+    for component in calendar.subcomponents:
+        if component.name == "VTIMEZONE":
+            out.add_component(component)
+        elif component.name == "VEVENT":
+            event = copy.deepcopy(component)
+            event.subcomponents = [c for c in event.subcomponents if c.name != "VALARM"]
+            if method == "CANCEL":
+                event["STATUS"] = "CANCELLED"
+            if only is not None:
+                keep = [a for a in attendees(event) if address(a) == only]
+                event.pop("ATTENDEE", None)
+                for attendee in keep:
+                    event.add("ATTENDEE", attendee)
+            out.add_component(event)
+    return out.to_ical().decode()
+
+
+def attendee_copy(
+    calendar: icalendar.Calendar, previous: icalendar.Calendar | None, me: str, reset: bool
+) -> str:
+    """The organizer's event as an attendee keeps it: no organizer alarms, own answer kept."""
+    mine = None
+    if previous is not None and not reset:
+        for event in events(previous):
+            for attendee in attendees(event):
+                if address(attendee) == me:
+                    mine = attendee.params.get("PARTSTAT")
+    out = icalendar.Calendar.from_ical(message(calendar, "REQUEST"))
+    out.pop("METHOD", None)
+    for event in events(out):
+        for attendee in attendees(event):
+            if address(attendee) == me:
+                attendee.params["PARTSTAT"] = mine or "NEEDS-ACTION"
+    return out.to_ical().decode()
+
+
+def set_partstat(
+    calendar: icalendar.Calendar, who: str, partstat: str, schedule_status: str | None = None
+) -> bool:
+    changed = False
+    for event in events(calendar):
+        for attendee in attendees(event):
+            if address(attendee) == who:
+                attendee.params["PARTSTAT"] = partstat
+                if schedule_status:
+                    attendee.params["SCHEDULE-STATUS"] = schedule_status
+                changed = True
+    return changed
+
+
+def partstat_of(calendar: icalendar.Calendar, who: str) -> str | None:
+    for event in events(calendar):
+        for attendee in attendees(event):
+            if address(attendee) == who:
+                return str(attendee.params.get("PARTSTAT", "NEEDS-ACTION")).upper()
+    return None
+
+
+def summary_lines(calendar: icalendar.Calendar, language: str) -> tuple[str, list[str]]:
+    """The title and the when/where lines of a mail."""
+    w = words(language)
+    first = events(calendar)[0]
+    title = str(first.get("SUMMARY", "")) or "(no title)"
+    lines = []
+    if first.get("DTSTART") is not None:
+        start = first["DTSTART"].dt
+        if isinstance(start, datetime):
+            shown = (
+                start.strftime("%Y-%m-%d %H:%M %Z").strip()
+                if start.tzinfo
+                else start.strftime("%Y-%m-%d %H:%M")
+            )
+        else:
+            shown = start.isoformat()
+        lines.append(f"{w['when']}: {shown}")
+    if first.get("LOCATION"):
+        lines.append(f"{w['where']}: {first['LOCATION']}")
+    return title, lines
+
+
+def last_end(calendar: icalendar.Calendar, now: datetime) -> datetime:
+    """When RSVP links stop working: the end of the event, or a year for endless series."""
+    first = events(calendar)[0]
+    if first.get("RRULE") is not None:
+        rule = first["RRULE"]
+        if "UNTIL" in rule:
+            until = rule["UNTIL"][0]
+            return (
+                until
+                if isinstance(until, datetime) and until.tzinfo
+                else now.replace(year=now.year + 1)
+            )
+        return now.replace(year=now.year + 1)
+    end = first.get("DTEND") or first.get("DTSTART")
+    value = end.dt if end is not None else now
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,0 +1,381 @@
+"""Implicit scheduling (RFC 6638 §3.2): invitations, updates, cancellations and replies.
+
+Called by every entry point that saves or deletes an event on a user's behalf
+(the DAV storage plugin, the web API) after the item itself is stored, in the
+same transaction. Internal attendees get a copy in their default calendar,
+rooms answer by themselves from their free/busy, everyone else gets an iMIP
+mail with signed answer links. Only the organizer's changes spread; an
+attendee's save only ever reports their own participation.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from urllib.parse import urlencode
+
+import icalendar
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from calcard import busy, delivery, freebusy, itip, links, mailqueue, reminders, store
+from calcard.db import lock_key
+from calcard.ical import split_calendar
+from calcard.models import Collection, Item, Room, User
+
+DEFAULT_CALENDAR = "calendar"
+
+
+def _parse(text: str | None) -> icalendar.Calendar | None:
+    if not text:
+        return None
+    try:
+        calendar = icalendar.Calendar.from_ical(text)
+    except ValueError:
+        return None
+    return calendar if itip.events(calendar) else None
+
+
+def _put(
+    s: Session, collection: store.CollectionData, href: str, text: str, actor: str
+) -> store.ItemData:
+    (entry,) = [e for e in split_calendar(text) if not isinstance(e, Exception)]
+    data = store.ItemData(
+        href, entry.uid, entry.etag, entry.text, entry.component, entry.start, entry.end
+    )
+    stored, _ = store.put_item(s, collection, data, actor=actor)
+    return stored
+
+
+def store_text(
+    s: Session, collection: store.CollectionData, item: store.ItemData, text: str
+) -> store.ItemData:
+    """Save the organizer's amended copy (answers, SCHEDULE-STATUS) in place."""
+    return _put(s, collection, item.href, text, collection.owner)
+
+
+def find_copy(
+    s: Session, login: str, uid: str
+) -> tuple[store.CollectionData, store.ItemData] | None:
+    """The user's own copy of an event, in whichever of their calendars it lives."""
+    row = s.execute(
+        select(Collection.path, Item.href)
+        .join(Item, Item.collection_id == Collection.id)
+        .where(
+            Collection.owner == login,
+            Collection.deleted_at.is_(None),
+            Collection.tag == "VCALENDAR",
+            Item.uid == uid,
+            Item.deleted_at.is_(None),
+        )
+    ).first()
+    if row is None:
+        return None
+    collection = store.get_collection(s, row.path)
+    item = store.get_item(s, collection.id, row.href) if collection else None
+    return (collection, item) if collection and item else None
+
+
+def on_save(
+    s: Session,
+    owner: str,
+    collection: store.CollectionData,
+    href: str,
+    old_text: str | None,
+    new_text: str,
+    base_url: str,
+) -> str | None:
+    """Schedule after a save; returns the organizer's updated text when it changed."""
+    calendar = _parse(new_text)
+    if calendar is None or collection.tag != "VCALENDAR":
+        return None
+    organizer = itip.address(itip.events(calendar)[0].get("ORGANIZER"))
+    mine = reminders.owner_addresses(s, owner)
+    if organizer and organizer in mine:
+        return _as_organizer(s, owner, mine, collection, href, _parse(old_text), calendar, base_url)
+    me = next((a for a in itip.attendee_addresses(calendar) if a in mine), None)
+    if organizer and me:
+        _as_attendee(s, owner, me, organizer, _parse(old_text), calendar)
+    return None
+
+
+def on_delete(s: Session, owner: str, old_text: str, base_url: str) -> None:
+    """An organizer's delete cancels; an attendee's delete declines."""
+    calendar = _parse(old_text)
+    if calendar is None:
+        return
+    organizer = itip.address(itip.events(calendar)[0].get("ORGANIZER"))
+    mine = reminders.owner_addresses(s, owner)
+    if organizer and organizer in mine:
+        for attendee in itip.attendee_addresses(calendar) - mine:
+            _cancel(s, owner, attendee, calendar)
+        return
+    me = next((a for a in itip.attendee_addresses(calendar) if a in mine), None)
+    if organizer and me:
+        itip.set_partstat(calendar, me, "DECLINED")
+        _reply(s, owner, me, organizer, calendar)
+
+
+def _as_organizer(
+    s: Session,
+    owner: str,
+    mine: set[str],
+    collection: store.CollectionData,
+    href: str,
+    old: icalendar.Calendar | None,
+    new: icalendar.Calendar,
+    base_url: str,
+) -> str | None:
+    attendees = itip.attendee_addresses(new) - mine
+    before = (itip.attendee_addresses(old) - mine) if old is not None else set()
+    reset = old is not None and itip.significant(old, new)
+    cancelled = str(itip.events(new)[0].get("STATUS", "")).upper() == "CANCELLED"
+    changed = old is None or itip.content_changed(old, new)
+    for gone in before - attendees:
+        _cancel(s, owner, gone, old)  # type: ignore[arg-type]
+    if reset:
+        for attendee in attendees:
+            itip.set_partstat(new, attendee, "NEEDS-ACTION")
+    for attendee in sorted(attendees):
+        if cancelled:
+            if changed:
+                _cancel(s, owner, attendee, new)
+            continue
+        user = freebusy.resolve(s, attendee)
+        room = user is not None and s.scalar(select(Room.id).where(Room.user_id == user.id))
+        if room:
+            itip.set_partstat(new, attendee, _book_room(s, owner, user, new), "1.2")
+        elif user is not None:
+            if changed or attendee not in before:
+                _deliver_internal(s, owner, user, attendee, new, reset)
+            itip.set_partstat(
+                new, attendee, itip.partstat_of(new, attendee) or "NEEDS-ACTION", "1.2"
+            )
+        elif changed or attendee not in before:
+            _mail_external(
+                s, owner, attendee, new, collection, href, base_url, updated=old is not None
+            )
+            itip.set_partstat(
+                new, attendee, itip.partstat_of(new, attendee) or "NEEDS-ACTION", "1.1"
+            )
+    text = new.to_ical().decode()
+    return text
+
+
+def _deliver_internal(
+    s: Session, organizer: str, user: User, me: str, calendar: icalendar.Calendar, reset: bool
+) -> None:
+    uid = str(itip.events(calendar)[0]["UID"])
+    existing = find_copy(s, user.login, uid)
+    previous = _parse(existing[1].text) if existing else None
+    text = itip.attendee_copy(calendar, previous, me, reset)
+    if existing:
+        _put(s, existing[0], existing[1].href, text, organizer)
+    else:
+        target = store.get_collection(s, f"{user.login}/{DEFAULT_CALENDAR}")
+        if target is None:
+            return
+        _put(s, target, store.href_for_uid(uid, ".ics", set()), text, organizer)
+    title, _ = itip.summary_lines(calendar, "en")
+    delivery.notify_browser(
+        s, user.login, None, f"Invitation: {title}", f"From {organizer}; answer in your calendar."
+    )
+
+
+def _book_room(s: Session, organizer: str, room: User, calendar: icalendar.Calendar) -> str:
+    """Accept when free, decline when busy; one booking at a time per room."""
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(select(func.pg_advisory_xact_lock(lock_key(room.login))))
+    uid = str(itip.events(calendar)[0]["UID"])
+    existing = find_copy(s, room.login, uid)
+    href = existing[1].href if existing else store.href_for_uid(uid, ".ics", set())
+    zone = busy.user_zone(s, room.login)
+    now = datetime.now(zone)
+    wanted = busy.occurrence_periods(
+        calendar.to_ical().decode(), now - busy.WINDOW_BEFORE, now + busy.WINDOW_AFTER, zone
+    )
+    taken = [
+        (a, b)
+        for a, b, _ in freebusy.busy_periods(
+            s, room.login, now - busy.WINDOW_BEFORE, now + busy.WINDOW_AFTER, except_href=href
+        )
+    ]
+    clash = any(a < d and c < b for a, b, _ in wanted for c, d in taken)
+    answer = "DECLINED" if clash else "ACCEPTED"
+    copy_text = itip.attendee_copy(calendar, None, room.email.lower(), reset=True)
+    room_calendar = icalendar.Calendar.from_ical(copy_text)
+    itip.set_partstat(room_calendar, room.email.lower(), answer)
+    itip.set_partstat(room_calendar, room.login, answer)
+    if clash:
+        if existing:
+            store.delete_item(s, existing[0], existing[1].href, actor=organizer)
+        return answer
+    target = (
+        existing[0] if existing else store.get_collection(s, f"{room.login}/{DEFAULT_CALENDAR}")
+    )
+    if target is not None:
+        _put(s, target, href, room_calendar.to_ical().decode(), organizer)
+    return answer
+
+
+def _cancel(s: Session, organizer: str, attendee: str, calendar: icalendar.Calendar) -> None:
+    user = freebusy.resolve(s, attendee)
+    uid = str(itip.events(calendar)[0]["UID"])
+    if user is None:
+        _queue_mail(s, organizer, attendee, calendar, "CANCEL")
+        return
+    existing = find_copy(s, user.login, uid)
+    if existing is None:
+        return
+    copy_calendar = icalendar.Calendar.from_ical(existing[1].text)
+    for event in itip.events(copy_calendar):
+        event["STATUS"] = "CANCELLED"
+    _put(s, existing[0], existing[1].href, copy_calendar.to_ical().decode(), organizer)
+
+
+def _as_attendee(
+    s: Session,
+    owner: str,
+    me: str,
+    organizer: str,
+    old: icalendar.Calendar | None,
+    new: icalendar.Calendar,
+) -> None:
+    answer = itip.partstat_of(new, me)
+    if answer is None or (old is not None and itip.partstat_of(old, me) == answer):
+        return
+    _reply(s, owner, me, organizer, new)
+
+
+def _reply(s: Session, owner: str, me: str, organizer: str, calendar: icalendar.Calendar) -> None:
+    """Carry an attendee's answer to the organizer (their copy, or an iMIP REPLY)."""
+    answer = itip.partstat_of(calendar, me) or "NEEDS-ACTION"
+    user = freebusy.resolve(s, organizer)
+    if user is None:
+        _queue_mail(s, owner, organizer, calendar, "REPLY", only=me)
+        return
+    apply_answer(s, user.login, str(itip.events(calendar)[0]["UID"]), me, answer, actor=owner)
+
+
+def apply_answer(
+    s: Session, organizer: str, uid: str, attendee: str, answer: str, actor: str
+) -> bool:
+    """Record an attendee's answer on the organizer's copy; False if they are no attendee."""
+    found = find_copy(s, organizer, uid)
+    if found is None:
+        return False
+    calendar = icalendar.Calendar.from_ical(found[1].text)
+    if not itip.set_partstat(calendar, attendee, answer, "2.0"):
+        return False
+    _put(s, found[0], found[1].href, calendar.to_ical().decode(), actor)
+    title, _ = itip.summary_lines(calendar, "en")
+    delivery.notify_browser(s, organizer, None, f"{attendee}: {answer.lower()}", title)
+    return True
+
+
+def _language(s: Session, login: str) -> str:
+    raw = s.scalar(select(User.settings).where(User.login == login)) or "{}"
+    return json.loads(raw).get("language", "en")
+
+
+def _queue_mail(
+    s: Session,
+    organizer: str,
+    recipient: str,
+    calendar: icalendar.Calendar,
+    method: str,
+    only: str | None = None,
+    text_extra: str = "",
+    html_extra: str = "",
+) -> None:
+    language = _language(s, organizer)
+    w = itip.words(language)
+    title, lines = itip.summary_lines(calendar, language)
+    head = {"REQUEST": w["invite"], "CANCEL": w["cancel"], "REPLY": w["answer"]}[method]
+    text = "\n".join([f"{head}: {title}", *lines, f"{w['from']}: {organizer}", text_extra])
+    html = (
+        f"<h2>{_escape(head)}: {_escape(title)}</h2>"
+        + "".join(f"<p>{_escape(line)}</p>" for line in lines)
+        + html_extra
+    )
+    mailqueue.enqueue(
+        s,
+        organizer,
+        recipient,
+        f"{head}: {title}",
+        text,
+        html,
+        itip.message(calendar, method, only=only),
+        method,
+    )
+
+
+def _escape(value: str) -> str:
+    return (
+        value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
+
+
+def rsvp_purpose(collection_id: int, href: str, attendee: str, expires: int) -> str:
+    return f"rsvp:{collection_id}:{href}:{attendee}:{expires}"
+
+
+def _mail_external(
+    s: Session,
+    organizer: str,
+    attendee: str,
+    calendar: icalendar.Calendar,
+    collection: store.CollectionData,
+    href: str,
+    base_url: str,
+    updated: bool,
+) -> None:
+    expires = int(itip.last_end(calendar, datetime.now().astimezone()).timestamp())
+    params = {
+        "c": collection.id,
+        "h": href,
+        "a": attendee,
+        "e": expires,
+        "sig": links.sign(s, rsvp_purpose(collection.id, href, attendee, expires)),
+    }
+    link = f"{base_url.rstrip('/')}/api/rsvp?{urlencode(params)}"
+    w = itip.words(_language(s, organizer))
+    text_extra = f"{w['answer']}: {link}"
+    html_extra = f'<p><a href="{_escape(link)}">{_escape(w["answer"])}</a></p>'
+    _queue_mail(
+        s, organizer, attendee, calendar, "REQUEST", text_extra=text_extra, html_extra=html_extra
+    )
+
+
+def answer_link(s: Session, params: dict[str, str], answer: str, now: datetime) -> tuple[str, str]:
+    """Apply an answer from a signed link; returns (title, organizer). Raises PermissionError."""
+    try:
+        collection_id, href, attendee = int(params["c"]), params["h"], params["a"].lower()
+        expires = int(params["e"])
+    except (KeyError, ValueError) as exc:
+        raise PermissionError("this answer link is incomplete") from exc
+    if not links.verify(
+        s, rsvp_purpose(collection_id, href, attendee, expires), params.get("sig", "")
+    ):
+        raise PermissionError("this answer link is not valid")
+    if now.timestamp() > expires:
+        raise PermissionError("this event is over; the link has expired")
+    if answer not in itip.PARTSTATS:
+        raise PermissionError("unknown answer")
+    row = s.get(Collection, collection_id)
+    collection = store.get_collection(s, row.path) if row else None
+    item = store.get_item(s, collection.id, href) if collection else None
+    calendar = _parse(item.text) if item else None
+    if collection is None or calendar is None:
+        raise PermissionError("this event no longer exists")
+    if not apply_answer(
+        s, collection.owner, str(itip.events(calendar)[0]["UID"]), attendee, answer, actor=attendee
+    ):
+        raise PermissionError("you are not invited to this event")
+    title, _ = itip.summary_lines(calendar, _language(s, collection.owner))
+    organizer_email = s.scalar(select(User.email).where(User.login == collection.owner))
+    if organizer_email:
+        w = itip.words(_language(s, collection.owner))
+        summary = w["replied"].format(who=attendee, answer=w[answer], title=title)
+        mailqueue.enqueue(s, collection.owner, organizer_email, summary, summary)
+    return title, collection.owner
