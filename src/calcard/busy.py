@@ -62,7 +62,10 @@ def occurrence_periods(text: str, start: datetime, end: datetime, zone: ZoneInfo
 
 
 def user_zone(s: Session, login: str) -> ZoneInfo:
-    name = s.scalar(select(User.timezone).where(User.login == login)) or "UTC"
+    return zone_named(s.scalar(select(User.timezone).where(User.login == login)) or "UTC")
+
+
+def zone_named(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ValueError, KeyError):

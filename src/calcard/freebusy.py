@@ -19,7 +19,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from calcard import busy, sharing, store
-from calcard.models import BusyPeriod, Membership, Room, User, utcnow
+from calcard.models import BusyPeriod, Collection, Membership, Room, User, utcnow
 
 DEFAULT_HORIZON_DAYS = 14
 MAX_HORIZON_DAYS = 366
@@ -58,8 +58,18 @@ def _room_org(s: Session, user: User) -> int | None:
     return s.scalar(select(Room.org_id).where(Room.user_id == user.id))
 
 
-def unknown_reason(s: Session, organizer: str, user: User | None) -> str | None:
-    """Why ``organizer`` may not see this user's availability, or None when they may."""
+def sharing_owners(s: Session, organizer: str) -> set[str]:
+    """Everyone who shares at least one calendar with the organizer."""
+    return {c.owner for c, _ in sharing.shared_with(s, organizer) if c.tag == "VCALENDAR"}
+
+
+def unknown_reason(
+    s: Session, organizer: str, user: User | None, owners: set[str] | None = None
+) -> str | None:
+    """Why ``organizer`` may not see this user's availability, or None when they may.
+
+    ``owners`` is ``sharing_owners(s, organizer)`` when the caller already has it.
+    """
     if user is None:
         return NO_USER
     if user.login == organizer:
@@ -72,10 +82,8 @@ def unknown_reason(s: Session, organizer: str, user: User | None) -> str | None:
             .where(User.login == organizer, Membership.org_id == room_org)
         )
         return None if member else OTHER_ORG_ROOM
-    shared = sharing.shared_with(s, organizer)
-    if any(c.owner == user.login and c.tag == "VCALENDAR" for c, _ in shared):
-        return None
-    return NOT_SHARED
+    owners = sharing_owners(s, organizer) if owners is None else owners
+    return None if user.login in owners else NOT_SHARED
 
 
 def counted_collections(s: Session, login: str) -> list[store.CollectionData]:
@@ -96,6 +104,42 @@ def busy_periods(
     """
     collections = counted_collections(s, login)
     return [p for c in collections for p in collection_busy(s, c, start, end, except_href)]
+
+
+def busy_by_owner(
+    s: Session, logins: set[str], start: datetime, end: datetime
+) -> dict[str, list[Interval]]:
+    """Everyone's busy intervals at once: one query for the counted calendars and one
+    for their materialized periods (the slot finder's hot path)."""
+    rows = s.scalars(
+        select(Collection).where(
+            Collection.owner.in_(logins),
+            Collection.parent == Collection.owner,
+            Collection.tag == "VCALENDAR",
+            Collection.deleted_at.is_(None),
+        )
+    ).all()
+    calendars = [
+        store.collection_data(r) for r in rows if json.loads(r.props).get(EXCLUDE_PROP) != "exclude"
+    ]
+    found: dict[str, list[Interval]] = {login: [] for login in logins}
+    now = utcnow()
+    if not (now - busy.WINDOW_BEFORE <= start and end <= now + busy.WINDOW_AFTER):
+        for calendar in calendars:
+            periods = collection_busy(s, calendar, start, end)
+            found[calendar.owner] += [(a, b) for a, b, _ in periods]
+        return found
+    first, last = int(start.timestamp()), int(end.timestamp())
+    for owner, begin, finish in s.execute(
+        select(BusyPeriod.owner, BusyPeriod.start, BusyPeriod.end).where(
+            BusyPeriod.owner.in_(logins),  # ix_busy_periods_owner_time
+            BusyPeriod.collection_id.in_([c.id for c in calendars]),
+            BusyPeriod.start < last,
+            BusyPeriod.end > first,
+        )
+    ):
+        found[owner].append((begin, finish))
+    return found
 
 
 def collection_busy(
@@ -128,17 +172,16 @@ def collection_busy(
     ]
 
 
-def working_hours_gaps(s: Session, login: str, start: datetime, end: datetime) -> list[Interval]:
+def working_hours_gaps(user: User, start: datetime, end: datetime) -> list[Interval]:
     """Time outside the user's weekly working hours (settings ``working_hours``).
 
     ``{"mon": ["09:00-17:00"], ...}`` in the user's time zone; no setting means
     always available, a weekday left out means not working that day.
     """
-    raw = s.scalar(select(User.settings).where(User.login == login)) or "{}"
-    hours = json.loads(raw).get("working_hours")
+    hours = json.loads(user.settings or "{}").get("working_hours")
     if not hours:
         return []
-    zone = busy.user_zone(s, login)
+    zone = busy.zone_named(user.timezone)
     gaps: list[Interval] = []
     day = start.astimezone(zone).date() - timedelta(days=1)
     while busy.day_start(day, zone) < end:
@@ -201,16 +244,18 @@ def find(
     end = start + timedelta(days=horizon_days)
     unknown: dict[str, str] = {}
     blocked: dict[str, list[Interval]] = {}
+    owners = sharing_owners(s, organizer)
+    known: dict[str, User] = {}
     for asked in [organizer, *attendees]:
         user = resolve(s, asked)
-        reason = unknown_reason(s, organizer, user)
+        reason = unknown_reason(s, organizer, user, owners)
         if reason is not None or user is None:
             unknown[asked] = reason or NO_USER
-            continue
-        periods = busy_periods(s, user.login, start, end)
-        blocked[asked] = [(p[0], p[1]) for p in periods] + working_hours_gaps(
-            s, user.login, start, end
-        )
+        else:
+            known[asked] = user
+    periods = busy_by_owner(s, {u.login for u in known.values()}, start, end)
+    for asked, user in known.items():
+        blocked[asked] = periods[user.login] + working_hours_gaps(user, start, end)
     first, last, length = (
         int(start.timestamp()),
         int(end.timestamp()),

@@ -70,9 +70,8 @@ def shared_with(s: Session, login: str) -> list[tuple[store.CollectionData, str]
     for collection, access in s.execute(_shares_reaching(user.id)):
         if collection.owner == login:
             continue
-        data = store.get_collection(s, collection.path)
-        if data and (collection.path not in best or access == "read-write"):
-            best[collection.path] = (data, access)
+        if collection.path not in best or access == "read-write":
+            best[collection.path] = (store.collection_data(collection), access)
     return [best[p] for p in sorted(best)]
 
 

@@ -66,7 +66,8 @@ def parent_of(path: str) -> str:
     return path.rsplit("/", 1)[0] if "/" in path else ""
 
 
-def _collection_data(row: Collection) -> CollectionData:
+def collection_data(row: Collection) -> CollectionData:
+    """The plain, fully loaded form of a collection row."""
     return CollectionData(
         id=row.id,
         path=row.path,
@@ -103,7 +104,7 @@ def _live_collection(s: Session, path: str) -> Collection | None:
 
 def get_collection(s: Session, path: str) -> CollectionData | None:
     row = _live_collection(s, path)
-    return _collection_data(row) if row else None
+    return collection_data(row) if row else None
 
 
 def child_collections(s: Session, path: str) -> list[CollectionData]:
@@ -112,7 +113,7 @@ def child_collections(s: Session, path: str) -> list[CollectionData]:
         .where(Collection.parent == path, Collection.deleted_at.is_(None), Collection.path != "")
         .order_by(Collection.path)
     )
-    return [_collection_data(r) for r in rows]
+    return [collection_data(r) for r in rows]
 
 
 def all_items(s: Session, collection_id: int) -> list[ItemData]:
@@ -308,7 +309,7 @@ def _create_collection(
 ) -> tuple[CollectionData, dict[str, ItemData], list[str]]:
     existing = _live_collection(s, path)
     if existing is not None and props is None:
-        return _collection_data(existing), {}, []
+        return collection_data(existing), {}, []
     if existing is None:
         _ensure_parents(s, path)
         existing = Collection(
@@ -327,7 +328,7 @@ def _create_collection(
         existing.tag = (props or {}).get("tag", "")
         existing.props = json.dumps(dict(props or {}), sort_keys=True)
         s.flush()
-    collection = _collection_data(existing)
+    collection = collection_data(existing)
     new_items = list(items or [])
     _check_unique(new_items)
     for href in old_items:
