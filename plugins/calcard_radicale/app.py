@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from defusedxml import DefusedXmlException
 from radicale import Application, config
 
 from calcard.config import Settings
+from calcard_radicale import runtime
 
 
 def radicale_configuration(settings: Settings) -> config.Configuration:
@@ -35,7 +38,21 @@ def radicale_configuration(settings: Settings) -> config.Configuration:
 
 
 class CalcardApplication(Application):
-    """Radicale, answering forbidden XML constructs (entities, DTDs) with 400, not 500."""
+    """Radicale with calcard's answers.
+
+    Forbidden XML constructs (entities, DTDs) get 400, not 500. A refusal a
+    plugin recorded with its reason (plan limit, read-only share, 2FA needing
+    an app password, throttling) replaces Radicale's generic error answer, so
+    a person reading the client's error sees why.
+    """
+
+    def _handle_request(self, environ):
+        state = runtime.begin_request()
+        status_text, headers, answers = super()._handle_request(environ)
+        status = int(status_text.split(" ", 1)[0])
+        if state.refusal is None or status < 400:
+            return status_text, headers, answers
+        return _refusal_response(status, headers, *state.refusal)
 
     def _read_xml_request_body(self, environ, request_info):
         try:
@@ -46,3 +63,22 @@ class CalcardApplication(Application):
 
 def wsgi_app(settings: Settings) -> Application:
     return CalcardApplication(radicale_configuration(settings))
+
+
+def _refusal_response(
+    status: int, headers: list[tuple[str, str]], refused_status: int, reason: str
+) -> tuple[str, list[tuple[str, str]], list[bytes]]:
+    """Radicale's failed answer rewritten to the recorded status with the reason as body."""
+    if status == 401 or refused_status == 401:
+        refused_status = 401  # a failed login stays a 401 so clients ask for credentials
+    body = (reason + "\n").encode()
+    kept = [
+        (k, v)
+        for k, v in headers
+        if k.lower()
+        not in ("content-type", "content-length", "content-encoding", "www-authenticate")
+    ]
+    kept += [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+    if refused_status == 401:
+        kept.append(("WWW-Authenticate", f'Basic realm="calcard: {reason}", charset="UTF-8"'))
+    return f"{refused_status} {HTTPStatus(refused_status).phrase}", kept, [body]

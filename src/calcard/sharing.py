@@ -3,11 +3,20 @@
 Returns Radicale-style permission letters so the rights plugin stays a thin
 adapter, but knows nothing of Radicale itself: R/W read/write a principal,
 r/w read/write a calendar or address book, d forbids deleting the collection.
+
+A collection shared with a user appears in the sharee's home under an alias
+path, ``<sharee>/shared-<owner>-<name>``, so DAV clients find it by normal
+discovery; reads and writes through the alias go to the owner's collection
+(same sync tokens), with the access the share grants. The owner's path keeps
+working for the sharee too.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from calcard import accounts, store
@@ -15,6 +24,25 @@ from calcard.models import Collection, Membership, Share, User, Workgroup, Workg
 
 ACCESS_LEVELS = ("read", "read-write")
 TARGET_KINDS = ("user", "group", "org")
+ALIAS_PREFIX = "shared-"
+
+
+@dataclass(frozen=True)
+class SharedCollection:
+    """A collection as a sharee sees it in their home."""
+
+    alias: str  # sanitized path in the sharee's home
+    collection: store.CollectionData
+    access: str  # read | read-write
+    owner_name: str
+
+    @property
+    def props(self) -> Mapping[str, str]:
+        """The owner's properties, the display name naming the owner."""
+        props = dict(self.collection.props)
+        name = props.get("D:displayname") or self.collection.path.rsplit("/", 1)[-1]
+        props["D:displayname"] = f"{name} ({self.owner_name or self.collection.owner})"
+        return props
 
 
 def permissions(s: Session, login: str, path: str) -> str:
@@ -27,7 +55,12 @@ def permissions(s: Session, login: str, path: str) -> str:
     if "/" in rest:
         return ""  # items take their collection's permissions
     if owner == login:
-        return "RW" if not rest else _own_collection(s, login, path)
+        if not rest:
+            return "RW"
+        shared = find_alias(s, path) if store.get_collection(s, path) is None else None
+        if shared is not None:
+            return "rwd" if shared.access == "read-write" else "rd"
+        return _own_collection(s, login, path)
     return _shared(s, login, path) if rest else ""
 
 
@@ -41,33 +74,84 @@ def _own_collection(s: Session, login: str, path: str) -> str:
     return "rw" if allowed.get(collection.tag, True) else ""
 
 
-def _shared(s: Session, login: str, path: str) -> str:
-    """The best access any share of ``path`` gives ``login`` (none for externals on org shares)."""
-    user = s.scalars(select(User).where(User.login == login)).first()
-    if user is None:
-        return ""
+def _targets(user: User) -> ColumnElement[bool]:
+    """Shares aimed at ``user``: directly, via a workgroup, or via an organization
+    where they are not external (externals never get organization-wide shares)."""
     groups = select(WorkgroupMember.workgroup_id).where(WorkgroupMember.user_id == user.id)
     orgs = select(Membership.org_id).where(
         Membership.user_id == user.id, Membership.role != "external"
     )
+    return or_(
+        (Share.target_kind == "user") & (Share.target_id == user.id),
+        (Share.target_kind == "group") & Share.target_id.in_(groups),
+        (Share.target_kind == "org") & Share.target_id.in_(orgs),
+    )
+
+
+def _user(s: Session, login: str) -> User | None:
+    return s.scalars(select(User).where(User.login == login)).first()
+
+
+def _shared(s: Session, login: str, path: str) -> str:
+    """The best access any share of ``path`` gives ``login``."""
+    user = _user(s, login)
+    if user is None:
+        return ""
     levels = set(
         s.scalars(
             select(Share.access)
             .join(Collection, Collection.id == Share.collection_id)
-            .where(
-                Collection.path == path,
-                Collection.deleted_at.is_(None),
-                or_(
-                    (Share.target_kind == "user") & (Share.target_id == user.id),
-                    (Share.target_kind == "group") & Share.target_id.in_(groups),
-                    (Share.target_kind == "org") & Share.target_id.in_(orgs),
-                ),
-            )
+            .where(Collection.path == path, Collection.deleted_at.is_(None), _targets(user))
         )
     )
     if "read-write" in levels:
         return "rwd"
     return "r" if levels else ""
+
+
+def shared_with(s: Session, login: str) -> list[SharedCollection]:
+    """Collections others share with ``login``, under their alias paths, best access each."""
+    user = _user(s, login)
+    if user is None:
+        return []
+    access = accounts.product_access(s, login)
+    allowed = {"VCALENDAR": access.calendar, "VADDRESSBOOK": access.contacts}
+    best: dict[int, tuple[str, Collection, str]] = {}
+    rows = s.execute(
+        select(Share.access, Collection, User.name)
+        .join(Collection, Collection.id == Share.collection_id)
+        .join(User, User.login == Collection.owner)
+        .where(Collection.deleted_at.is_(None), Collection.owner != login, _targets(user))
+        .order_by(Collection.id)
+    )
+    for level, collection, owner_name in rows:
+        if allowed.get(collection.tag) and best.get(collection.id, ("read",))[0] != "read-write":
+            best[collection.id] = (level, collection, owner_name)
+    found: list[SharedCollection] = []
+    taken: set[str] = set()
+    for level, collection, owner_name in best.values():
+        alias = f"{login}/{ALIAS_PREFIX}{collection.path.replace('/', '-')}"
+        if alias in taken:  # owner "a-b" + "c" and owner "a" + "b-c"
+            alias = f"{alias}-{collection.id}"
+        taken.add(alias)
+        data = store.get_collection(s, collection.path)
+        found.append(SharedCollection(alias, data, level, owner_name))  # type: ignore[arg-type]
+    return found
+
+
+def alias_root(path: str) -> str | None:
+    """The alias collection part of a sanitized path, if it could be one."""
+    parts = path.split("/")
+    if len(parts) >= 2 and parts[1].startswith(ALIAS_PREFIX):
+        return "/".join(parts[:2])
+    return None
+
+
+def find_alias(s: Session, path: str) -> SharedCollection | None:
+    """The shared collection behind an alias collection path in a sharee's home."""
+    if alias_root(path) != path:
+        return None
+    return next((c for c in shared_with(s, store.owner_of(path)) if c.alias == path), None)
 
 
 def _target_id(s: Session, kind: str, name: str, owner_login: str) -> int:

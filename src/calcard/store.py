@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from calcard.models import Collection, Item, SyncLog, utcnow
@@ -441,3 +441,17 @@ def restore_collection(s: Session, collection_id: int) -> CollectionData:
     )
     _bump(s, row.id, [])
     return get_collection(s, row.path)  # type: ignore[return-value]
+
+
+def count_collections(s: Session, owner: str, tag: str) -> int:
+    """Live calendars (or address books) owned by ``owner``, for plan limits."""
+    return (
+        s.scalar(
+            select(func.count())
+            .select_from(Collection)
+            .where(
+                Collection.owner == owner, Collection.tag == tag, Collection.deleted_at.is_(None)
+            )
+        )
+        or 0
+    )
