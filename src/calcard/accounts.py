@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from calcard import credentials, store
-from calcard.models import AppPassword, Membership, Organization, User, utcnow
+from calcard.models import AppPassword, Membership, Organization, User, as_utc, utcnow
 
 LAST_USED_STEP = timedelta(minutes=1)
 ROLES = ("legal-representative", "administrator", "collaborator", "external")
@@ -126,7 +126,7 @@ def add_user(
     """
     _check_role(role)
     org = get_org(s, org_name)
-    _require_manager(s, actor, org, role)
+    require_manager(s, actor, org, role)
     canonical = normalize_login(login)
     if not LOGIN_RE.match(canonical):
         raise AccountError(
@@ -192,7 +192,7 @@ def role_of(s: Session, login: str, org: Organization) -> str | None:
     )
 
 
-def _require_manager(s: Session, actor: str | None, org: Organization, role: str = "") -> None:
+def require_manager(s: Session, actor: str | None, org: Organization, role: str = "") -> None:
     """Refuse unless ``actor`` manages ``org``; touching a legal representative needs one.
 
     Making, demoting or removing a legal representative is reserved to legal
@@ -219,7 +219,7 @@ def remove_user(s: Session, login: str, org_name: str, actor: str | None = None)
     """
     org, user, membership = _require_membership(s, login, org_name)
     if actor is None or normalize_login(actor) != user.login:
-        _require_manager(s, actor, org, membership.role)
+        require_manager(s, actor, org, membership.role)
     _guard_last_legal_representative(s, org, membership)
     s.delete(membership)
     s.flush()
@@ -237,7 +237,7 @@ def set_role(s: Session, login: str, org_name: str, role: str, actor: str | None
     _check_role(role)
     org, _user, membership = _require_membership(s, login, org_name)
     touches_legal = "legal-representative" in (role, membership.role)
-    _require_manager(s, actor, org, "legal-representative" if touches_legal else role)
+    require_manager(s, actor, org, "legal-representative" if touches_legal else role)
     if role != membership.role:
         _guard_last_legal_representative(s, org, membership)
     membership.role = role
@@ -318,7 +318,7 @@ def set_product_access(
 ) -> None:
     """Which products (calendar, contacts) a member may use in this organization."""
     org, _user, membership = _require_membership(s, login, org_name)
-    _require_manager(s, actor, org, membership.role)
+    require_manager(s, actor, org, membership.role)
     membership.calendar_access = calendar
     membership.contacts_access = contacts
     s.flush()
@@ -403,7 +403,7 @@ def needs_touch(s: Session, password_id: int) -> bool:
     """Whether a use should be recorded: at most once a minute, so DAV stays read-mostly."""
     row = s.get(AppPassword, password_id)
     return row is not None and (
-        row.last_used_at is None or _aware(row.last_used_at) < utcnow() - LAST_USED_STEP
+        row.last_used_at is None or as_utc(row.last_used_at) < utcnow() - LAST_USED_STEP
     )
 
 
@@ -411,11 +411,6 @@ def touch_app_password(s: Session, password_id: int) -> None:
     if needs_touch(s, password_id):
         s.get(AppPassword, password_id).last_used_at = utcnow()  # type: ignore[union-attr]
         s.flush()
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they are stored in UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

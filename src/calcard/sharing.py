@@ -20,7 +20,15 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from calcard import accounts, store
-from calcard.models import Collection, Membership, Share, User, Workgroup, WorkgroupMember
+from calcard.models import (
+    Collection,
+    Membership,
+    Organization,
+    Share,
+    User,
+    Workgroup,
+    WorkgroupMember,
+)
 
 ACCESS_LEVELS = ("read", "read-write")
 TARGET_KINDS = ("user", "group", "org")
@@ -174,21 +182,22 @@ def _target_id(s: Session, kind: str, name: str, owner_login: str) -> int:
     return group_ids[0]
 
 
-def _shareable(s: Session, path: str) -> store.CollectionData:
+def _shareable(s: Session, path: str, actor: str | None) -> store.CollectionData:
+    """The collection at ``path``, which only its owner (or the operator) shares."""
     collection = store.get_collection(s, path.strip("/"))
     if collection is None or not collection.tag:
-        raise accounts.AccountError(f"no calendar or address book at {path!r}")
+        raise accounts.NotFound(f"no calendar or address book at {path!r}")
+    if actor is not None and accounts.normalize_login(actor) != collection.owner:
+        raise accounts.PermissionDenied("only the owner of a collection can share it")
     return collection
 
 
-def add_share(s: Session, path: str, kind: str, name: str, access: str) -> None:
-    """Share (or change the access of a share of) a collection."""
-    if kind not in TARGET_KINDS or access not in ACCESS_LEVELS:
-        raise accounts.AccountError(f"share target must be {TARGET_KINDS}, access {ACCESS_LEVELS}")
-    collection = _shareable(s, path)
+def _find_share(
+    s: Session, collection: store.CollectionData, kind: str, name: str
+) -> tuple[int, Share | None]:
+    if kind not in TARGET_KINDS:
+        raise accounts.AccountError(f"share target must be one of {', '.join(TARGET_KINDS)}")
     target = _target_id(s, kind, name, collection.owner)
-    if kind == "user" and accounts.get_user(s, name).login == collection.owner:
-        raise accounts.AccountError("a collection cannot be shared with its owner")
     share = s.scalars(
         select(Share).where(
             Share.collection_id == collection.id,
@@ -196,6 +205,21 @@ def add_share(s: Session, path: str, kind: str, name: str, access: str) -> None:
             Share.target_id == target,
         )
     ).first()
+    return target, share
+
+
+def add_share(
+    s: Session, path: str, kind: str, name: str, access: str, actor: str | None = None
+) -> None:
+    """Share (or change the access of a share of) a collection."""
+    if access not in ACCESS_LEVELS:
+        raise accounts.AccountError(f"access must be one of {', '.join(ACCESS_LEVELS)}")
+    collection = _shareable(s, path, actor)
+    if kind == "user" and accounts.get_user(s, name).login == collection.owner:
+        raise accounts.AccountError("a collection cannot be shared with its owner")
+    if kind == "org" and accounts.role_of(s, collection.owner, accounts.get_org(s, name)) is None:
+        raise accounts.PermissionDenied(f"the owner is not a member of {name!r}")
+    target, share = _find_share(s, collection, kind, name)
     if share is None:
         s.add(
             Share(
@@ -211,17 +235,32 @@ def add_share(s: Session, path: str, kind: str, name: str, access: str) -> None:
     s.flush()
 
 
-def remove_share(s: Session, path: str, kind: str, name: str) -> None:
-    collection = _shareable(s, path)
-    target = _target_id(s, kind, name, collection.owner)
-    share = s.scalars(
-        select(Share).where(
-            Share.collection_id == collection.id,
-            Share.target_kind == kind,
-            Share.target_id == target,
-        )
-    ).first()
+def remove_share(s: Session, path: str, kind: str, name: str, actor: str | None = None) -> None:
+    collection = _shareable(s, path, actor)
+    _target, share = _find_share(s, collection, kind, name)
     if share is None:
-        raise accounts.AccountError(f"{path!r} is not shared with {kind} {name!r}")
+        raise accounts.NotFound(f"{path!r} is not shared with {kind} {name!r}")
     s.delete(share)
     s.flush()
+
+
+@dataclass(frozen=True)
+class ShareInfo:
+    kind: str
+    name: str
+    access: str
+
+
+def list_shares(s: Session, path: str, actor: str | None = None) -> list[ShareInfo]:
+    """Who a collection is shared with (the owner's view)."""
+    collection = _shareable(s, path, actor)
+    shares = s.scalars(select(Share).where(Share.collection_id == collection.id).order_by(Share.id))
+    return [ShareInfo(sh.target_kind, _target_name(s, sh), sh.access) for sh in shares]
+
+
+def _target_name(s: Session, share: Share) -> str:
+    model = {"user": User, "group": Workgroup, "org": Organization}[share.target_kind]
+    row = s.get(model, share.target_id)
+    if row is None:
+        return ""
+    return row.login if isinstance(row, User) else row.name

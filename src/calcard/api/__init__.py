@@ -7,17 +7,18 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from calcard.api import health
+from calcard.api import health, me, openapi, orgs, shares
 from calcard.api.common import ApiContext, api_error_handlers
 
-FEATURES = (health,)
+FEATURES = (health, me, orgs, shares)
 
 
 def routes(ctx: ApiContext) -> list[Route]:
+    """Every feature's routes, then the OpenAPI document describing them all."""
     found: list[Route] = []
     for feature in FEATURES:
         found.extend(feature.routes(ctx))
-    return found
+    return [*found, openapi.route(found)]
 
 
 __all__ = ["ApiContext", "api_error_handlers", "routes"]
