@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from http import HTTPStatus
 
 from defusedxml import DefusedXmlException
@@ -52,6 +53,7 @@ class CalcardApplication(Application):
         status = int(status_text.split(" ", 1)[0])
         if state.refusal is None or status < 400:
             return status_text, headers, answers
+        time.sleep(state.delay)
         return _refusal_response(status, headers, *state.refusal)
 
     def _read_xml_request_body(self, environ, request_info):

@@ -23,5 +23,5 @@ class Auth(auth.BaseAuth):
             runtime.database(), login, password, context.remote_addr, base_delay=self._base_delay
         )
         if not verdict.ok:
-            runtime.refuse(401, verdict.reason)
+            runtime.refuse(401, verdict.reason, verdict.delay)
         return verdict.login or ""

@@ -57,6 +57,7 @@ def session(write: bool = False, owners: Iterable[str] = ()) -> Iterator[Session
 class RequestState:
     rights: dict[tuple[str, str], str] = field(default_factory=dict)
     refusal: tuple[int, str] | None = None
+    delay: float = 0.0  # seconds to wait before answering the refusal (login throttling)
 
 
 def begin_request() -> RequestState:
@@ -70,11 +71,12 @@ def request() -> RequestState:
     return state if state is not None else begin_request()
 
 
-def refuse(status: int, reason: str) -> None:
+def refuse(status: int, reason: str, delay: float = 0.0) -> None:
     """Record why this request is refused; the first reason wins."""
     state = request()
     if state.refusal is None:
         state.refusal = (status, reason)
+        state.delay = delay
 
 
 def cached_rights(user: str, path: str, compute: Callable[[], str]) -> str:

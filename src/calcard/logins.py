@@ -12,7 +12,6 @@ its failures are older than the window. Every refusal is logged on
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -46,6 +45,7 @@ class Verdict:
 
     login: str | None
     reason: str = ""
+    delay: float = 0.0  # seconds the caller should wait before answering a refusal
 
     @property
     def ok(self) -> bool:
@@ -126,6 +126,10 @@ def attempt(
 ) -> Verdict:
     """Check a network login under the throttling and 2FA rules.
 
+    A refusal comes with the slowdown the caller waits before answering (not
+    waited here: Radicale times failed logins and would make every later
+    failure as slow as the slowest one).
+
     Reads in one transaction and writes only when something must be recorded,
     so the common case (a known phone syncing) stays a read. ``otp`` lets a
     2FA user log in with the account password plus a current code.
@@ -142,7 +146,8 @@ def attempt(
     elif not verdict.ok and verdict.reason != LOCKED:
         with db.transaction(write=True, owners=[canonical]) as s:
             record_failure(s, canonical, address)
-    if not verdict.ok:
-        log.warning("login refused for %r from %s: %s", canonical, address, verdict.reason)
-        time.sleep(base_delay * min(max(0, failures + 1 - SLOW_AFTER), MAX_SLOWDOWN))
-    return verdict
+    if verdict.ok:
+        return verdict
+    log.warning("login refused for %r from %s: %s", canonical, address, verdict.reason)
+    slowdown = base_delay * min(max(0, failures + 1 - SLOW_AFTER), MAX_SLOWDOWN)
+    return Verdict(None, verdict.reason, slowdown)

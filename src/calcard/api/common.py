@@ -13,6 +13,7 @@ import base64
 import binascii
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +76,7 @@ def authenticated_login(ctx: ApiContext, request: Request) -> str:
         base_delay=ctx.settings.auth_delay,
     )
     if not verdict.ok:
+        time.sleep(verdict.delay)
         raise ApiError(401, verdict.reason)
     return verdict.login  # type: ignore[return-value]
 
