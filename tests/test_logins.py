@@ -8,8 +8,7 @@ import uuid
 
 import httpx
 import pyotp
-import pytest
-from conftest import PASSWORD, start_server, stop_server
+from conftest import PASSWORD
 
 PROPFIND = {"Depth": "0"}
 
@@ -93,16 +92,6 @@ def test_app_passwords_are_listed_with_last_use_and_revoked_at_once(server):
     other = server.user()
     with server.client(other) as http:
         assert http.delete(f"/api/me/app-passwords/{laptop['id']}").status_code == 404
-
-
-@pytest.fixture
-def two_servers(backend, tmp_path):
-    for i in range(2):
-        (tmp_path / str(i)).mkdir()
-    servers = [start_server(backend, tmp_path / str(i)) for i in range(2)]
-    yield servers
-    for srv in servers:
-        stop_server(srv)
 
 
 def test_revoked_app_password_stops_working_on_every_process(two_servers):

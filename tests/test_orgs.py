@@ -83,7 +83,9 @@ def test_only_a_legal_representative_appoints_a_legal_representative(server, tea
         # But manages ordinary members.
         response = http.patch(f"/api/orgs/{org}/members/{worker}", json={"contacts": False})
         assert response.status_code == 200
-        assert response.json()["contacts"] is False
+        assert response.json()["contacts"] is False and response.json()["calendar"] is True
+        response = http.patch(f"/api/orgs/{org}/members/nobody", json={"calendar": False})
+        assert response.status_code == 404
     with api(server, team["legal-representative"]) as http:
         response = http.patch(
             f"/api/orgs/{org}/members/{worker}", json={"role": "legal-representative"}

@@ -182,6 +182,13 @@ def test_workgroup_share_reaches_its_members_only(server, people):
     # Workgroups are explicit: an external put into one gets its shares.
     assert f"/{external}/shared-{owner}-calendar/" in home(server, external)
     assert not any("shared-" in href for href in home(server, other))
+    # Leaving the organization ends its workgroup memberships, and their shares
+    # (the member stays a user through another organization).
+    with server.backend.db.transaction(write=True, owners=["admin"]) as s:
+        accounts.add_user(s, member, f"org-{people['outsider']}", "collaborator", "")
+    with server.client(member) as http:
+        assert http.delete(f"/api/orgs/{org}/members/{member}").status_code == 200
+    assert not any("shared-" in href for href in home(server, member))
 
 
 def test_caldav_client_discovers_and_syncs_a_calendar_shared_with_it(server, people):

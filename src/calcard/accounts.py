@@ -10,11 +10,20 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from calcard import credentials, store
-from calcard.models import AppPassword, Membership, Organization, User, as_utc, utcnow
+from calcard.models import (
+    AppPassword,
+    Membership,
+    Organization,
+    User,
+    Workgroup,
+    WorkgroupMember,
+    as_utc,
+    utcnow,
+)
 
 LAST_USED_STEP = timedelta(minutes=1)
 ROLES = ("legal-representative", "administrator", "collaborator", "external")
@@ -222,6 +231,12 @@ def remove_user(s: Session, login: str, org_name: str, actor: str | None = None)
         require_manager(s, actor, org, membership.role)
     _guard_last_legal_representative(s, org, membership)
     s.delete(membership)
+    groups = select(Workgroup.id).where(Workgroup.org_id == org.id)
+    s.execute(
+        delete(WorkgroupMember).where(
+            WorkgroupMember.user_id == user.id, WorkgroupMember.workgroup_id.in_(groups)
+        )
+    )
     s.flush()
     if s.scalar(select(func.count()).select_from(Membership).where(Membership.user_id == user.id)):
         return
@@ -312,15 +327,17 @@ def set_product_access(
     s: Session,
     login: str,
     org_name: str,
-    calendar: bool,
-    contacts: bool,
+    calendar: bool | None,
+    contacts: bool | None,
     actor: str | None = None,
 ) -> None:
-    """Which products (calendar, contacts) a member may use in this organization."""
+    """Which products (calendar, contacts) a member may use here; None keeps one as is."""
     org, _user, membership = _require_membership(s, login, org_name)
     require_manager(s, actor, org, membership.role)
-    membership.calendar_access = calendar
-    membership.contacts_access = contacts
+    if calendar is not None:
+        membership.calendar_access = calendar
+    if contacts is not None:
+        membership.contacts_access = contacts
     s.flush()
 
 
@@ -461,6 +478,12 @@ def members(s: Session, org_name: str, actor: str | None = None) -> list[Members
         raise PermissionDenied(f"only members of {org_name!r} (not externals) see its members")
     rows = s.execute(_membership_rows(s).where(Organization.id == org.id).order_by(User.login))
     return [_info(*r) for r in rows]
+
+
+def member(s: Session, org_name: str, login: str) -> MembershipInfo:
+    """One membership, or NotFound."""
+    org, user, membership = _require_membership(s, login, org_name)
+    return _info(org, user, membership)
 
 
 def current_org(s: Session, login: str) -> Organization | None:

@@ -48,17 +48,8 @@ def change_member(call: Call) -> dict:
         if role is not None:
             accounts.set_role(s, login, org, role, actor=call.login)
         if calendar is not None or contacts is not None:
-            current = next(m for m in accounts.members(s, org) if m.login == login.lower())
-            accounts.set_product_access(
-                s,
-                login,
-                org,
-                current.calendar if calendar is None else calendar,
-                current.contacts if contacts is None else contacts,
-                actor=call.login,
-            )
-        found = [m for m in accounts.members(s, org) if m.login == login.lower()]
-    return membership_json(found[0])
+            accounts.set_product_access(s, login, org, calendar, contacts, actor=call.login)
+        return membership_json(accounts.member(s, org, login))
 
 
 def remove_member(call: Call) -> dict:
