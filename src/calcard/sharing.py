@@ -65,7 +65,9 @@ def permissions(s: Session, login: str, path: str) -> str:
     if owner == login:
         if not rest:
             return "RW"
-        shared = find_alias(s, path) if store.get_collection(s, path) is None else None
+        shared = None
+        if alias_root(path) == path and store.get_collection(s, path) is None:
+            shared = find_alias(s, path)
         if shared is not None:
             return "rwd" if shared.access == "read-write" else "rd"
         return _own_collection(s, login, path)
