@@ -173,3 +173,14 @@ def server(backend, tmp_path_factory) -> Iterator[Server]:
     )
     yield srv
     stop_server(srv)
+
+
+@pytest.fixture
+def two_servers(backend, tmp_path) -> Iterator[list[Server]]:
+    """Two server processes on one database (as two nodes behind a load balancer)."""
+    for i in range(2):
+        (tmp_path / str(i)).mkdir()
+    servers = [start_server(backend, tmp_path / str(i)) for i in range(2)]
+    yield servers
+    for srv in servers:
+        stop_server(srv)

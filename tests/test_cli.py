@@ -236,3 +236,48 @@ def test_trash_list_and_restore_reappears_in_sync(cli, org, server):
         entry = [line for line in lines if line.startswith("collection-")][0].split("\t")[0]
         cli("trash", "restore", login, entry)
         assert http.get(path + "t.ics").status_code == 200
+
+
+def test_cli_refuses_to_remove_or_demote_the_last_legal_representative(cli, org):
+    boss = add_user(cli, org, "legal-representative")
+    stderr = cli("user", "role", boss, "--org", org, "--role", "collaborator", ok=False).stderr
+    assert "last legal representative" in stderr
+    assert "last legal representative" in cli("user", "remove", boss, "--org", org, ok=False).stderr
+
+
+def test_cli_app_passwords_list_and_revoke(cli, org, server):
+    login = add_user(cli, org)
+    secret = cli("app-password", "add", login, "--label", "Tablet").stdout.strip().splitlines()[-1]
+    listed = cli("app-password", "list", login).stdout.strip().splitlines()
+    assert len(listed) == 1 and "\tTablet\t" in listed[0]
+    password_id = listed[0].split("\t")[0]
+    cli("app-password", "revoke", login, password_id)
+    assert cli("app-password", "list", login).stdout.strip() == ""
+    assert "no app password" in cli("app-password", "revoke", login, password_id, ok=False).stderr
+    with server.client(login, secret) as http:
+        assert http.request("PROPFIND", f"/{login}/", headers={"Depth": "0"}).status_code == 401
+
+
+def test_cli_workgroups_as_share_targets_and_public_links(cli, org, server):
+    owner = add_user(cli, org)
+    member = add_user(cli, org)
+    cli("workgroup", "add", "Ops", "--org", org)
+    assert "already exists" in cli("workgroup", "add", "Ops", "--org", org, ok=False).stderr
+    cli("workgroup", "join", "Ops", member, "--org", org)
+    assert cli("workgroup", "list", "--org", org).stdout.strip() == f"Ops\t{member}"
+    cli("share", "add", f"/{owner}/calendar/", "--group", "Ops", "--access", "read")
+    with server.client(member, "s3cret-pass") as http:
+        response = http.request("PROPFIND", f"/{member}/", headers={"Depth": "1"})
+        assert f"/{member}/shared-{owner}-calendar/" in response.text
+    cli("workgroup", "remove", "Ops", "--org", org)
+    with server.client(member, "s3cret-pass") as http:
+        response = http.request("PROPFIND", f"/{member}/", headers={"Depth": "1"})
+        assert "shared-" not in response.text
+    url = cli("public-link", "add", f"/{owner}/calendar/", "--expires", "30d").stdout
+    token_path = url.strip().splitlines()[-1].split("/api/", 1)[1]
+    with server.client(owner, "s3cret-pass") as http:
+        assert http.get("/api/" + token_path).status_code == 200
+    link_id = cli("public-link", "list", f"/{owner}/calendar/").stdout.split("\t")[0]
+    cli("public-link", "revoke", f"/{owner}/calendar/", link_id)
+    with server.client(owner, "s3cret-pass") as http:
+        assert http.get("/api/" + token_path).status_code == 404

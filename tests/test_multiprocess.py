@@ -9,23 +9,11 @@ from __future__ import annotations
 import re
 import threading
 
-import pytest
-
-from conftest import start_server, stop_server, sync_report
+from conftest import sync_report
 from test_caldav_client import event
 
 THREADS = 6
 WRITES_PER_THREAD = 20
-
-
-@pytest.fixture
-def two_servers(backend, tmp_path):
-    for i in range(2):
-        (tmp_path / str(i)).mkdir()
-    servers = [start_server(backend, tmp_path / str(i)) for i in range(2)]
-    yield servers
-    for srv in servers:
-        stop_server(srv)
 
 
 def test_concurrent_writers_on_two_processes_lose_nothing_and_sync_skips_nothing(

@@ -28,7 +28,7 @@ from calcard.config import load_settings
 from calcard.db import Database
 from calcard.dispatcher import Dispatcher
 from calcard.ical import split_calendar
-from calcard.models import Reminder
+from calcard.models import OutgoingMail, Reminder
 
 from conftest import free_port
 
@@ -96,6 +96,7 @@ def env(server, smtp, webhook):
     """A fresh user with mail, time zone and chat webhook, and a test-driven dispatcher."""
     with server.backend.db.transaction(write=True) as s:
         s.execute(delete(Reminder))  # rows of earlier tests must not reach this one's servers
+        s.execute(delete(OutgoingMail))
     login = server.user()
     with server.backend.db.transaction(write=True) as s:
         accounts.set_user(

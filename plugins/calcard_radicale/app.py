@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from http import HTTPStatus
+
 from defusedxml import DefusedXmlException
 from radicale import Application, config
 
 from calcard.config import Settings
-from calcard_radicale import scheduling
+from calcard_radicale import runtime, scheduling
 
 
 def radicale_configuration(settings: Settings) -> config.Configuration:
@@ -36,8 +39,25 @@ def radicale_configuration(settings: Settings) -> config.Configuration:
 
 
 class CalcardApplication(Application):
-    """Radicale, with calcard's free/busy answers (see scheduling.py) and forbidden XML
-    constructs (entities, DTDs) answered with 400 instead of 500."""
+    """Radicale with calcard's answers.
+
+    Free/busy REPORTs, the scheduling outbox and principal scheduling
+    properties come from calcard (see scheduling.py).
+
+    Forbidden XML constructs (entities, DTDs) get 400, not 500. A refusal a
+    plugin recorded with its reason (plan limit, read-only share, 2FA needing
+    an app password, throttling) replaces Radicale's generic error answer, so
+    a person reading the client's error sees why.
+    """
+
+    def _handle_request(self, environ):
+        state = runtime.begin_request()
+        status_text, headers, answers = super()._handle_request(environ)
+        status = int(status_text.split(" ", 1)[0])
+        if state.refusal is None or status < 400:
+            return status_text, headers, answers
+        time.sleep(state.delay)
+        return _refusal_response(status, headers, *state.refusal)
 
     def _read_xml_request_body(self, environ, request_info):
         try:
@@ -74,3 +94,22 @@ class CalcardApplication(Application):
 
 def wsgi_app(settings: Settings) -> Application:
     return CalcardApplication(radicale_configuration(settings))
+
+
+def _refusal_response(
+    status: int, headers: list[tuple[str, str]], refused_status: int, reason: str
+) -> tuple[str, list[tuple[str, str]], list[bytes]]:
+    """Radicale's failed answer rewritten to the recorded status with the reason as body."""
+    if status == 401 or refused_status == 401:
+        refused_status = 401  # a failed login stays a 401 so clients ask for credentials
+    body = (reason + "\n").encode()
+    kept = [
+        (k, v)
+        for k, v in headers
+        if k.lower()
+        not in ("content-type", "content-length", "content-encoding", "www-authenticate")
+    ]
+    kept += [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+    if refused_status == 401:
+        kept.append(("WWW-Authenticate", f'Basic realm="calcard: {reason}", charset="UTF-8"'))
+    return f"{refused_status} {HTTPStatus(refused_status).phrase}", kept, [body]

@@ -1,14 +1,24 @@
-"""Radicale rights plugin: delegates every decision to calcard.sharing."""
+"""Radicale rights plugin: delegates every decision to calcard.sharing.
+
+Radicale asks once per collection and item of a request; the answer is
+computed once per (user, path) and kept for the rest of the request.
+"""
 
 from __future__ import annotations
 
 from radicale import pathutils, rights
 
 from calcard import sharing
+from calcard_radicale import runtime
 from calcard_radicale.runtime import session
 
 
 class Rights(rights.BaseRights):
     def authorization(self, user: str, user_groups: set, path: str) -> str:
+        sane = pathutils.strip_path(path)
+        return runtime.cached_rights(user, sane, lambda: self._compute(user, sane))
+
+    @staticmethod
+    def _compute(user: str, sane: str) -> str:
         with session() as s:
-            return sharing.permissions(s, user, pathutils.strip_path(path))
+            return sharing.permissions(s, user, sane)

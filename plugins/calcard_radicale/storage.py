@@ -17,7 +17,8 @@ from radicale import item as radicale_item
 from radicale import pathutils, storage, types
 from radicale.item import filter as radicale_filter
 
-from calcard import scheduling, store
+from calcard import accounts, scheduling, sharing, store
+from calcard.sharing import SharedCollection
 from calcard.store import CollectionData, ItemData
 from calcard_radicale import runtime
 from calcard_radicale.runtime import session
@@ -54,12 +55,15 @@ def _no_guard(path: str, href: str | None) -> Iterator[None]:
 
 
 class Collection(storage.BaseCollection):
-    def __init__(self, data: CollectionData) -> None:
+    """A calendar or address book; through ``shared`` it is a sharee's alias of it."""
+
+    def __init__(self, data: CollectionData, shared: SharedCollection | None = None) -> None:
         self._data = data
+        self._shared = shared
 
     @property
     def path(self) -> str:
-        return self._data.path
+        return self._shared.alias if self._shared else self._data.path
 
     @property
     def etag(self) -> str:
@@ -70,7 +74,8 @@ class Collection(storage.BaseCollection):
         return _http_date(self._data.updated_at)
 
     def get_meta(self, key: str | None = None) -> Any:
-        return dict(self._data.props) if key is None else self._data.props.get(key)
+        props = self._shared.props if self._shared else self._data.props
+        return dict(props) if key is None else props.get(key)
 
     def _item(self, data: ItemData) -> radicale_item.Item:
         return radicale_item.Item(
@@ -146,6 +151,8 @@ class Collection(storage.BaseCollection):
         return self._item(stored), (self._item(old) if old else None)
 
     def delete(self, href: str | None = None) -> None:
+        if href is None:
+            self._owner_only("delete")
         with session(write=True) as s:
             if href is None:
                 store.delete_collection(s, self._data)
@@ -157,12 +164,52 @@ class Collection(storage.BaseCollection):
             self._refresh(s)
 
     def set_meta(self, props: Mapping[str, str]) -> None:
+        self._owner_only("change the properties of")
         with session(write=True) as s:
             store.set_props(s, self._data, props)
             self._refresh(s)
 
+    def _owner_only(self, what: str) -> None:
+        """Sharees use a shared collection's items; the collection itself is the owner's."""
+        if self._shared is not None:
+            reason = f"only its owner can {what} a shared calendar or address book"
+            runtime.refuse(403, reason)
+            raise ValueError(reason)
+
     def _refresh(self, s) -> None:
         self._data = store.get_collection(s, self._data.path) or self._data
+
+
+def _lookup(s, sane: str) -> Collection | None:
+    """The collection at a sanitized path: the root, a stored one, or a share alias."""
+    if not sane:
+        return Collection(ROOT)
+    data = store.get_collection(s, sane)
+    if data is not None:
+        return Collection(data)
+    shared = sharing.find_alias(s, sane)
+    return Collection(shared.collection, shared) if shared else None
+
+
+def _lock_owner(sane: str) -> str:
+    """Whose writes a path's change is serialized with: through an alias, the owner's."""
+    root = sharing.alias_root(sane)
+    if root is not None:
+        with session() as s:
+            if store.get_collection(s, root) is None:
+                shared = sharing.find_alias(s, root)
+                if shared is not None:
+                    return shared.collection.owner
+    return store.owner_of(sane)
+
+
+def _check_plan(s, owner: str, tag: str) -> None:
+    """A calendar or address book beyond the plan: 403 with the plan's reason."""
+    try:
+        accounts.check_new_collection(s, owner, tag)
+    except accounts.PlanLimit as exc:
+        runtime.refuse(403, str(exc))
+        raise
 
 
 class Storage(storage.BaseStorage):
@@ -179,19 +226,24 @@ class Storage(storage.BaseStorage):
     ) -> Iterator[types.CollectionOrItem]:
         sane = pathutils.strip_path(path)
         with session() as s:
-            data = store.get_collection(s, sane) if sane else ROOT
-            if data is None:
+            collection = _lookup(s, sane)
+            if collection is None:
                 parent, href = posixpath.split(sane)
-                parent_data = store.get_collection(s, parent) if parent else None
-                item = store.get_item(s, parent_data.id, href) if parent_data else None
-            deep = depth != "0" and data is not None
-            items = store.all_items(s, data.id) if deep and data.id else []
-            children = store.child_collections(s, sane) if deep else []
-        if data is None:
-            if parent_data is not None and item is not None:
-                yield Collection(parent_data)._item(item)
+                parent_collection = _lookup(s, parent) if parent else None
+                item = (
+                    store.get_item(s, parent_collection._data.id, href)
+                    if parent_collection
+                    else None
+                )
+            deep = depth != "0" and collection is not None
+            items = store.all_items(s, collection._data.id) if deep and collection._data.id else []
+            children = [Collection(c) for c in store.child_collections(s, sane)] if deep else []
+            if deep and sane and "/" not in sane:  # a home: add what is shared with its user
+                children += [Collection(c.collection, c) for c in sharing.shared_with(s, sane)]
+        if collection is None:
+            if parent_collection is not None and item is not None:
+                yield parent_collection._item(item)
             return
-        collection = Collection(data)
         yield collection
         guard = child_context_manager or _no_guard
         for row in items:
@@ -199,7 +251,7 @@ class Storage(storage.BaseStorage):
                 yield collection._item(row)
         for child in children:
             with guard(child.path, None):
-                yield Collection(child)
+                yield child
 
     def create_collection(self, href: str, items=None, props=None):
         sane = pathutils.strip_path(href)
@@ -212,7 +264,10 @@ class Storage(storage.BaseStorage):
                 item_href = store.href_for_uid(item.uid, suffix, taken)
                 taken.add(item_href)
                 datas.append(item_data(item_href, item))
-        with session(write=True, owners=[store.owner_of(sane)]) as s:
+        owner = store.owner_of(sane)
+        with session(write=True, owners=[owner]) as s:
+            if props and props.get("tag") and store.get_collection(s, sane) is None:
+                _check_plan(s, owner, props["tag"])
             data, replaced, new_hrefs = store.create_collection(s, sane, props, datas)
         collection = Collection(data)
         return collection, {h: collection._item(i) for h, i in replaced.items()}, new_hrefs
@@ -227,7 +282,7 @@ class Storage(storage.BaseStorage):
     @types.contextmanager
     def acquire_lock(self, mode: str, user: str = "", *args, **kwargs) -> Iterator[None]:
         paths = [kwargs.get("path"), kwargs.get("to_path")]
-        owners = {store.owner_of(pathutils.strip_path(p)) for p in paths if p} or {user}
+        owners = {_lock_owner(pathutils.strip_path(p)) for p in paths if p} or {user}
         with session(write=mode == "w", owners=owners):
             yield
 

@@ -9,13 +9,24 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from calcard import credentials, store
-from calcard.models import AppPassword, Membership, Organization, User
+from calcard.models import (
+    AppPassword,
+    Membership,
+    Organization,
+    User,
+    Workgroup,
+    WorkgroupMember,
+    as_utc,
+    utcnow,
+)
 
+LAST_USED_STEP = timedelta(minutes=1)
 ROLES = ("legal-representative", "administrator", "collaborator", "external")
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 
@@ -47,6 +58,17 @@ class AccountError(ValueError):
     """A refused account change; the message is shown to the operator as is."""
 
 
+class PermissionDenied(AccountError):
+    """The acting user may not do this (the API answers 403)."""
+
+
+class NotFound(AccountError):
+    """No such organization, user or membership (the API answers 404)."""
+
+
+MANAGERS = ("legal-representative", "administrator")
+
+
 @dataclass(frozen=True)
 class Access:
     calendar: bool
@@ -60,14 +82,14 @@ def normalize_login(login: str) -> str:
 def get_org(s: Session, name: str) -> Organization:
     org = s.scalars(select(Organization).where(Organization.name == name)).first()
     if org is None:
-        raise AccountError(f"no organization named {name!r}")
+        raise NotFound(f"no organization named {name!r}")
     return org
 
 
 def get_user(s: Session, login: str) -> User:
     user = s.scalars(select(User).where(User.login == normalize_login(login))).first()
     if user is None:
-        raise AccountError(f"no user with login {login!r}")
+        raise NotFound(f"no user with login {login!r}")
     return user
 
 
@@ -103,14 +125,18 @@ def add_user(
     password: str,
     email: str = "",
     name: str = "",
+    actor: str | None = None,
 ) -> User:
     """Create a user (or add an existing login to another organization).
 
     A new user gets a default calendar and address book right away, so a phone
-    set up before the first web login finds them.
+    set up before the first web login finds them. ``actor`` None is the
+    operator at the CLI; otherwise only a manager of the organization may add,
+    and only a legal representative may add a legal representative.
     """
     _check_role(role)
     org = get_org(s, org_name)
+    require_manager(s, actor, org, role)
     canonical = normalize_login(login)
     if not LOGIN_RE.match(canonical):
         raise AccountError(
@@ -155,7 +181,7 @@ def _require_membership(
     user = get_user(s, login)
     membership = _membership(s, org, user)
     if membership is None:
-        raise AccountError(f"{user.login!r} is not a member of {org_name!r}")
+        raise NotFound(f"{user.login!r} is not a member of {org_name!r}")
     return org, user, membership
 
 
@@ -167,11 +193,51 @@ def _guard_last_legal_representative(s: Session, org: Organization, membership: 
         )
 
 
-def remove_user(s: Session, login: str, org_name: str) -> None:
-    """End a membership; a user left in no organization is deleted, data to trash."""
+def role_of(s: Session, login: str, org: Organization) -> str | None:
+    """The role of ``login`` in ``org``, None when not a member."""
+    return s.scalar(
+        select(Membership.role)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.org_id == org.id, User.login == normalize_login(login))
+    )
+
+
+def require_manager(s: Session, actor: str | None, org: Organization, role: str = "") -> None:
+    """Refuse unless ``actor`` manages ``org``; touching a legal representative needs one.
+
+    Making, demoting or removing a legal representative is reserved to legal
+    representatives, so an administrator cannot take over the organization.
+    """
+    if actor is None:
+        return
+    actor_role = role_of(s, actor, org)
+    if actor_role not in MANAGERS:
+        raise PermissionDenied(
+            f"only a legal representative or an administrator of {org.name!r} can change members"
+        )
+    if role == "legal-representative" and actor_role != "legal-representative":
+        raise PermissionDenied(
+            "only a legal representative can appoint, demote or remove a legal representative"
+        )
+
+
+def remove_user(s: Session, login: str, org_name: str, actor: str | None = None) -> None:
+    """End a membership; a user left in no organization is deleted, data to trash.
+
+    A member may leave by themselves (``actor`` == ``login``); anyone else needs
+    to manage the organization.
+    """
     org, user, membership = _require_membership(s, login, org_name)
+    if actor is None or normalize_login(actor) != user.login:
+        require_manager(s, actor, org, membership.role)
     _guard_last_legal_representative(s, org, membership)
     s.delete(membership)
+    groups = select(Workgroup.id).where(Workgroup.org_id == org.id)
+    s.execute(
+        delete(WorkgroupMember).where(
+            WorkgroupMember.user_id == user.id, WorkgroupMember.workgroup_id.in_(groups)
+        )
+    )
     s.flush()
     if s.scalar(select(func.count()).select_from(Membership).where(Membership.user_id == user.id)):
         return
@@ -186,10 +252,8 @@ def set_role(s: Session, login: str, org_name: str, role: str, actor: str | None
     """Change a role; ``actor`` None is the operator at the CLI."""
     _check_role(role)
     org, _user, membership = _require_membership(s, login, org_name)
-    if role == "legal-representative" and actor is not None:
-        _, _, actor_membership = _require_membership(s, actor, org_name)
-        if actor_membership.role != "legal-representative":
-            raise AccountError("only a legal representative can appoint a legal representative")
+    touches_legal = "legal-representative" in (role, membership.role)
+    require_manager(s, actor, org, "legal-representative" if touches_legal else role)
     if role != membership.role:
         _guard_last_legal_representative(s, org, membership)
     membership.role = role
@@ -202,8 +266,11 @@ def set_user(
     email: str | None = None,
     chat_webhook: str | None = None,
     timezone: str | None = None,
+    actor: str | None = None,
 ) -> User:
+    """Contact preferences: the user themselves or a manager of one of their organizations."""
     user = get_user(s, login)
+    _require_self_or_manager(s, actor, user)
     if email is not None:
         user.email = email
     if chat_webhook is not None:
@@ -248,40 +315,240 @@ def add_app_password(s: Session, login: str, label: str) -> str:
     return secret
 
 
+def _require_self_or_manager(s: Session, actor: str | None, user: User) -> None:
+    if actor is None or normalize_login(actor) == user.login:
+        return
+    for org in organizations_of(s, user.login):
+        if role_of(s, actor, org) in MANAGERS:
+            return
+    raise PermissionDenied(f"only {user.login!r} or a manager of their organization can do this")
+
+
+def organizations_of(s: Session, login: str) -> list[Organization]:
+    """The user's organizations, oldest membership first."""
+    return list(
+        s.scalars(
+            select(Organization)
+            .join(Membership, Membership.org_id == Organization.id)
+            .join(User, User.id == Membership.user_id)
+            .where(User.login == normalize_login(login))
+            .order_by(Membership.id)
+        )
+    )
+
+
 def set_product_access(
-    s: Session, login: str, org_name: str, calendar: bool, contacts: bool
+    s: Session,
+    login: str,
+    org_name: str,
+    calendar: bool | None,
+    contacts: bool | None,
+    actor: str | None = None,
 ) -> None:
-    """Which products (calendar, contacts) a member may use in this organization."""
-    _org, _user, membership = _require_membership(s, login, org_name)
-    membership.calendar_access = calendar
-    membership.contacts_access = contacts
+    """Which products (calendar, contacts) a member may use here; None keeps one as is."""
+    org, _user, membership = _require_membership(s, login, org_name)
+    require_manager(s, actor, org, membership.role)
+    if calendar is not None:
+        membership.calendar_access = calendar
+    if contacts is not None:
+        membership.contacts_access = contacts
     s.flush()
 
 
-def _hashes(s: Session, user: User) -> list[str]:
-    """The account password's hash first, then the live app passwords'."""
-    app_hashes = s.scalars(
-        select(AppPassword.password_hash).where(
+@dataclass(frozen=True)
+class Credential:
+    """Who logged in and with what: ``app_password_id`` None means the account password."""
+
+    login: str
+    app_password_id: int | None
+    two_factor: bool
+
+
+def _live_secrets(s: Session, user: User) -> list[tuple[int | None, str]]:
+    """The account password's hash first, then the live app passwords' (id, hash)."""
+    rows = s.execute(
+        select(AppPassword.id, AppPassword.password_hash).where(
             AppPassword.user_id == user.id, AppPassword.revoked_at.is_(None)
         )
     )
-    return [user.password_hash, *app_hashes]
+    return [(None, user.password_hash), *((r.id, r.password_hash) for r in rows)]
 
 
-def authenticate(s: Session, login: str, password: str) -> str | None:
-    """The canonical login for valid credentials, else None."""
+def check_credentials(s: Session, login: str, password: str) -> Credential | None:
+    """Which credential of ``login`` the password is, if any (no policy applied here)."""
     canonical = normalize_login(login)
     user = s.scalars(select(User).where(User.login == canonical)).first()
     if user is None or not password:
         return None
-    hashes = _hashes(s, user)
-    if credentials.cached(canonical, password) in hashes:
-        return canonical
-    for stored in hashes:
-        if credentials.verify_password(stored, password):
-            credentials.remember(canonical, password, stored)
-            return canonical
-    return None
+    secrets = _live_secrets(s, user)
+    remembered = credentials.cached(canonical, password)
+    found = [i for i, stored in secrets if stored == remembered]
+    if not found:
+        for secret_id, stored in secrets:
+            if credentials.verify_password(stored, password):
+                credentials.remember(canonical, password, stored)
+                found = [secret_id]
+                break
+    return Credential(canonical, found[0], user.totp_enabled) if found else None
+
+
+def authenticate(s: Session, login: str, password: str) -> str | None:
+    """The canonical login for valid credentials, else None (no throttling or 2FA policy).
+
+    Entry points that face the network use ``calcard.logins.attempt`` instead.
+    """
+    found = check_credentials(s, login, password)
+    return found.login if found else None
+
+
+@dataclass(frozen=True)
+class AppPasswordInfo:
+    id: int
+    label: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+def list_app_passwords(s: Session, login: str) -> list[AppPasswordInfo]:
+    """The live app passwords of ``login`` (never their secrets)."""
+    user = get_user(s, login)
+    rows = s.scalars(
+        select(AppPassword)
+        .where(AppPassword.user_id == user.id, AppPassword.revoked_at.is_(None))
+        .order_by(AppPassword.id)
+    )
+    return [AppPasswordInfo(r.id, r.label, r.created_at, r.last_used_at) for r in rows]
+
+
+def revoke_app_password(s: Session, login: str, password_id: int) -> None:
+    """Revoke at once: verification only honours hashes of live app passwords."""
+    user = get_user(s, login)
+    row = s.get(AppPassword, password_id)
+    if row is None or row.user_id != user.id or row.revoked_at is not None:
+        raise NotFound(f"no app password {password_id} for {user.login!r}")
+    row.revoked_at = utcnow()
+    s.flush()
+
+
+def needs_touch(s: Session, password_id: int) -> bool:
+    """Whether a use should be recorded: at most once a minute, so DAV stays read-mostly."""
+    row = s.get(AppPassword, password_id)
+    return row is not None and (
+        row.last_used_at is None or as_utc(row.last_used_at) < utcnow() - LAST_USED_STEP
+    )
+
+
+def touch_app_password(s: Session, password_id: int) -> None:
+    if needs_touch(s, password_id):
+        s.get(AppPassword, password_id).last_used_at = utcnow()  # type: ignore[union-attr]
+        s.flush()
+
+
+@dataclass(frozen=True)
+class MembershipInfo:
+    org: str
+    plan: str
+    login: str
+    name: str
+    email: str
+    role: str
+    calendar: bool
+    contacts: bool
+
+
+def _membership_rows(s: Session):
+    return (
+        select(Organization, User, Membership)
+        .join(Membership, Membership.org_id == Organization.id)
+        .join(User, User.id == Membership.user_id)
+    )
+
+
+def _info(org: Organization, user: User, m: Membership) -> MembershipInfo:
+    return MembershipInfo(
+        org.name,
+        org.plan,
+        user.login,
+        user.name,
+        user.email,
+        m.role,
+        m.calendar_access,
+        m.contacts_access,
+    )
+
+
+def memberships_of(s: Session, login: str) -> list[MembershipInfo]:
+    """Every organization of ``login`` with its role there, oldest first."""
+    rows = s.execute(
+        _membership_rows(s).where(User.login == normalize_login(login)).order_by(Membership.id)
+    )
+    return [_info(*r) for r in rows]
+
+
+def members(s: Session, org_name: str, actor: str | None = None) -> list[MembershipInfo]:
+    """The members of an organization; externals see no directory of it."""
+    org = get_org(s, org_name)
+    if actor is not None and role_of(s, actor, org) in (None, "external"):
+        raise PermissionDenied(f"only members of {org_name!r} (not externals) see its members")
+    rows = s.execute(_membership_rows(s).where(Organization.id == org.id).order_by(User.login))
+    return [_info(*r) for r in rows]
+
+
+def member(s: Session, org_name: str, login: str) -> MembershipInfo:
+    """One membership, or NotFound."""
+    org, user, membership = _require_membership(s, login, org_name)
+    return _info(org, user, membership)
+
+
+def current_org(s: Session, login: str) -> Organization | None:
+    """The organization the user switched to, else their first one."""
+    user = get_user(s, login)
+    orgs = organizations_of(s, user.login)
+    chosen = [o for o in orgs if o.id == user.current_org_id]
+    return (chosen or orgs or [None])[0]
+
+
+def switch_org(s: Session, login: str, org_name: str) -> Organization:
+    """Make ``org_name`` the user's current organization (they must belong to it)."""
+    org, user, _membership = _require_membership(s, login, org_name)
+    user.current_org_id = org.id
+    s.flush()
+    return org
+
+
+def plan_of(s: Session, login: str) -> Plan:
+    """The most generous plan among the user's organizations."""
+    plans = [PLANS[o.plan] for o in organizations_of(s, login)] or [PLANS["free"]]
+    return Plan(
+        max_calendars=_most(p.max_calendars for p in plans),
+        max_addressbooks=_most(p.max_addressbooks for p in plans),
+        retention_days=max(p.retention_days for p in plans),
+    )
+
+
+def _most(limits) -> int | None:
+    values = list(limits)
+    return None if None in values else max(values)
+
+
+def check_new_collection(s: Session, owner: str, tag: str) -> None:
+    """Refuse a calendar or address book beyond the plan's limit (free: one each)."""
+    plan = plan_of(s, owner)
+    limit, noun = {
+        "VCALENDAR": (plan.max_calendars, "calendar"),
+        "VADDRESSBOOK": (plan.max_addressbooks, "address book"),
+    }.get(tag, (None, ""))
+    if limit is None:
+        return
+    if store.count_collections(s, normalize_login(owner), tag) >= limit:
+        raise PlanLimit(
+            f"your plan allows {limit} {noun}{'s' if limit > 1 else ''}; "
+            f"delete one or move to the plus plan to create another"
+        )
+
+
+class PlanLimit(PermissionDenied):
+    """The plan does not allow this (DAV answers 403 with this message)."""
 
 
 def product_access(s: Session, login: str) -> Access:
@@ -295,10 +562,4 @@ def product_access(s: Session, login: str) -> Access:
 
 def retention_days(s: Session, login: str) -> int:
     """The longest retention among the user's organizations' plans."""
-    plans = s.scalars(
-        select(Organization.plan)
-        .join(Membership, Membership.org_id == Organization.id)
-        .join(User, User.id == Membership.user_id)
-        .where(User.login == normalize_login(login))
-    )
-    return max((PLANS[p].retention_days for p in plans), default=PLANS["free"].retention_days)
+    return plan_of(s, login).retention_days

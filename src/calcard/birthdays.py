@@ -127,7 +127,11 @@ def _name_from_n(value: str) -> str:
 def source_addressbooks(s: Session, login: str) -> list[store.CollectionData]:
     """Address books the user owns or that are shared with them, own first."""
     own = [c for c in store.child_collections(s, login) if c.tag == "VADDRESSBOOK"]
-    shared = [c for c, _ in sharing.shared_with(s, login) if c.tag == "VADDRESSBOOK"]
+    shared = [
+        shared.collection
+        for shared in sharing.shared_with(s, login)
+        if shared.collection.tag == "VADDRESSBOOK"
+    ]
     return own + sorted(shared, key=lambda c: c.path)
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from calcard import accounts, demo, importexport, sharing, trash
+from calcard import accounts, demo, importexport, publiclinks, sharing, trash, twofactor, workgroups
 from calcard.config import load_settings
 from calcard.db import Database
 
@@ -187,6 +187,135 @@ def app_password_add(s, login, label) -> None:
     secret = accounts.add_app_password(s, login, label)
     click.echo(f"app password {label!r} for {login!r} (shown once):")
     click.echo(secret)
+
+
+@app_password.command("list")
+@click.argument("login")
+@refusals
+def app_password_list(login: str) -> None:
+    """One line per live app password: id, label, created, last used."""
+    with database().transaction() as s:
+        for p in accounts.list_app_passwords(s, login):
+            used = f"{p.last_used_at:%Y-%m-%d %H:%M}" if p.last_used_at else "never"
+            click.echo(f"{p.id}\t{p.label}\t{p.created_at:%Y-%m-%d %H:%M}\t{used}")
+
+
+@app_password.command("revoke")
+@click.argument("login")
+@click.argument("password_id", type=int)
+@write
+def app_password_revoke(s, login: str, password_id: int) -> None:
+    accounts.revoke_app_password(s, login, password_id)
+    click.echo(f"app password {password_id} of {login!r} revoked")
+
+
+@user.command("access")
+@click.argument("login")
+@click.option("--org", "org_name", required=True)
+@click.option("--calendar/--no-calendar", required=True)
+@click.option("--contacts/--no-contacts", required=True)
+@write
+def user_access(s, login, org_name, calendar, contacts) -> None:
+    """Which products a member may use in an organization."""
+    accounts.set_product_access(s, login, org_name, calendar, contacts)
+    click.echo(f"{login!r} in {org_name!r}: calendar {calendar}, contacts {contacts}")
+
+
+@user.command("2fa-off")
+@click.argument("login")
+@write
+def user_2fa_off(s, login) -> None:
+    """Turn two-factor authentication off for someone who lost their authenticator."""
+    twofactor.disable(s, login, None)
+    click.echo(f"two-factor authentication is off for {login!r}")
+
+
+@main.group()
+def workgroup() -> None:
+    """Workgroups inside an organization (share targets)."""
+
+
+@workgroup.command("add")
+@click.argument("name")
+@click.option("--org", "org_name", required=True)
+@write
+def workgroup_add(s, name, org_name) -> None:
+    workgroups.create(s, org_name, name)
+    click.echo(f"workgroup {name!r} created in {org_name!r}")
+
+
+@workgroup.command("remove")
+@click.argument("name")
+@click.option("--org", "org_name", required=True)
+@write
+def workgroup_remove(s, name, org_name) -> None:
+    workgroups.delete(s, org_name, name)
+    click.echo(f"workgroup {name!r} removed from {org_name!r}")
+
+
+@workgroup.command("join")
+@click.argument("name")
+@click.argument("login")
+@click.option("--org", "org_name", required=True)
+@write
+def workgroup_join(s, name, login, org_name) -> None:
+    workgroups.add_member(s, org_name, name, login)
+    click.echo(f"{login!r} is in workgroup {name!r}")
+
+
+@workgroup.command("leave")
+@click.argument("name")
+@click.argument("login")
+@click.option("--org", "org_name", required=True)
+@write
+def workgroup_leave(s, name, login, org_name) -> None:
+    workgroups.remove_member(s, org_name, name, login)
+    click.echo(f"{login!r} left workgroup {name!r}")
+
+
+@workgroup.command("list")
+@click.option("--org", "org_name", required=True)
+@refusals
+def workgroup_list(org_name) -> None:
+    """One line per workgroup: name, then its members."""
+    with database().transaction() as s:
+        for group in workgroups.list_workgroups(s, org_name):
+            click.echo("\t".join([group.name, *group.members]))
+
+
+@main.group("public-link")
+def public_link() -> None:
+    """Secret read-only .ics URLs of calendars."""
+
+
+@public_link.command("add")
+@click.argument("path")
+@click.option("--expires", required=True, type=click.Choice(list(publiclinks.EXPIRIES)))
+@write
+def public_link_add(s, path, expires) -> None:
+    """Prints the URL alone on the last line (shown once)."""
+    link, token = publiclinks.create(s, path, expires)
+    click.echo(f"public link {link.id} for {link.path} (shown once):")
+    click.echo(f"{load_settings().base_url.rstrip('/')}/api/public/{token}.ics")
+
+
+@public_link.command("list")
+@click.argument("path")
+@refusals
+def public_link_list(path) -> None:
+    with database().transaction() as s:
+        for link in publiclinks.list_links(s, path):
+            ends = f"{link.expires_at:%Y-%m-%d}" if link.expires_at else "unlimited"
+            click.echo(f"{link.id}\t{link.path}\t{link.created_at:%Y-%m-%d}\t{ends}")
+
+
+@public_link.command("revoke")
+@click.argument("path")
+@click.argument("link_id", type=int)
+@write
+def public_link_revoke(s, path, link_id) -> None:
+    publiclinks.revoke(s, path, link_id)
+    click.echo(f"public link {link_id} of {path} revoked")
 
 
 def share_target(func: Callable) -> Callable:

@@ -60,7 +60,11 @@ def _room_org(s: Session, user: User) -> int | None:
 
 def sharing_owners(s: Session, organizer: str) -> set[str]:
     """Everyone who shares at least one calendar with the organizer."""
-    return {c.owner for c, _ in sharing.shared_with(s, organizer) if c.tag == "VCALENDAR"}
+    return {
+        shared.collection.owner
+        for shared in sharing.shared_with(s, organizer)
+        if shared.collection.tag == "VCALENDAR"
+    }
 
 
 def unknown_reason(

@@ -27,6 +27,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything is stored in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -50,6 +55,13 @@ class User(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     settings: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # TOTP two-factor authentication: a secret is pending until confirmed with a code.
+    totp_secret: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # The last accepted TOTP time step, so a code cannot be replayed.
+    totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The organization the user works in ("switching"); None = the first membership.
+    current_org_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Membership(Base):
@@ -312,3 +324,32 @@ class OutgoingMail(Base):
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_error: Mapped[str] = mapped_column(String(1000), default="")
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginFailure(Base):
+    """A refused login, kept a day: throttling must hold across processes and nodes."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_pair", "login", "address", "failed_at"),
+        Index("ix_login_failures_address", "address", "failed_at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    login: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PublicLink(Base):
+    """A secret read-only .ics feed URL of a calendar; only the token's hash is stored."""
+
+    __tablename__ = "public_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE"), index=True
+    )
+    owner: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

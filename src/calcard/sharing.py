@@ -3,18 +3,54 @@
 Returns Radicale-style permission letters so the rights plugin stays a thin
 adapter, but knows nothing of Radicale itself: R/W read/write a principal,
 r/w read/write a calendar or address book, d forbids deleting the collection.
+
+A collection shared with a user appears in the sharee's home under an alias
+path, ``<sharee>/shared-<owner>-<name>``, so DAV clients find it by normal
+discovery; reads and writes through the alias go to the owner's collection
+(same sync tokens), with the access the share grants. The owner's path keeps
+working for the sharee too.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from calcard import accounts, store
-from calcard.models import Collection, Membership, Share, User, Workgroup, WorkgroupMember
+from calcard.models import (
+    Collection,
+    Membership,
+    Organization,
+    Share,
+    User,
+    Workgroup,
+    WorkgroupMember,
+)
 
 ACCESS_LEVELS = ("read", "read-write")
 TARGET_KINDS = ("user", "group", "org")
+ALIAS_PREFIX = "shared-"
+
+
+@dataclass(frozen=True)
+class SharedCollection:
+    """A collection as a sharee sees it in their home."""
+
+    alias: str  # sanitized path in the sharee's home
+    collection: store.CollectionData
+    access: str  # read | read-write
+    owner_name: str
+
+    @property
+    def props(self) -> Mapping[str, str]:
+        """The owner's properties, the display name naming the owner."""
+        props = dict(self.collection.props)
+        name = props.get("D:displayname") or self.collection.path.rsplit("/", 1)[-1]
+        props["D:displayname"] = f"{name} ({self.owner_name or self.collection.owner})"
+        return props
 
 
 def permissions(s: Session, login: str, path: str) -> str:
@@ -27,7 +63,14 @@ def permissions(s: Session, login: str, path: str) -> str:
     if "/" in rest:
         return ""  # items take their collection's permissions
     if owner == login:
-        return "RW" if not rest else _own_collection(s, login, path)
+        if not rest:
+            return "RW"
+        shared = None
+        if alias_root(path) == path and store.get_collection(s, path) is None:
+            shared = find_alias(s, path)
+        if shared is not None:
+            return "rwd" if shared.access == "read-write" else "rd"
+        return _own_collection(s, login, path)
     return _shared(s, login, path) if rest else ""
 
 
@@ -41,51 +84,83 @@ def _own_collection(s: Session, login: str, path: str) -> str:
     return "rw" if allowed.get(collection.tag, True) else ""
 
 
-def _shares_reaching(user_id: int):
-    """Shares that reach a user directly, through a workgroup, or org-wide (not externals)."""
-    groups = select(WorkgroupMember.workgroup_id).where(WorkgroupMember.user_id == user_id)
+def _targets(user: User) -> ColumnElement[bool]:
+    """Shares aimed at ``user``: directly, via a workgroup, or via an organization
+    where they are not external (externals never get organization-wide shares)."""
+    groups = select(WorkgroupMember.workgroup_id).where(WorkgroupMember.user_id == user.id)
     orgs = select(Membership.org_id).where(
-        Membership.user_id == user_id, Membership.role != "external"
+        Membership.user_id == user.id, Membership.role != "external"
     )
-    return (
-        select(Collection, Share.access)
-        .join(Share, Collection.id == Share.collection_id)
-        .where(
-            Collection.deleted_at.is_(None),
-            or_(
-                (Share.target_kind == "user") & (Share.target_id == user_id),
-                (Share.target_kind == "group") & Share.target_id.in_(groups),
-                (Share.target_kind == "org") & Share.target_id.in_(orgs),
-            ),
-        )
+    return or_(
+        (Share.target_kind == "user") & (Share.target_id == user.id),
+        (Share.target_kind == "group") & Share.target_id.in_(groups),
+        (Share.target_kind == "org") & Share.target_id.in_(orgs),
     )
 
 
-def shared_with(s: Session, login: str) -> list[tuple[store.CollectionData, str]]:
-    """Every collection shared with ``login`` and the best access it has, by path."""
-    user = s.scalars(select(User).where(User.login == login)).first()
-    if user is None:
-        return []
-    best: dict[str, tuple[store.CollectionData, str]] = {}
-    for collection, access in s.execute(_shares_reaching(user.id)):
-        if collection.owner == login:
-            continue
-        if collection.path not in best or access == "read-write":
-            best[collection.path] = (store.collection_data(collection), access)
-    return [best[p] for p in sorted(best)]
+def _user(s: Session, login: str) -> User | None:
+    return s.scalars(select(User).where(User.login == login)).first()
 
 
 def _shared(s: Session, login: str, path: str) -> str:
-    """The best access any share of ``path`` gives ``login`` (none for externals on org shares)."""
-    user = s.scalars(select(User).where(User.login == login)).first()
+    """The best access any share of ``path`` gives ``login``."""
+    user = _user(s, login)
     if user is None:
         return ""
-    levels = {
-        access for _, access in s.execute(_shares_reaching(user.id).where(Collection.path == path))
-    }
+    levels = set(
+        s.scalars(
+            select(Share.access)
+            .join(Collection, Collection.id == Share.collection_id)
+            .where(Collection.path == path, Collection.deleted_at.is_(None), _targets(user))
+        )
+    )
     if "read-write" in levels:
         return "rwd"
     return "r" if levels else ""
+
+
+def shared_with(s: Session, login: str) -> list[SharedCollection]:
+    """Collections others share with ``login``, under their alias paths, best access each."""
+    user = _user(s, login)
+    if user is None:
+        return []
+    access = accounts.product_access(s, login)
+    allowed = {"VCALENDAR": access.calendar, "VADDRESSBOOK": access.contacts}
+    best: dict[int, tuple[str, Collection, str]] = {}
+    rows = s.execute(
+        select(Share.access, Collection, User.name)
+        .join(Collection, Collection.id == Share.collection_id)
+        .join(User, User.login == Collection.owner)
+        .where(Collection.deleted_at.is_(None), Collection.owner != login, _targets(user))
+        .order_by(Collection.id)
+    )
+    for level, collection, owner_name in rows:
+        if allowed.get(collection.tag) and best.get(collection.id, ("read",))[0] != "read-write":
+            best[collection.id] = (level, collection, owner_name)
+    found: list[SharedCollection] = []
+    taken: set[str] = set()
+    for level, collection, owner_name in best.values():
+        alias = f"{login}/{ALIAS_PREFIX}{collection.path.replace('/', '-')}"
+        if alias in taken:  # owner "a-b" + "c" and owner "a" + "b-c"
+            alias = f"{alias}-{collection.id}"
+        taken.add(alias)
+        found.append(SharedCollection(alias, store.collection_data(collection), level, owner_name))
+    return found
+
+
+def alias_root(path: str) -> str | None:
+    """The alias collection part of a sanitized path, if it could be one."""
+    parts = path.split("/")
+    if len(parts) >= 2 and parts[1].startswith(ALIAS_PREFIX):
+        return "/".join(parts[:2])
+    return None
+
+
+def find_alias(s: Session, path: str) -> SharedCollection | None:
+    """The shared collection behind an alias collection path in a sharee's home."""
+    if alias_root(path) != path:
+        return None
+    return next((c for c in shared_with(s, store.owner_of(path)) if c.alias == path), None)
 
 
 def _target_id(s: Session, kind: str, name: str, owner_login: str) -> int:
@@ -108,21 +183,22 @@ def _target_id(s: Session, kind: str, name: str, owner_login: str) -> int:
     return group_ids[0]
 
 
-def _shareable(s: Session, path: str) -> store.CollectionData:
+def _shareable(s: Session, path: str, actor: str | None) -> store.CollectionData:
+    """The collection at ``path``, which only its owner (or the operator) shares."""
     collection = store.get_collection(s, path.strip("/"))
     if collection is None or not collection.tag:
-        raise accounts.AccountError(f"no calendar or address book at {path!r}")
+        raise accounts.NotFound(f"no calendar or address book at {path!r}")
+    if actor is not None and accounts.normalize_login(actor) != collection.owner:
+        raise accounts.PermissionDenied("only the owner of a collection can share it")
     return collection
 
 
-def add_share(s: Session, path: str, kind: str, name: str, access: str) -> None:
-    """Share (or change the access of a share of) a collection."""
-    if kind not in TARGET_KINDS or access not in ACCESS_LEVELS:
-        raise accounts.AccountError(f"share target must be {TARGET_KINDS}, access {ACCESS_LEVELS}")
-    collection = _shareable(s, path)
+def _find_share(
+    s: Session, collection: store.CollectionData, kind: str, name: str
+) -> tuple[int, Share | None]:
+    if kind not in TARGET_KINDS:
+        raise accounts.AccountError(f"share target must be one of {', '.join(TARGET_KINDS)}")
     target = _target_id(s, kind, name, collection.owner)
-    if kind == "user" and accounts.get_user(s, name).login == collection.owner:
-        raise accounts.AccountError("a collection cannot be shared with its owner")
     share = s.scalars(
         select(Share).where(
             Share.collection_id == collection.id,
@@ -130,6 +206,21 @@ def add_share(s: Session, path: str, kind: str, name: str, access: str) -> None:
             Share.target_id == target,
         )
     ).first()
+    return target, share
+
+
+def add_share(
+    s: Session, path: str, kind: str, name: str, access: str, actor: str | None = None
+) -> None:
+    """Share (or change the access of a share of) a collection."""
+    if access not in ACCESS_LEVELS:
+        raise accounts.AccountError(f"access must be one of {', '.join(ACCESS_LEVELS)}")
+    collection = _shareable(s, path, actor)
+    if kind == "user" and accounts.get_user(s, name).login == collection.owner:
+        raise accounts.AccountError("a collection cannot be shared with its owner")
+    if kind == "org" and accounts.role_of(s, collection.owner, accounts.get_org(s, name)) is None:
+        raise accounts.PermissionDenied(f"the owner is not a member of {name!r}")
+    target, share = _find_share(s, collection, kind, name)
     if share is None:
         s.add(
             Share(
@@ -145,17 +236,32 @@ def add_share(s: Session, path: str, kind: str, name: str, access: str) -> None:
     s.flush()
 
 
-def remove_share(s: Session, path: str, kind: str, name: str) -> None:
-    collection = _shareable(s, path)
-    target = _target_id(s, kind, name, collection.owner)
-    share = s.scalars(
-        select(Share).where(
-            Share.collection_id == collection.id,
-            Share.target_kind == kind,
-            Share.target_id == target,
-        )
-    ).first()
+def remove_share(s: Session, path: str, kind: str, name: str, actor: str | None = None) -> None:
+    collection = _shareable(s, path, actor)
+    _target, share = _find_share(s, collection, kind, name)
     if share is None:
-        raise accounts.AccountError(f"{path!r} is not shared with {kind} {name!r}")
+        raise accounts.NotFound(f"{path!r} is not shared with {kind} {name!r}")
     s.delete(share)
     s.flush()
+
+
+@dataclass(frozen=True)
+class ShareInfo:
+    kind: str
+    name: str
+    access: str
+
+
+def list_shares(s: Session, path: str, actor: str | None = None) -> list[ShareInfo]:
+    """Who a collection is shared with (the owner's view)."""
+    collection = _shareable(s, path, actor)
+    shares = s.scalars(select(Share).where(Share.collection_id == collection.id).order_by(Share.id))
+    return [ShareInfo(sh.target_kind, _target_name(s, sh), sh.access) for sh in shares]
+
+
+def _target_name(s: Session, share: Share) -> str:
+    model = {"user": User, "group": Workgroup, "org": Organization}[share.target_kind]
+    row = s.get(model, share.target_id)
+    if row is None:
+        return ""
+    return row.login if isinstance(row, User) else row.name

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from calcard import busy, reminders
@@ -483,3 +483,17 @@ def restore_collection(s: Session, collection_id: int) -> CollectionData:
     for item in all_items(s, row.id):
         _derive(s, restored, item.href, item.text)  # type: ignore[arg-type]
     return restored  # type: ignore[return-value]
+
+
+def count_collections(s: Session, owner: str, tag: str) -> int:
+    """Live calendars (or address books) owned by ``owner``, for plan limits."""
+    return (
+        s.scalar(
+            select(func.count())
+            .select_from(Collection)
+            .where(
+                Collection.owner == owner, Collection.tag == tag, Collection.deleted_at.is_(None)
+            )
+        )
+        or 0
+    )

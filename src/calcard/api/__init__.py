@@ -7,17 +7,18 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from calcard.api import birthdays, freebusy, health, reminders, rsvp
+from calcard.api import birthdays, freebusy, health, me, openapi, orgs, reminders, rsvp, shares
 from calcard.api.common import ApiContext, api_error_handlers
 
-FEATURES = (health, birthdays, reminders, freebusy, rsvp)
+FEATURES = (health, me, orgs, shares, birthdays, reminders, freebusy, rsvp)
 
 
 def routes(ctx: ApiContext) -> list[Route]:
+    """Every feature's routes, then the OpenAPI document describing them all."""
     found: list[Route] = []
     for feature in FEATURES:
         found.extend(feature.routes(ctx))
-    return found
+    return [*found, openapi.route(found)]
 
 
 __all__ = ["ApiContext", "api_error_handlers", "routes"]

@@ -1,18 +1,35 @@
-"""What every API module shares: context, authentication, JSON errors."""
+"""What every API module shares: context, authentication, JSON errors, endpoints.
+
+An endpoint is declared with ``endpoint(...)``: the handler is a plain sync
+function of a ``Call`` (run in the thread pool, since password checks are
+deliberately slow), and the declaration carries what the OpenAPI document
+says about it (summary from the handler's docstring, path parameters, the
+request body's JSON schema), so the document cannot drift from the routes.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
-from calcard import accounts
+from calcard import accounts, logins
 from calcard.config import Settings
 from calcard.db import Database
+from calcard.store import StoreError
+
+OTP_HEADER = "x-calcard-otp"
 
 
 @dataclass(frozen=True)
@@ -28,23 +45,40 @@ class ApiError(Exception):
         self.message = message
 
 
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        login, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return login, password
+
+
 def authenticated_login(ctx: ApiContext, request: Request) -> str:
     """The caller's login from HTTP Basic credentials (as for DAV), or 401.
 
-    Call from a sync endpoint: verification is deliberately slow (argon2) and
-    runs in Starlette's thread pool there.
+    Throttling and the 2FA rule apply as for DAV; a 2FA user may also send the
+    account password with a current code in the X-Calcard-OTP header. Call
+    from a sync endpoint: verification is deliberately slow (argon2) and runs
+    in Starlette's thread pool there.
     """
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("basic "):
-        try:
-            login, _, password = base64.b64decode(header[6:]).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            login, password = "", ""
-        with ctx.db.transaction() as s:
-            user = accounts.authenticate(s, login, password)
-        if user:
-            return user
-    raise ApiError(401, "authentication required")
+    given = _basic_credentials(request)
+    if given is None:
+        raise ApiError(401, "authentication required")
+    verdict = logins.attempt(
+        ctx.db,
+        given[0],
+        given[1],
+        request.client.host if request.client else None,
+        otp=request.headers.get(OTP_HEADER, ""),
+        base_delay=ctx.settings.auth_delay,
+    )
+    if not verdict.ok:
+        time.sleep(verdict.delay)
+        raise ApiError(401, verdict.reason)
+    return verdict.login  # type: ignore[return-value]
 
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
@@ -58,7 +92,22 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
 
 
-api_error_handlers = {ApiError: _api_error, HTTPException: _http_error}
+async def _refused(request: Request, exc: Exception) -> JSONResponse:
+    """A refusal of the service layer: 403, 404 or 400 with its message."""
+    status = 400
+    if isinstance(exc, accounts.PermissionDenied):
+        status = 403
+    elif isinstance(exc, accounts.NotFound):
+        status = 404
+    return JSONResponse({"error": str(exc)}, status_code=status)
+
+
+api_error_handlers = {
+    ApiError: _api_error,
+    HTTPException: _http_error,
+    accounts.AccountError: _refused,
+    StoreError: _refused,
+}
 
 
 def query_param(request: Request, name: str) -> str:
@@ -68,12 +117,90 @@ def query_param(request: Request, name: str) -> str:
     return value
 
 
-async def json_body(request: Request) -> dict:
-    """The request's JSON object, or a 400 that says what is wrong with it."""
+@dataclass
+class Call:
+    """One API request as a handler sees it."""
+
+    ctx: ApiContext
+    request: Request
+    login: str  # "" for endpoints without authentication
+    params: dict[str, str]
+    body: dict[str, Any] = field(default_factory=dict)
+
+    def field(self, name: str, kind: type = str) -> Any:
+        """A required body field of the given type, or 400."""
+        value = self.body.get(name)
+        if not isinstance(value, kind) or (kind is str and not value):
+            raise ApiError(400, f"body field {name!r} must be a non-empty {kind.__name__}")
+        return value
+
+    def optional(self, name: str, kind: type, default: Any = None) -> Any:
+        value = self.body.get(name, default)
+        if value is not None and not isinstance(value, kind):
+            raise ApiError(400, f"body field {name!r} must be a {kind.__name__}")
+        return value
+
+    def read(self):
+        """A read transaction."""
+        return self.ctx.db.transaction()
+
+    def write(self):
+        """A write transaction, serialized with the CLI's account changes."""
+        return self.ctx.db.transaction(write=True, owners=["admin"])
+
+
+Handler = Callable[[Call], Any]
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
     try:
-        body = await request.json()
-    except ValueError as exc:
-        raise ApiError(400, f"invalid JSON: {exc}") from exc
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"the body is not JSON: {exc}") from exc
     if not isinstance(body, dict):
-        raise ApiError(400, "expected a JSON object")
+        raise ApiError(400, "the body must be a JSON object")
     return body
+
+
+def _run(ctx: ApiContext, request: Request, handler: Handler, auth: bool, body: dict) -> Any:
+    login = authenticated_login(ctx, request) if auth else ""
+    return handler(Call(ctx, request, login, dict(request.path_params), body))
+
+
+def endpoint(
+    ctx: ApiContext,
+    method: str,
+    path: str,
+    handler: Handler,
+    body: dict[str, Any] | None = None,
+    auth: bool = True,
+    status: int = 200,
+) -> Route:
+    """A route whose handler returns JSON-able data (or a Response), documented for OpenAPI."""
+
+    async def run(request: Request) -> Response:
+        data = await _json_body(request) if body is not None else {}
+        result = await run_in_threadpool(_run, ctx, request, handler, auth, data)
+        if isinstance(result, Response):
+            return result
+        return JSONResponse(result, status_code=status)
+
+    route = Route(path, run, methods=[method])
+    route.openapi = {  # type: ignore[attr-defined]
+        "method": method.lower(),
+        "summary": (handler.__doc__ or path).strip().splitlines()[0],
+        "description": (handler.__doc__ or "").strip(),
+        "body": body,
+        "auth": auth,
+        "status": status,
+        "params": re.findall(r"{(\w+)(?::\w+)?}", path),
+    }
+    return route
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object (empty body: {}), or a 400 saying what is wrong."""
+    return await _json_body(request)

@@ -1,0 +1,148 @@
+"""The caller's account: organizations (and switching), contact preferences,
+app passwords and two-factor authentication."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from starlette.routing import Route
+
+from calcard import accounts, twofactor
+from calcard.api.common import ApiContext, Call, endpoint
+from calcard.models import as_utc
+
+CODE = {"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}}
+
+
+def iso(value: datetime | None) -> str | None:
+    return as_utc(value).isoformat() if value else None
+
+
+def membership_json(m: accounts.MembershipInfo) -> dict:
+    return {
+        "org": m.org,
+        "plan": m.plan,
+        "login": m.login,
+        "name": m.name,
+        "email": m.email,
+        "role": m.role,
+        "calendar": m.calendar,
+        "contacts": m.contacts,
+    }
+
+
+def me(call: Call) -> dict:
+    """The caller, their organizations and the current one."""
+    with call.read() as s:
+        user = accounts.get_user(s, call.login)
+        current = accounts.current_org(s, call.login)
+        return {
+            "login": user.login,
+            "name": user.name,
+            "email": user.email,
+            "timezone": user.timezone,
+            "chat_webhook": user.chat_webhook,
+            "two_factor": user.totp_enabled,
+            "current_org": current.name if current else None,
+            "organizations": [membership_json(m) for m in accounts.memberships_of(s, call.login)],
+        }
+
+
+def switch(call: Call) -> dict:
+    """Switch the current organization (the caller must belong to it)."""
+    with call.write() as s:
+        org = accounts.switch_org(s, call.login, call.field("org"))
+        return {"current_org": org.name}
+
+
+def set_preferences(call: Call) -> dict:
+    """Change contact preferences of a user: themselves, or a manager of their organization."""
+    with call.write() as s:
+        user = accounts.set_user(
+            s,
+            call.params["login"],
+            email=call.optional("email", str),
+            chat_webhook=call.optional("chat_webhook", str),
+            timezone=call.optional("timezone", str),
+            actor=call.login,
+        )
+        return {"login": user.login, "email": user.email, "timezone": user.timezone}
+
+
+def list_app_passwords(call: Call) -> dict:
+    """The caller's live app passwords: label, created, last used (never the secret)."""
+    with call.read() as s:
+        found = accounts.list_app_passwords(s, call.login)
+    return {
+        "app_passwords": [
+            {
+                "id": p.id,
+                "label": p.label,
+                "created_at": iso(p.created_at),
+                "last_used_at": iso(p.last_used_at),
+            }
+            for p in found
+        ]
+    }
+
+
+def add_app_password(call: Call) -> dict:
+    """Create an app password for DAV clients; the password is shown only in this answer."""
+    with call.write() as s:
+        secret = accounts.add_app_password(s, call.login, call.field("label"))
+        created = accounts.list_app_passwords(s, call.login)[-1]
+    return {"id": created.id, "label": created.label, "password": secret}
+
+
+def revoke_app_password(call: Call) -> dict:
+    """Revoke an app password; it stops working at once on every server process."""
+    if not call.params["id"].isdigit():
+        raise accounts.NotFound(f"no app password {call.params['id']!r}")
+    with call.write() as s:
+        accounts.revoke_app_password(s, call.login, int(call.params["id"]))
+    return {"revoked": int(call.params["id"])}
+
+
+def begin_2fa(call: Call) -> dict:
+    """Start TOTP enrollment: returns the secret and an otpauth:// URI for a QR code."""
+    with call.write() as s:
+        enrollment = twofactor.begin(s, call.login)
+    return {"secret": enrollment.secret, "uri": enrollment.uri}
+
+
+def confirm_2fa(call: Call) -> dict:
+    """Turn 2FA on with a current code; from then on DAV accepts only app passwords."""
+    with call.write() as s:
+        twofactor.confirm(s, call.login, call.field("code"))
+    return {"two_factor": True}
+
+
+def disable_2fa(call: Call) -> dict:
+    """Turn 2FA off; needs a current code."""
+    with call.write() as s:
+        twofactor.disable(s, call.login, call.field("code"))
+    return {"two_factor": False}
+
+
+def routes(ctx: ApiContext) -> list[Route]:
+    preferences = {
+        "type": "object",
+        "properties": {
+            "email": {"type": "string"},
+            "chat_webhook": {"type": "string"},
+            "timezone": {"type": "string"},
+        },
+    }
+    org = {"type": "object", "required": ["org"], "properties": {"org": {"type": "string"}}}
+    label = {"type": "object", "required": ["label"], "properties": {"label": {"type": "string"}}}
+    return [
+        endpoint(ctx, "GET", "/api/me", me),
+        endpoint(ctx, "PUT", "/api/me/current-org", switch, body=org),
+        endpoint(ctx, "PATCH", "/api/users/{login}", set_preferences, body=preferences),
+        endpoint(ctx, "GET", "/api/me/app-passwords", list_app_passwords),
+        endpoint(ctx, "POST", "/api/me/app-passwords", add_app_password, body=label, status=201),
+        endpoint(ctx, "DELETE", "/api/me/app-passwords/{id}", revoke_app_password),
+        endpoint(ctx, "POST", "/api/me/2fa", begin_2fa, body={"type": "object"}),
+        endpoint(ctx, "POST", "/api/me/2fa/confirm", confirm_2fa, body=CODE),
+        endpoint(ctx, "POST", "/api/me/2fa/disable", disable_2fa, body=CODE),
+    ]

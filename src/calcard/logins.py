@@ -1,0 +1,153 @@
+"""Network logins: credentials, the 2FA rule and failed-login throttling.
+
+Failures are rows in the database, so every process and node sees the same
+counts. A burst of wrong passwords first slows down (each refusal waits a
+little longer), then locks the (login, client address) pair for a while; an
+address failing for many logins is locked too. The right password from
+another address keeps working, and nothing locks forever: a lock ends when
+its failures are older than the window. Every refusal is logged on
+``calcard.auth``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from calcard import accounts, twofactor
+from calcard.db import Database
+from calcard.models import LoginFailure, utcnow
+
+log = logging.getLogger("calcard.auth")
+
+WINDOW = timedelta(minutes=15)
+KEEP = timedelta(days=1)
+PAIR_LIMIT = 10  # failures of one login from one address within WINDOW -> locked
+ADDRESS_LIMIT = 50  # failures from one address (any logins) within WINDOW -> locked
+SLOW_AFTER = 3  # failures of a login (any address) before refusals slow down
+MAX_SLOWDOWN = 10  # at most this many times the base delay
+
+LOCKED = "too many failed logins; try again later"
+WRONG = "wrong login or password"
+NEEDS_APP_PASSWORD = (
+    "two-factor authentication is on for this account: "
+    "log in with an app password, not the account password"
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The canonical login when accepted, else the reason for the refusal."""
+
+    login: str | None
+    reason: str = ""
+    delay: float = 0.0  # seconds the caller should wait before answering a refusal
+
+    @property
+    def ok(self) -> bool:
+        return self.login is not None
+
+
+def _count(s: Session, *conditions) -> int:
+    since = utcnow() - WINDOW
+    query = select(func.count()).select_from(LoginFailure).where(LoginFailure.failed_at > since)
+    return s.scalar(query.where(*conditions)) or 0
+
+
+def is_locked(s: Session, login: str, address: str) -> bool:
+    return (
+        _count(s, LoginFailure.login == login, LoginFailure.address == address) >= PAIR_LIMIT
+        or _count(s, LoginFailure.address == address) >= ADDRESS_LIMIT
+    )
+
+
+def _decide(
+    s: Session, login: str, password: str, address: str, otp: str
+) -> tuple[Verdict, accounts.Credential | None]:
+    if is_locked(s, login, address):
+        return Verdict(None, LOCKED), None
+    credential = accounts.check_credentials(s, login, password)
+    if credential is None:
+        # Same answer whether or not the password was right: no oracle for it.
+        return Verdict(None, NEEDS_APP_PASSWORD if twofactor.is_on(s, login) else WRONG), None
+    if credential.two_factor and credential.app_password_id is None and not otp:
+        return Verdict(None, NEEDS_APP_PASSWORD), None
+    return Verdict(credential.login), credential
+
+
+def record_failure(s: Session, login: str, address: str) -> None:
+    s.execute(
+        delete(LoginFailure).where(
+            LoginFailure.login == login, LoginFailure.failed_at < utcnow() - KEEP
+        )
+    )
+    s.add(LoginFailure(login=login, address=address))
+    s.flush()
+
+
+def _after_success(s: Session, credential: accounts.Credential, address: str, otp: str) -> Verdict:
+    """Writes a successful login implies; a 2FA password login must bring a valid code."""
+    if credential.two_factor and credential.app_password_id is None:
+        if not twofactor.verify_totp(s, credential.login, otp):
+            record_failure(s, credential.login, address)
+            return Verdict(None, "wrong or expired two-factor code")
+    if credential.app_password_id is not None:
+        accounts.touch_app_password(s, credential.app_password_id)
+    s.execute(
+        delete(LoginFailure).where(
+            LoginFailure.login == credential.login, LoginFailure.address == address
+        )
+    )
+    return Verdict(credential.login)
+
+
+def _needs_writes(s: Session, credential: accounts.Credential, address: str, otp: str) -> bool:
+    return bool(
+        (credential.two_factor and credential.app_password_id is None and otp)
+        or (
+            credential.app_password_id is not None
+            and accounts.needs_touch(s, credential.app_password_id)
+        )
+        or _count(s, LoginFailure.login == credential.login, LoginFailure.address == address)
+    )
+
+
+def attempt(
+    db: Database,
+    login: str,
+    password: str,
+    address: str | None,
+    otp: str = "",
+    base_delay: float = 1.0,
+) -> Verdict:
+    """Check a network login under the throttling and 2FA rules.
+
+    A refusal comes with the slowdown the caller waits before answering (not
+    waited here: Radicale times failed logins and would make every later
+    failure as slow as the slowest one).
+
+    Reads in one transaction and writes only when something must be recorded,
+    so the common case (a known phone syncing) stays a read. ``otp`` lets a
+    2FA user log in with the account password plus a current code.
+    """
+    canonical = accounts.normalize_login(login)
+    address = address or "unknown"
+    with db.transaction() as s:
+        verdict, credential = _decide(s, canonical, password, address, otp)
+        writes = credential is not None and _needs_writes(s, credential, address, otp)
+        failures = 0 if verdict.ok else _count(s, LoginFailure.login == canonical)
+    if credential is not None and writes:
+        with db.transaction(write=True, owners=[canonical]) as s:
+            verdict = _after_success(s, credential, address, otp)
+    elif not verdict.ok and verdict.reason != LOCKED:
+        with db.transaction(write=True, owners=[canonical]) as s:
+            record_failure(s, canonical, address)
+    if verdict.ok:
+        return verdict
+    log.warning("login refused for %r from %s: %s", canonical, address, verdict.reason)
+    slowdown = base_delay * min(max(0, failures + 1 - SLOW_AFTER), MAX_SLOWDOWN)
+    return Verdict(None, verdict.reason, slowdown)

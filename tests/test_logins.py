@@ -1,0 +1,147 @@
+"""Logins: two-factor authentication, app passwords (also across two server
+processes) and failed-login throttling, over DAV and the API."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+import pyotp
+
+from conftest import PASSWORD
+
+PROPFIND = {"Depth": "0"}
+
+
+def code(secret: str, steps_ahead: int = 0) -> str:
+    """A TOTP code; consecutive steps are all inside the server's drift window."""
+    totp = pyotp.TOTP(secret)
+    return totp.generate_otp(int(time.time() // totp.interval) + steps_ahead)
+
+
+def new_app_password(server, login: str, label: str = "Phone") -> dict:
+    with server.client(login) as http:
+        response = http.post("/api/me/app-passwords", json={"label": label})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def enable_2fa(server, login: str) -> str:
+    with server.client(login) as http:
+        secret = http.post("/api/me/2fa", json={}).json()["secret"]
+        assert http.post("/api/me/2fa/confirm", json={"code": "000000"}).status_code == 400
+        assert http.post("/api/me/2fa/confirm", json={"code": code(secret)}).status_code == 200
+    return secret
+
+
+def test_two_factor_user_needs_an_app_password_over_dav_and_the_401_says_so(server):
+    login = server.user()
+    app = new_app_password(server, login)
+    secret = enable_2fa(server, login)
+    for password in (PASSWORD, "a wrong password"):
+        with server.client(login, password) as http:
+            response = http.request("PROPFIND", f"/{login}/", headers=PROPFIND)
+            assert response.status_code == 401
+            assert "app password" in response.text
+            assert "app password" in response.headers["www-authenticate"]
+            response = http.get("/api/me")
+            assert response.status_code == 401
+            assert "app password" in response.json()["error"]
+    with server.client(login, app["password"]) as http:
+        assert http.request("PROPFIND", f"/{login}/", headers=PROPFIND).status_code == 207
+        assert http.get("/api/me").json()["two_factor"] is True
+    # The API also takes the account password with a current code, once per code.
+    with server.client(login) as http:
+        otp = code(secret, 1)
+        assert http.get("/api/me", headers={"X-Calcard-OTP": otp}).status_code == 200
+        assert http.get("/api/me", headers={"X-Calcard-OTP": otp}).status_code == 401
+
+
+def test_two_factor_can_be_disabled_only_with_a_code(server):
+    login = server.user()
+    app = new_app_password(server, login)
+    secret = enable_2fa(server, login)
+    with server.client(login, app["password"]) as http:
+        assert http.post("/api/me/2fa/disable", json={"code": "123456"}).status_code == 403
+        assert http.post("/api/me/2fa", json={}).status_code == 400
+        response = http.post("/api/me/2fa/disable", json={"code": code(secret, 1)})
+        assert response.status_code == 200
+    with server.client(login) as http:
+        assert http.request("PROPFIND", f"/{login}/", headers=PROPFIND).status_code == 207
+
+
+def test_app_passwords_are_listed_with_last_use_and_revoked_at_once(server):
+    login = server.user()
+    phone = new_app_password(server, login, "Phone")
+    laptop = new_app_password(server, login, "Laptop")
+    with server.client(login, phone["password"]) as http:
+        assert http.request("PROPFIND", f"/{login}/", headers=PROPFIND).status_code == 207
+    with server.client(login) as http:
+        listed = {p["label"]: p for p in http.get("/api/me/app-passwords").json()["app_passwords"]}
+        assert set(listed) == {"Phone", "Laptop"}
+        assert listed["Phone"]["last_used_at"] is not None
+        assert listed["Laptop"]["last_used_at"] is None
+        assert listed["Phone"]["created_at"]
+        assert "password" not in listed["Phone"]
+        assert http.delete(f"/api/me/app-passwords/{phone['id']}").status_code == 200
+    with server.client(login, phone["password"]) as http:
+        assert http.request("PROPFIND", f"/{login}/", headers=PROPFIND).status_code == 401
+        assert http.get("/api/me").status_code == 401
+    with server.client(login, laptop["password"]) as http:
+        assert http.request("PROPFIND", f"/{login}/", headers=PROPFIND).status_code == 207
+    other = server.user()
+    with server.client(other) as http:
+        assert http.delete(f"/api/me/app-passwords/{laptop['id']}").status_code == 404
+
+
+def test_revoked_app_password_stops_working_on_every_process(two_servers):
+    a, b = two_servers
+    login = a.user()
+    app = new_app_password(a, login)
+    with b.client(login, app["password"]) as http:
+        # Verified (and cached) on process b.
+        assert http.request("PROPFIND", f"/{login}/", headers=PROPFIND).status_code == 207
+    with a.client(login) as http:
+        assert http.delete(f"/api/me/app-passwords/{app['id']}").status_code == 200
+    with b.client(login, app["password"]) as http:
+        assert http.request("PROPFIND", f"/{login}/", headers=PROPFIND).status_code == 401
+
+
+def _propfind_from(server, login: str, password: str, address: str) -> httpx.Response:
+    """A request as if from ``address`` (uvicorn trusts X-Forwarded-For from 127.0.0.1)."""
+    with server.client(login, password) as http:
+        return http.request(
+            "PROPFIND",
+            f"/{login}/",
+            headers={**PROPFIND, "X-Forwarded-For": address},
+        )
+
+
+def test_failed_logins_lock_the_login_from_that_address_only(server):
+    login = server.user()
+    attacker = f"10.{uuid.uuid4().int % 250}.0.1"
+    for _ in range(10):
+        assert _propfind_from(server, login, "guess", attacker).status_code == 401
+    locked = _propfind_from(server, login, PASSWORD, attacker)
+    assert locked.status_code == 401
+    assert "too many failed logins" in locked.text
+    with server.client(login) as http:
+        response = http.get("/api/me", headers={"X-Forwarded-For": attacker})
+        assert response.status_code == 401
+        assert "too many failed logins" in response.json()["error"]
+    # The right password from another address still works.
+    assert _propfind_from(server, login, PASSWORD, "192.0.2.77").status_code == 207
+    assert "login refused for" in server.log.read_text()
+
+
+def test_an_address_failing_for_many_logins_is_locked(server):
+    sprayer = f"172.16.{uuid.uuid4().int % 250}.9"
+    victim = server.user()
+    for i in range(50):  # through the API: DAV and the API share the failure counts
+        with server.client(f"nobody{i}", "guess") as http:
+            assert http.get("/api/me", headers={"X-Forwarded-For": sprayer}).status_code == 401
+    response = _propfind_from(server, victim, PASSWORD, sprayer)
+    assert response.status_code == 401
+    assert "too many failed logins" in response.text
+    assert _propfind_from(server, victim, PASSWORD, "198.51.100.3").status_code == 207

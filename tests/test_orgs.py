@@ -1,0 +1,235 @@
+"""Organization rules through the JSON API (and DAV where DAV can reach them).
+
+Membership changes have no DAV entry point; those rules are tried through the
+API here and through the CLI in test_cli.py. Plans are tried over DAV.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from calcard import accounts
+
+from conftest import PASSWORD
+
+MKCOL_ADDRESSBOOK = """<?xml version="1.0"?>
+<D:mkcol xmlns:D="DAV:" xmlns:CR="urn:ietf:params:xml:ns:carddav">
+  <D:set><D:prop><D:resourcetype><D:collection/><CR:addressbook/></D:resourcetype>
+  </D:prop></D:set>
+</D:mkcol>"""
+
+
+@pytest.fixture
+def team(server):
+    """An organization with one member of each role: {role: login}, plus "org"."""
+    boss = server.user(role="legal-representative")
+    org = f"org-{boss}"
+    found = {"org": org, "legal-representative": boss}
+    for role in ("administrator", "collaborator", "external"):
+        found[role] = server.user(role=role, org=org)
+    return found
+
+
+def api(server, login: str):
+    return server.client(login)
+
+
+def test_collaborator_cannot_promote_themselves_or_change_others(server, team):
+    org, me = team["org"], team["collaborator"]
+    with api(server, me) as http:
+        for role in ("legal-representative", "administrator"):
+            response = http.patch(f"/api/orgs/{org}/members/{me}", json={"role": role})
+            assert response.status_code == 403
+            assert "only a legal representative" in response.json()["error"]
+        response = http.patch(
+            f"/api/orgs/{org}/members/{team['external']}", json={"calendar": False}
+        )
+        assert response.status_code == 403
+        response = http.post(
+            f"/api/orgs/{org}/members",
+            json={
+                "login": f"n{uuid.uuid4().hex[:8]}",
+                "role": "collaborator",
+                "password": PASSWORD,
+            },
+        )
+        assert response.status_code == 403
+        assert http.delete(f"/api/orgs/{org}/members/{team['external']}").status_code == 403
+    with api(server, team["external"]) as http:
+        response = http.patch(f"/api/orgs/{org}/members/{me}", json={"role": "external"})
+        assert response.status_code == 403
+        assert http.get(f"/api/orgs/{org}/members").status_code == 403
+    with api(server, team["legal-representative"]) as http:
+        roles = {
+            m["login"]: m["role"] for m in http.get(f"/api/orgs/{org}/members").json()["members"]
+        }
+    assert roles[me] == "collaborator"
+
+
+def test_only_a_legal_representative_appoints_a_legal_representative(server, team):
+    org, admin, worker = team["org"], team["administrator"], team["collaborator"]
+    with api(server, admin) as http:
+        response = http.patch(
+            f"/api/orgs/{org}/members/{worker}", json={"role": "legal-representative"}
+        )
+        assert response.status_code == 403
+        # An administrator cannot demote a legal representative either.
+        response = http.patch(
+            f"/api/orgs/{org}/members/{team['legal-representative']}",
+            json={"role": "collaborator"},
+        )
+        assert response.status_code == 403
+        # But manages ordinary members.
+        response = http.patch(f"/api/orgs/{org}/members/{worker}", json={"contacts": False})
+        assert response.status_code == 200
+        assert response.json()["contacts"] is False and response.json()["calendar"] is True
+        response = http.patch(f"/api/orgs/{org}/members/nobody", json={"calendar": False})
+        assert response.status_code == 404
+    with api(server, team["legal-representative"]) as http:
+        response = http.patch(
+            f"/api/orgs/{org}/members/{worker}", json={"role": "legal-representative"}
+        )
+        assert response.status_code == 200
+        assert response.json()["role"] == "legal-representative"
+
+
+def test_last_legal_representative_cannot_be_removed_demoted_or_leave(server, team):
+    org, boss = team["org"], team["legal-representative"]
+    with api(server, boss) as http:
+        response = http.patch(f"/api/orgs/{org}/members/{boss}", json={"role": "administrator"})
+        assert response.status_code == 400
+        assert "last legal representative" in response.json()["error"]
+        response = http.delete(f"/api/orgs/{org}/members/{boss}")
+        assert response.status_code == 400
+        assert "appoint another one first" in response.json()["error"]
+        # Appoint another first, then leaving works.
+        second = team["administrator"]
+        assert (
+            http.patch(
+                f"/api/orgs/{org}/members/{second}", json={"role": "legal-representative"}
+            ).status_code
+            == 200
+        )
+        assert http.delete(f"/api/orgs/{org}/members/{boss}").status_code == 200
+    with server.backend.db.transaction() as s:
+        assert accounts.role_of(s, boss, accounts.get_org(s, org)) is None
+
+
+def test_member_can_leave_and_manager_can_add_and_remove(server, team):
+    org = team["org"]
+    newcomer = f"n{uuid.uuid4().hex[:8]}"
+    with api(server, team["administrator"]) as http:
+        response = http.post(
+            f"/api/orgs/{org}/members",
+            json={"login": newcomer, "role": "collaborator", "password": PASSWORD},
+        )
+        assert response.status_code == 201, response.text
+        response = http.post(
+            f"/api/orgs/{org}/members",
+            json={"login": f"x{newcomer}", "role": "legal-representative", "password": PASSWORD},
+        )
+        assert response.status_code == 403
+    with api(server, newcomer) as http:
+        assert http.request("PROPFIND", f"/{newcomer}/", headers={"Depth": "0"}).status_code == 207
+    with api(server, team["collaborator"]) as http:
+        assert http.delete(f"/api/orgs/{org}/members/{team['collaborator']}").status_code == 200
+    with api(server, team["administrator"]) as http:
+        assert http.delete(f"/api/orgs/{org}/members/{newcomer}").status_code == 200
+        logins = {m["login"] for m in http.get(f"/api/orgs/{org}/members").json()["members"]}
+    assert team["collaborator"] not in logins and newcomer not in logins
+
+
+def test_one_login_in_two_organizations_switches_between_them(server, team):
+    me = team["collaborator"]
+    other_boss = server.user(role="legal-representative")
+    other_org = f"org-{other_boss}"
+    with api(server, other_boss) as http:
+        response = http.post(
+            f"/api/orgs/{other_org}/members", json={"login": me, "role": "external"}
+        )
+        assert response.status_code == 201, response.text
+    with api(server, me) as http:
+        data = http.get("/api/me").json()
+        assert {o["org"]: o["role"] for o in data["organizations"]} == {
+            team["org"]: "collaborator",
+            other_org: "external",
+        }
+        assert data["current_org"] == team["org"]
+        assert http.put("/api/me/current-org", json={"org": other_org}).status_code == 200
+        assert http.get("/api/me").json()["current_org"] == other_org
+        response = http.put("/api/me/current-org", json={"org": "no such org"})
+        assert response.status_code == 404
+
+
+def test_contact_preferences_by_self_or_manager_only(server, team):
+    me, peer = team["collaborator"], team["external"]
+    with api(server, me) as http:
+        response = http.patch(f"/api/users/{me}", json={"timezone": "Europe/Zurich"})
+        assert response.status_code == 200
+        assert http.patch(f"/api/users/{peer}", json={"email": "x@evil"}).status_code == 403
+        assert http.patch(f"/api/users/{me}", json={"timezone": "Mars/Base"}).status_code == 400
+    with api(server, team["administrator"]) as http:
+        assert http.patch(f"/api/users/{peer}", json={"email": "p@example.com"}).status_code == 200
+
+
+def test_workgroups_are_managed_by_managers_and_seen_by_members(server, team):
+    org = team["org"]
+    with api(server, team["collaborator"]) as http:
+        assert http.post(f"/api/orgs/{org}/workgroups", json={"name": "Sales"}).status_code == 403
+    with api(server, team["administrator"]) as http:
+        assert http.post(f"/api/orgs/{org}/workgroups", json={"name": "Sales"}).status_code == 201
+        assert http.post(f"/api/orgs/{org}/workgroups", json={"name": "Sales"}).status_code == 400
+        url = f"/api/orgs/{org}/workgroups/Sales/members/{team['collaborator']}"
+        assert http.put(url).status_code == 200
+        outsider = server.user()
+        assert http.put(f"/api/orgs/{org}/workgroups/Sales/members/{outsider}").status_code == 400
+    with api(server, team["collaborator"]) as http:
+        groups = http.get(f"/api/orgs/{org}/workgroups").json()["workgroups"]
+        assert groups == [{"name": "Sales", "members": [team["collaborator"]]}]
+        assert http.delete(url).status_code == 403
+    with api(server, team["administrator"]) as http:
+        assert http.delete(url).status_code == 200
+        assert http.delete(f"/api/orgs/{org}/workgroups/Sales").status_code == 200
+        assert http.get(f"/api/orgs/{org}/workgroups").json()["workgroups"] == []
+
+
+def _free_user(server) -> str:
+    login = f"f{uuid.uuid4().hex[:10]}"
+    with server.backend.db.transaction(write=True, owners=[login]) as s:
+        accounts.create_org(s, f"org-{login}", plan="free")
+        accounts.add_user(s, login, f"org-{login}", "legal-representative", PASSWORD)
+    return login
+
+
+def test_free_plan_refuses_a_second_calendar_or_address_book_over_dav(server):
+    login = _free_user(server)
+    with server.client(login) as http:
+        response = http.request("MKCALENDAR", f"/{login}/second/")
+        assert response.status_code == 403
+        assert "plan allows 1 calendar" in response.text
+        response = http.request(
+            "MKCOL",
+            f"/{login}/more-contacts/",
+            content=MKCOL_ADDRESSBOOK.encode(),
+            headers={"Content-Type": "application/xml"},
+        )
+        assert response.status_code == 403
+        assert "address book" in response.text
+        assert http.request(
+            "PROPFIND", f"/{login}/second/", headers={"Depth": "0"}
+        ).status_code in (
+            403,
+            404,
+        )
+        # Deleting the one calendar makes room for another.
+        assert http.delete(f"/{login}/calendar/").status_code in (200, 204)
+        assert http.request("MKCALENDAR", f"/{login}/second/").status_code == 201
+
+
+def test_team_plan_allows_several_calendars(server):
+    login = server.user()
+    with server.client(login) as http:
+        assert http.request("MKCALENDAR", f"/{login}/second/").status_code == 201
+        assert http.request("MKCALENDAR", f"/{login}/third/").status_code == 201
