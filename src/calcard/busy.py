@@ -20,6 +20,9 @@ from calcard.models import BusyItem, BusyPeriod, Item, User
 
 WINDOW_BEFORE = timedelta(days=366)
 WINDOW_AFTER = timedelta(days=731)
+# Stored periods are cut into pieces of at most this length, so a range query can
+# bound `start` from below too and stay a tight index range scan.
+CHUNK_SECONDS = 7 * 24 * 3600
 
 Period = tuple[int, int, str]  # (start, end) as POSIX seconds, and BUSY | BUSY-TENTATIVE
 
@@ -86,21 +89,20 @@ def materialize(
         return
     first, last = now - WINDOW_BEFORE, now + WINDOW_AFTER
     periods = occurrence_periods(text, first, last, user_zone(s, owner))
-    if periods:
-        s.execute(
-            BusyPeriod.__table__.insert(),
-            [
-                {
-                    "owner": owner,
-                    "collection_id": collection_id,
-                    "href": href,
-                    "start": p[0],
-                    "end": p[1],
-                    "kind": p[2],
-                }
-                for p in periods
-            ],
-        )
+    rows = [
+        {
+            "owner": owner,
+            "collection_id": collection_id,
+            "href": href,
+            "start": begin,
+            "end": min(begin + CHUNK_SECONDS, finish),
+            "kind": kind,
+        }
+        for first_second, finish, kind in periods
+        for begin in range(first_second, finish, CHUNK_SECONDS)
+    ]
+    if rows:
+        s.execute(BusyPeriod.__table__.insert(), rows)
     if tracked is None:
         tracked = BusyItem(collection_id=collection_id, href=href, owner=owner)
         s.add(tracked)

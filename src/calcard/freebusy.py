@@ -140,6 +140,7 @@ def busy_by_owner(
             BusyPeriod.collection_id.in_([c.id for c in calendars]),
             BusyPeriod.start < last,
             BusyPeriod.end > first,
+            BusyPeriod.start >= first - busy.CHUNK_SECONDS,
         )
     ):
         found[owner].append((begin, finish))
@@ -163,6 +164,7 @@ def collection_busy(
                 BusyPeriod.collection_id == collection.id,
                 BusyPeriod.start < last,
                 BusyPeriod.end > first,
+                BusyPeriod.start >= first - busy.CHUNK_SECONDS,
                 BusyPeriod.href != (except_href or ""),
             )
         ).all()

@@ -39,9 +39,11 @@ def routes(ctx: ApiContext) -> list[Route]:
                 raise ApiError(400, str(exc)) from exc
 
     def as_json(request: Request) -> JSONResponse:
+        """The caller's birthday calendar from start to end (dates, both included)."""
         return JSONResponse({"birthdays": [b.as_json() for b in entries(request)]})
 
     def as_ics(request: Request) -> Response:
+        """The same birthdays as iCalendar all-day events (for the web UI, not DAV)."""
         return Response(birthdays.to_icalendar(entries(request)), media_type="text/calendar")
 
     def settings_sync(request: Request, body: dict | None) -> JSONResponse:
@@ -52,6 +54,7 @@ def routes(ctx: ApiContext) -> list[Route]:
             return JSONResponse(_settings(s, login))
 
     async def settings(request: Request) -> JSONResponse:
+        """Which address books feed the birthday calendar, and morning reminders on/off."""
         body = await json_body(request) if request.method == "PUT" else None
         return await run_in_threadpool(settings_sync, request, body)
 

@@ -65,10 +65,12 @@ def _find(ctx: ApiContext, request: Request, body: dict) -> JSONResponse:
 
 def routes(ctx: ApiContext) -> list[Route]:
     async def find(request: Request) -> JSONResponse:
+        """The earliest free slot for the caller and every known attendee."""
         body = await json_body(request)
         return await run_in_threadpool(_find, ctx, request, body)
 
     def busy_of(request: Request) -> JSONResponse:
+        """One participant's busy periods, if the caller may see them."""
         login = authenticated_login(ctx, request)
         start = _instant(query_param(request, "start"), "start")
         end = _instant(query_param(request, "end"), "end")
@@ -95,10 +97,12 @@ def routes(ctx: ApiContext) -> list[Route]:
         )
 
     async def room_list_or_add(request: Request) -> JSONResponse:
+        """An organization's rooms; POST adds one (administrators)."""
         body = await json_body(request) if request.method == "POST" else None
         return await run_in_threadpool(_rooms, ctx, request, body)
 
     async def calendars(request: Request) -> JSONResponse:
+        """Which of the caller's calendars count for their free/busy."""
         body = await json_body(request) if request.method == "PUT" else None
         return await run_in_threadpool(_calendars, ctx, request, body)
 

@@ -19,4 +19,6 @@ def routes(ctx: ApiContext) -> list[Route]:
             return JSONResponse({"status": "error", "database": str(exc)[:200]}, status_code=503)
         return JSONResponse({"status": "ok", "database": ctx.db.engine.dialect.name})
 
-    return [Route("/api/health", health)]
+    route = Route("/api/health", health)
+    route.public = True  # type: ignore[attr-defined]
+    return [route]

@@ -1,8 +1,9 @@
 """GET /api/openapi.json: the OpenAPI 3.1 document, generated from the registered routes.
 
 Endpoints declared with ``common.endpoint`` carry their summary, parameters
-and body schema; anything else is described from its path and docstring, so
-every route is in the document.
+and body schema; anything else is described from its path and docstring (and
+needs a login unless the route is marked ``public``), so every route is in the
+document.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def _operation(route: Route, method: str) -> dict[str, Any]:
         "summary": (route.endpoint.__doc__ or route.path).strip().splitlines()[0],
         "description": "",
         "body": None,
-        "auth": False,
+        "auth": not getattr(route, "public", False),
         "status": 200,
         "params": re.findall(r"{(\w+)(?::\w+)?}", route.path),
     }

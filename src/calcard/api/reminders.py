@@ -56,6 +56,7 @@ def _notifications_after(ctx: ApiContext, login: str, after: int, limit: int = 5
 
 def routes(ctx: ApiContext) -> list[Route]:
     def list_reminders(request: Request) -> JSONResponse:
+        """The caller's reminders with delivery status (optional ?status=)."""
         login = authenticated_login(ctx, request)
         status = request.query_params.get("status")
         with ctx.db.transaction() as s:
@@ -63,6 +64,7 @@ def routes(ctx: ApiContext) -> list[Route]:
             return JSONResponse({"reminders": [reminder_json(r) for r in rows]})
 
     def stop(request: Request) -> JSONResponse | PlainTextResponse:
+        """Stop a repeating reminder (login, or the signed link from its mail)."""
         reminder_id = int(request.path_params["id"])
         signature = request.query_params.get("sig")
         login = None if signature else authenticated_login(ctx, request)
@@ -81,11 +83,13 @@ def routes(ctx: ApiContext) -> list[Route]:
         return JSONResponse({"stopped": reminder_id})
 
     def notifications(request: Request) -> JSONResponse:
+        """Recent browser notifications (?after=ID for newer ones only)."""
         login = authenticated_login(ctx, request)
         after = int(request.query_params.get("after", "0") or 0)
         return JSONResponse({"notifications": _notifications_after(ctx, login, after)})
 
     async def stream(request: Request) -> StreamingResponse:
+        """Browser notifications as server-sent events (Last-Event-ID resumes)."""
         login = await run_in_threadpool(authenticated_login, ctx, request)
         start = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
         if not start.isdigit():

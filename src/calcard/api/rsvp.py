@@ -32,6 +32,7 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
 
 def routes(ctx: ApiContext) -> list[Route]:
     def show(request: Request) -> HTMLResponse:
+        """The answer page behind an invitation's signed link."""
         params = {k: request.query_params.get(k, "") for k in FIELDS}
         with ctx.db.transaction() as s:
             purpose = _purpose(params)
@@ -49,12 +50,16 @@ def routes(ctx: ApiContext) -> list[Route]:
         )
 
     async def answer(request: Request) -> HTMLResponse:
+        """Record the answer chosen on that page."""
         form = await request.form()
         params = {k: str(form.get(k, "")) for k in FIELDS}
         choice = str(form.get("answer", "")).upper()
         return await run_in_threadpool(_apply, ctx, params, choice)
 
-    return [Route("/api/rsvp", show), Route("/api/rsvp", answer, methods=["POST"])]
+    found = [Route("/api/rsvp", show), Route("/api/rsvp", answer, methods=["POST"])]
+    for route in found:
+        route.public = True  # type: ignore[attr-defined]  (signed links, no login)
+    return found
 
 
 def _purpose(params: dict[str, str]) -> str | None:
