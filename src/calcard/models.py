@@ -288,3 +288,18 @@ class Room(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     capacity: Mapped[int | None] = mapped_column(Integer)
+
+
+class WebSession(Base):
+    """A browser session of the web UI, kept in the database so any node can serve it.
+
+    Only a hash of the cookie value is stored: a leaked table opens no session.
+    ``csrf`` is the per-session token every changing request must echo in a header.
+    """
+
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

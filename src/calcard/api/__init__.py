@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from calcard.api import birthdays, freebusy, health, reminders
+from calcard.api import birthdays, events, freebusy, health, reminders, session
 from calcard.api.common import ApiContext, api_error_handlers
 
-FEATURES = (health, birthdays, reminders, freebusy)
+FEATURES = (health, session, birthdays, reminders, freebusy, events)
 
 
 def routes(ctx: ApiContext) -> list[Route]:

@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from calcard import accounts
+from calcard import accounts, sessions
 from calcard.config import Settings
 from calcard.db import Database
 
@@ -28,11 +28,19 @@ class ApiError(Exception):
         self.message = message
 
 
-def authenticated_login(ctx: ApiContext, request: Request) -> str:
-    """The caller's login from HTTP Basic credentials (as for DAV), or 401.
+SESSION_COOKIE = "calcard_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
-    Call from a sync endpoint: verification is deliberately slow (argon2) and
-    runs in Starlette's thread pool there.
+
+def authenticated_login(ctx: ApiContext, request: Request, change: bool | None = None) -> str:
+    """The caller's login from HTTP Basic credentials (as for DAV) or the web session, or 401.
+
+    A session alone never authorizes a change: unless the request is safe (or
+    ``change`` is False) it must carry the session's CSRF token in
+    ``X-CSRF-Token``, which a cross-site page cannot read. Pass ``change=True``
+    for a GET that changes something. Call from a sync endpoint: verification
+    is deliberately slow (argon2) and runs in Starlette's thread pool there.
     """
     header = request.headers.get("authorization", "")
     if header.lower().startswith("basic "):
@@ -44,12 +52,29 @@ def authenticated_login(ctx: ApiContext, request: Request) -> str:
             user = accounts.authenticate(s, login, password)
         if user:
             return user
+    elif request.cookies.get(SESSION_COOKIE):
+        return _session_login(
+            ctx, request, request.method not in SAFE_METHODS if change is None else change
+        )
     raise ApiError(401, "authentication required")
+
+
+def _session_login(ctx: ApiContext, request: Request, change: bool) -> str:
+    with ctx.db.transaction() as s:
+        row = sessions.find(s, request.cookies[SESSION_COOKIE])
+        if row is None:
+            raise ApiError(401, "your session has ended; log in again")
+        if change and not sessions.csrf_matches(row, request.headers.get(CSRF_HEADER, "")):
+            raise ApiError(403, "missing or wrong CSRF token; reload the page")
+        return row.owner
 
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    headers = {"WWW-Authenticate": 'Basic realm="calcard"'} if exc.status == 401 else None
+    # The web UI gets no Basic challenge, or the browser would pop up its own login box.
+    browser = SESSION_COOKIE in request.cookies or CSRF_HEADER in request.headers
+    challenge = exc.status == 401 and not browser
+    headers = {"WWW-Authenticate": 'Basic realm="calcard"'} if challenge else None
     return JSONResponse({"error": exc.message}, status_code=exc.status, headers=headers)
 
 
