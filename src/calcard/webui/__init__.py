@@ -8,6 +8,7 @@ root) and served from ``node_modules``, never copied into the repository.
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
@@ -20,12 +21,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from calcard import sessions
 from calcard.api.common import SESSION_COOKIE, ApiContext
 
+mimetypes.add_type("application/manifest+json", ".webmanifest")
 HERE = Path(__file__).parent
 PREFIX = "/web/"
 SECURITY_HEADERS = {
-    # FullCalendar injects its CSS at run time, hence inline styles.
+    # FullCalendar injects its CSS (and its icon font as a data: URL) at run time.
     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+    "img-src 'self' data:; font-src 'self' data:; object-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
