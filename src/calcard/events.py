@@ -236,58 +236,60 @@ def create(s: Session, login: str, path: str, data: EventInput) -> ItemData:
     return _save(s, login, collection, f"{uid}.ics", calendar)
 
 
-def update(
-    s: Session,
-    login: str,
-    path: str,
-    href: str,
-    data: EventInput,
-    recurrence_id: str | None = None,
-    etag: str | None = None,
-) -> ItemData:
-    """Replace the form's fields of the series, or of one occurrence (an override)."""
+@dataclass(frozen=True)
+class Target:
+    """An event opened for a change: where it lives, its calendar, and the component changed."""
+
+    collection: store.CollectionData
+    href: str
+    calendar: icalendar.Calendar
+    master: icalendar.Event
+    component: icalendar.Event  # the master, or the override of one occurrence
+
+
+def open_event(
+    s: Session, login: str, path: str, href: str, recurrence_id: str | None, etag: str | None
+) -> Target:
+    """The event to change (one occurrence's override when ``recurrence_id`` is given)."""
     collection = _calendar(s, login, path, write=True)
     calendar = _load(s, collection, href, etag)
     master = _master(calendar)
-    if recurrence_id:
-        target = _override(calendar, master, recurrence_id)
-    else:
-        target = master
-    _apply(s, login, target, data, series=target is master)
-    _touch(target)
-    return _save(s, login, collection, href, calendar)
+    component = _override(calendar, master, recurrence_id) if recurrence_id else master
+    return Target(collection, href, calendar, master, component)
+
+
+def update(s: Session, login: str, target: Target, data: EventInput) -> ItemData:
+    """Replace the form's fields of the series, or of one occurrence (an override)."""
+    _apply(s, login, target.component, data, series=target.component is target.master)
+    _touch(target.component)
+    return _save(s, login, target.collection, target.href, target.calendar)
 
 
 def move(
     s: Session,
     login: str,
-    path: str,
-    href: str,
-    new_start: datetime | date,
-    new_end: datetime | date,
+    target: Target,
+    times: tuple[datetime | date, datetime | date],
     old_start: datetime | date,
-    recurrence_id: str | None = None,
-    etag: str | None = None,
 ) -> ItemData:
-    """Drag and resize: one occurrence moves alone, a series shifts by the same amount."""
-    collection = _calendar(s, login, path, write=True)
-    calendar = _load(s, collection, href, etag)
-    master = _master(calendar)
-    target = _override(calendar, master, recurrence_id) if recurrence_id else master
-    begin = target["DTSTART"].dt
+    """Drag and resize to ``times`` (start, end): one occurrence moves alone, a series
+    shifts by as much as the dragged occurrence (from ``old_start``) moved."""
+    component = target.component
+    begin = component["DTSTART"].dt
+    new_start, new_end = times
     if isinstance(begin, datetime) != isinstance(new_start, datetime):
         raise EventError("open the event to switch between all-day and timed")
     zone = _zone_of(begin, busy.user_zone(s, login))
-    if target is master and recurrence_id is None:
-        _shift_weekdays(master, _day(new_start, zone) - _day(old_start, zone))
+    if component is target.master:
+        _shift_weekdays(component, _day(new_start, zone) - _day(old_start, zone))
         delta = _as_zone(new_start, zone) - _as_zone(old_start, zone)
         length = _as_zone(new_end, zone) - _as_zone(new_start, zone)
         new_start = _as_zone(begin, zone) + delta
         new_end = new_start + length
-        _shift_exceptions(calendar, master, delta)
-    _set_times(target, _as_zone(new_start, zone), _as_zone(new_end, zone))
-    _touch(target)
-    return _save(s, login, collection, href, calendar)
+        _shift_exceptions(target.calendar, component, delta)
+    _set_times(component, _as_zone(new_start, zone), _as_zone(new_end, zone))
+    _touch(component)
+    return _save(s, login, target.collection, target.href, target.calendar)
 
 
 def delete(

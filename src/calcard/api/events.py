@@ -97,23 +97,24 @@ def routes(ctx: ApiContext) -> list[Route]:
 
         return _call(ctx, request, body, work, status=201)
 
-    def update(request: Request, body: dict) -> JSONResponse:
+    def target(s, login, body: dict) -> events.Target:
         path, href = str(body.get("calendar", "")), str(body.get("href", ""))
         rid, etag = body.get("recurrence_id") or None, body.get("etag") or None
+        return events.open_event(s, login, path, href, rid, etag)
 
+    def update(request: Request, body: dict) -> JSONResponse:
         def work(s, login):
             data = events.parse_input(body)
-            return _item_json(events.update(s, login, path, href, data, rid, etag))
+            return _item_json(events.update(s, login, target(s, login, body), data))
 
         return _call(ctx, request, body, work)
 
     def move(request: Request, body: dict) -> JSONResponse:
-        path, href = str(body.get("calendar", "")), str(body.get("href", ""))
-        rid, etag = body.get("recurrence_id") or None, body.get("etag") or None
-
         def work(s, login):
-            times = [events.parse_instant(body.get(n), n) for n in ("start", "end", "old_start")]
-            return _item_json(events.move(s, login, path, href, *times, rid, etag))
+            start, end, old = (
+                events.parse_instant(body.get(n), n) for n in ("start", "end", "old_start")
+            )
+            return _item_json(events.move(s, login, target(s, login, body), (start, end), old))
 
         return _call(ctx, request, body, work)
 

@@ -204,13 +204,16 @@ async function start() {
   calendarList();
   menu();
   eventForm.setup(() => calendar.refetchEvents());
-  document.getElementById("new-event").addEventListener("click", () => {
+  const create = document.getElementById("new-event");
+  create.addEventListener("click", () => {
     const begin = new Date();
     begin.setMinutes(0, 0, 0);
     begin.setHours(begin.getHours() + 1);
     newEvent(begin, new Date(begin.getTime() + 3600e3), false);
   });
-  document.getElementById("logout").addEventListener("click", logout);
+  const leave = document.getElementById("logout");
+  leave.addEventListener("click", logout);
+  create.disabled = leave.disabled = false; // usable once their handlers are in place
   // Paper has other widths and hour heights: lay the calendar out again for it and back.
   window.matchMedia("print").addEventListener("change", () => calendar.updateSize());
   await listen();
