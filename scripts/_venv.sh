@@ -12,5 +12,10 @@ if [[ ! -f "$STAMP" || "$ROOT/pyproject.toml" -nt "$STAMP" ]]; then
   "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test]"
   touch "$STAMP"
 fi
+# The web calendar's npm packages (FullCalendar), served from node_modules.
+if [[ ! -d "$ROOT/node_modules" || "$ROOT/package-lock.json" -nt "$ROOT/node_modules" ]]; then
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  touch "$ROOT/node_modules"
+fi
 export PATH="$VENV/bin:$PATH"
 cd "$ROOT"

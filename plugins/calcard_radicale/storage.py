@@ -160,7 +160,7 @@ class Collection(storage.BaseCollection):
             old = store.get_item(s, self._data.id, href)
             store.delete_item(s, self._data, href)
             if old is not None and self._data.tag == "VCALENDAR":
-                scheduling.on_delete(s, self._data.owner, old.text, runtime.settings().base_url)
+                scheduling.on_delete(s, self._data.owner, old.text)
             self._refresh(s)
 
     def set_meta(self, props: Mapping[str, str]) -> None:

@@ -29,6 +29,7 @@ from calcard.models import (
 LAST_USED_STEP = timedelta(minutes=1)
 ROLES = ("legal-representative", "administrator", "collaborator", "external")
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+RESERVED_LOGINS = frozenset({"api", "web"})  # their paths belong to the web app, not DAV
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,8 @@ def add_user(
         raise AccountError(
             f"invalid login {login!r}: use letters, digits, '.', '_' or '-' (max 63)"
         )
+    if canonical in RESERVED_LOGINS:
+        raise AccountError(f"the login {canonical!r} is reserved")
     user = s.scalars(select(User).where(User.login == canonical)).first()
     if user is None:
         if len(password) < 8:
@@ -379,6 +382,7 @@ def check_credentials(s: Session, login: str, password: str) -> Credential | Non
     canonical = normalize_login(login)
     user = s.scalars(select(User).where(User.login == canonical)).first()
     if user is None or not password:
+        credentials.verify_password(credentials.dummy_hash(), password)  # same time as a miss
         return None
     secrets = _live_secrets(s, user)
     remembered = credentials.cached(canonical, password)

@@ -27,7 +27,7 @@ CHUNK_SECONDS = 7 * 24 * 3600
 Period = tuple[int, int, str]  # (start, end) as POSIX seconds, and BUSY | BUSY-TENTATIVE
 
 
-def _aware(value, zone: ZoneInfo) -> datetime:
+def localize(value, zone: ZoneInfo) -> datetime:
     """Dates are local midnights; floating times are in the owner's zone."""
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
@@ -56,7 +56,7 @@ def occurrence_periods(text: str, start: datetime, end: datetime, zone: ZoneInfo
             duration = event["DURATION"].dt if event.get("DURATION") is not None else None
             day_long = not isinstance(begin, datetime)
             finish = begin + (duration or (timedelta(days=1) if day_long else timedelta(0)))
-        first, last = _aware(begin, zone), _aware(finish, zone)
+        first, last = localize(begin, zone), localize(finish, zone)
         if last <= first:
             continue
         kind = "BUSY-TENTATIVE" if status == "TENTATIVE" else "BUSY"

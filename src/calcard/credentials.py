@@ -9,6 +9,7 @@ changed password or a revoked app password stops working at once everywhere.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import secrets
@@ -34,6 +35,13 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return _hasher.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+@functools.cache
+def dummy_hash() -> str:
+    """A hash to verify against when a login does not exist, so that a wrong
+    login takes as long as a wrong password and answers reveal nothing."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def new_app_password() -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from calcard import busy, delivery, freebusy, itip, links, mailqueue, reminders, store
+from calcard.config import load_settings
 from calcard.db import lock_key
 from calcard.ical import split_calendar
 from calcard.models import Collection, Item, Room, User
@@ -83,9 +84,13 @@ def on_save(
     href: str,
     old_text: str | None,
     new_text: str,
-    base_url: str,
+    base_url: str | None = None,
 ) -> str | None:
-    """Schedule after a save; returns the organizer's updated text when it changed."""
+    """Schedule after a save; returns the organizer's updated text when it changed.
+
+    ``base_url`` (for answer links) defaults to the configured CALCARD_BASE_URL.
+    """
+    base_url = base_url or load_settings().base_url
     calendar = _parse(new_text)
     if calendar is None or collection.tag != "VCALENDAR":
         return None
@@ -99,7 +104,7 @@ def on_save(
     return None
 
 
-def on_delete(s: Session, owner: str, old_text: str, base_url: str) -> None:
+def on_delete(s: Session, owner: str, old_text: str) -> None:
     """An organizer's delete cancels; an attendee's delete declines."""
     calendar = _parse(old_text)
     if calendar is None:

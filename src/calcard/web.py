@@ -1,4 +1,5 @@
-"""The ASGI application: /api, well-known redirects, and DAV for every other path.
+"""The ASGI application: /api, the web UI under /web/, well-known redirects, and DAV
+for every other path.
 
 The DAV application (Radicale) is passed in, so this module never imports it.
 """
@@ -18,7 +19,7 @@ from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from calcard import api
+from calcard import api, webui
 from calcard.config import Settings
 from calcard.db import Database
 from calcard.dispatcher import Dispatcher
@@ -143,15 +144,17 @@ def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
             worker.stopping.set()
             await asyncio.to_thread(thread.join, 15)
 
+    ctx = api.ApiContext(db, settings)
     app = Starlette(
         lifespan=lifespan,
         routes=[
-            *api.routes(api.ApiContext(db, settings)),
+            *api.routes(ctx),
             Route("/api/{rest:path}", api_not_found, methods=["GET", "POST", "PUT", "DELETE"]),
             Route("/.well-known/caldav", well_known, methods=["GET", "PROPFIND", "HEAD"]),
             Route("/.well-known/carddav", well_known, methods=["GET", "PROPFIND", "HEAD"]),
+            *webui.routes(ctx),
             Mount("/", app=dav),
         ],
         exception_handlers=api.api_error_handlers,
     )
-    return AccessLog(BodyLimit(app, settings.max_body_size))
+    return AccessLog(BodyLimit(webui.BrowserRedirect(app), settings.max_body_size))

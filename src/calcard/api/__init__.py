@@ -7,10 +7,22 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from calcard.api import birthdays, freebusy, health, me, openapi, orgs, reminders, rsvp, shares
+from calcard.api import (
+    birthdays,
+    events,
+    freebusy,
+    health,
+    me,
+    openapi,
+    orgs,
+    reminders,
+    rsvp,
+    session,
+    shares,
+)
 from calcard.api.common import ApiContext, api_error_handlers
 
-FEATURES = (health, me, orgs, shares, birthdays, reminders, freebusy, rsvp)
+FEATURES = (health, session, me, orgs, shares, birthdays, reminders, freebusy, events, rsvp)
 
 
 def routes(ctx: ApiContext) -> list[Route]:

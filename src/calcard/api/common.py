@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from calcard import accounts, logins
+from calcard import accounts, logins, sessions
 from calcard.config import Settings
 from calcard.db import Database
 from calcard.store import StoreError
@@ -45,6 +45,11 @@ class ApiError(Exception):
         self.message = message
 
 
+SESSION_COOKIE = "calcard_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
 def _basic_credentials(request: Request) -> tuple[str, str] | None:
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("basic "):
@@ -56,34 +61,54 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     return login, password
 
 
-def authenticated_login(ctx: ApiContext, request: Request) -> str:
-    """The caller's login from HTTP Basic credentials (as for DAV), or 401.
+def authenticated_login(ctx: ApiContext, request: Request, change: bool | None = None) -> str:
+    """The caller's login from HTTP Basic credentials (as for DAV) or the web session, or 401.
 
-    Throttling and the 2FA rule apply as for DAV; a 2FA user may also send the
-    account password with a current code in the X-Calcard-OTP header. Call
-    from a sync endpoint: verification is deliberately slow (argon2) and runs
-    in Starlette's thread pool there.
+    Basic: throttling and the 2FA rule apply as for DAV; a 2FA user may also
+    send the account password with a current code in the X-Calcard-OTP header.
+    Session: it never authorizes a change alone: unless the request is safe (or
+    ``change`` is False) it must carry the session's CSRF token in
+    ``X-CSRF-Token``, which a cross-site page cannot read. Pass ``change=True``
+    for a GET that changes something. Call from a sync endpoint: verification
+    is deliberately slow (argon2) and runs in Starlette's thread pool there.
     """
     given = _basic_credentials(request)
-    if given is None:
-        raise ApiError(401, "authentication required")
-    verdict = logins.attempt(
-        ctx.db,
-        given[0],
-        given[1],
-        request.client.host if request.client else None,
-        otp=request.headers.get(OTP_HEADER, ""),
-        base_delay=ctx.settings.auth_delay,
-    )
-    if not verdict.ok:
-        time.sleep(verdict.delay)
-        raise ApiError(401, verdict.reason)
-    return verdict.login  # type: ignore[return-value]
+    if given is not None:
+        verdict = logins.attempt(
+            ctx.db,
+            given[0],
+            given[1],
+            request.client.host if request.client else None,
+            otp=request.headers.get(OTP_HEADER, ""),
+            base_delay=ctx.settings.auth_delay,
+        )
+        if not verdict.ok:
+            time.sleep(verdict.delay)
+            raise ApiError(401, verdict.reason)
+        return verdict.login  # type: ignore[return-value]
+    if request.cookies.get(SESSION_COOKIE):
+        return _session_login(
+            ctx, request, request.method not in SAFE_METHODS if change is None else change
+        )
+    raise ApiError(401, "authentication required")
+
+
+def _session_login(ctx: ApiContext, request: Request, change: bool) -> str:
+    with ctx.db.transaction() as s:
+        row = sessions.find(s, request.cookies[SESSION_COOKIE])
+        if row is None:
+            raise ApiError(401, "your session has ended; log in again")
+        if change and not sessions.csrf_matches(row, request.headers.get(CSRF_HEADER, "")):
+            raise ApiError(403, "missing or wrong CSRF token; reload the page")
+        return row.owner
 
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    headers = {"WWW-Authenticate": 'Basic realm="calcard"'} if exc.status == 401 else None
+    # The web UI gets no Basic challenge, or the browser would pop up its own login box.
+    browser = SESSION_COOKIE in request.cookies or CSRF_HEADER in request.headers
+    challenge = exc.status == 401 and not browser
+    headers = {"WWW-Authenticate": 'Basic realm="calcard"'} if challenge else None
     return JSONResponse({"error": exc.message}, status_code=exc.status, headers=headers)
 
 

@@ -67,7 +67,7 @@ def routes(ctx: ApiContext) -> list[Route]:
         """Stop a repeating reminder (login, or the signed link from its mail)."""
         reminder_id = int(request.path_params["id"])
         signature = request.query_params.get("sig")
-        login = None if signature else authenticated_login(ctx, request)
+        login = None if signature else authenticated_login(ctx, request, change=True)
         with ctx.db.transaction(write=True) as s:
             row = s.get(Reminder, reminder_id)
             allowed = row is not None and (

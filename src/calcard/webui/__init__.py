@@ -1,0 +1,103 @@
+"""The web calendar: pages and static files under /web/, FullCalendar from node_modules.
+
+The UI is two static HTML pages and a few plain ES modules that talk to the
+JSON API with the session cookie, so there is no build step and no server-side
+rendering. FullCalendar is installed by npm (``package.json`` at the project
+root) and served from ``node_modules``, never copied into the repository.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from calcard import sessions
+from calcard.api.common import SESSION_COOKIE, ApiContext
+
+mimetypes.add_type("application/manifest+json", ".webmanifest")
+HERE = Path(__file__).parent
+PREFIX = "/web/"
+SECURITY_HEADERS = {
+    # FullCalendar injects its CSS (and its icon font as a data: URL) at run time.
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; object-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def find_fullcalendar(configured: str = "") -> Path | None:
+    """node_modules/fullcalendar from the setting, or next to the source tree, or None."""
+    candidates = [Path(configured)] if configured else []
+    candidates += [parent / "node_modules" for parent in HERE.parents]
+    for base in candidates:
+        if (base / "fullcalendar" / "index.global.min.js").is_file():
+            return base / "fullcalendar"
+    return None
+
+
+class BrowserRedirect:
+    """Send browsers that open the server root to the web UI; DAV clients pass through.
+
+    A browser asks for ``text/html`` with a plain GET; DAV clients use PROPFIND
+    and friends, and their GETs do not ask for HTML.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] == "/"
+            and scope["method"] in ("GET", "HEAD")
+            and b"text/html" in dict(scope["headers"]).get(b"accept", b"")
+        ):
+            await RedirectResponse(PREFIX, status_code=302)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _page(name: str) -> FileResponse:
+    return FileResponse(HERE / name, media_type="text/html", headers=SECURITY_HEADERS)
+
+
+def routes(ctx: ApiContext) -> list[BaseRoute]:
+    fullcalendar = find_fullcalendar(ctx.settings.node_modules)
+
+    def has_session(request: Request) -> bool:
+        with ctx.db.transaction() as s:
+            return sessions.find(s, request.cookies.get(SESSION_COOKIE, "")) is not None
+
+    async def app_page(request: Request) -> Response:
+        if fullcalendar is None:
+            return PlainTextResponse(
+                "The web calendar needs its npm packages: run `npm ci` in the calcard "
+                "source tree (scripts/serve does) or set CALCARD_NODE_MODULES.",
+                status_code=503,
+            )
+        if not await run_in_threadpool(has_session, request):
+            return RedirectResponse(PREFIX + "login", status_code=303)
+        return _page("app.html")
+
+    async def login_page(request: Request) -> Response:
+        return _page("login.html")
+
+    found: list[BaseRoute] = [
+        Route("/web", lambda request: RedirectResponse(PREFIX, status_code=301)),
+        Route(PREFIX, app_page),
+        Route(PREFIX + "login", login_page),
+        Mount(PREFIX + "static", app=StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    if fullcalendar is not None:
+        found.append(Mount(PREFIX + "vendor/fullcalendar", app=StaticFiles(directory=fullcalendar)))
+    return found

@@ -1,0 +1,33 @@
+// The JSON API with the session cookie; every changing call carries the CSRF token.
+let csrf = "";
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export function setCsrf(token) {
+  csrf = token;
+}
+
+export async function api(method, path, body) {
+  const headers = { "X-CSRF-Token": csrf };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status === 401) {
+    window.location.assign("/web/login");
+  }
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) throw new ApiError(response.status, answer.error || response.statusText);
+  return answer;
+}
+
+export function query(params) {
+  return new URLSearchParams(params).toString();
+}

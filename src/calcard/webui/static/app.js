@@ -1,0 +1,222 @@
+// The calendar page: FullCalendar with one event source per calendar, the birthday
+// overlay, drag and drop, the event dialog and reminders while the page is open.
+import { api, setCsrf } from "./api.js";
+import * as eventForm from "./event-form.js";
+import { listen, toast } from "./notify.js";
+
+const BIRTHDAYS = "birthdays";
+const hidden = new Set(JSON.parse(localStorage.getItem("calcard.hidden") || "[]"));
+let calendars = [];
+let calendar;
+
+function toEvent(item) {
+  return {
+    id: `${item.calendar}${item.href}|${item.recurrence_id || ""}`,
+    title: item.title,
+    start: item.start,
+    end: item.end,
+    allDay: item.all_day,
+    extendedProps: item,
+  };
+}
+
+function source(info) {
+  return {
+    id: info.path,
+    color: info.color,
+    editable: info.writable,
+    events: async (range) => {
+      const params = new URLSearchParams({
+        calendar: info.path,
+        start: range.startStr,
+        end: range.endStr,
+      });
+      const answer = await api("GET", `/api/events?${params}`);
+      return answer.events.map(toEvent);
+    },
+  };
+}
+
+const birthdaySource = {
+  id: BIRTHDAYS,
+  color: "#db2777",
+  editable: false,
+  events: async (range) => {
+    const params = new URLSearchParams({
+      start: range.startStr.slice(0, 10),
+      end: range.endStr.slice(0, 10),
+    });
+    const answer = await api("GET", `/api/birthdays?${params}`);
+    return answer.birthdays.map((b) => ({
+      title: `🎂 ${b.name}${b.age ? ` (${b.age})` : ""}`,
+      start: b.date,
+      allDay: true,
+      classNames: ["birthday"],
+      extendedProps: { birthday: true },
+    }));
+  },
+};
+
+function toggleSource(id, shown, make) {
+  const existing = calendar.getEventSourceById(id);
+  if (shown && !existing) calendar.addEventSource(make());
+  if (!shown && existing) existing.remove();
+  if (shown) hidden.delete(id);
+  else hidden.add(id);
+  localStorage.setItem("calcard.hidden", JSON.stringify([...hidden]));
+}
+
+function calendarList() {
+  const list = document.getElementById("calendar-list");
+  list.replaceChildren(
+    ...calendars.map((info) => {
+      const item = document.createElement("li");
+      const label = document.createElement("label");
+      label.className = "toggle";
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.checked = !hidden.has(info.path);
+      box.addEventListener("change", () => toggleSource(info.path, box.checked, () => source(info)));
+      const swatch = document.createElement("span");
+      swatch.className = "swatch";
+      swatch.style.background = info.color;
+      label.append(box, swatch, ` ${info.name}${info.writable ? "" : " (read-only)"}`);
+      item.append(label);
+      return item;
+    }),
+  );
+  const birthdays = document.getElementById("show-birthdays");
+  birthdays.checked = !hidden.has(BIRTHDAYS);
+  birthdays.addEventListener("change", () =>
+    toggleSource(BIRTHDAYS, birthdays.checked, () => birthdaySource),
+  );
+}
+
+function askScope() {
+  const dialog = document.getElementById("scope-dialog");
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue || "cancel"), {
+      once: true,
+    });
+    dialog.showModal();
+  });
+}
+
+async function moved(info) {
+  const item = info.event.extendedProps;
+  const scope = item.recurring ? await askScope() : "series";
+  if (scope === "cancel") {
+    info.revert();
+    return;
+  }
+  const end = info.event.end || new Date(info.event.start.getTime() + 864e5);
+  const allDay = info.event.allDay;
+  const format = (date) => (allDay ? calendar.formatIso(date, true) : date.toISOString());
+  try {
+    await api("POST", "/api/event/move", {
+      calendar: item.calendar,
+      href: item.href,
+      etag: item.etag,
+      recurrence_id: scope === "occurrence" ? item.recurrence_id : null,
+      start: allDay ? format(info.event.start).slice(0, 10) : format(info.event.start),
+      end: allDay ? format(end).slice(0, 10) : format(end),
+      old_start: allDay ? item.start.slice(0, 10) : info.oldEvent.start.toISOString(),
+    });
+  } catch (failure) {
+    info.revert();
+    toast(failure.message);
+  }
+  calendar.refetchEvents();
+}
+
+function clicked(info) {
+  info.jsEvent.preventDefault();
+  if (info.event.extendedProps.birthday) return;
+  eventForm.openExisting(info.event.extendedProps).catch((failure) => toast(failure.message));
+}
+
+function newEvent(start, end, allDay) {
+  if (!calendars.some((c) => c.writable)) {
+    toast("You have no calendar you may write to.");
+    return;
+  }
+  eventForm.openNew(calendars, start, end, allDay);
+}
+
+function createCalendar(element) {
+  const phone = window.matchMedia("(max-width: 700px)").matches;
+  return new FullCalendar.Calendar(element, {
+    initialView: phone ? "listWeek" : "timeGridWeek",
+    timeZone: "local",
+    firstDay: 1,
+    nowIndicator: true,
+    editable: true,
+    selectable: true,
+    height: "100%",
+    headerToolbar: phone
+      ? { left: "prev,next today", center: "title", right: "dayGridMonth,timeGridDay,listWeek" }
+      : {
+          left: "prev,next today",
+          center: "title",
+          right: "dayGridMonth,timeGridWeek,timeGridDay,listWeek",
+        },
+    buttonText: { today: "Today", month: "Month", week: "Week", day: "Day", list: "List" },
+    eventSources: [
+      ...calendars.filter((c) => !hidden.has(c.path)).map(source),
+      ...(hidden.has(BIRTHDAYS) ? [] : [birthdaySource]),
+    ],
+    select: (info) => {
+      calendar.unselect();
+      newEvent(info.start, info.end, info.allDay);
+    },
+    eventClick: clicked,
+    eventDrop: moved,
+    eventResize: moved,
+    eventDidMount: (info) => {
+      if (info.event.extendedProps.location) info.el.title = info.event.extendedProps.location;
+    },
+  });
+}
+
+function menu() {
+  const button = document.getElementById("menu-button");
+  const sidebar = document.getElementById("sidebar");
+  button.addEventListener("click", () => {
+    const open = sidebar.classList.toggle("open");
+    button.setAttribute("aria-expanded", String(open));
+  });
+}
+
+async function logout() {
+  await api("DELETE", "/api/session").catch(() => {});
+  window.location.assign("/web/login");
+}
+
+async function start() {
+  const me = await api("GET", "/api/session");
+  setCsrf(me.csrf);
+  document.getElementById("who").textContent = me.name || me.login;
+  document.getElementById("dav-url").textContent = `${window.location.origin}/`;
+  document.getElementById("dav-login").textContent = me.login;
+  calendars = (await api("GET", "/api/calendars")).calendars;
+  calendar = createCalendar(document.getElementById("calendar"));
+  calendar.render();
+  calendarList();
+  menu();
+  eventForm.setup(() => calendar.refetchEvents());
+  const create = document.getElementById("new-event");
+  create.addEventListener("click", () => {
+    const begin = new Date();
+    begin.setMinutes(0, 0, 0);
+    begin.setHours(begin.getHours() + 1);
+    newEvent(begin, new Date(begin.getTime() + 3600e3), false);
+  });
+  const leave = document.getElementById("logout");
+  leave.addEventListener("click", logout);
+  create.disabled = leave.disabled = false; // usable once their handlers are in place
+  // Paper has other widths and hour heights: lay the calendar out again for it and back.
+  window.matchMedia("print").addEventListener("change", () => calendar.updateSize());
+  await listen();
+}
+
+start().catch((failure) => toast(`The calendar could not start: ${failure.message}`));

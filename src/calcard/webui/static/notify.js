@@ -1,0 +1,55 @@
+// Reminders while the app is open: the notification stream, shown as a browser
+// notification (when allowed) and as a toast with a Stop button.
+import { api } from "./api.js";
+
+const toasts = document.getElementById("toasts");
+
+export function toast(text, actions = []) {
+  const box = document.createElement("div");
+  box.className = "toast";
+  box.setAttribute("role", "status");
+  const message = document.createElement("p");
+  message.textContent = text;
+  box.append(message);
+  for (const [label, handler] of [...actions, ["Dismiss", () => {}]]) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = label;
+    button.addEventListener("click", async () => {
+      await handler();
+      box.remove();
+    });
+    box.append(button);
+  }
+  toasts.append(box);
+  return box;
+}
+
+function show(item) {
+  const text = item.body ? `${item.title} — ${item.body}` : item.title;
+  const stop = () => api("POST", `/api/reminders/${item.reminder_id}/stop`);
+  toast(text, item.reminder_id ? [["Stop", stop]] : []);
+  if ("Notification" in window && Notification.permission === "granted") {
+    new Notification(item.title, { body: item.body, tag: `calcard-${item.id}` });
+  }
+}
+
+function offerPermission() {
+  const button = document.getElementById("enable-notifications");
+  if (!("Notification" in window) || Notification.permission !== "default") return;
+  button.hidden = false;
+  button.addEventListener("click", async () => {
+    await Notification.requestPermission();
+    button.hidden = true;
+  });
+}
+
+/** Follow the stream from now on (older notifications were shown elsewhere). */
+export async function listen() {
+  offerPermission();
+  const { notifications } = await api("GET", "/api/notifications");
+  const last = notifications.length ? notifications[notifications.length - 1].id : 0;
+  const stream = new EventSource(`/api/notifications/stream?after=${last}`);
+  stream.addEventListener("notification", (event) => show(JSON.parse(event.data)));
+  return stream;
+}

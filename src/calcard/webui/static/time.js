@@ -1,0 +1,43 @@
+// Wall-clock times in a named time zone <-> instants, for the event form.
+
+function parts(instant, timeZone) {
+  const format = new Intl.DateTimeFormat("en-CA", {
+    timeZone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  });
+  return Object.fromEntries(format.formatToParts(instant).map((p) => [p.type, p.value]));
+}
+
+/** "YYYY-MM-DDTHH:MM" as a clock in `timeZone` shows the instant. */
+export function wallTime(instant, timeZone) {
+  const p = parts(instant, timeZone);
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+}
+
+/** The instant at which a clock in `timeZone` shows `wall` ("YYYY-MM-DDTHH:MM"). */
+export function instantOf(wall, timeZone) {
+  const guess = new Date(`${wall}:00Z`);
+  const shown = new Date(`${wallTime(guess, timeZone)}:00Z`);
+  return new Date(guess.getTime() - (shown.getTime() - guess.getTime()));
+}
+
+export function browserZone() {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+}
+
+export function isoDate(date) {
+  const p = parts(date, browserZone());
+  return `${p.year}-${p.month}-${p.day}`;
+}
+
+export function addDays(day, days) {
+  const date = new Date(`${day}T00:00:00Z`);
+  date.setUTCDate(date.getUTCDate() + days);
+  return date.toISOString().slice(0, 10);
+}
