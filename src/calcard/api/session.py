@@ -74,15 +74,12 @@ def routes(ctx: ApiContext) -> list[Route]:
         if opened is None:
             await asyncio.sleep(max(ctx.settings.auth_delay, verdict.delay))
             # No Basic challenge: the browser would answer it with a login box of its own.
-            needs_code = verdict.reason == logins.NEEDS_APP_PASSWORD
-            message = verdict.reason if verdict.reason == logins.LOCKED else WRONG_CREDENTIALS
-            return JSONResponse(
-                {
-                    "error": "two-factor code required" if needs_code else message,
-                    "totp_required": needs_code,
-                },
-                status_code=401,
-            )
+            if verdict.reason == logins.NEEDS_APP_PASSWORD:
+                answer = {"error": "two-factor code required", "totp_required": True}
+            else:
+                message = verdict.reason if verdict.reason == logins.LOCKED else WRONG_CREDENTIALS
+                answer = {"error": message}
+            return JSONResponse(answer, status_code=401)
         user = await run_in_threadpool(_user_json, ctx, accounts.normalize_login(name), opened.csrf)
         response = JSONResponse(user)
         response.set_cookie(
