@@ -16,6 +16,8 @@ from calcard import accounts, demo, importexport, sharing, trash
 from calcard.config import load_settings
 from calcard.db import Database
 
+PROGRESS_EVERY = 1000
+
 
 def database() -> Database:
     return Database(load_settings().database_url)
@@ -229,20 +231,32 @@ def share_remove(s, path, user_login, group, org_name) -> None:
 @click.argument("login")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--into", help="Collection path, e.g. /alice/work/ (default: the user's default).")
-@write
-def import_command(s, login, file, into) -> None:
-    summary = importexport.import_file(s, login, file, into)
+@refusals
+def import_command(login, file, into) -> None:
+    """Import an .ics or .vcf file; progress and skipped entries go to stderr."""
+    db = database()
+    db.upgrade()
+    summary = importexport.import_file(db, login, file, into, progress=_import_progress)
     for reason in summary.skipped:
         click.echo(f"skipped: {reason}", err=True)
     click.echo(str(summary))
+
+
+def _import_progress(done: int) -> None:
+    """Big files report every PROGRESS_EVERY entries so an operator sees it move."""
+    if done % PROGRESS_EVERY == 0:
+        click.echo(f"... {done} entries read", err=True)
 
 
 @main.command("export")
 @click.argument("path")
 @refusals
 def export_command(path: str) -> None:
-    with database().transaction() as s:
-        click.echo(importexport.export_collection(s, path), nl=False)
+    """Write a calendar as one .ics or an address book as one .vcf to stdout."""
+    out = sys.stdout
+    for chunk in importexport.export_chunks(database(), path):
+        out.write(chunk)
+    out.flush()
 
 
 @main.group("trash")
