@@ -172,3 +172,27 @@ def server(backend, tmp_path_factory) -> Iterator[Server]:
     )
     yield srv
     stop_server(srv)
+
+
+@pytest.fixture
+def cli(server):
+    """Run `calcard ARGS` as an operator would, against the server's database."""
+    env = {**os.environ, "CALCARD_DATABASE_URL": server.backend.url}
+
+    def run(*args: str, stdin: str = "", ok: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [sys.executable, "-m", "calcard.cli", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        if ok:
+            assert result.returncode == 0, result.stderr
+        else:
+            assert result.returncode != 0, result.stdout
+            assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        return result
+
+    return run

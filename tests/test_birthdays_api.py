@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import caldav
 import pytest
-
 from conftest import PASSWORD, report, sync_report
 
 

@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
+from conftest import free_port
 from sqlalchemy import delete, func, select
 
 from calcard import accounts, store
@@ -29,7 +30,6 @@ from calcard.db import Database
 from calcard.dispatcher import Dispatcher
 from calcard.ical import split_calendar
 from calcard.models import Reminder
-from conftest import free_port
 
 
 @dataclass

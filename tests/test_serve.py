@@ -9,7 +9,6 @@ import sys
 import time
 
 import httpx
-
 from conftest import Backend, free_port
 
 

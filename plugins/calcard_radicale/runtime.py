@@ -45,3 +45,12 @@ def session(write: bool = False, owners: Iterable[str] = ()) -> Iterator[Session
             yield s
         finally:
             _local.session = None
+
+
+def set_actor(user: str) -> None:
+    """Who is making the current request's changes (the trash shows who deleted what)."""
+    _local.actor = user
+
+
+def actor() -> str:
+    return getattr(_local, "actor", "")

@@ -19,6 +19,7 @@ from radicale.item import filter as radicale_filter
 
 from calcard import store
 from calcard.store import CollectionData, ItemData
+from calcard_radicale import runtime
 from calcard_radicale.runtime import session
 
 SYNC_PREFIX = "http://calcard.org/ns/sync/"
@@ -135,9 +136,9 @@ class Collection(storage.BaseCollection):
     def delete(self, href: str | None = None) -> None:
         with session(write=True) as s:
             if href is None:
-                store.delete_collection(s, self._data)
+                store.delete_collection(s, self._data, actor=runtime.actor())
             else:
-                store.delete_item(s, self._data, href)
+                store.delete_item(s, self._data, href, actor=runtime.actor())
                 self._refresh(s)
 
     def set_meta(self, props: Mapping[str, str]) -> None:
@@ -212,6 +213,7 @@ class Storage(storage.BaseStorage):
     def acquire_lock(self, mode: str, user: str = "", *args, **kwargs) -> Iterator[None]:
         paths = [kwargs.get("path"), kwargs.get("to_path")]
         owners = {store.owner_of(pathutils.strip_path(p)) for p in paths if p} or {user}
+        runtime.set_actor(user)
         with session(write=mode == "w", owners=owners):
             yield
 

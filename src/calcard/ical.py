@@ -444,7 +444,7 @@ def _recurrence_key(component) -> str:
 
 def with_uid(text: str, component: str, uid: str) -> str:
     """The same object under another UID (restoring next to a reused UID)."""
-    if component == "VCARD":
+    if component in ("VCARD", "") and text.lstrip().upper().startswith("BEGIN:VCARD"):
         card = vobject.readOne(text)
         card.uid.value = uid
         return card.serialize()

@@ -131,7 +131,7 @@ def _import_one(
     existing = _live_by_uid(s, collection.id, entry.uid)
     if existing is not None and entry.uid in imported:
         entry = ical.merge_entry(existing.text, entry)
-    href = existing.href if existing else _free_href(s, collection.id, entry.uid, kind)
+    href = existing.href if existing else store.free_href(s, collection.id, entry.uid, kind)
     data = ItemData(
         href, entry.uid, entry.etag, entry.text, entry.component, entry.start, entry.end
     )
@@ -158,16 +158,6 @@ def _live_by_uid(s: Session, collection_id: int, uid: str) -> ItemData | None:
     return store.get_item(s, collection_id, href) if href else None
 
 
-def _free_href(s: Session, collection_id: int, uid: str, suffix: str) -> str:
-    """The href an imported item gets: from its UID, never one that is taken."""
-    taken: set[str] = set()
-    while True:
-        href = store.href_for_uid(uid, suffix, taken)
-        if store.get_item(s, collection_id, href) is None:
-            return href
-        taken.add(href)
-
-
 def readable(s: Session, login: str | None, path: str) -> store.CollectionData:
     """The calendar or address book at ``path``, if ``login`` may read it (None: admin)."""
     clean = path.strip("/")
@@ -179,16 +169,26 @@ def readable(s: Session, login: str | None, path: str) -> store.CollectionData:
     return collection
 
 
-def export_chunks(db: Database, path: str, login: str | None = None) -> Iterator[str]:
+@dataclass(frozen=True)
+class Export:
+    collection: store.CollectionData
+    chunks: Iterator[str]
+
+    @property
+    def suffix(self) -> str:
+        return ".ics" if self.collection.tag == "VCALENDAR" else ".vcf"
+
+
+def export(db: Database, path: str, login: str | None = None) -> Export:
     """The collection as one .ics (time zones once each) or one .vcf, piece by piece.
 
-    Raises before yielding anything when the path is wrong, so callers can
+    Raises before anything is streamed when the path is wrong, so callers can
     answer with an error instead of a broken stream. One read transaction
     (a snapshot on PostgreSQL) serves the whole export.
     """
     with db.transaction() as s:
         collection = readable(s, login, path)
-    return _export(db, collection)
+    return Export(collection, _export(db, collection))
 
 
 def _export(db: Database, collection: store.CollectionData) -> Iterator[str]:

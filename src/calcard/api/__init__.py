@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from calcard.api import birthdays, health, reminders
+from calcard.api import birthdays, health, reminders, transfer, trash
 from calcard.api.common import ApiContext, api_error_handlers
 
-FEATURES = (health, birthdays, reminders)
+FEATURES = (health, birthdays, reminders, trash, transfer)
 
 
 def routes(ctx: ApiContext) -> list[Route]:
