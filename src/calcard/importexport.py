@@ -128,7 +128,7 @@ def _import_one(
     if isinstance(entry, ical.ParseError):
         summary.skipped.append(str(entry))
         return
-    existing = _live_by_uid(s, collection.id, entry.uid)
+    existing = store.item_by_uid(s, collection.id, entry.uid)
     if existing is not None and entry.uid in imported:
         entry = ical.merge_entry(existing.text, entry)
     href = existing.href if existing else store.free_href(s, collection.id, entry.uid, kind)
@@ -147,15 +147,6 @@ def _import_one(
         summary.added += 1
     else:
         summary.updated += 1
-
-
-def _live_by_uid(s: Session, collection_id: int, uid: str) -> ItemData | None:
-    href = s.scalars(
-        select(Item.href).where(
-            Item.collection_id == collection_id, Item.uid == uid, Item.deleted_at.is_(None)
-        )
-    ).first()
-    return store.get_item(s, collection_id, href) if href else None
 
 
 def readable(s: Session, login: str | None, path: str) -> store.CollectionData:

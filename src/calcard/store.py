@@ -148,6 +148,12 @@ def has_uid(s: Session, collection_id: int, uid: str) -> bool:
     return s.scalars(query).first() is not None
 
 
+def item_by_uid(s: Session, collection_id: int, uid: str) -> ItemData | None:
+    """The live item with this UID (uq_items_live_uid makes it at most one)."""
+    row = s.scalars(_live_items(collection_id).where(Item.uid == uid).limit(1)).first()
+    return _item_data(row) if row else None
+
+
 def _bump(s: Session, collection_id: int, changes: Iterable[tuple[str, bool]]) -> int:
     """Advance the revision and log each (href, deleted) change under it."""
     revision = s.execute(

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from calcard.api import birthdays, health, reminders, transfer, trash
+from calcard.api import birthdays, contacts, health, reminders, transfer, trash
 from calcard.api.common import ApiContext, api_error_handlers
 
-FEATURES = (health, birthdays, reminders, trash, transfer)
+FEATURES = (health, birthdays, reminders, trash, transfer, contacts)
 
 
 def routes(ctx: ApiContext) -> list[Route]:
