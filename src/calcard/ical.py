@@ -152,25 +152,6 @@ def _entry(uid: str, components: list, timezones: dict) -> Entry:
     return Entry(uid, calendar.to_ical().decode(), components[0].name, start, end)
 
 
-def _entry(uid: str, components: list, timezones: dict) -> Entry:
-    calendar = icalendar.Calendar()
-    calendar.add("VERSION", "2.0")
-    calendar.add("PRODID", "-//calcard//import//EN")
-    used = {
-        str(value.params["TZID"])
-        for component in components
-        for _name, value in component.property_items(recursive=True, sorted=False)
-        if "TZID" in getattr(value, "params", {})
-    }
-    for tzid in sorted(used):
-        if tzid in timezones:
-            calendar.add_component(timezones[tzid])
-    for component in components:
-        calendar.add_component(component)
-    start, end = time_range(components)
-    return Entry(uid, calendar.to_ical().decode(), components[0].name, start, end)
-
-
 # --- streaming readers -------------------------------------------------------------------------
 #
 # Imports read files of tens of thousands of entries one entry at a time: lines are

@@ -61,14 +61,18 @@ def routes(ctx: ApiContext) -> list[Route]:
 
         return endpoint
 
-    def groups(request: Request) -> JSONResponse:
+    def read_book(request: Request, key: str, listing: Callable) -> JSONResponse:
+        """GET endpoints: ``{key: [each.as_json() for each in listing(session, book)]}``."""
         path = query_param(request, "addressbook")
 
         def work(s, login):
-            book = contacts.addressbook(s, login, path)
-            return {"groups": [g.as_json() for g in contacts.list_groups(s, book)]}
+            found = listing(s, contacts.addressbook(s, login, path))
+            return {key: [each.as_json() for each in found]}
 
         return call(request, work, write=False)
+
+    def groups(request: Request) -> JSONResponse:
+        return read_book(request, "groups", contacts.list_groups)
 
     def create_group(request: Request, body: dict) -> JSONResponse:
         def work(s, login):
@@ -100,13 +104,7 @@ def routes(ctx: ApiContext) -> list[Route]:
         return call(request, work, True, paths=(body.get("from"), body.get("to")))
 
     def duplicates(request: Request) -> JSONResponse:
-        path = query_param(request, "addressbook")
-
-        def work(s, login):
-            book = contacts.addressbook(s, login, path)
-            return {"duplicates": [d.as_json() for d in contacts.duplicates(s, book)]}
-
-        return call(request, work, write=False)
+        return read_book(request, "duplicates", contacts.duplicates)
 
     def merge(request: Request, body: dict) -> JSONResponse:
         def work(s, login):
