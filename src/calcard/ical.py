@@ -346,25 +346,42 @@ class CalendarReader:
         """Parse one group into a storable Entry, or say why it cannot be stored."""
         uid = group[0].uid
         lines = [repair_line(line, self.default_zone) for b in group for line in b.lines]
-        used = {iana_zone(m.group(2)) for line in lines for m in TZID_PARAM_RE.finditer(line)}
-        zones = [self.timezones.get(z) or generated_vtimezone(z) for z in sorted(used)]
-        text = "\r\n".join(
-            ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//calcard//import//EN"]
-            + [z.rstrip("\r\n") for z in zones if z]
-            + lines
-            + ["END:VCALENDAR", ""]
+        used = sorted(
+            {iana_zone(m.group(2)) for line in lines for m in TZID_PARAM_RE.finditer(line)}
         )
+        zones = {z: self.timezones.get(z) or generated_vtimezone(z) for z in used}
         try:
-            return _checked_entry(uid, text)
+            missing = [z for z, text in zones.items() if not text]
+            if missing:
+                raise ValueError(f"time zone {', '.join(missing)} is not defined")
+            # IANA zones resolve without their VTIMEZONE: parsing one per entry is most of
+            # the cost of a big import, so only custom zones go through the parser.
+            custom = [t for z, t in zones.items() if not _known_zone(z)]
+            components = _checked_components(_calendar_text(custom, lines))
+            start, end = time_range(components)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             return ParseError(f"entry #{group[0].number} ({uid}): {exc}")
+        text = _calendar_text(list(zones.values()), [_folded(line) for line in lines])
+        return Entry(uid, text, components[0].name, start, end)
 
 
-def _checked_entry(uid: str, text: str) -> Entry:
+def _folded(line: str) -> str:
+    """RFC 5545 line folding (75 octets), as icalendar writes it."""
+    return icalendar.parser.Contentline(line).to_ical().decode()
+
+
+def _calendar_text(zones: list, lines: list[str]) -> str:
+    return "\r\n".join(
+        ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//calcard//import//EN"]
+        + [z.rstrip("\r\n") for z in zones]
+        + lines
+        + ["END:VCALENDAR", ""]
+    )
+
+
+def _checked_components(text: str) -> list:
+    """The calendar's components, or ValueError naming what icalendar could not read."""
     calendar = icalendar.Calendar.from_ical(text)
-    missing = calendar.get_missing_tzids()
-    if missing:
-        raise ValueError(f"time zone {', '.join(sorted(missing))} is not defined")
     components = [c for c in calendar.subcomponents if c.name in COMPONENTS]
     for component in components:
         if component.errors:
@@ -372,8 +389,7 @@ def _checked_entry(uid: str, text: str) -> Entry:
             raise ValueError(f"broken {broken}")
         if component.get("DTSTART") is not None:
             component.get("DTSTART").dt  # noqa: B018 - raises on an unusable value
-    timezones = {str(tz["TZID"]): tz for tz in calendar.walk("VTIMEZONE")}
-    return _entry(uid, components, timezones)
+    return components
 
 
 def iter_calendar(lines: Iterable[str]) -> Iterator[Entry | ParseError]:
