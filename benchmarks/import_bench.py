@@ -7,13 +7,13 @@ The import runs as the real CLI in a child process on a fresh database; its
 peak resident memory comes from the kernel (``ru_maxrss`` of the child), so
 the figure includes the interpreter and every library calcard loads. A second
 run with a tenth of the events shows how much of that grows with the file.
+Figures depend on the machine and its load: compare runs on the same machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -66,14 +66,21 @@ def measure(url: str, feed: Path) -> tuple[float, float, str]:
     calcard(env, "org", "create", org, "--plan", "team")
     calcard(env, "user", "add", login, "--org", org, "--role", "legal-representative",
             "--password-stdin", stdin="bench-password\n")  # fmt: skip
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    result = calcard(env, "import", login, str(feed))
+    child = subprocess.Popen(
+        [sys.executable, "-m", "calcard.cli", "import", login, str(feed)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    output = child.stdout.read() if child.stdout else ""
+    _, status, usage = os.wait4(child.pid, 0)  # this child's own peak, not all children's
+    child.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if peak <= before:
-        print("  (peak memory not above an earlier child's; figure is an upper bound)")
-    return seconds, peak / 1024, result.stdout.strip().splitlines()[-1]
+    if child.returncode != 0:
+        raise SystemExit(f"calcard import failed with exit code {child.returncode}")
+    return seconds, usage.ru_maxrss / 1024, output.strip().splitlines()[-1]
 
 
 def database(postgres: bool, tmp: Path, size: int) -> str:
@@ -104,7 +111,6 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        # The small run goes first: ru_maxrss of children is a running maximum.
         for size in (max(args.events // 10, 1), args.events):
             feed = tmp / f"feed-{size}.ics"
             write_feed(feed, size)
