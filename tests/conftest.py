@@ -179,14 +179,16 @@ def cli(server):
     """Run `calcard ARGS` as an operator would, against the server's database."""
     env = {**os.environ, "CALCARD_DATABASE_URL": server.backend.url}
 
-    def run(*args: str, stdin: str = "", ok: bool = True) -> subprocess.CompletedProcess:
+    def run(
+        *args: str, stdin: str = "", ok: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess:
         result = subprocess.run(
             [sys.executable, "-m", "calcard.cli", *args],
             input=stdin,
             capture_output=True,
             text=True,
             env=env,
-            timeout=60,
+            timeout=timeout,
         )
         if ok:
             assert result.returncode == 0, result.stderr
