@@ -184,3 +184,29 @@ def two_servers(backend, tmp_path) -> Iterator[list[Server]]:
     yield servers
     for srv in servers:
         stop_server(srv)
+
+
+@pytest.fixture
+def cli(server):
+    """Run `calcard ARGS` as an operator would, against the server's database."""
+    env = {**os.environ, "CALCARD_DATABASE_URL": server.backend.url}
+
+    def run(
+        *args: str, stdin: str = "", ok: bool = True, timeout: float = 60
+    ) -> subprocess.CompletedProcess:
+        result = subprocess.run(
+            [sys.executable, "-m", "calcard.cli", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+        )
+        if ok:
+            assert result.returncode == 0, result.stderr
+        else:
+            assert result.returncode != 0, result.stdout
+            assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        return result
+
+    return run

@@ -2,38 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 
 import pytest
 
 from conftest import sync_report
 from test_caldav_client import event
-
-
-@pytest.fixture
-def cli(server):
-    env = {**os.environ, "CALCARD_DATABASE_URL": server.backend.url}
-
-    def run(*args: str, stdin: str = "", ok: bool = True) -> subprocess.CompletedProcess:
-        result = subprocess.run(
-            [sys.executable, "-m", "calcard.cli", *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-        )
-        if ok:
-            assert result.returncode == 0, result.stderr
-        else:
-            assert result.returncode != 0, result.stdout
-            assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-        return result
-
-    return run
 
 
 @pytest.fixture

@@ -94,3 +94,12 @@ def cached_rights(user: str, path: str, compute: Callable[[], str]) -> str:
     if key not in cache:
         cache[key] = compute()
     return cache[key]
+
+
+def set_actor(user: str) -> None:
+    """Who is making the current request's changes (the trash shows who deleted what)."""
+    _local.actor = user
+
+
+def actor() -> str:
+    return getattr(_local, "actor", "")

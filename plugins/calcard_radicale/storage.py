@@ -155,10 +155,10 @@ class Collection(storage.BaseCollection):
             self._owner_only("delete")
         with session(write=True) as s:
             if href is None:
-                store.delete_collection(s, self._data)
+                store.delete_collection(s, self._data, actor=runtime.actor())
                 return
             old = store.get_item(s, self._data.id, href)
-            store.delete_item(s, self._data, href)
+            store.delete_item(s, self._data, href, actor=runtime.actor())
             if old is not None and self._data.tag == "VCALENDAR":
                 scheduling.on_delete(s, self._data.owner, old.text)
             self._refresh(s)
@@ -283,6 +283,7 @@ class Storage(storage.BaseStorage):
     def acquire_lock(self, mode: str, user: str = "", *args, **kwargs) -> Iterator[None]:
         paths = [kwargs.get("path"), kwargs.get("to_path")]
         owners = {_lock_owner(pathutils.strip_path(p)) for p in paths if p} or {user}
+        runtime.set_actor(user)
         with session(write=mode == "w", owners=owners):
             yield
 

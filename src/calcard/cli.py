@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -15,6 +16,8 @@ import click
 from calcard import accounts, demo, importexport, publiclinks, sharing, trash, twofactor, workgroups
 from calcard.config import load_settings
 from calcard.db import Database
+
+PROGRESS_EVERY = 1000
 
 
 def database() -> Database:
@@ -365,20 +368,32 @@ def share_remove(s, path, user_login, group, org_name) -> None:
 @click.argument("login")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--into", help="Collection path, e.g. /alice/work/ (default: the user's default).")
-@write
-def import_command(s, login, file, into) -> None:
-    summary = importexport.import_file(s, login, file, into)
+@refusals
+def import_command(login, file, into) -> None:
+    """Import an .ics or .vcf file; progress and skipped entries go to stderr."""
+    db = database()
+    db.upgrade()
+    summary = importexport.import_file(db, login, file, into, progress=_import_progress)
     for reason in summary.skipped:
         click.echo(f"skipped: {reason}", err=True)
     click.echo(str(summary))
+
+
+def _import_progress(done: int) -> None:
+    """Big files report every PROGRESS_EVERY entries so an operator sees it move."""
+    if done % PROGRESS_EVERY == 0:
+        click.echo(f"... {done} entries read", err=True)
 
 
 @main.command("export")
 @click.argument("path")
 @refusals
 def export_command(path: str) -> None:
-    with database().transaction() as s:
-        click.echo(importexport.export_collection(s, path), nl=False)
+    """Write a calendar as one .ics or an address book as one .vcf to stdout."""
+    out = sys.stdout
+    for chunk in importexport.export(database(), path).chunks:
+        out.write(chunk)
+    out.flush()
 
 
 @main.group("trash")
@@ -398,9 +413,37 @@ def trash_list(login: str) -> None:
 @trash_group.command("restore")
 @click.argument("login")
 @click.argument("entry_id")
+@click.option(
+    "--into", help="Restore an item into this collection (a collection: under this path)."
+)
+@click.option("--new-uid", is_flag=True, help="Give the restored item a new UID.")
 @write
-def trash_restore(s, login, entry_id) -> None:
-    click.echo(f"restored {trash.restore(s, login, entry_id)}")
+def trash_restore(s, login, entry_id, into, new_uid) -> None:
+    try:
+        restored = trash.restore(s, login, entry_id, into, new_uid)
+    except trash.RestoreConflict as exc:
+        raise ValueError(f"{exc}; {_conflict_hint(exc.options)}") from exc
+    click.echo(f"restored {restored}")
+
+
+def _conflict_hint(options: dict) -> str:
+    hints = [f"--into {path}" for path in options.get("into", [])[:3]]
+    if options.get("new_uid"):
+        hints.append("--new-uid")
+    return "retry with " + " or ".join(hints) if hints else "nothing to retry with"
+
+
+@trash_group.command("purge")
+@click.option("--now", "now_text", help="Pretend it is this ISO time (default: now).")
+@refusals
+def trash_purge(now_text: str | None) -> None:
+    """Delete for good what is older than each owner's plan retention."""
+    now = datetime.fromisoformat(now_text) if now_text else datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    db = database()
+    db.upgrade()
+    click.echo(str(trash.purge(db, now)))
 
 
 @main.group("reminders")

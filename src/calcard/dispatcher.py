@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from calcard import alarms, birthdays, busy, delivery, links, mailqueue, reminders, store
+from calcard import alarms, birthdays, busy, delivery, links, mailqueue, reminders, store, trash
 from calcard.config import Settings
 from calcard.db import Database
 from calcard.models import Collection, Reminder, User
@@ -30,6 +30,7 @@ log = logging.getLogger("calcard.reminders")
 Clock = Callable[[], datetime]
 BIRTHDAY_PERIOD = timedelta(minutes=10)
 BIRTHDAY_HOUR = 8  # morning-of notification, in the user's time zone
+PURGE_PERIOD = timedelta(hours=1)  # trash older than the plan's retention goes
 
 
 def system_clock() -> datetime:
@@ -59,6 +60,7 @@ class Dispatcher:
         self.grace = timedelta(minutes=settings.reminder_grace_minutes)
         self.stopping = threading.Event()
         self._birthdays_checked: datetime | None = None
+        self._purged: datetime | None = None
 
     def run_once(self, limit: int = 100) -> int:
         """Deliver what is due now; returns how many rows were handled."""
@@ -67,6 +69,9 @@ class Dispatcher:
             with self.db.transaction(write=True) as s:
                 schedule_birthdays(s, now)
             self._birthdays_checked = now
+        if self._purged is None or now - self._purged >= PURGE_PERIOD:
+            trash.purge(self.db, now)
+            self._purged = now
         with self.db.transaction(write=True) as s:
             reminders.extend_horizon(s, now)
             busy.extend_windows(s, now)

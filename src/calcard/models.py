@@ -151,6 +151,7 @@ class Item(Base):
             postgresql_where=text("deleted_at IS NULL AND uid <> ''"),
         ),
         Index("ix_items_time", "collection_id", "start", "end"),
+        Index("ix_items_trash", "owner", "deleted_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"))
@@ -368,3 +369,25 @@ class WebSession(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class ContactMerge(Base):
+    """A duplicate-contact merge, with the original cards so it can be undone.
+
+    ``originals`` is JSON: one ``{"href", "uid", "text", "item_id", "removed"}``
+    per card the merge changed (the kept card, the merged-away ones and any
+    group whose members were repointed). ``merged_etag`` is the kept card's
+    ETag right after the merge: undo refuses when the card changed since.
+    """
+
+    __tablename__ = "contact_merges"
+    __table_args__ = (Index("ix_contact_merges_owner", "owner", "created_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"))
+    kept_uid: Mapped[str] = mapped_column(String(1000))
+    kept_href: Mapped[str] = mapped_column(String(1000))
+    merged_etag: Mapped[str] = mapped_column(String(100))
+    originals: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from calcard import busy, reminders
@@ -148,6 +148,12 @@ def has_uid(s: Session, collection_id: int, uid: str) -> bool:
     # "uid <> ''" lets SQLite use the partial unique index uq_items_live_uid.
     query = _live_items(collection_id).where(Item.uid == uid, Item.uid != "").limit(1)
     return s.scalars(query).first() is not None
+
+
+def item_by_uid(s: Session, collection_id: int, uid: str) -> ItemData | None:
+    """The live item with this UID (uq_items_live_uid makes it at most one)."""
+    row = s.scalars(_live_items(collection_id).where(Item.uid == uid).limit(1)).first()
+    return _item_data(row) if row else None
 
 
 def _bump(s: Session, collection_id: int, changes: Iterable[tuple[str, bool]]) -> int:
@@ -431,6 +437,16 @@ def href_for_uid(uid: str, suffix: str, taken: set[str]) -> str:
     return f"{uuid.uuid4()}{suffix}"
 
 
+def free_href(s: Session, collection_id: int, uid: str, suffix: str) -> str:
+    """An href from the UID (as ``href_for_uid``) that no live item of the collection uses."""
+    taken: set[str] = set()
+    while True:
+        href = href_for_uid(uid, suffix, taken)
+        if get_item(s, collection_id, href) is None:
+            return href
+        taken.add(href)
+
+
 def verify(s: Session) -> bool:
     """Offline check: every live item's ETag matches its text (a torn write would not)."""
     ok = True
@@ -461,23 +477,29 @@ def restore_item(s: Session, collection: CollectionData, item_id: int) -> ItemDa
     return _item_data(row)
 
 
-def restore_collection(s: Session, collection_id: int) -> CollectionData:
-    """Bring back a trashed collection with everything trashed together with it."""
+def restore_collection(
+    s: Session, collection_id: int, new_path: str | None = None
+) -> CollectionData:
+    """Bring back a trashed collection with everything trashed together with it.
+
+    ``new_path`` restores it under another name when its path is in use again.
+    """
     row = s.get(Collection, collection_id)
     if row is None or row.deleted_at is None:
         raise StoreError(f"no deleted collection {collection_id}")
+    together = (
+        (Collection.path == row.path) | Collection.path.startswith(row.path + "/", autoescape=True)
+    ) & (Collection.deleted_at == row.deleted_at)
+    if new_path is not None and new_path != row.path:
+        _rename_trashed(s, row, together, new_path)
+        together = (
+            (Collection.path == new_path)
+            | Collection.path.startswith(new_path + "/", autoescape=True)
+        ) & (Collection.deleted_at == row.deleted_at)
     if _live_collection(s, row.path) is not None:
         raise StoreError(f"{row.path!r} exists again; remove or rename it first")
     _ensure_parents(s, row.path)
-    s.execute(
-        update(Collection)
-        .where(
-            (Collection.path == row.path)
-            | Collection.path.startswith(row.path + "/", autoescape=True),
-            Collection.deleted_at == row.deleted_at,
-        )
-        .values(deleted_at=None, deleted_by="")
-    )
+    s.execute(update(Collection).where(together).values(deleted_at=None, deleted_by=""))
     _bump(s, row.id, [])
     restored = get_collection(s, row.path)
     for item in all_items(s, row.id):
@@ -497,3 +519,31 @@ def count_collections(s: Session, owner: str, tag: str) -> int:
         )
         or 0
     )
+
+
+def _rename_trashed(s: Session, row: Collection, together, new_path: str) -> None:
+    if owner_of(new_path) != row.owner or not all(
+        SAFE_HREF_RE.match(part) for part in new_path.split("/")
+    ):
+        raise StoreError(f"cannot restore to {new_path!r}: not a free path of {row.owner!r}")
+    if _live_collection(s, new_path) is not None:
+        raise StoreError(f"{new_path!r} exists; choose another name")
+    old_path = row.path
+    for moved in s.scalars(select(Collection).where(together)):
+        moved.path = new_path + moved.path[len(old_path) :]
+        moved.parent = parent_of(moved.path)
+    s.flush()
+
+
+def purge_trash(s: Session, owner: str, cutoff: datetime) -> tuple[int, int]:
+    """Delete for good what ``owner`` trashed before ``cutoff``: (items, collections).
+
+    Items of a purged collection go with it (ON DELETE CASCADE), as do their
+    sync-log rows: the collection no longer exists for any client.
+    """
+    cutoff = cutoff.astimezone(UTC)  # SQLite compares stored datetimes as text
+    items = s.execute(delete(Item).where(Item.owner == owner, Item.deleted_at < cutoff)).rowcount
+    collections = s.execute(
+        delete(Collection).where(Collection.owner == owner, Collection.deleted_at < cutoff)
+    ).rowcount
+    return items, collections

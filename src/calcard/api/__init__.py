@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from calcard.api import (
     birthdays,
+    contacts,
     events,
     freebusy,
     health,
@@ -19,10 +20,26 @@ from calcard.api import (
     rsvp,
     session,
     shares,
+    transfer,
+    trash,
 )
 from calcard.api.common import ApiContext, api_error_handlers
 
-FEATURES = (health, session, me, orgs, shares, birthdays, reminders, freebusy, events, rsvp)
+FEATURES = (
+    health,
+    session,
+    me,
+    orgs,
+    shares,
+    birthdays,
+    reminders,
+    freebusy,
+    events,
+    rsvp,
+    trash,
+    transfer,
+    contacts,
+)
 
 
 def routes(ctx: ApiContext) -> list[Route]:
