@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calcard import accounts, importexport, store
+from calcard import accounts, store
 from calcard.models import Collection, PublicLink, as_utc, utcnow
 
 EXPIRIES: dict[str, timedelta | None] = {
@@ -97,9 +97,9 @@ def _live(link: PublicLink) -> bool:
 
 
 def feed(s: Session, token: str) -> str:
-    """The calendar behind a live token as one .ics text."""
+    """The path of the calendar behind a live token (its .ics is then streamed)."""
     link = s.scalars(select(PublicLink).where(PublicLink.token_hash == _hash(token))).first()
     collection = s.get(Collection, link.collection_id) if link else None
     if link is None or not _live(link) or collection is None or collection.deleted_at:
         raise accounts.NotFound("no such public link (it may have expired or been revoked)")
-    return importexport.export_collection(s, collection.path)
+    return collection.path

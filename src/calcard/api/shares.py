@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from calcard import accounts, publiclinks, sharing
+from calcard import accounts, importexport, publiclinks, sharing
 from calcard.api.common import ApiContext, Call, endpoint
 from calcard.api.me import iso
 
@@ -93,8 +93,9 @@ def revoke_link(call: Call) -> dict:
 def feed(call: Call) -> Response:
     """A published calendar as an .ics feed (no login: the URL is the secret)."""
     with call.read() as s:
-        text = publiclinks.feed(s, call.params["token"])
-    return Response(text, media_type="text/calendar; charset=utf-8")
+        path = publiclinks.feed(s, call.params["token"])
+    export = importexport.export(call.ctx.db, path)
+    return StreamingResponse(export.chunks, media_type="text/calendar; charset=utf-8")
 
 
 def routes(ctx: ApiContext) -> list[Route]:
