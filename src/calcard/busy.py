@@ -16,7 +16,8 @@ import recurring_ical_events
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from calcard.models import BusyItem, BusyPeriod, Item, User
+from calcard import items
+from calcard.models import BusyItem, BusyPeriod, User
 
 WINDOW_BEFORE = timedelta(days=366)
 WINDOW_AFTER = timedelta(days=731)
@@ -119,13 +120,7 @@ def extend_windows(s: Session, now: datetime, limit: int = 200) -> int:
         .with_for_update(skip_locked=True)
     ).all()
     for tracked in due:
-        text = s.scalar(
-            select(Item.text).where(
-                Item.collection_id == tracked.collection_id,
-                Item.href == tracked.href,
-                Item.deleted_at.is_(None),
-            )
-        )
+        text = items.live_text(s, tracked.collection_id, tracked.href)
         materialize(s, tracked.owner, tracked.collection_id, tracked.href, text, now)
     return len(due)
 

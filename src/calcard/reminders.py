@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from calcard import alarms
-from calcard.models import Item, Reminder, ReminderItem, User
+from calcard import alarms, items
+from calcard.models import Reminder, ReminderItem, User
 
 HORIZON = timedelta(days=60)
 LATE_ON_SAVE = timedelta(minutes=5)  # an alarm this late when saved still fires
@@ -124,13 +124,7 @@ def extend_horizon(s: Session, now: datetime, limit: int = 200) -> int:
         .with_for_update(skip_locked=True)
     ).all()
     for tracked in due:
-        text = s.scalar(
-            select(Item.text).where(
-                Item.collection_id == tracked.collection_id,
-                Item.href == tracked.href,
-                Item.deleted_at.is_(None),
-            )
-        )
+        text = items.live_text(s, tracked.collection_id, tracked.href)
         if text is None:
             unschedule_item(s, tracked.collection_id, tracked.href)
         else:
