@@ -40,15 +40,22 @@ CALENDAR = f"/{LOGIN}/calendar/"
 CONTACTS = f"/{LOGIN}/contacts/"
 PUTRATE = f"/{LOGIN}/putrate/"
 SCRATCH_BOOK = f"/{LOGIN}/putrate-contacts/"
-GENERATOR_VERSION = 1  # bump when the generated data changes (invalidates the cache)
+GENERATOR_VERSION = 2  # bump when the generated data changes (invalidates the cache)
 STAGE = 500  # events per PUT stage
 CHANGES = 10  # modified events before an incremental sync
 MULTIGET = 100
 
-EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+# Events spread over last year and this one, and the queries ask about this week
+# and month: a real calendar's reads are around now, inside calcard's occurrence
+# index window.
+TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+EPOCH = TODAY.replace(year=TODAY.year - 1, month=1, day=1)
 SPAN_DAYS = 730
-WEEK = ("20250303T000000Z", "20250310T000000Z")
-MONTH = ("20250301T000000Z", "20250401T000000Z")
+_MONDAY = TODAY - timedelta(days=TODAY.weekday())
+_MONTH = TODAY.replace(day=1)
+_NEXT_MONTH = (_MONTH + timedelta(days=32)).replace(day=1)
+WEEK = (_MONDAY.strftime("%Y%m%dT%H%M%SZ"), (_MONDAY + timedelta(7)).strftime("%Y%m%dT%H%M%SZ"))
+MONTH = (_MONTH.strftime("%Y%m%dT%H%M%SZ"), _NEXT_MONTH.strftime("%Y%m%dT%H%M%SZ"))
 
 DAV = "DAV:"
 CALDAV = "urn:ietf:params:xml:ns:caldav"
@@ -890,7 +897,7 @@ def radicale_prefill(env: Env, kind: Kind, count: int) -> Path:
     PROPFIND and one sync on a real Radicale so its item cache and sync history
     are built once, not in every run.
     """
-    key = env.cache / f"radicale-{kind.name}-{count}-g{GENERATOR_VERSION}"
+    key = env.cache / f"radicale-{kind.name}-{count}-g{GENERATOR_VERSION}-{EPOCH:%Y}"
     if (key / "complete").exists():
         log(f"  reusing cached Radicale {kind.name} {key}")
         return key / "collection"

@@ -49,6 +49,12 @@ def item_data(href: str, item: radicale_item.Item) -> ItemData:
     )
 
 
+def _within(item: ItemData, start: int, end: int) -> bool:
+    """An overlapping time range that starts or ends inside [start, end) needs no
+    occurrence check (the rule of Radicale's own storage)."""
+    return item.start >= start or item.end <= end
+
+
 @types.contextmanager
 def _no_guard(path: str, href: str | None) -> Iterator[None]:
     yield
@@ -121,12 +127,17 @@ class Collection(storage.BaseCollection):
         return [self._item(r) for r in rows]
 
     def get_filtered(self, filters) -> Iterable[tuple[radicale_item.Item, bool]]:
+        """Candidates for ``filters``, each with whether it surely matches (Radicale
+        runs its full filter on the others)."""
         if not self._data.tag:
             return []
         tag, start, end, simple = radicale_filter.simplify_prefilters(filters, self._data.tag)
         with session() as s:
-            rows = store.filter_items(s, self._data.id, tag, start, end)
-        return [(self._item(r), simple and (start <= r.start or r.end <= end)) for r in rows]
+            if simple and tag == "VEVENT":
+                found = store.filter_events(s, self._data.id, start, end)
+            else:
+                found = [(r, False) for r in store.filter_items(s, self._data.id, tag, start, end)]
+        return [(self._item(r), known or (simple and _within(r, start, end))) for r, known in found]
 
     def has_uid(self, uid: str) -> bool:
         with session() as s:

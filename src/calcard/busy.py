@@ -1,9 +1,9 @@
-"""Busy time of calendar items (RFC 4791 §7.10, RFC 5545 §3.6.1 TRANSP/STATUS).
+"""Busy time and the occurrence index (RFC 4791 §7.10 and §9.9, RFC 5545 §3.6.1).
 
-Occurrences are expanded once, when an item is written, into ``busy_periods``
-rows for a window around now; queries inside the window are then a single
-indexed range lookup per participant. Outside the window (or for an item not
-yet materialized) the same expansion runs on the fly.
+Occurrences of every VEVENT are expanded once, when an item is written, into
+``occurrences`` rows for a window around now; free/busy and calendar-query
+time ranges inside the window are then indexed range lookups. Outside the
+window (or for an item not yet materialized) the same expansion runs on the fly.
 """
 
 from __future__ import annotations
@@ -17,15 +17,17 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from calcard import items
-from calcard.models import BusyItem, BusyPeriod, User
+from calcard.models import IndexedItem, Occurrence, User
 
 WINDOW_BEFORE = timedelta(days=366)
 WINDOW_AFTER = timedelta(days=731)
 # Stored periods are cut into pieces of at most this length, so a range query can
 # bound `start` from below too and stay a tight index range scan.
 CHUNK_SECONDS = 7 * 24 * 3600
+BUSY_KINDS = ("BUSY", "BUSY-TENTATIVE")
 
-Period = tuple[int, int, str]  # (start, end) as POSIX seconds, and BUSY | BUSY-TENTATIVE
+# (start, end) as POSIX seconds, and BUSY | BUSY-TENTATIVE | FREE | INSTANT
+Period = tuple[int, int, str]
 
 
 def localize(value, zone: ZoneInfo) -> datetime:
@@ -35,21 +37,45 @@ def localize(value, zone: ZoneInfo) -> datetime:
     return value.replace(tzinfo=zone) if value.tzinfo is None else value
 
 
-def occurrence_periods(text: str, start: datetime, end: datetime, zone: ZoneInfo) -> list[Period]:
-    """Busy periods of one item's events overlapping [start, end)."""
+def _expand(calendar: icalendar.Calendar, start: datetime, end: datetime, zone: ZoneInfo):
+    """The VEVENT occurrences overlapping [start, end), and whether all of a clean
+    recurrence set: a series recurring_ical_events has to skip makes it inexact."""
+    window = (start.astimezone(zone), end.astimezone(zone))
+    try:
+        return recurring_ical_events.of(calendar).between(*window), True
+    except (ValueError, TypeError, KeyError, recurring_ical_events.InvalidCalendar):
+        return recurring_ical_events.of(calendar, skip_bad_series=True).between(*window), False
+
+
+def _kind(event) -> str:
+    if str(event.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
+        return "FREE"
+    status = str(event.get("STATUS", "CONFIRMED")).upper()
+    return {"CANCELLED": "FREE", "TENTATIVE": "BUSY-TENTATIVE"}.get(status, "BUSY")
+
+
+def _zero_kind(calendar: icalendar.Calendar) -> str | None:
+    """RFC 4791 §9.9: an event without DTEND (no or a zero DURATION) is an instant,
+    matching a range that starts at it; one whose DTEND equals DTSTART is not.
+    Occurrences all carry a DTEND, so the source components tell (None: mixed)."""
+    has_end = {c.get("DTEND") is not None for c in calendar.walk("VEVENT")}
+    return None if len(has_end) > 1 else "FREE" if True in has_end else "INSTANT"
+
+
+def occurrences(
+    text: str, start: datetime, end: datetime, zone: ZoneInfo
+) -> tuple[list[Period], bool]:
+    """Every VEVENT occurrence overlapping [start, end), and whether the list is exact:
+    fixed instants only (a floating time or a date depends on the reader's zone)."""
     try:
         calendar = icalendar.Calendar.from_ical(text)
-        occurrences = recurring_ical_events.of(calendar, skip_bad_series=True).between(
-            start.astimezone(zone), end.astimezone(zone)
-        )
-    except (ValueError, TypeError, KeyError):
-        return []  # an item Radicale accepted but we cannot expand counts as free
+        found, exact = _expand(calendar, start, end, zone)
+    except (ValueError, TypeError, KeyError, recurring_ical_events.InvalidCalendar):
+        return [], False  # an item Radicale accepted but we cannot expand counts as free
     periods: list[Period] = []
-    for event in occurrences:
-        if str(event.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
-            continue
-        status = str(event.get("STATUS", "CONFIRMED")).upper()
-        if status == "CANCELLED" or event.get("DTSTART") is None:
+    for event in found:
+        if event.get("DTSTART") is None:
+            exact = False
             continue
         begin = event["DTSTART"].dt
         finish = event["DTEND"].dt if event.get("DTEND") is not None else None
@@ -57,12 +83,22 @@ def occurrence_periods(text: str, start: datetime, end: datetime, zone: ZoneInfo
             duration = event["DURATION"].dt if event.get("DURATION") is not None else None
             day_long = not isinstance(begin, datetime)
             finish = begin + (duration or (timedelta(days=1) if day_long else timedelta(0)))
-        first, last = localize(begin, zone), localize(finish, zone)
-        if last <= first:
+        exact = exact and all(isinstance(v, datetime) and v.tzinfo for v in (begin, finish))
+        first, last = (
+            int(localize(begin, zone).timestamp()),
+            int(localize(finish, zone).timestamp()),
+        )
+        kind = _kind(event) if last > first else _zero_kind(calendar)
+        if last < first or kind is None:
+            exact = False
             continue
-        kind = "BUSY-TENTATIVE" if status == "TENTATIVE" else "BUSY"
-        periods.append((int(first.timestamp()), int(last.timestamp()), kind))
-    return periods
+        periods.append((first, last, kind))
+    return periods, exact
+
+
+def occurrence_periods(text: str, start: datetime, end: datetime, zone: ZoneInfo) -> list[Period]:
+    """Busy periods of one item's events overlapping [start, end)."""
+    return [p for p in occurrences(text, start, end, zone)[0] if p[2] in BUSY_KINDS]
 
 
 def user_zone(s: Session, login: str) -> ZoneInfo:
@@ -79,17 +115,17 @@ def zone_named(name: str) -> ZoneInfo:
 def materialize(
     s: Session, owner: str, collection_id: int, href: str, text: str | None, now: datetime
 ) -> None:
-    """Replace an item's busy rows (none when ``text`` is None: the item is gone)."""
+    """Replace an item's occurrence rows (none when ``text`` is None: the item is gone)."""
     s.execute(
-        delete(BusyPeriod).where(BusyPeriod.collection_id == collection_id, BusyPeriod.href == href)
+        delete(Occurrence).where(Occurrence.collection_id == collection_id, Occurrence.href == href)
     )
-    tracked = s.get(BusyItem, (collection_id, href))
+    tracked = s.get(IndexedItem, (collection_id, href))
     if text is None or "VEVENT" not in text:
         if tracked is not None:
             s.delete(tracked)
         return
     first, last = now - WINDOW_BEFORE, now + WINDOW_AFTER
-    periods = occurrence_periods(text, first, last, user_zone(s, owner))
+    periods, exact = occurrences(text, first, last, user_zone(s, owner))
     rows = [
         {
             "owner": owner,
@@ -100,22 +136,23 @@ def materialize(
             "kind": kind,
         }
         for first_second, finish, kind in periods
-        for begin in range(first_second, finish, CHUNK_SECONDS)
+        for begin in range(first_second, max(finish, first_second + 1), CHUNK_SECONDS)
     ]
     if rows:
-        s.execute(BusyPeriod.__table__.insert(), rows)
+        s.execute(Occurrence.__table__.insert(), rows)
     if tracked is None:
-        tracked = BusyItem(collection_id=collection_id, href=href, owner=owner)
+        tracked = IndexedItem(collection_id=collection_id, href=href, owner=owner)
         s.add(tracked)
     tracked.window_start, tracked.window_end = int(first.timestamp()), int(last.timestamp())
+    tracked.exact = exact
     s.flush()
 
 
 def extend_windows(s: Session, now: datetime, limit: int = 200) -> int:
     """Re-expand items whose window ends within a year (periodic, from the dispatcher)."""
     due = s.scalars(
-        select(BusyItem)
-        .where(BusyItem.window_end < int((now + WINDOW_AFTER / 2).timestamp()))
+        select(IndexedItem)
+        .where(IndexedItem.window_end < int((now + WINDOW_AFTER / 2).timestamp()))
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()

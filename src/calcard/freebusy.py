@@ -19,7 +19,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from calcard import busy, sharing, store
-from calcard.models import BusyPeriod, Collection, Membership, Room, User, utcnow
+from calcard.models import Collection, Membership, Occurrence, Room, User, utcnow
 
 DEFAULT_HORIZON_DAYS = 14
 MAX_HORIZON_DAYS = 366
@@ -135,12 +135,13 @@ def busy_by_owner(
         return found
     first, last = int(start.timestamp()), int(end.timestamp())
     for owner, begin, finish in s.execute(
-        select(BusyPeriod.owner, BusyPeriod.start, BusyPeriod.end).where(
-            BusyPeriod.owner.in_(logins),  # ix_busy_periods_owner_time
-            BusyPeriod.collection_id.in_([c.id for c in calendars]),
-            BusyPeriod.start < last,
-            BusyPeriod.end > first,
-            BusyPeriod.start >= first - busy.CHUNK_SECONDS,
+        select(Occurrence.owner, Occurrence.start, Occurrence.end).where(
+            Occurrence.owner.in_(logins),  # ix_occurrences_owner_time
+            Occurrence.collection_id.in_([c.id for c in calendars]),
+            Occurrence.start < last,
+            Occurrence.end > first,
+            Occurrence.start >= first - busy.CHUNK_SECONDS,
+            Occurrence.kind.in_(busy.BUSY_KINDS),
         )
     ):
         found[owner].append((begin, finish))
@@ -159,13 +160,14 @@ def collection_busy(
     now = utcnow()
     if now - busy.WINDOW_BEFORE <= start and end <= now + busy.WINDOW_AFTER:
         rows = s.execute(
-            select(BusyPeriod.start, BusyPeriod.end, BusyPeriod.kind).where(
-                BusyPeriod.owner == collection.owner,
-                BusyPeriod.collection_id == collection.id,
-                BusyPeriod.start < last,
-                BusyPeriod.end > first,
-                BusyPeriod.start >= first - busy.CHUNK_SECONDS,
-                BusyPeriod.href != (except_href or ""),
+            select(Occurrence.start, Occurrence.end, Occurrence.kind).where(
+                Occurrence.owner == collection.owner,
+                Occurrence.collection_id == collection.id,
+                Occurrence.start < last,
+                Occurrence.end > first,
+                Occurrence.start >= first - busy.CHUNK_SECONDS,
+                Occurrence.href != (except_href or ""),
+                Occurrence.kind.in_(busy.BUSY_KINDS),
             )
         ).all()
         return [(r.start, r.end, r.kind) for r in rows]

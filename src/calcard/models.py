@@ -262,17 +262,22 @@ class ServerSecret(Base):
     value: Mapped[str] = mapped_column(String(200))
 
 
-class BusyPeriod(Base):
-    """A materialized busy occurrence, so free/busy is one indexed range query.
+class Occurrence(Base):
+    """One materialized occurrence of a calendar item's VEVENTs.
 
     Written with each calendar change (DESIGN.md rule 3) for a window around
-    now; ``BusyItem`` records each item's window so it can be extended.
+    now, so free/busy and calendar-query time ranges are indexed range lookups
+    instead of re-expanding recurrences; ``IndexedItem`` records each item's
+    window so it can be extended. ``kind`` FREE marks occurrences that match
+    time ranges but take no time (transparent, cancelled, zero-length), INSTANT
+    events without an end (which match a range starting at them).
     """
 
-    __tablename__ = "busy_periods"
+    __tablename__ = "occurrences"
     __table_args__ = (
-        Index("ix_busy_periods_owner_time", "owner", "start", "end"),
-        Index("ix_busy_periods_item", "collection_id", "href"),
+        Index("ix_occurrences_owner_time", "owner", "start", "end"),
+        Index("ix_occurrences_item", "collection_id", "href"),
+        Index("ix_occurrences_collection_time", "collection_id", "start"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     owner: Mapped[str] = mapped_column(String(100))
@@ -280,16 +285,24 @@ class BusyPeriod(Base):
     href: Mapped[str] = mapped_column(String(1000))
     start: Mapped[int] = mapped_column(BigInteger)
     end: Mapped[int] = mapped_column(BigInteger)
-    kind: Mapped[str] = mapped_column(String(20))  # BUSY | BUSY-TENTATIVE
+    kind: Mapped[str] = mapped_column(String(20))  # BUSY | BUSY-TENTATIVE | FREE | INSTANT
 
 
-class BusyItem(Base):
-    __tablename__ = "busy_items"
+class IndexedItem(Base):
+    """An item whose occurrences are materialized, and for which window.
+
+    ``exact`` says the rows answer time-range queries on their own: every
+    occurrence has a fixed instant (no floating times or dates, which depend on
+    the reader's zone) and the whole recurrence set expanded cleanly.
+    """
+
+    __tablename__ = "indexed_items"
     collection_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     href: Mapped[str] = mapped_column(String(1000), primary_key=True)
     owner: Mapped[str] = mapped_column(String(100))
     window_start: Mapped[int] = mapped_column(BigInteger)
     window_end: Mapped[int] = mapped_column(BigInteger, index=True)
+    exact: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class Room(Base):
