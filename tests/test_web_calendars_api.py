@@ -443,6 +443,8 @@ def test_holiday_subscription_syncs_over_dav_read_only_and_can_be_removed(server
     assert raw.put(path + "new.ics", content=mine, headers=ICS).status_code == 403
     assert raw.delete(item).status_code == 403
     assert raw.delete(path).status_code == 403
+    recolor = COLOR_PROPPATCH.format(color="#000000")
+    assert raw.request("PROPPATCH", path, content=recolor).status_code == 403
     with pytest.raises(DAVError):
         holidays.save_event(mine.replace(f"{this_year}0801-ch", "other"))
     web_event = {"calendar": path, "title": "x", "start": f"{this_year}-08-01T10:00"}
