@@ -117,6 +117,17 @@ def test_calendar_changes_refuse_hostile_input_and_foreign_calendars(server):
     assert server.client(owner).get(f"/{owner}/calendar/").status_code == 200
 
 
+def test_without_calendar_access_no_calendar_changes(server):
+    login = server.user(calendar=False)
+    http = user_session(server, login)
+    created = http.post("/api/calendars", json={"name": "New", "color": "#123456"})
+    assert created.status_code == 403
+    changed = http.put(f"/api/calendars/{login}/calendar/", json={"name": "Renamed"})
+    assert changed.status_code == 403 and "access" in changed.json()["error"]
+    refused = http.post("/api/holidays/subscriptions", json={"country": "CH"})
+    assert refused.status_code == 403
+
+
 def test_the_plan_limits_new_calendars(server):
     org = "free-" + server.user()
     with server.backend.db.transaction(write=True) as s:

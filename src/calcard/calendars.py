@@ -78,6 +78,8 @@ def own_calendar(s: Session, login: str, path: str) -> store.CollectionData:
     clean = str(path).strip("/")
     collection = store.get_collection(s, clean) if clean else None
     if collection is not None and collection.tag == "VCALENDAR" and collection.owner == login:
+        if not accounts.product_access(s, login).calendar:
+            raise accounts.PermissionDenied("you have no access to calendars")
         return collection
     seen = bool(clean) and "r" in sharing.permissions(s, login, clean)
     if seen and (collection is None or collection.tag == "VCALENDAR"):
