@@ -21,7 +21,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from calcard import alarms, birthdays, busy, delivery, links, mailqueue, reminders, store, trash
+from calcard import (
+    alarms,
+    birthdays,
+    busy,
+    delivery,
+    links,
+    mailqueue,
+    public_holidays,
+    reminders,
+    store,
+    trash,
+)
 from calcard.config import Settings
 from calcard.db import Database
 from calcard.models import Collection, Reminder, User
@@ -30,7 +41,7 @@ log = logging.getLogger("calcard.reminders")
 Clock = Callable[[], datetime]
 BIRTHDAY_PERIOD = timedelta(minutes=10)
 BIRTHDAY_HOUR = 8  # morning-of notification, in the user's time zone
-PURGE_PERIOD = timedelta(hours=1)  # trash older than the plan's retention goes
+PURGE_PERIOD = timedelta(hours=1)  # trash older than the retention goes; holidays move on
 
 
 def system_clock() -> datetime:
@@ -71,6 +82,7 @@ class Dispatcher:
             self._birthdays_checked = now
         if self._purged is None or now - self._purged >= PURGE_PERIOD:
             trash.purge(self.db, now)
+            public_holidays.refresh_due(self.db, now.date())
             self._purged = now
         with self.db.transaction(write=True) as s:
             reminders.extend_horizon(s, now)

@@ -19,11 +19,10 @@ import icalendar
 import recurring_ical_events
 from sqlalchemy.orm import Session
 
-from calcard import alarms, busy, freebusy, ical, scheduling, sharing, store
+from calcard import alarms, attachments, busy, freebusy, ical, scheduling, sharing, store
+from calcard.calendars import color_of
 from calcard.store import ItemData
 
-PALETTE = ("#2563eb", "#059669", "#d97706", "#dc2626", "#7c3aed", "#db2777", "#0d9488", "#475569")
-COLOR_PROP = "ICAL:calendar-color"
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 ACTIONS = ("DISPLAY", "EMAIL")
@@ -77,6 +76,7 @@ class EventInput:
     rule: Rule | None = None
     alarms: tuple[Alarm, ...] = ()
     attendees: tuple[str, ...] = ()
+    attachments: tuple[str, ...] = ()  # http(s) links (ATTACH;VALUE=URI)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -95,7 +95,7 @@ def calendars(s: Session, login: str) -> list[CalendarInfo]:
             CalendarInfo(
                 path=f"/{collection.path}/",
                 name=collection.props.get("D:displayname") or collection.path.rsplit("/", 1)[-1],
-                color=collection.props.get(COLOR_PROP) or PALETTE[index % len(PALETTE)],
+                color=color_of(collection.props, index),
                 owner=collection.owner,
                 writable="w" in letters,
             )
@@ -105,7 +105,7 @@ def calendars(s: Session, login: str) -> list[CalendarInfo]:
 
 def occurrences(s: Session, login: str, path: str, start: datetime, end: datetime) -> list[dict]:
     """Every event occurrence of a calendar overlapping [start, end), recurring ones expanded."""
-    collection = _calendar(s, login, path)
+    collection = find_calendar(s, login, path)
     zone = busy.user_zone(s, login)
     first, last = start.astimezone(zone), end.astimezone(zone)
     rows = store.filter_items(
@@ -135,11 +135,11 @@ def _occurrence_json(event, item: ItemData, zone: ZoneInfo, path: str, recurring
         "href": item.href,
         "uid": item.uid,
         "etag": item.etag,
-        "recurrence_id": _iso(rid.dt, zone) if recurring and rid is not None else None,
+        "recurrence_id": iso(rid.dt, zone) if recurring and rid is not None else None,
         "recurring": recurring,
         "title": str(event.get("SUMMARY", "")),
-        "start": _iso(begin, zone),
-        "end": _iso(_end_of(event), zone),
+        "start": iso(begin, zone),
+        "end": iso(_end_of(event), zone),
         "all_day": not isinstance(begin, datetime),
         "location": str(event.get("LOCATION", "")),
     }
@@ -147,12 +147,12 @@ def _occurrence_json(event, item: ItemData, zone: ZoneInfo, path: str, recurring
 
 def detail(s: Session, login: str, path: str, href: str, recurrence_id: str | None) -> dict:
     """The event form's fields: the series (master), or one occurrence of it."""
-    collection = _calendar(s, login, path)
+    collection = find_calendar(s, login, path)
     item = _item(s, collection, href)
     calendar = icalendar.Calendar.from_ical(item.text)
     master = _master(calendar)
     component = _occurrence(calendar, master, recurrence_id) if recurrence_id else master
-    zone = _zone_of(component["DTSTART"].dt, busy.user_zone(s, login))
+    zone = zone_of(component["DTSTART"].dt, busy.user_zone(s, login))
     return {
         "calendar": f"/{collection.path}/",
         "href": item.href,
@@ -181,6 +181,7 @@ def _form_json(component, zone: ZoneInfo) -> dict:
             str(a).removeprefix("mailto:").removeprefix("MAILTO:")
             for a in (attendees if isinstance(attendees, list) else [attendees])
         ],
+        "attachments": attachments.web_links(component),
     }
 
 
@@ -222,7 +223,7 @@ def _alarms_of(component) -> list[Alarm]:
 
 
 def create(s: Session, login: str, path: str, data: EventInput) -> ItemData:
-    collection = _calendar(s, login, path, write=True)
+    collection = find_calendar(s, login, path, write=True)
     uid = str(uuid.uuid4())
     calendar = icalendar.Calendar()
     calendar.add("VERSION", "2.0")
@@ -233,7 +234,7 @@ def create(s: Session, login: str, path: str, data: EventInput) -> ItemData:
     event.add("SEQUENCE", 0)
     _apply(s, login, event, data, series=True)
     calendar.add_component(event)
-    return _save(s, login, collection, f"{uid}.ics", calendar)
+    return save(s, login, collection, f"{uid}.ics", calendar)
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,7 @@ def open_event(
     s: Session, login: str, path: str, href: str, recurrence_id: str | None, etag: str | None
 ) -> Target:
     """The event to change (one occurrence's override when ``recurrence_id`` is given)."""
-    collection = _calendar(s, login, path, write=True)
+    collection = find_calendar(s, login, path, write=True)
     calendar = _load(s, collection, href, etag)
     master = _master(calendar)
     component = _override(calendar, master, recurrence_id) if recurrence_id else master
@@ -261,8 +262,8 @@ def open_event(
 def update(s: Session, login: str, target: Target, data: EventInput) -> ItemData:
     """Replace the form's fields of the series, or of one occurrence (an override)."""
     _apply(s, login, target.component, data, series=target.component is target.master)
-    _touch(target.component)
-    return _save(s, login, target.collection, target.href, target.calendar)
+    touch(target.component)
+    return save(s, login, target.collection, target.href, target.calendar)
 
 
 def move(
@@ -279,7 +280,7 @@ def move(
     new_start, new_end = times
     if isinstance(begin, datetime) != isinstance(new_start, datetime):
         raise EventError("open the event to switch between all-day and timed")
-    zone = _zone_of(begin, busy.user_zone(s, login))
+    zone = zone_of(begin, busy.user_zone(s, login))
     if component is target.master:
         _shift_weekdays(component, _day(new_start, zone) - _day(old_start, zone))
         delta = _as_zone(new_start, zone) - _as_zone(old_start, zone)
@@ -288,15 +289,15 @@ def move(
         new_end = new_start + length
         _shift_exceptions(target.calendar, component, delta)
     _set_times(component, _as_zone(new_start, zone), _as_zone(new_end, zone))
-    _touch(component)
-    return _save(s, login, target.collection, target.href, target.calendar)
+    touch(component)
+    return save(s, login, target.collection, target.href, target.calendar)
 
 
 def delete(
     s: Session, login: str, path: str, href: str, recurrence_id: str | None, etag: str | None
 ) -> None:
     """Delete the whole event, or only one occurrence of a series (EXDATE)."""
-    collection = _calendar(s, login, path, write=True)
+    collection = find_calendar(s, login, path, write=True)
     calendar = _load(s, collection, href, etag)
     if not recurrence_id:
         old = store.get_item(s, collection.id, href)
@@ -309,8 +310,8 @@ def delete(
     for override in _overrides(calendar, moment):
         calendar.subcomponents.remove(override)
     master.add("EXDATE", moment)
-    _touch(master)
-    _save(s, login, collection, href, calendar)
+    touch(master)
+    save(s, login, collection, href, calendar)
 
 
 # --- the form's input ----------------------------------------------------------------------
@@ -334,6 +335,10 @@ def parse_input(body: dict) -> EventInput:
     )
     if end <= start:  # type: ignore[operator]
         raise EventError("the end must be after the start")
+    try:
+        links = attachments.checked_links(body.get("attachments"))
+    except attachments.LinkError as exc:
+        raise EventError(str(exc)) from exc
     return EventInput(
         title=_text(body, "title", 1000) or "(no title)",
         start=start,
@@ -345,6 +350,7 @@ def parse_input(body: dict) -> EventInput:
         rule=_parse_rule(body.get("rrule")),
         alarms=tuple(_parse_alarm(a) for a in _list(body, "alarms", 10)),
         attendees=tuple(str(a).strip() for a in _list(body, "attendees", 100) if str(a).strip()),
+        attachments=links,
     )
 
 
@@ -436,6 +442,7 @@ def _apply(s: Session, login: str, component, data: EventInput, series: bool) ->
         component.add("RRULE", _rrule(data.rule, data, zone))
     for alarm in data.alarms:
         component.add_component(_valarm(alarm, data.title))
+    attachments.set_web_links(component, data.attachments)
     _set_attendees(s, login, component, data.attendees)
 
 
@@ -488,7 +495,7 @@ def _set_attendees(s: Session, login: str, component, attendees: tuple[str, ...]
         component.add("ATTENDEE", f"mailto:{address}", parameters={"PARTSTAT": "NEEDS-ACTION"})
 
 
-def _touch(component) -> None:
+def touch(component) -> None:
     component.pop("DTSTAMP", None)
     component.add("DTSTAMP", datetime.now(UTC))
     sequence = int(component.get("SEQUENCE", 0)) + 1
@@ -496,9 +503,7 @@ def _touch(component) -> None:
     component.add("SEQUENCE", sequence)
 
 
-def _save(
-    s: Session, login: str, collection: store.CollectionData, href: str, calendar
-) -> ItemData:
+def save(s: Session, login: str, collection: store.CollectionData, href: str, calendar) -> ItemData:
     """Store through calcard.store, with the time range DAV queries rely on."""
     calendar.add_missing_timezones()
     entry = next(ical.split_calendar(calendar.to_ical()), None)
@@ -522,7 +527,7 @@ def _save(
 # --- finding things ------------------------------------------------------------------------
 
 
-def _calendar(s: Session, login: str, path: str, write: bool = False) -> store.CollectionData:
+def find_calendar(s: Session, login: str, path: str, write: bool = False) -> store.CollectionData:
     clean = path.strip("/")
     collection = store.get_collection(s, clean)
     letters = sharing.permissions(s, login, clean) if collection else ""
@@ -626,7 +631,7 @@ def _end_of(component) -> datetime | date:
     return begin + (timedelta(0) if isinstance(begin, datetime) else timedelta(days=1))
 
 
-def _zone_of(value: datetime | date, fallback: ZoneInfo) -> ZoneInfo:
+def zone_of(value: datetime | date, fallback: ZoneInfo) -> ZoneInfo:
     """The event's own time zone when it has one, else the user's."""
     tz = getattr(value, "tzinfo", None)
     if isinstance(tz, ZoneInfo):
@@ -636,7 +641,7 @@ def _zone_of(value: datetime | date, fallback: ZoneInfo) -> ZoneInfo:
     return fallback
 
 
-def _iso(value: datetime | date, zone: ZoneInfo) -> str:
+def iso(value: datetime | date, zone: ZoneInfo) -> str:
     if not isinstance(value, datetime):
         return value.isoformat()
     return busy.localize(value, zone).isoformat()

@@ -404,3 +404,26 @@ class ContactMerge(Base):
     originals: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class HolidaySubscription(Base):
+    """A holiday calendar a user added to their DAV home (calcard.public_holidays).
+
+    Its holidays are ordinary items of the collection, so DAV sync works as for
+    any calendar; this row makes the collection read-only for everyone
+    (calcard.sharing) and records what generated it, so the dispatcher can move
+    the window forward and follow updates of the ``holidays`` package.
+    """
+
+    __tablename__ = "holiday_subscriptions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100), index=True)
+    collection_id: Mapped[int] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE"), unique=True
+    )
+    country: Mapped[str] = mapped_column(String(10))
+    subdivision: Mapped[str] = mapped_column(String(40), default="")
+    language: Mapped[str] = mapped_column(String(20), default="")
+    last_year: Mapped[int] = mapped_column(Integer)
+    source_version: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

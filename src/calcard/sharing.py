@@ -3,6 +3,8 @@
 Returns Radicale-style permission letters so the rights plugin stays a thin
 adapter, but knows nothing of Radicale itself: R/W read/write a principal,
 r/w read/write a calendar or address book, d forbids deleting the collection.
+A subscribed holiday calendar (calcard.public_holidays) is read-only for
+everyone, its owner included: the server writes it, nobody else.
 
 A collection shared with a user appears in the sharee's home under an alias
 path, ``<sharee>/shared-<owner>-<name>``, so DAV clients find it by normal
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 from calcard import accounts, store
 from calcard.models import (
     Collection,
+    HolidaySubscription,
     Membership,
     Organization,
     Share,
@@ -69,7 +72,8 @@ def permissions(s: Session, login: str, path: str) -> str:
         if alias_root(path) == path and store.get_collection(s, path) is None:
             shared = find_alias(s, path)
         if shared is not None:
-            return "rwd" if shared.access == "read-write" else "rd"
+            writable = shared.access == "read-write" and _writable(s, shared.collection.id)
+            return "rwd" if writable else "rd"
         return _own_collection(s, login, path)
     return _shared(s, login, path) if rest else ""
 
@@ -81,7 +85,15 @@ def _own_collection(s: Session, login: str, path: str) -> str:
         # Not created yet: only someone with both products may create either kind.
         return "rw" if access.calendar and access.contacts else ""
     allowed = {"VCALENDAR": access.calendar, "VADDRESSBOOK": access.contacts}
-    return "rw" if allowed.get(collection.tag, True) else ""
+    if not allowed.get(collection.tag, True):
+        return ""
+    return "rw" if _writable(s, collection.id) else "r"
+
+
+def _writable(s: Session, collection_id: int) -> bool:
+    """False for a holiday calendar: only the server writes it."""
+    query = select(HolidaySubscription.id).where(HolidaySubscription.collection_id == collection_id)
+    return s.scalar(query.limit(1)) is None
 
 
 def _targets(user: User) -> ColumnElement[bool]:
@@ -107,14 +119,13 @@ def _shared(s: Session, login: str, path: str) -> str:
     user = _user(s, login)
     if user is None:
         return ""
-    levels = set(
-        s.scalars(
-            select(Share.access)
-            .join(Collection, Collection.id == Share.collection_id)
-            .where(Collection.path == path, Collection.deleted_at.is_(None), _targets(user))
-        )
-    )
-    if "read-write" in levels:
+    rows = s.execute(
+        select(Share.access, Collection.id)
+        .join(Collection, Collection.id == Share.collection_id)
+        .where(Collection.path == path, Collection.deleted_at.is_(None), _targets(user))
+    ).all()
+    levels = {access for access, _id in rows}
+    if "read-write" in levels and _writable(s, rows[0][1]):
         return "rwd"
     return "r" if levels else ""
 

@@ -22,7 +22,15 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from calcard import busy, reminders
-from calcard.models import Collection, IndexedItem, Item, Occurrence, SyncLog, utcnow
+from calcard.models import (
+    Collection,
+    HolidaySubscription,
+    IndexedItem,
+    Item,
+    Occurrence,
+    SyncLog,
+    utcnow,
+)
 
 # The bounds Radicale uses for "no limit" (datetime.min / datetime.max as POSIX seconds).
 TIMESTAMP_MIN = math.floor(datetime.min.replace(tzinfo=UTC).timestamp())
@@ -563,13 +571,20 @@ def restore_collection(
 
 
 def count_collections(s: Session, owner: str, tag: str) -> int:
-    """Live calendars (or address books) owned by ``owner``, for plan limits."""
+    """Live calendars (or address books) owned by ``owner``, for plan limits.
+
+    Subscribed holiday calendars are a service of the server and do not count.
+    """
+    holidays = select(HolidaySubscription.collection_id).where(HolidaySubscription.owner == owner)
     return (
         s.scalar(
             select(func.count())
             .select_from(Collection)
             .where(
-                Collection.owner == owner, Collection.tag == tag, Collection.deleted_at.is_(None)
+                Collection.owner == owner,
+                Collection.tag == tag,
+                Collection.deleted_at.is_(None),
+                Collection.id.not_in(holidays),
             )
         )
         or 0

@@ -9,10 +9,12 @@ from starlette.routing import Route
 
 from calcard.api import (
     birthdays,
+    calendars,
     contacts,
     events,
     freebusy,
     health,
+    holidays,
     me,
     openapi,
     orgs,
@@ -20,6 +22,7 @@ from calcard.api import (
     rsvp,
     session,
     shares,
+    tasks,
     transfer,
     trash,
 )
@@ -39,6 +42,9 @@ FEATURES = (
     trash,
     transfer,
     contacts,
+    calendars,
+    tasks,
+    holidays,
 )
 
 

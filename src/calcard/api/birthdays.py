@@ -19,7 +19,7 @@ from calcard.api.common import (
 )
 
 
-def _range(request: Request) -> tuple[date, date]:
+def date_range(request: Request) -> tuple[date, date]:
     try:
         start = date.fromisoformat(query_param(request, "start"))
         end = date.fromisoformat(query_param(request, "end"))
@@ -31,7 +31,7 @@ def _range(request: Request) -> tuple[date, date]:
 def routes(ctx: ApiContext) -> list[Route]:
     def entries(request: Request) -> list[birthdays.Birthday]:
         login = authenticated_login(ctx, request)
-        start, end = _range(request)
+        start, end = date_range(request)
         with ctx.db.transaction() as s:
             try:
                 return birthdays.birthdays(s, login, start, end)

@@ -21,7 +21,7 @@ from calcard.store import owner_of
 MAX_RANGE = timedelta(days=400)
 
 
-def _range(request: Request) -> tuple[datetime, datetime]:
+def time_range(request: Request) -> tuple[datetime, datetime]:
     try:
         start = datetime.fromisoformat(query_param(request, "start"))
         end = datetime.fromisoformat(query_param(request, "end"))
@@ -65,7 +65,7 @@ def routes(ctx: ApiContext) -> list[Route]:
         )
 
     def occurrences(request: Request) -> JSONResponse:
-        start, end = _range(request)
+        start, end = time_range(request)
         path = query_param(request, "calendar")
         return _call(
             ctx,

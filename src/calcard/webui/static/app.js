@@ -1,8 +1,12 @@
-// The calendar page: FullCalendar with one event source per calendar, the birthday
-// overlay, drag and drop, the event dialog and reminders while the page is open.
+// The calendar page: FullCalendar with one event source per calendar (events and tasks
+// due), the birthday and holiday overlays, drag and drop, the event dialog and
+// reminders while the page is open.
 import { api, setCsrf } from "./api.js";
+import * as calendarDialog from "./calendars.js";
 import * as eventForm from "./event-form.js";
+import * as holidays from "./holidays.js";
 import { listen, toast } from "./notify.js";
+import * as tasks from "./tasks.js";
 
 const BIRTHDAYS = "birthdays";
 const hidden = new Set(JSON.parse(localStorage.getItem("calcard.hidden") || "[]"));
@@ -31,8 +35,11 @@ function source(info) {
         start: range.startStr,
         end: range.endStr,
       });
-      const answer = await api("GET", `/api/events?${params}`);
-      return answer.events.map(toEvent);
+      const [answer, due] = await Promise.all([
+        api("GET", `/api/events?${params}`),
+        tasks.taskEvents(info, range),
+      ]);
+      return [...answer.events.map(toEvent), ...due];
     },
   };
 }
@@ -66,7 +73,7 @@ function toggleSource(id, shown, make) {
   localStorage.setItem("calcard.hidden", JSON.stringify([...hidden]));
 }
 
-function calendarList() {
+function calendarList(me) {
   const list = document.getElementById("calendar-list");
   list.replaceChildren(
     ...calendars.map((info) => {
@@ -82,14 +89,32 @@ function calendarList() {
       swatch.style.background = info.color;
       label.append(box, swatch, ` ${info.name}${info.writable ? "" : " (read-only)"}`);
       item.append(label);
+      if (info.owner === me) item.append(calendarDialog.editButton(info));
       return item;
     }),
   );
+}
+
+function birthdayToggle() {
   const birthdays = document.getElementById("show-birthdays");
   birthdays.checked = !hidden.has(BIRTHDAYS);
   birthdays.addEventListener("change", () =>
     toggleSource(BIRTHDAYS, birthdays.checked, () => birthdaySource),
   );
+}
+
+/** Calendars were created, renamed, recolored or deleted: sources and lists follow. */
+async function reloadCalendars(me) {
+  calendars = (await api("GET", "/api/calendars")).calendars;
+  for (const existing of calendar.getEventSources()) {
+    if (existing.id.startsWith("/")) existing.remove();
+  }
+  for (const info of calendars.filter((c) => !hidden.has(c.path))) {
+    calendar.addEventSource(source(info));
+  }
+  calendarList(me);
+  tasks.setCalendars(calendars);
+  await holidays.refreshSubscriptions();
 }
 
 function askScope() {
@@ -131,7 +156,12 @@ async function moved(info) {
 
 function clicked(info) {
   info.jsEvent.preventDefault();
-  if (info.event.extendedProps.birthday) return;
+  const { birthday, holiday, task } = info.event.extendedProps;
+  if (birthday || holiday) return;
+  if (task) {
+    tasks.openTask(task);
+    return;
+  }
   eventForm.openExisting(info.event.extendedProps).catch((failure) => toast(failure.message));
 }
 
@@ -201,9 +231,16 @@ async function start() {
   calendars = (await api("GET", "/api/calendars")).calendars;
   calendar = createCalendar(document.getElementById("calendar"));
   calendar.render();
-  calendarList();
+  calendarList(me.login);
+  birthdayToggle();
   menu();
   eventForm.setup(() => calendar.refetchEvents());
+  const reload = () => reloadCalendars(me.login).catch((failure) => toast(failure.message));
+  calendarDialog.setup(reload);
+  tasks.setup(calendars, (layoutOnly) =>
+    layoutOnly ? calendar.updateSize() : calendar.refetchEvents(),
+  );
+  holidays.setup(calendar, reload).catch((failure) => toast(failure.message));
   const create = document.getElementById("new-event");
   create.addEventListener("click", () => {
     const begin = new Date();

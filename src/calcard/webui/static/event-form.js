@@ -1,6 +1,7 @@
 // The event dialog: fields <-> the /api/event JSON, recurrence, reminders, participants
 // and the slot finder.
 import { api } from "./api.js";
+import * as attachmentList from "./attachment-list.js";
 import { addDays, browserZone, instantOf, wallTime } from "./time.js";
 
 const dialog = document.getElementById("event-dialog");
@@ -101,6 +102,7 @@ function read() {
     rrule: occurrence ? null : readRule(),
     alarms: readAlarms(),
     attendees: attendees(),
+    attachments: attachmentList.read(),
   };
 }
 
@@ -117,6 +119,7 @@ function fill(data) {
   alarmList.replaceChildren();
   (data.alarms || []).forEach(addAlarm);
   form.attendees.value = (data.attendees || []).join(", ");
+  attachmentList.fill(data.attachments || []);
   participants.replaceChildren();
   findResult.textContent = "";
   error.hidden = true;
@@ -252,6 +255,7 @@ export function setup(saved) {
   el("cancel-event").addEventListener("click", () => dialog.close());
   el("delete-event").addEventListener("click", remove);
   el("find-time").addEventListener("click", findTime);
+  attachmentList.setup(form);
   const zones = Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : [];
   el("timezones").replaceChildren(...zones.map((z) => new Option(z)));
 }

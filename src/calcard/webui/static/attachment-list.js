@@ -1,0 +1,72 @@
+// The event form's attachments: links (ATTACH;VALUE=URI), http and https only, shown as
+// links that open in a new tab without access to this page.
+const list = document.getElementById("attachment-list");
+const error = document.getElementById("attachment-error");
+let input;
+
+function webLink(text) {
+  try {
+    const url = new URL(text);
+    return ["http:", "https:"].includes(url.protocol) && url.hostname ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+function row(link) {
+  const item = document.createElement("li");
+  item.dataset.link = link;
+  const anchor = document.createElement("a");
+  anchor.href = link; // only http(s): webLink() and the server checked it
+  anchor.textContent = link;
+  anchor.target = "_blank";
+  anchor.rel = "noopener noreferrer";
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "icon-button";
+  remove.textContent = "✕";
+  remove.setAttribute("aria-label", `Remove link ${link}`);
+  remove.addEventListener("click", () => item.remove());
+  item.append(anchor, remove);
+  return item;
+}
+
+function add() {
+  const text = input.value.trim();
+  if (!text) return;
+  const link = webLink(text);
+  error.hidden = Boolean(link);
+  error.textContent = link ? "" : "Only http and https links can be attached.";
+  if (!link) return;
+  if (!added().includes(text)) list.append(row(text));
+  input.value = "";
+  input.focus();
+}
+
+function added() {
+  return [...list.children].map((item) => item.dataset.link);
+}
+
+/** The form's links, including one typed but not yet added. */
+export function read() {
+  const links = added();
+  const pending = input.value.trim();
+  return pending && !links.includes(pending) ? [...links, pending] : links;
+}
+
+export function fill(links) {
+  list.replaceChildren(...links.filter(webLink).map(row));
+  input.value = "";
+  error.hidden = true;
+}
+
+export function setup(form) {
+  input = form.elements["attachment-url"];
+  document.getElementById("add-attachment").addEventListener("click", add);
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault(); // add the link rather than submit the whole form
+      add();
+    }
+  });
+}

@@ -1,0 +1,113 @@
+// The calendar dialog: create, rename, recolor and delete the user's own calendars.
+// The color is the DAV property phones read (ICAL:calendar-color).
+import { api } from "./api.js";
+
+const PALETTE = ["#2563eb", "#059669", "#d97706", "#dc2626", "#7c3aed", "#db2777", "#0d9488", "#475569"];
+const dialog = document.getElementById("calendar-dialog");
+const form = document.getElementById("calendar-form");
+const error = document.getElementById("calendar-error");
+const note = document.getElementById("calendar-note");
+const remove = document.getElementById("delete-calendar");
+let editing = null; // the calendar being edited, null for a new one
+let changed = () => {};
+
+function showError(message) {
+  error.textContent = message;
+  error.hidden = !message;
+}
+
+function markChosen() {
+  for (const button of document.querySelectorAll("#calendar-palette button")) {
+    button.setAttribute("aria-pressed", String(button.dataset.color === form.color.value));
+  }
+}
+
+function open(info) {
+  editing = info;
+  form.name.value = info ? info.name : "";
+  // <input type=color> takes #rrggbb: Apple's #RRGGBBAA loses its alpha only if saved.
+  form.color.value = (info ? info.color : PALETTE[0]).slice(0, 7).toLowerCase();
+  document.getElementById("calendar-dialog-title").textContent = info
+    ? `Calendar “${info.name}”`
+    : "New calendar";
+  const subscription = info && !info.writable;
+  remove.hidden = !info;
+  remove.textContent = subscription ? "Remove from my calendars" : "Delete";
+  note.hidden = !subscription;
+  note.textContent = "This calendar is kept up to date by the server and is read-only.";
+  markChosen();
+  showError("");
+  dialog.showModal();
+  form.name.focus();
+}
+
+/** A button that opens the dialog for one of the user's own calendars. */
+export function editButton(info) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "icon-button edit-calendar";
+  button.textContent = "✎";
+  button.title = `Edit ${info.name}`;
+  button.setAttribute("aria-label", `Edit calendar ${info.name}`);
+  button.addEventListener("click", () => open(info));
+  return button;
+}
+
+async function save(event) {
+  event.preventDefault();
+  const body = { name: form.name.value, color: form.color.value };
+  try {
+    if (editing) {
+      await api("PUT", `/api/calendars${editing.path}`, body);
+    } else {
+      await api("POST", "/api/calendars", body);
+    }
+    dialog.close();
+    changed();
+  } catch (failure) {
+    showError(failure.message);
+  }
+}
+
+async function deleteCalendar() {
+  const what = editing.writable
+    ? `Delete “${editing.name}” and everything in it? It stays in the trash for a while.`
+    : `Remove “${editing.name}” from your calendars?`;
+  if (!window.confirm(what)) return;
+  try {
+    await api("DELETE", `/api/calendars${editing.path}`);
+    dialog.close();
+    changed();
+  } catch (failure) {
+    showError(failure.message);
+  }
+}
+
+function palette() {
+  document.getElementById("calendar-palette").replaceChildren(
+    ...PALETTE.map((color) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "swatch-button";
+      button.style.background = color;
+      button.dataset.color = color;
+      button.setAttribute("aria-label", `Color ${color}`);
+      button.addEventListener("click", () => {
+        form.color.value = color;
+        markChosen();
+      });
+      return button;
+    }),
+  );
+}
+
+/** `onChange` runs after a calendar was created, changed or deleted. */
+export function setup(onChange) {
+  changed = onChange;
+  palette();
+  form.color.addEventListener("input", markChosen);
+  form.addEventListener("submit", save);
+  remove.addEventListener("click", deleteCalendar);
+  document.getElementById("cancel-calendar").addEventListener("click", () => dialog.close());
+  document.getElementById("new-calendar").addEventListener("click", () => open(null));
+}
