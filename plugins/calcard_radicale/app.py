@@ -71,6 +71,11 @@ class CalcardApplication(Application):
             return scheduling.free_busy_report(body, path, user)
         return super().do_REPORT(environ, base_prefix, path, user, user_groups, request_info)
 
+    def do_PUT(self, environ, base_prefix, path, user, user_groups, request_info):
+        """Keep the body at hand: the write lock covers everyone its scheduling reaches."""
+        runtime.request().body = scheduling.read_body(environ).decode("utf-8", "replace")
+        return super().do_PUT(environ, base_prefix, path, user, user_groups, request_info)
+
     def do_POST(self, environ, base_prefix, path, user, user_groups, request_info):
         if user and scheduling.is_outbox(path, user):
             return scheduling.outbox_post(scheduling.read_body(environ), user)

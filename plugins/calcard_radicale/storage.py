@@ -203,6 +203,23 @@ def _lock_owner(sane: str) -> str:
     return store.owner_of(sane)
 
 
+def _scheduling_owners(sane: str) -> set[str]:
+    """Users whose calendars saving or deleting the event at ``sane`` may schedule into.
+
+    Read before the write lock from the stored event and the PUT body, so the
+    lock covers them all at once (two organizers inviting each other at the
+    same moment would otherwise deadlock).
+    """
+    parent, href = posixpath.split(sane)
+    with session() as s:
+        collection = _lookup(s, parent) if parent else None
+        if collection is None or collection._data.tag != "VCALENDAR":
+            return set()
+        old = store.get_item(s, collection._data.id, href)
+        texts = [old.text if old else None, runtime.request().body]
+        return scheduling.owners_involved(s, texts)
+
+
 def _check_plan(s, owner: str, tag: str) -> None:
     """A calendar or address book beyond the plan: 403 with the plan's reason."""
     try:
@@ -283,6 +300,8 @@ class Storage(storage.BaseStorage):
     def acquire_lock(self, mode: str, user: str = "", *args, **kwargs) -> Iterator[None]:
         paths = [kwargs.get("path"), kwargs.get("to_path")]
         owners = {_lock_owner(pathutils.strip_path(p)) for p in paths if p} or {user}
+        if mode == "w" and kwargs.get("request") in ("PUT", "DELETE"):
+            owners |= _scheduling_owners(pathutils.strip_path(kwargs["path"]))
         runtime.set_actor(user)
         with session(write=mode == "w", owners=owners):
             yield

@@ -7,6 +7,7 @@ organizers, and the mail texts in the organizer's language.
 from __future__ import annotations
 
 import copy
+import re
 from datetime import UTC, datetime
 
 import icalendar
@@ -90,6 +91,22 @@ def attendees(component) -> list:
 
 def attendee_addresses(calendar: icalendar.Calendar) -> set[str]:
     return {address(a) for event in events(calendar) for a in attendees(event)}
+
+
+def named_addresses(text: str) -> set[str]:
+    """The ORGANIZER and ATTENDEE addresses of an iCalendar text, found without parsing it.
+
+    Cheap enough to run before a write transaction starts, to know whose
+    calendars scheduling may touch (see scheduling.owners_involved).
+    """
+    found = set()
+    for line in re.sub(r"\r?\n[ \t]", "", text).splitlines():
+        name = re.split(r"[;:]", line, maxsplit=1)[0].strip().upper()
+        if name in ("ORGANIZER", "ATTENDEE"):
+            value = re.sub(r'"[^"]*"', "", line).split(":", 1)
+            if len(value) == 2:
+                found.add(address(value[1]))
+    return found - {""}
 
 
 def significant(old: icalendar.Calendar, new: icalendar.Calendar) -> bool:

@@ -11,16 +11,17 @@ attendee's save only ever reports their own participation.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from urllib.parse import urlencode
 
 import icalendar
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from calcard import busy, delivery, freebusy, itip, links, mailqueue, reminders, store
 from calcard.config import load_settings
-from calcard.db import lock_key
+from calcard.db import lock_owners
 from calcard.ical import split_calendar
 from calcard.models import Collection, Item, Room, User
 
@@ -37,9 +38,34 @@ def _parse(text: str | None) -> icalendar.Calendar | None:
     return calendar if itip.events(calendar) else None
 
 
+def owners_involved(s: Session, texts: Iterable[str | None], named: Iterable[str] = ()) -> set[str]:
+    """Whose data scheduling may write when an event changes from/to ``texts``.
+
+    The logins of the calcard users (rooms included) named as organizer or
+    attendee in the texts or in ``named`` (logins or addresses). Entry points
+    lock them all up front, in one order, before the write starts (see
+    calcard.db.lock_owners); a superset only serializes a little more.
+    """
+    wanted = {itip.address(a) for a in named}
+    for text in texts:
+        if text:
+            wanted |= itip.named_addresses(text)
+    wanted -= {""}
+    if not wanted:
+        return set()
+    return set(
+        s.scalars(
+            select(User.login).where(
+                or_(User.login.in_(wanted), func.lower(User.email).in_(wanted))
+            )
+        )
+    )
+
+
 def _put(
     s: Session, collection: store.CollectionData, href: str, text: str, actor: str
 ) -> store.ItemData:
+    lock_owners(s, [collection.owner])
     (entry,) = [e for e in split_calendar(text) if not isinstance(e, Exception)]
     data = store.ItemData(
         href, entry.uid, entry.etag, entry.text, entry.component, entry.start, entry.end
@@ -189,8 +215,7 @@ def _deliver_internal(
 
 def _book_room(s: Session, organizer: str, room: User, calendar: icalendar.Calendar) -> str:
     """Accept when free, decline when busy; one booking at a time per room."""
-    if s.get_bind().dialect.name == "postgresql":
-        s.execute(select(func.pg_advisory_xact_lock(lock_key(room.login))))
+    lock_owners(s, [room.login])
     uid = str(itip.events(calendar)[0]["UID"])
     existing = find_copy(s, room.login, uid)
     href = existing[1].href if existing else store.href_for_uid(uid, ".ics", set())
@@ -350,6 +375,15 @@ def _mail_external(
     _queue_mail(
         s, organizer, attendee, calendar, "REQUEST", text_extra=text_extra, html_extra=html_extra
     )
+
+
+def link_owner(s: Session, params: dict[str, str]) -> str | None:
+    """Whose calendar an answer link writes to (to lock before the write), if any."""
+    try:
+        row = s.get(Collection, int(params.get("c", "")))
+    except ValueError:
+        return None
+    return row.owner if row else None
 
 
 def answer_link(s: Session, params: dict[str, str], answer: str, now: datetime) -> tuple[str, str]:

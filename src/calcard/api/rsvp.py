@@ -72,8 +72,10 @@ def _purpose(params: dict[str, str]) -> str | None:
 
 
 def _apply(ctx: ApiContext, params: dict[str, str], choice: str) -> HTMLResponse:
+    with ctx.db.transaction() as s:
+        owner = scheduling.link_owner(s, params)
     try:
-        with ctx.db.transaction(write=True) as s:
+        with ctx.db.transaction(write=True, owners=[owner] if owner else []) as s:
             title, organizer = scheduling.answer_link(s, params, choice, utcnow())
     except PermissionError as exc:
         return _page("Answer not recorded", f"<p>{escape(str(exc))}</p>", 403)
