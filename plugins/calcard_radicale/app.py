@@ -6,7 +6,7 @@ import time
 from http import HTTPStatus
 
 from defusedxml import DefusedXmlException
-from radicale import Application, config
+from radicale import Application, config, httputils
 
 from calcard.config import Settings
 from calcard_radicale import runtime, scheduling
@@ -72,7 +72,12 @@ class CalcardApplication(Application):
         return super().do_REPORT(environ, base_prefix, path, user, user_groups, request_info)
 
     def do_PUT(self, environ, base_prefix, path, user, user_groups, request_info):
-        """Keep the body at hand: the write lock covers everyone its scheduling reaches."""
+        """Refuse writes into a schedule box up front; keep the body at hand, so the
+        write lock covers everyone its scheduling reaches."""
+        refused = scheduling.box_refusal(path)
+        if refused:
+            runtime.refuse(403, refused)
+            return httputils.NOT_ALLOWED
         runtime.request().body = scheduling.read_body(environ).decode("utf-8", "replace")
         return super().do_PUT(environ, base_prefix, path, user, user_groups, request_info)
 
