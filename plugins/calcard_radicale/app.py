@@ -6,7 +6,7 @@ import time
 from http import HTTPStatus
 
 from defusedxml import DefusedXmlException
-from radicale import Application, config, httputils
+from radicale import Application, config, httputils, pathutils
 
 from calcard.config import Settings
 from calcard_radicale import runtime, scheduling
@@ -74,7 +74,7 @@ class CalcardApplication(Application):
     def do_PUT(self, environ, base_prefix, path, user, user_groups, request_info):
         """Refuse writes into a schedule box up front; keep the body at hand, so the
         write lock covers everyone its scheduling reaches."""
-        refused = scheduling.box_refusal(path)
+        refused = scheduling.box_refusal(pathutils.strip_path(path))
         if refused:
             runtime.refuse(403, refused)
             return httputils.NOT_ALLOWED

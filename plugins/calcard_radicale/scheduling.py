@@ -73,9 +73,8 @@ def is_outbox(path: str, user: str) -> bool:
     return pathutils.strip_path(path) == f"{user}/{inbox.OUTBOX}"
 
 
-def box_refusal(path: str) -> str | None:
-    """Why a PUT to ``path`` (a schedule box or something in one) is refused, if it is."""
-    sane = pathutils.strip_path(path)
+def box_refusal(sane: str) -> str | None:
+    """Why writing at the sanitized ``sane`` (a schedule box or in one) is refused, if it is."""
     with session() as s:
         for candidate in (sane, store.parent_of(sane)):
             kind = inbox.kind(store.get_collection(s, candidate)) if candidate else None
