@@ -22,6 +22,7 @@ from conftest import sync_report
 
 DAV, CALDAV = "{DAV:}", "{urn:ietf:params:xml:ns:caldav}"
 ICS = {"Content-Type": "text/calendar"}
+HOUR = timedelta(hours=1)
 
 
 def propfind(http: httpx.Client, path: str, props: str, depth: str = "0") -> ET.Element:
@@ -128,8 +129,13 @@ def test_inbox_receives_request_reply_and_cancel(server, pair):
         assert http.get(request.url.path).status_code == 404
     assert inbox_messages(server, guest) == {}
 
+    # An update (another time) is a new REQUEST; deleting the event, a CANCEL.
+    event = client(server, organizer).event_by_uid("boxed")
+    event.data = invitation("boxed", organizer, [f"{guest}@example.com"], start_in(30) + HOUR)
+    event.save()
+    assert list(inbox_messages(server, guest).values()) == ["REQUEST"]
     client(server, organizer).event_by_uid("boxed").delete()
-    assert list(inbox_messages(server, guest).values()) == ["CANCEL"]
+    assert sorted(inbox_messages(server, guest).values()) == ["CANCEL", "REQUEST"]
     with server.client(guest) as http:
         listing = http.get("/api/trash").text
     assert "inbox" not in listing  # deleted messages do not clutter the trash

@@ -78,7 +78,7 @@ class CalcardApplication(Application):
         if refused:
             runtime.refuse(403, refused)
             return httputils.NOT_ALLOWED
-        runtime.request().body = scheduling.read_body(environ).decode("utf-8", "replace")
+        runtime.request().body = scheduling.read_body(environ)
         return super().do_PUT(environ, base_prefix, path, user, user_groups, request_info)
 
     def do_POST(self, environ, base_prefix, path, user, user_groups, request_info):

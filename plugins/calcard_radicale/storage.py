@@ -239,7 +239,7 @@ def _scheduling_owners(sane: str) -> set[str]:
         if collection is None or collection._data.tag != "VCALENDAR":
             return set()
         old = store.get_item(s, collection._data.id, href)
-        texts = [old.text if old else None, runtime.request().body]
+        texts = [old.text if old else None, runtime.request().body.decode("utf-8", "replace")]
         return scheduling.owners_involved(s, texts)
 
 
