@@ -78,6 +78,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(
-        collections.delete().where(collections.c.tag.in_([b["tag"] for b in BOXES.values()]))
+    boxes = sa.select(collections.c.id).where(
+        collections.c.tag.in_([b["tag"] for b in BOXES.values()])
     )
+    for table in ("items", "sync_log"):
+        dependent = sa.table(table, sa.column("collection_id", sa.Integer))
+        op.execute(dependent.delete().where(dependent.c.collection_id.in_(boxes)))
+    op.execute(collections.delete().where(collections.c.id.in_(boxes)))
