@@ -6,7 +6,7 @@ import time
 from http import HTTPStatus
 
 from defusedxml import DefusedXmlException
-from radicale import Application, config
+from radicale import Application, config, httputils, pathutils
 
 from calcard.config import Settings
 from calcard_radicale import runtime, scheduling
@@ -70,6 +70,16 @@ class CalcardApplication(Application):
         if scheduling.is_free_busy_query(body):
             return scheduling.free_busy_report(body, path, user)
         return super().do_REPORT(environ, base_prefix, path, user, user_groups, request_info)
+
+    def do_PUT(self, environ, base_prefix, path, user, user_groups, request_info):
+        """Refuse writes into a schedule box up front; keep the body at hand, so the
+        write lock covers everyone its scheduling reaches."""
+        refused = scheduling.box_refusal(pathutils.strip_path(path))
+        if refused:
+            runtime.refuse(403, refused)
+            return httputils.NOT_ALLOWED
+        runtime.request().body = scheduling.read_body(environ)
+        return super().do_PUT(environ, base_prefix, path, user, user_groups, request_info)
 
     def do_POST(self, environ, base_prefix, path, user, user_groups, request_info):
         if user and scheduling.is_outbox(path, user):

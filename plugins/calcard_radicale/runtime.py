@@ -66,6 +66,7 @@ class RequestState:
     rights: dict[tuple[str, str], str] = field(default_factory=dict)
     refusal: tuple[int, str] | None = None
     delay: float = 0.0  # seconds to wait before answering the refusal (login throttling)
+    body: bytes = b""  # a PUT's body, read before the write lock (whose locks it needs)
 
 
 def begin_request() -> RequestState:

@@ -1,6 +1,7 @@
-"""CalDAV free/busy over DAV: free-busy-query REPORT (RFC 4791 §7.10), the
-scheduling outbox VFREEBUSY POST (RFC 6638 §5) and the principal properties
-that advertise it (RFC 6638 §2.1-2.4.1).
+"""CalDAV scheduling over DAV: free-busy-query REPORT (RFC 4791 §7.10), the
+scheduling outbox VFREEBUSY POST (RFC 6638 §5), the principal properties that
+advertise the schedule inbox and outbox (RFC 6638 §2.1-2.4.1) and how the boxes
+show in PROPFIND (resource type, the inbox's default calendar, §9.2).
 
 Thin XML/HTTP adapters; every decision and every busy period comes from
 calcard.freebusy, the same code that answers the JSON slot finder.
@@ -13,16 +14,18 @@ import posixpath
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from http import client
+from urllib.parse import unquote
 
 import defusedxml.ElementTree as DefusedET
 from defusedxml import DefusedXmlException
 from radicale import httputils, pathutils, types
 
-from calcard import freebusy, sharing, store
+from calcard import freebusy, inbox, sharing, store
+from calcard.scheduling import DEFAULT_CALENDAR
 from calcard_radicale.runtime import session
 
 DAV, CALDAV = "DAV:", "urn:ietf:params:xml:ns:caldav"
-OUTBOX = "outbox"
+BOX_URLS = {"schedule-inbox-URL": inbox.INBOX, "schedule-outbox-URL": inbox.OUTBOX}
 XML_HEADERS = (("Content-Type", "text/xml; charset=utf-8"),)
 
 
@@ -67,7 +70,17 @@ def free_busy_report(body: bytes, path: str, user: str) -> types.WSGIResponse:
 
 
 def is_outbox(path: str, user: str) -> bool:
-    return pathutils.strip_path(path) == f"{user}/{OUTBOX}"
+    return pathutils.strip_path(path) == f"{user}/{inbox.OUTBOX}"
+
+
+def box_refusal(sane: str) -> str | None:
+    """Why writing at the sanitized ``sane`` (a schedule box or in one) is refused, if it is."""
+    with session() as s:
+        for candidate in (sane, store.parent_of(sane)):
+            kind = inbox.kind(store.get_collection(s, candidate)) if candidate else None
+            if kind:
+                return inbox.refusal(kind)
+    return None
 
 
 def outbox_post(body: bytes, user: str) -> types.WSGIResponse:
@@ -89,30 +102,33 @@ def outbox_post(body: bytes, user: str) -> types.WSGIResponse:
 
 
 def advertise(multistatus: ET.Element) -> None:
-    """Fill schedule-outbox-URL and mailto addresses into principal PROPFIND answers."""
+    """Fill in what Radicale does not know in PROPFIND answers (RFC 6638 §2, §9.2).
+
+    Principals get their schedule inbox and outbox URLs and mailto addresses;
+    the boxes (stored collections of their own kind, see calcard.inbox) get
+    their resource type and the inbox its default calendar.
+    """
     if multistatus.tag != _tag(DAV, "multistatus"):
         return
+    boxes: list[tuple[ET.Element, str, str]] = []
     for response in multistatus.findall(_tag(DAV, "response")):
         href = response.findtext(_tag(DAV, "href")) or ""
-        login = href.strip("/")
-        if not login or "/" in login:
-            continue
-        _fill_principal(response, login, href)
+        parts = unquote(href).strip("/").split("/")
+        if len(parts) == 1 and parts[0]:
+            _fill_principal(response, parts[0], href)
+        elif len(parts) == 2 and parts[1] in BOX_URLS.values():
+            boxes.append((response, "/".join(parts), href))
+    if boxes:
+        with session() as s:
+            kinds = [inbox.kind(store.get_collection(s, path)) for _, path, _ in boxes]
+        for (response, _, href), kind in zip(boxes, kinds, strict=True):
+            if kind:
+                _show_box(response, kind, href)
 
 
 def _fill_principal(response: ET.Element, login: str, href: str) -> None:
-    for missing in response.findall(_tag(DAV, "propstat")):
-        if "404" not in (missing.findtext(_tag(DAV, "status")) or ""):
-            continue
-        prop = missing.find(_tag(DAV, "prop"))
-        outbox = prop.find(_tag(CALDAV, "schedule-outbox-URL")) if prop is not None else None
-        if prop is None or outbox is None:
-            continue
-        prop.remove(outbox)
-        ET.SubElement(outbox, _tag(DAV, "href")).text = posixpath.join(href, OUTBOX) + "/"
-        _found_props(response).append(outbox)
-        if not len(prop):
-            response.remove(missing)
+    for name, box in BOX_URLS.items():
+        _answer_missing(response, _tag(CALDAV, name), posixpath.join(href, box) + "/")
     prop_path = f"{_tag(DAV, 'prop')}/{_tag(CALDAV, 'calendar-user-address-set')}"
     found = _propstat(response, "200")
     addresses = found.find(prop_path) if found is not None else None
@@ -121,6 +137,41 @@ def _fill_principal(response: ET.Element, login: str, href: str) -> None:
             user = freebusy.resolve(s, login)
         if user is not None and user.email:
             ET.SubElement(addresses, _tag(DAV, "href")).text = f"mailto:{user.email}"
+
+
+def _show_box(response: ET.Element, kind: str, href: str) -> None:
+    """The box's resource type instead of Radicale's; the inbox's default calendar."""
+    found = _propstat(response, "200")
+    resourcetype = (
+        found.find(f"{_tag(DAV, 'prop')}/{_tag(DAV, 'resourcetype')}")
+        if found is not None
+        else None
+    )
+    if resourcetype is not None:
+        for child in list(resourcetype):
+            resourcetype.remove(child)
+        ET.SubElement(resourcetype, _tag(DAV, "collection"))
+        ET.SubElement(resourcetype, _tag(CALDAV, f"schedule-{kind}"))
+    if kind == inbox.INBOX:
+        home = posixpath.dirname(href.rstrip("/"))
+        default = posixpath.join(home, DEFAULT_CALENDAR) + "/"
+        _answer_missing(response, _tag(CALDAV, "schedule-default-calendar-URL"), default)
+
+
+def _answer_missing(response: ET.Element, tag: str, href: str) -> None:
+    """Move a property Radicale answered 404 to the 200 propstat, with ``href`` as value."""
+    for missing in response.findall(_tag(DAV, "propstat")):
+        if "404" not in (missing.findtext(_tag(DAV, "status")) or ""):
+            continue
+        prop = missing.find(_tag(DAV, "prop"))
+        element = prop.find(tag) if prop is not None else None
+        if prop is None or element is None:
+            continue
+        prop.remove(element)
+        ET.SubElement(element, _tag(DAV, "href")).text = href
+        _found_props(response).append(element)
+        if not len(prop):
+            response.remove(missing)
 
 
 def _found_props(response: ET.Element) -> ET.Element:

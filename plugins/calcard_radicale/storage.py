@@ -17,10 +17,11 @@ from radicale import item as radicale_item
 from radicale import pathutils, storage, types
 from radicale.item import filter as radicale_filter
 
-from calcard import accounts, scheduling, sharing, store
+from calcard import accounts, inbox, scheduling, sharing, store
 from calcard.sharing import SharedCollection
 from calcard.store import CollectionData, ItemData
 from calcard_radicale import runtime
+from calcard_radicale import scheduling as scheduling_dav
 from calcard_radicale.runtime import session
 
 SYNC_PREFIX = "http://calcard.org/ns/sync/"
@@ -80,8 +81,19 @@ class Collection(storage.BaseCollection):
         return _http_date(self._data.updated_at)
 
     def get_meta(self, key: str | None = None) -> Any:
-        props = self._shared.props if self._shared else self._data.props
-        return dict(props) if key is None else props.get(key)
+        props = dict(self._shared.props if self._shared else self._data.props)
+        if self._box:
+            props["tag"] = "VCALENDAR"  # to Radicale: items served as iCalendar, syncable
+        return props if key is None else props.get(key)
+
+    @property
+    def _box(self) -> str | None:
+        """ "inbox" or "outbox" when this is a schedule box (see app.py for how it is shown)."""
+        return inbox.kind(self._data)
+
+    def _refuse_box_write(self) -> None:
+        if self._box:
+            _refuse(inbox.refusal(self._box))
 
     def _item(self, data: ItemData) -> radicale_item.Item:
         return radicale_item.Item(
@@ -145,6 +157,7 @@ class Collection(storage.BaseCollection):
 
     def upload(self, href: str, item: radicale_item.Item):
         """Store, then schedule (RFC 6638): the organizer's copy may come back amended."""
+        self._refuse_box_write()
         with session(write=True) as s:
             stored, old = store.put_item(s, self._data, item_data(href, item))
             amended = scheduling.on_save(
@@ -164,9 +177,14 @@ class Collection(storage.BaseCollection):
     def delete(self, href: str | None = None) -> None:
         if href is None:
             self._owner_only("delete")
+            self._refuse_box_write()
         with session(write=True) as s:
             if href is None:
                 store.delete_collection(s, self._data, actor=runtime.actor())
+                return
+            if self._box:
+                store.discard_item(s, self._data, href)
+                self._refresh(s)
                 return
             old = store.get_item(s, self._data.id, href)
             store.delete_item(s, self._data, href, actor=runtime.actor())
@@ -176,6 +194,7 @@ class Collection(storage.BaseCollection):
 
     def set_meta(self, props: Mapping[str, str]) -> None:
         self._owner_only("change the properties of")
+        self._refuse_box_write()
         with session(write=True) as s:
             store.set_props(s, self._data, props)
             self._refresh(s)
@@ -183,12 +202,16 @@ class Collection(storage.BaseCollection):
     def _owner_only(self, what: str) -> None:
         """Sharees use a shared collection's items; the collection itself is the owner's."""
         if self._shared is not None:
-            reason = f"only its owner can {what} a shared calendar or address book"
-            runtime.refuse(403, reason)
-            raise ValueError(reason)
+            _refuse(f"only its owner can {what} a shared calendar or address book")
 
     def _refresh(self, s) -> None:
         self._data = store.get_collection(s, self._data.path) or self._data
+
+
+def _refuse(reason: str) -> None:
+    """A 403 with its reason (Radicale turns the ValueError into an error answer)."""
+    runtime.refuse(403, reason)
+    raise ValueError(reason)
 
 
 def _lookup(s, sane: str) -> Collection | None:
@@ -212,6 +235,23 @@ def _lock_owner(sane: str) -> str:
                 if shared is not None:
                     return shared.collection.owner
     return store.owner_of(sane)
+
+
+def _scheduling_owners(sane: str) -> set[str]:
+    """Users whose calendars saving or deleting the event at ``sane`` may schedule into.
+
+    Read before the write lock from the stored event and the PUT body, so the
+    lock covers them all at once (two organizers inviting each other at the
+    same moment would otherwise deadlock).
+    """
+    parent, href = posixpath.split(sane)
+    with session() as s:
+        collection = _lookup(s, parent) if parent else None
+        if collection is None or collection._data.tag != "VCALENDAR":
+            return set()
+        old = store.get_item(s, collection._data.id, href)
+        texts = [old.text if old else None, runtime.request().body.decode("utf-8", "replace")]
+        return scheduling.owners_involved(s, texts)
 
 
 def _check_plan(s, owner: str, tag: str) -> None:
@@ -276,6 +316,9 @@ class Storage(storage.BaseStorage):
                 taken.add(item_href)
                 datas.append(item_data(item_href, item))
         owner = store.owner_of(sane)
+        refused = scheduling_dav.box_refusal(sane)
+        if refused:
+            _refuse(refused)
         with session(write=True, owners=[owner]) as s:
             if props and props.get("tag") and store.get_collection(s, sane) is None:
                 _check_plan(s, owner, props["tag"])
@@ -287,6 +330,8 @@ class Storage(storage.BaseStorage):
         self, item: radicale_item.Item, to_collection: storage.BaseCollection, to_href: str
     ) -> None:
         assert isinstance(item.collection, Collection) and isinstance(to_collection, Collection)
+        item.collection._refuse_box_write()
+        to_collection._refuse_box_write()
         with session(write=True) as s:
             store.move_item(s, item.collection._data, item.href or "", to_collection._data, to_href)
 
@@ -294,6 +339,8 @@ class Storage(storage.BaseStorage):
     def acquire_lock(self, mode: str, user: str = "", *args, **kwargs) -> Iterator[None]:
         paths = [kwargs.get("path"), kwargs.get("to_path")]
         owners = {_lock_owner(pathutils.strip_path(p)) for p in paths if p} or {user}
+        if mode == "w" and kwargs.get("request") in ("PUT", "DELETE"):
+            owners |= _scheduling_owners(pathutils.strip_path(kwargs["path"]))
         runtime.set_actor(user)
         with session(write=mode == "w", owners=owners):
             yield

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from calcard import credentials, store
+from calcard import credentials, inbox, store
 from calcard.models import (
     AppPassword,
     Membership,
@@ -159,6 +159,7 @@ def add_user(
         s.flush()
         for slug, props in DEFAULT_COLLECTIONS.items():
             store.create_collection(s, f"{canonical}/{slug}", props)
+        inbox.create_boxes(s, canonical)
     elif _membership(s, org, user) is not None:
         raise AccountError(f"{canonical!r} is already a member of {org_name!r}")
     s.add(Membership(org_id=org.id, user_id=user.id, role=role))

@@ -55,6 +55,23 @@ def lock_key(owner: str) -> int:
     return int.from_bytes(hashlib.sha256(owner.encode()).digest()[:8], "big", signed=True)
 
 
+def lock_owners(session: Session, owners: Iterable[str]) -> None:
+    """Serialize this write transaction with the writes of ``owners`` too.
+
+    Locks are taken in one global order (by key) and kept until the transaction
+    ends, so transactions that name all their owners up front never deadlock.
+    Taking more later (a change that turned out to reach someone else) is
+    allowed; owners already held cost nothing. On SQLite the transaction holds
+    the database write lock already.
+    """
+    held: set[str] = session.info.setdefault("calcard_locked_owners", set())
+    missing = set(owners) - held
+    if session.get_bind().dialect.name == "postgresql":
+        for key in sorted({lock_key(o) for o in missing}):
+            session.execute(select(func.pg_advisory_xact_lock(key)))
+    held |= missing
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -75,10 +92,9 @@ class Database:
         with self.engine.connect() as conn:
             conn = conn.execution_options(**options)
             with conn.begin():
-                if write and self.is_postgres:
-                    for key in sorted({lock_key(o) for o in owners}):
-                        conn.execute(select(func.pg_advisory_xact_lock(key)))
                 with Session(bind=conn, expire_on_commit=False, autoflush=True) as session:
+                    if write:
+                        lock_owners(session, owners)
                     yield session
                     session.flush()
 

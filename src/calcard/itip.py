@@ -1,12 +1,14 @@
 """iTIP (RFC 5546) objects and iMIP (RFC 6047) wording for calcard's scheduling.
 
 Builds the METHOD:REQUEST / CANCEL / REPLY calendars sent to attendees and
-organizers, and the mail texts in the organizer's language.
+organizers, and the wording, in the organizer's language, of the mails and of
+the answer page their links open.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from datetime import UTC, datetime
 
 import icalendar
@@ -14,6 +16,8 @@ import icalendar
 PARTSTATS = ("ACCEPTED", "DECLINED", "TENTATIVE")
 # Properties whose change makes attendees answer again (RFC 5546 §2.1.4, §3.2.2.1).
 SIGNIFICANT = ("DTSTART", "DTEND", "DURATION", "DUE", "RRULE", "RDATE", "EXDATE", "LOCATION")
+# The organizer's bookkeeping, never part of an iTIP message (RFC 6638 §7.3).
+SCHEDULING_PARAMS = ("SCHEDULE-AGENT", "SCHEDULE-FORCE-SEND", "SCHEDULE-STATUS")
 WORDS = {
     "en": {
         "invite": "Invitation",
@@ -27,6 +31,19 @@ WORDS = {
         "TENTATIVE": "tentatively accepted",
         "answer": "Answer",
         "replied": "{who} has {answer}: {title}",
+        "your_answer": "Your answer",
+        "accept": "Accept",
+        "maybe": "Maybe",
+        "decline": "Decline",
+        "thanks": "Thank you",
+        "answered": "You have {answer} “{title}”; {organizer} is told.",
+        "not_recorded": "Answer not recorded",
+        "link_incomplete": "This answer link is incomplete.",
+        "link_invalid": "This answer link is not valid.",
+        "link_expired": "This event is over; the link has expired.",
+        "unknown_answer": "Unknown answer.",
+        "event_gone": "This event no longer exists.",
+        "not_invited": "You are not invited to this event.",
     },
     "de": {
         "invite": "Einladung",
@@ -40,6 +57,19 @@ WORDS = {
         "TENTATIVE": "vorläufig zugesagt",
         "answer": "Antworten",
         "replied": "{who} hat {answer}: {title}",
+        "your_answer": "Ihre Antwort",
+        "accept": "Zusagen",
+        "maybe": "Vielleicht",
+        "decline": "Absagen",
+        "thanks": "Vielen Dank",
+        "answered": "Sie haben {answer}: „{title}“; {organizer} wird benachrichtigt.",
+        "not_recorded": "Antwort nicht gespeichert",
+        "link_incomplete": "Dieser Antwort-Link ist unvollständig.",
+        "link_invalid": "Dieser Antwort-Link ist ungültig.",
+        "link_expired": "Dieser Termin ist vorbei; der Link ist abgelaufen.",
+        "unknown_answer": "Unbekannte Antwort.",
+        "event_gone": "Diesen Termin gibt es nicht mehr.",
+        "not_invited": "Sie sind zu diesem Termin nicht eingeladen.",
     },
     "fr": {
         "invite": "Invitation",
@@ -53,6 +83,19 @@ WORDS = {
         "TENTATIVE": "accepté provisoirement",
         "answer": "Répondre",
         "replied": "{who} a {answer} : {title}",
+        "your_answer": "Votre réponse",
+        "accept": "Accepter",
+        "maybe": "Peut-être",
+        "decline": "Refuser",
+        "thanks": "Merci",
+        "answered": "Vous avez {answer} « {title} » ; {organizer} en est informé.",
+        "not_recorded": "Réponse non enregistrée",
+        "link_incomplete": "Ce lien de réponse est incomplet.",
+        "link_invalid": "Ce lien de réponse n’est pas valide.",
+        "link_expired": "Cet événement est passé ; le lien a expiré.",
+        "unknown_answer": "Réponse inconnue.",
+        "event_gone": "Cet événement n’existe plus.",
+        "not_invited": "Vous n’êtes pas invité à cet événement.",
     },
     "it": {
         "invite": "Invito",
@@ -66,12 +109,32 @@ WORDS = {
         "TENTATIVE": "accettato con riserva",
         "answer": "Rispondi",
         "replied": "{who} ha {answer}: {title}",
+        "your_answer": "La tua risposta",
+        "accept": "Accetta",
+        "maybe": "Forse",
+        "decline": "Rifiuta",
+        "thanks": "Grazie",
+        "answered": "Hai {answer} «{title}»; {organizer} viene avvisato.",
+        "not_recorded": "Risposta non registrata",
+        "link_incomplete": "Questo link di risposta è incompleto.",
+        "link_invalid": "Questo link di risposta non è valido.",
+        "link_expired": "Questo evento è terminato; il link è scaduto.",
+        "unknown_answer": "Risposta sconosciuta.",
+        "event_gone": "Questo evento non esiste più.",
+        "not_invited": "Non sei invitato a questo evento.",
     },
 }
 
 
-def words(language: str) -> dict[str, str]:
-    return WORDS.get((language or "en")[:2].lower(), WORDS["en"])
+def language_of(language: str | None) -> str:
+    """The supported language closest to ``language`` (English when none is)."""
+    code = (language or "en")[:2].lower()
+    return code if code in WORDS else "en"
+
+
+def words(language: str | None) -> dict[str, str]:
+    """Mail and answer-page wording in ``language``."""
+    return WORDS[language_of(language)]
 
 
 def address(value: object) -> str:
@@ -90,6 +153,22 @@ def attendees(component) -> list:
 
 def attendee_addresses(calendar: icalendar.Calendar) -> set[str]:
     return {address(a) for event in events(calendar) for a in attendees(event)}
+
+
+def named_addresses(text: str) -> set[str]:
+    """The ORGANIZER and ATTENDEE addresses of an iCalendar text, found without parsing it.
+
+    Cheap enough to run before a write transaction starts, to know whose
+    calendars scheduling may touch (see scheduling.owners_involved).
+    """
+    found = set()
+    for line in re.sub(r"\r?\n[ \t]", "", text).splitlines():
+        name = re.split(r"[;:]", line, maxsplit=1)[0].strip().upper()
+        if name in ("ORGANIZER", "ATTENDEE"):
+            value = re.sub(r'"[^"]*"', "", line).split(":", 1)
+            if len(value) == 2:
+                found.add(address(value[1]))
+    return found - {""}
 
 
 def significant(old: icalendar.Calendar, new: icalendar.Calendar) -> bool:
@@ -142,6 +221,9 @@ def message(calendar: icalendar.Calendar, method: str, only: str | None = None) 
                 event.pop("ATTENDEE", None)
                 for attendee in keep:
                     event.add("ATTENDEE", attendee)
+            for person in [*attendees(event), event.get("ORGANIZER")]:
+                for name in SCHEDULING_PARAMS:
+                    getattr(person, "params", {}).pop(name, None)
             out.add_component(event)
     return out.to_ical().decode()
 

@@ -11,16 +11,18 @@ attendee's save only ever reports their own participation.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
 import icalendar
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from calcard import busy, delivery, freebusy, itip, links, mailqueue, reminders, store
+from calcard import busy, delivery, freebusy, inbox, itip, links, mailqueue, reminders, store
 from calcard.config import load_settings
-from calcard.db import lock_key
+from calcard.db import lock_owners
 from calcard.ical import split_calendar
 from calcard.models import Collection, Item, Room, User
 
@@ -37,9 +39,34 @@ def _parse(text: str | None) -> icalendar.Calendar | None:
     return calendar if itip.events(calendar) else None
 
 
+def owners_involved(s: Session, texts: Iterable[str | None], named: Iterable[str] = ()) -> set[str]:
+    """Whose data scheduling may write when an event changes from/to ``texts``.
+
+    The logins of the calcard users (rooms included) named as organizer or
+    attendee in the texts or in ``named`` (logins or addresses). Entry points
+    lock them all up front, in one order, before the write starts (see
+    calcard.db.lock_owners); a superset only serializes a little more.
+    """
+    wanted = {itip.address(a) for a in named}
+    for text in texts:
+        if text:
+            wanted |= itip.named_addresses(text)
+    wanted -= {""}
+    if not wanted:
+        return set()
+    return set(
+        s.scalars(
+            select(User.login).where(
+                or_(User.login.in_(wanted), func.lower(User.email).in_(wanted))
+            )
+        )
+    )
+
+
 def _put(
     s: Session, collection: store.CollectionData, href: str, text: str, actor: str
 ) -> store.ItemData:
+    lock_owners(s, [collection.owner])
     (entry,) = [e for e in split_calendar(text) if not isinstance(e, Exception)]
     data = store.ItemData(
         href, entry.uid, entry.etag, entry.text, entry.component, entry.start, entry.end
@@ -181,6 +208,7 @@ def _deliver_internal(
         if target is None:
             return
         _put(s, target, store.href_for_uid(uid, ".ics", set()), text, organizer)
+    inbox.deliver(s, user.login, itip.message(calendar, "REQUEST"))
     title, _ = itip.summary_lines(calendar, "en")
     delivery.notify_browser(
         s, user.login, None, f"Invitation: {title}", f"From {organizer}; answer in your calendar."
@@ -189,8 +217,7 @@ def _deliver_internal(
 
 def _book_room(s: Session, organizer: str, room: User, calendar: icalendar.Calendar) -> str:
     """Accept when free, decline when busy; one booking at a time per room."""
-    if s.get_bind().dialect.name == "postgresql":
-        s.execute(select(func.pg_advisory_xact_lock(lock_key(room.login))))
+    lock_owners(s, [room.login])
     uid = str(itip.events(calendar)[0]["UID"])
     existing = find_copy(s, room.login, uid)
     href = existing[1].href if existing else store.href_for_uid(uid, ".ics", set())
@@ -236,6 +263,7 @@ def _cancel(s: Session, organizer: str, attendee: str, calendar: icalendar.Calen
     for event in itip.events(copy_calendar):
         event["STATUS"] = "CANCELLED"
     _put(s, existing[0], existing[1].href, copy_calendar.to_ical().decode(), organizer)
+    inbox.deliver(s, user.login, itip.message(calendar, "CANCEL"))
 
 
 def _as_attendee(
@@ -273,6 +301,7 @@ def apply_answer(
     if not itip.set_partstat(calendar, attendee, answer, "2.0"):
         return False
     _put(s, found[0], found[1].href, calendar.to_ical().decode(), actor)
+    inbox.deliver(s, organizer, itip.message(calendar, "REPLY", only=attendee))
     title, _ = itip.summary_lines(calendar, "en")
     delivery.notify_browser(s, organizer, None, f"{attendee}: {answer.lower()}", title)
     return True
@@ -352,35 +381,79 @@ def _mail_external(
     )
 
 
-def answer_link(s: Session, params: dict[str, str], answer: str, now: datetime) -> tuple[str, str]:
-    """Apply an answer from a signed link; returns (title, organizer). Raises PermissionError."""
+def link_owner(s: Session, params: dict[str, str]) -> str | None:
+    """Whose calendar an answer link writes to (to lock before the write), if any."""
+    try:
+        row = s.get(Collection, int(params.get("c", "")))
+    except ValueError:
+        return None
+    return row.owner if row else None
+
+
+class LinkRefused(PermissionError):
+    """An answer link that cannot be used; the message is in ``language``."""
+
+    def __init__(self, reason: str, language: str = "en") -> None:
+        super().__init__(itip.words(language)[reason])
+        self.language = itip.language_of(language)
+
+
+@dataclass(frozen=True)
+class LinkedEvent:
+    """The organizer's event behind a verified, unexpired answer link."""
+
+    collection: store.CollectionData
+    calendar: icalendar.Calendar
+    attendee: str
+    language: str  # the organizer's, as in the invitation mail
+
+    @property
+    def title_and_lines(self) -> tuple[str, list[str]]:
+        return itip.summary_lines(self.calendar, self.language)
+
+    @property
+    def organizer(self) -> str:
+        """How the attendee knows the organizer: the event's ORGANIZER address."""
+        found = itip.address(itip.events(self.calendar)[0].get("ORGANIZER"))
+        return found or self.collection.owner
+
+
+def open_link(s: Session, params: dict[str, str], now: datetime) -> LinkedEvent:
+    """Check an answer link's signature and expiry; raises LinkRefused."""
     try:
         collection_id, href, attendee = int(params["c"]), params["h"], params["a"].lower()
         expires = int(params["e"])
     except (KeyError, ValueError) as exc:
-        raise PermissionError("this answer link is incomplete") from exc
+        raise LinkRefused("link_incomplete") from exc
     if not links.verify(
         s, rsvp_purpose(collection_id, href, attendee, expires), params.get("sig", "")
     ):
-        raise PermissionError("this answer link is not valid")
-    if now.timestamp() > expires:
-        raise PermissionError("this event is over; the link has expired")
-    if answer not in itip.PARTSTATS:
-        raise PermissionError("unknown answer")
+        raise LinkRefused("link_invalid")
     row = s.get(Collection, collection_id)
+    language = _language(s, row.owner) if row else "en"
+    if now.timestamp() > expires:
+        raise LinkRefused("link_expired", language)
     collection = store.get_collection(s, row.path) if row else None
     item = store.get_item(s, collection.id, href) if collection else None
     calendar = _parse(item.text) if item else None
     if collection is None or calendar is None:
-        raise PermissionError("this event no longer exists")
-    if not apply_answer(
-        s, collection.owner, str(itip.events(calendar)[0]["UID"]), attendee, answer, actor=attendee
-    ):
-        raise PermissionError("you are not invited to this event")
-    title, _ = itip.summary_lines(calendar, _language(s, collection.owner))
-    organizer_email = s.scalar(select(User.email).where(User.login == collection.owner))
+        raise LinkRefused("event_gone", language)
+    return LinkedEvent(collection, calendar, attendee, language)
+
+
+def answer_link(s: Session, params: dict[str, str], answer: str, now: datetime) -> LinkedEvent:
+    """Apply an answer from a signed link and tell the organizer; raises LinkRefused."""
+    event = open_link(s, params, now)
+    if answer not in itip.PARTSTATS:
+        raise LinkRefused("unknown_answer", event.language)
+    organizer = event.collection.owner
+    uid = str(itip.events(event.calendar)[0]["UID"])
+    if not apply_answer(s, organizer, uid, event.attendee, answer, actor=event.attendee):
+        raise LinkRefused("not_invited", event.language)
+    organizer_email = s.scalar(select(User.email).where(User.login == organizer))
     if organizer_email:
-        w = itip.words(_language(s, collection.owner))
-        summary = w["replied"].format(who=attendee, answer=w[answer], title=title)
-        mailqueue.enqueue(s, collection.owner, organizer_email, summary, summary)
-    return title, collection.owner
+        w = itip.words(event.language)
+        title, _ = event.title_and_lines
+        summary = w["replied"].format(who=event.attendee, answer=w[answer], title=title)
+        mailqueue.enqueue(s, organizer, organizer_email, summary, summary)
+    return event

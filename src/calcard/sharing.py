@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from calcard import accounts, store
+from calcard import accounts, inbox, store
 from calcard.models import (
     Collection,
     HolidaySubscription,
@@ -85,6 +85,7 @@ def _own_collection(s: Session, login: str, path: str) -> str:
         # Not created yet: only someone with both products may create either kind.
         return "rw" if access.calendar and access.contacts else ""
     allowed = {"VCALENDAR": access.calendar, "VADDRESSBOOK": access.contacts}
+    allowed |= {tag: access.calendar for tag in inbox.KINDS}
     if not allowed.get(collection.tag, True):
         return ""
     return "rw" if _writable(s, collection.id) else "r"
@@ -197,7 +198,7 @@ def _target_id(s: Session, kind: str, name: str, owner_login: str) -> int:
 def _shareable(s: Session, path: str, actor: str | None) -> store.CollectionData:
     """The collection at ``path``, which only its owner (or the operator) shares."""
     collection = store.get_collection(s, path.strip("/"))
-    if collection is None or not collection.tag:
+    if collection is None or collection.tag not in ("VCALENDAR", "VADDRESSBOOK"):
         raise accounts.NotFound(f"no calendar or address book at {path!r}")
     if actor is not None and accounts.normalize_login(actor) != collection.owner:
         raise accounts.PermissionDenied("only the owner of a collection can share it")

@@ -315,6 +315,18 @@ def delete_item(s: Session, collection: CollectionData, href: str, actor: str = 
         _derive(s, collection, href, None)
 
 
+def discard_item(s: Session, collection: CollectionData, href: str) -> None:
+    """Delete for good, bypassing the trash (what nobody would restore: inbox messages)."""
+    removed = s.execute(
+        delete(Item).where(
+            Item.collection_id == collection.id, Item.href == href, Item.deleted_at.is_(None)
+        )
+    ).rowcount
+    if removed:
+        _bump(s, collection.id, [(href, True)])
+        _derive(s, collection, href, None)
+
+
 def _derive(s: Session, collection: CollectionData, href: str, text: str | None) -> None:
     """Reminder rows and busy time are part of every calendar change (DESIGN.md rule 3).
 

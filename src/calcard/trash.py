@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calcard import accounts, ical, store
+from calcard import accounts, ical, inbox, store
 from calcard.db import Database
 from calcard.models import Collection, Item
 from calcard.store import ItemData, StoreError
@@ -108,9 +108,14 @@ def list_trash(s: Session, login: str) -> list[TrashEntry]:
 
 
 def _trashed_collections(s: Session, owner: str) -> list[Collection]:
+    """Not the schedule boxes: they only come back with their home."""
     return list(
         s.scalars(
-            select(Collection).where(Collection.owner == owner, Collection.deleted_at.is_not(None))
+            select(Collection).where(
+                Collection.owner == owner,
+                Collection.deleted_at.is_not(None),
+                Collection.tag.not_in(list(inbox.KINDS)),
+            )
         )
     )
 

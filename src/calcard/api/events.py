@@ -14,9 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from calcard import events
+from calcard import events, scheduling, store
 from calcard.api.common import ApiContext, ApiError, authenticated_login, json_body, query_param
-from calcard.store import owner_of
 
 MAX_RANGE = timedelta(days=400)
 
@@ -33,11 +32,24 @@ def time_range(request: Request) -> tuple[datetime, datetime]:
 
 
 def _owner(path: object) -> str:
-    return owner_of(str(path or "").strip("/"))
+    return store.owner_of(str(path or "").strip("/"))
 
 
 def _item_json(item) -> dict:
     return {"href": item.href, "uid": item.uid, "etag": item.etag}
+
+
+def _write_owners(ctx: ApiContext, request: Request, body: dict | None, calendar) -> list[str]:
+    """The calendar's owner and everyone the change may schedule into, locked up front."""
+    body = body or {}
+    href = body.get("href") or request.query_params.get("href")
+    attendees = body.get("attendees")
+    named = [str(a) for a in attendees] if isinstance(attendees, list) else []
+    with ctx.db.transaction() as s:
+        collection = store.get_collection(s, str(calendar or "").strip("/"))
+        old = store.get_item(s, collection.id, str(href)) if collection and href else None
+        involved = scheduling.owners_involved(s, [old.text if old else None], named)
+    return [_owner(calendar), *involved]
 
 
 def _call(
@@ -47,8 +59,9 @@ def _call(
     login = authenticated_login(ctx, request)
     calendar = (body or {}).get("calendar") or request.query_params.get("calendar")
     write = request.method != "GET"
+    owners = _write_owners(ctx, request, body, calendar) if write else []
     try:
-        with ctx.db.transaction(write=write, owners=[_owner(calendar)] if write else []) as s:
+        with ctx.db.transaction(write=write, owners=owners) as s:
             answer = work(s, login)
     except events.EventError as exc:
         raise ApiError(exc.status, str(exc)) from exc

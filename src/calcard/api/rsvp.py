@@ -1,7 +1,8 @@
 """Answer links in invitation mails: work without an account, signed, expiring.
 
-GET shows the choice (mail scanners that follow links change nothing); the
-buttons POST the answer.
+GET shows the event and the choice (mail scanners that follow links change
+nothing); the buttons POST the answer. Both pages speak the organizer's
+language, the one the invitation mail was written in (calcard.itip.WORDS).
 """
 
 from __future__ import annotations
@@ -13,40 +14,53 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from calcard import itip, links, scheduling
+from calcard import itip, scheduling
 from calcard.api.common import ApiContext
 from calcard.models import utcnow
 
 FIELDS = ("c", "h", "a", "e", "sig")
-LABELS = {"ACCEPTED": "Accept", "TENTATIVE": "Maybe", "DECLINED": "Decline"}
+BUTTONS = {"ACCEPTED": "accept", "TENTATIVE": "maybe", "DECLINED": "decline"}
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+def _page(language: str, title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        f"<!doctype html><html lang='{escape(language)}'><head><meta charset='utf-8'>"
+        f"<title>{escape(title)}</title>"
         f"<meta name='viewport' content='width=device-width'></head><body>"
         f"<h1>{escape(title)}</h1>{body}</body></html>",
         status_code=status,
     )
 
 
+def _refused(title_key: str, refusal: scheduling.LinkRefused) -> HTMLResponse:
+    title = itip.words(refusal.language)[title_key]
+    return _page(refusal.language, title, f"<p>{escape(str(refusal))}</p>", 403)
+
+
 def routes(ctx: ApiContext) -> list[Route]:
     def show(request: Request) -> HTMLResponse:
         """The answer page behind an invitation's signed link."""
         params = {k: request.query_params.get(k, "") for k in FIELDS}
-        with ctx.db.transaction() as s:
-            purpose = _purpose(params)
-            if purpose is None or not links.verify(s, purpose, params["sig"]):
-                return _page("Invalid link", "<p>This answer link is not valid.</p>", 403)
+        try:
+            with ctx.db.transaction() as s:
+                event = scheduling.open_link(s, params, utcnow())
+        except scheduling.LinkRefused as refusal:
+            return _refused("your_answer", refusal)
+        w = itip.words(event.language)
+        title, lines = event.title_and_lines
         hidden = "".join(
             f"<input type='hidden' name='{k}' value='{escape(v)}'>" for k, v in params.items()
         )
         buttons = "".join(
-            f"<button name='answer' value='{value}'>{label}</button> "
-            for value, label in LABELS.items()
+            f"<button name='answer' value='{value}'>{escape(w[label])}</button> "
+            for value, label in BUTTONS.items()
         )
+        details = "".join(f"<p>{escape(line)}</p>" for line in lines)
         return _page(
-            "Your answer", f"<form method='post' action='/api/rsvp'>{hidden}{buttons}</form>"
+            event.language,
+            w["your_answer"],
+            f"<h2>{escape(title)}</h2>{details}"
+            f"<form method='post' action='/api/rsvp'>{hidden}{buttons}</form>",
         )
 
     async def answer(request: Request) -> HTMLResponse:
@@ -62,23 +76,15 @@ def routes(ctx: ApiContext) -> list[Route]:
     return found
 
 
-def _purpose(params: dict[str, str]) -> str | None:
-    try:
-        return scheduling.rsvp_purpose(
-            int(params["c"]), params["h"], params["a"].lower(), int(params["e"])
-        )
-    except ValueError:
-        return None
-
-
 def _apply(ctx: ApiContext, params: dict[str, str], choice: str) -> HTMLResponse:
+    with ctx.db.transaction() as s:
+        owner = scheduling.link_owner(s, params)
     try:
-        with ctx.db.transaction(write=True) as s:
-            title, organizer = scheduling.answer_link(s, params, choice, utcnow())
-    except PermissionError as exc:
-        return _page("Answer not recorded", f"<p>{escape(str(exc))}</p>", 403)
-    word = itip.words("en").get(choice, choice.lower())
-    return _page(
-        "Thank you",
-        f"<p>You have {escape(word)} “{escape(title)}”; {escape(organizer)} is told.</p>",
-    )
+        with ctx.db.transaction(write=True, owners=[owner] if owner else []) as s:
+            event = scheduling.answer_link(s, params, choice, utcnow())
+    except scheduling.LinkRefused as refusal:
+        return _refused("not_recorded", refusal)
+    w = itip.words(event.language)
+    title, _ = event.title_and_lines
+    done = w["answered"].format(answer=w[choice], title=title, organizer=event.organizer)
+    return _page(event.language, w["thanks"], f"<p>{escape(done)}</p>")
