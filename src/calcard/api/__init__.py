@@ -13,6 +13,7 @@ from calcard.api import (
     events,
     freebusy,
     health,
+    imports,
     me,
     openapi,
     orgs,
@@ -38,6 +39,7 @@ FEATURES = (
     rsvp,
     trash,
     transfer,
+    imports,
     contacts,
 )
 
