@@ -9,6 +9,7 @@ from starlette.routing import Route
 
 from calcard.api import (
     birthdays,
+    cards,
     contacts,
     events,
     freebusy,
@@ -41,6 +42,7 @@ FEATURES = (
     transfer,
     imports,
     contacts,
+    cards,
 )
 
 
