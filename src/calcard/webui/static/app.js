@@ -2,7 +2,9 @@
 // overlay, drag and drop, the event dialog and reminders while the page is open.
 import { api, setCsrf } from "./api.js";
 import * as eventForm from "./event-form.js";
+import { openTransfer } from "./import.js";
 import { listen, toast } from "./notify.js";
+import { registerServiceWorker } from "./pwa.js";
 
 const BIRTHDAYS = "birthdays";
 const hidden = new Set(JSON.parse(localStorage.getItem("calcard.hidden") || "[]"));
@@ -216,6 +218,11 @@ async function start() {
   create.disabled = leave.disabled = false; // usable once their handlers are in place
   // Paper has other widths and hour heights: lay the calendar out again for it and back.
   window.matchMedia("print").addEventListener("change", () => calendar.updateSize());
+  document.getElementById("open-transfer").addEventListener("click", () => {
+    const first = calendars.find((c) => c.writable);
+    openTransfer(first?.path, () => calendar.refetchEvents()).catch((f) => toast(f.message));
+  });
+  await registerServiceWorker();
   await listen();
 }
 
