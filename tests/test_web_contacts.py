@@ -7,8 +7,10 @@ screenshots go to tests/artifacts/.
 # ruff: noqa: F811 - the browser fixtures imported from test_web_browser are test arguments here
 from __future__ import annotations
 
+import json
 import re
 
+import httpx
 import pytest
 import vobject
 from playwright.sync_api import Page, expect
@@ -214,3 +216,18 @@ def test_service_worker_caches_the_shell_and_never_the_api(page, server):
     expect(page).to_have_url(re.compile("/web/login$"))
     page.goto("/web/contacts")  # the controlled page must not come from any cache
     expect(page).to_have_url(re.compile("/web/login$"))
+
+
+def test_worker_script_is_versioned_and_pages_allow_it(server):
+    worker = httpx.get(server.url + "/web/sw.js")
+    assert worker.status_code == 200
+    assert worker.headers["content-type"].startswith("text/javascript")
+    assert worker.headers["cache-control"] == "no-cache"
+    assert "__VERSION__" not in worker.text and "__SHELL__" not in worker.text
+    shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", worker.text).group(1))
+    assert "/web/static/contacts.js" in shell and "/web/static/sw.js" not in shell
+    assert all(re.match("^/web/(static|vendor)/", url) for url in shell), shell
+    login_page = httpx.get(server.url + "/web/login")
+    assert "worker-src 'self'" in login_page.headers["content-security-policy"]
+    contacts_page = httpx.get(server.url + "/web/contacts", follow_redirects=False)
+    assert contacts_page.status_code == 303 and contacts_page.headers["location"] == "/web/login"

@@ -222,8 +222,8 @@ async function start() {
     const first = calendars.find((c) => c.writable);
     openTransfer(first?.path, () => calendar.refetchEvents()).catch((f) => toast(f.message));
   });
-  await registerServiceWorker();
   await listen();
+  registerServiceWorker();
 }
 
 start().catch((failure) => toast(`The calendar could not start: ${failure.message}`));

@@ -450,8 +450,8 @@ async function start() {
   $("logout").addEventListener("click", logout);
   $("logout").disabled = false;
   await chooseBook(book);
-  await registerServiceWorker();
   await listen();
+  registerServiceWorker();
 }
 
 start().catch((failure) => toast(`The contacts could not start: ${failure.message}`));
