@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -131,3 +132,31 @@ def test_jobs_are_private_and_changes_need_the_csrf_token(server):
     finally:
         browser.close()
     assert stored(server, other)[0] == 1
+
+
+def test_one_running_import_per_user_and_a_job_whose_process_died_is_reported(server):
+    login = server.user()
+    now = datetime.now(UTC)
+    with server.backend.db.transaction(write=True) as s:
+        s.add(ImportJob(id="a" * 32, owner=login, target=f"{login}/calendar", heartbeat_at=now))
+        s.add(
+            ImportJob(
+                id="b" * 32,
+                owner=login,
+                target=f"{login}/calendar",
+                heartbeat_at=now - timedelta(minutes=11),
+                entries=400,
+            )
+        )
+    with server.client(login) as http:
+        busy = start(http, b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "x.ics")
+        assert busy.status_code == 409 and "still running" in busy.json()["error"]
+        dead = http.get(f"/api/import-jobs/{'b' * 32}").json()
+        assert dead["status"] == "failed" and "process ended" in dead["error"]
+        assert dead["entries"] == 400
+        with server.backend.db.transaction(write=True) as s:
+            s.get(ImportJob, "a" * 32).heartbeat_at = now - timedelta(minutes=11)
+        accepted = start(http, b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "x.ics")
+        assert accepted.status_code == 202, accepted.text
+        final, _ = finished(http, accepted.json()["id"])
+        assert (final["status"], final["added"]) == ("done", 0)
