@@ -84,6 +84,8 @@ def test_vcards_from_apple_and_vcard4_with_broken_cards(server):
         assert api_import(http, "contacts4.vcf")["added"] == 2
         refused = http.post("/api/import", content=b"hello", headers={"Content-Type": "text/plain"})
         assert refused.status_code == 415
+        garbage = http.post("/api/import", content=b"hello", headers={"Content-Type": "text/vcard"})
+        assert garbage.status_code == 400 and "not a vCard file" in garbage.json()["error"]
         wrong = http.post(
             "/api/import",
             params={"into": f"/{login}/contacts/"},

@@ -379,7 +379,7 @@ def import_command(login, file, into) -> None:
     click.echo(str(summary))
 
 
-def _import_progress(done: int) -> None:
+def _import_progress(done: int, summary: importexport.ImportSummary) -> None:
     """Big files report every PROGRESS_EVERY entries so an operator sees it move."""
     if done % PROGRESS_EVERY == 0:
         click.echo(f"... {done} entries read", err=True)

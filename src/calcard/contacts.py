@@ -77,7 +77,8 @@ def _by_uid(s: Session, collection_id: int, uid: str) -> ItemData:
     return item
 
 
-def _save(s: Session, collection: store.CollectionData, item: ItemData, card) -> ItemData:
+def save_card(s: Session, collection: store.CollectionData, item: ItemData, card) -> ItemData:
+    """Store ``card`` at ``item``'s href and UID, after checking it reads back."""
     text = card.serialize()
     _card(text)  # what we store must read back
     data = ItemData(
@@ -132,6 +133,11 @@ def _member_uid(value: str) -> str | None:
     return value[len(URN) :] if value.lower().startswith(URN) else None
 
 
+def member_uids(card) -> list[str]:
+    """The contact UIDs a group card lists (members named otherwise are left out)."""
+    return [uid for line in _member_lines(card) if (uid := _member_uid(_value(line)))]
+
+
 def _group(card, names: dict[str, str]) -> Group:
     members = []
     for line in _member_lines(card):
@@ -161,7 +167,7 @@ def create_group(s: Session, collection: store.CollectionData, name: str, style:
     card.add("n").value = vobject.vcard.Name(family=name)
     card.add("kind" if style == "vcard4" else APPLE_KIND).value = "group"
     href = store.free_href(s, collection.id, uid, ".vcf")
-    _save(
+    save_card(
         s,
         collection,
         ItemData(href, uid, "", "", "", store.TIMESTAMP_MIN, store.TIMESTAMP_MAX),
@@ -192,7 +198,7 @@ def change_members(
     for uid in dict.fromkeys(add):
         if uid not in present:
             card.add("member" if style == "vcard4" else APPLE_MEMBER).value = URN + uid
-    _save(s, collection, item, card)
+    save_card(s, collection, item, card)
     return next(g for g in list_groups(s, collection) if g.uid == group_uid)
 
 
@@ -402,7 +408,7 @@ def merge(
             raise StoreError("groups cannot be merged; merge people")
         merge_into(card, other)
     originals = [_original(kept, removed=False)]
-    stored = _save(s, collection, kept, card)
+    stored = save_card(s, collection, kept, card)
     for item in merged:
         originals.append(_original(item, removed=True))
         store.delete_item(s, collection, item.href, actor)
@@ -441,7 +447,7 @@ def _repoint_groups(
                     card.remove(line)
                 else:
                     line.value, has_keep = URN + keep_uid, True
-        stored = _save(s, collection, item, card)
+        stored = save_card(s, collection, item, card)
         changed.append({**_original(item, removed=False), "etag_after": stored.etag})
     return changed
 

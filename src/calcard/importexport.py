@@ -27,7 +27,7 @@ DEFAULT_TARGET = {".ics": "calendar", ".vcf": "contacts"}
 EXPECTED_TAG = {".ics": "VCALENDAR", ".vcf": "VADDRESSBOOK"}
 BATCH = 200
 EXPORT_PAGE = 200
-Progress = Callable[[int], None]
+Progress = Callable[[int, "ImportSummary"], None]  # entries read, counts so far
 
 
 @dataclass
@@ -75,6 +75,20 @@ def entries(kind: str, lines: Iterable[str]) -> Iterator[ical.Entry | ical.Parse
     return ical.iter_calendar(lines) if kind == ".ics" else ical.iter_vcards(lines)
 
 
+def check_start(kind: str, head: str) -> None:
+    """Refuse a file that does not start as its kind says, before anything is stored.
+
+    The parser itself judges the first non-blank line: an .ics must open with
+    BEGIN:VCALENDAR, a .vcf with BEGIN:VCARD.
+    """
+    first = next((line for line in head.splitlines() if line.strip()), "")
+    try:
+        for _ in entries(kind, [first]):
+            pass
+    except ical.ParseError as exc:
+        raise StoreError(str(exc)) from exc
+
+
 def import_lines(
     db: Database,
     login: str,
@@ -100,7 +114,7 @@ def import_lines(
                 _import_one(s, collection, kind, entry, summary, imported, login)
         done += len(batch)
         if progress:
-            progress(done)
+            progress(done, summary)
     return summary
 
 

@@ -427,3 +427,32 @@ class HolidaySubscription(Base):
     last_year: Mapped[int] = mapped_column(Integer)
     source_version: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ImportJob(Base):
+    """A file import from the web UI, running in the background on the node that took the upload.
+
+    Its progress lives here, not in that process, so a poll landing on any node
+    can answer it. ``heartbeat_at`` moves with every stored batch: a running job
+    whose heartbeat stopped was cut off (its process ended). ``skipped`` is a JSON
+    list of at most ``importjobs.MAX_REASONS`` reasons; ``skipped_count`` counts all.
+    """
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (Index("ix_import_jobs_owner", "owner", "created_at"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str] = mapped_column(String(1000))
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | done | failed
+    size: Mapped[int] = mapped_column(BigInteger, default=0)  # bytes of the upload
+    position: Mapped[int] = mapped_column(BigInteger, default=0)  # bytes read so far
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_count: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[str] = mapped_column(Text, default="[]")
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

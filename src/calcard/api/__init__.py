@@ -10,11 +10,13 @@ from starlette.routing import Route
 from calcard.api import (
     birthdays,
     calendars,
+    cards,
     contacts,
     events,
     freebusy,
     health,
     holidays,
+    imports,
     me,
     openapi,
     orgs,
@@ -41,10 +43,12 @@ FEATURES = (
     rsvp,
     trash,
     transfer,
+    imports,
     contacts,
     calendars,
     tasks,
     holidays,
+    cards,
 )
 
 

@@ -14,7 +14,8 @@ from calcard.api.common import ApiContext, ApiError, authenticated_login, json_b
 from calcard.store import StoreError
 
 
-def _status(exc: StoreError) -> int:
+def refusal_status(exc: StoreError) -> int:
+    """404 for a missing contact or address book, 409 for a conflict, else 400."""
     if isinstance(exc, contacts.ContactNotFound):
         return 404
     return 409 if isinstance(exc, contacts.ContactConflict) else 400
@@ -52,7 +53,7 @@ def routes(ctx: ApiContext) -> list[Route]:
             with ctx.db.transaction(write=write, owners=owners) as s:
                 return JSONResponse(work(s, login), status_code=status)
         except StoreError as exc:
-            raise ApiError(_status(exc), str(exc)) from exc
+            raise ApiError(refusal_status(exc), str(exc)) from exc
 
     def posted(handler: Callable) -> Callable:
         async def endpoint(request: Request) -> JSONResponse:

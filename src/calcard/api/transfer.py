@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from calcard import importexport
+from calcard import ical, importexport
 from calcard.api.common import ApiContext, ApiError, authenticated_login, query_param
 from calcard.store import StoreError
 
@@ -34,7 +34,7 @@ def routes(ctx: ApiContext) -> list[Route]:
             summary = importexport.import_lines(
                 ctx.db, login, kind, lines, request.query_params.get("into")
             )
-        except StoreError as exc:
+        except (StoreError, ical.ParseError) as exc:
             raise ApiError(400, str(exc)) from exc
         return JSONResponse(summary.as_json())
 

@@ -8,6 +8,8 @@ root) and served from ``node_modules``, never copied into the repository.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import mimetypes
 from pathlib import Path
 
@@ -27,7 +29,7 @@ PREFIX = "/web/"
 SECURITY_HEADERS = {
     # FullCalendar injects its CSS (and its icon font as a data: URL) at run time.
     "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; font-src 'self' data:; object-src 'none'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self'; object-src 'none'; "
     "frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -71,12 +73,38 @@ def _page(name: str) -> FileResponse:
     return FileResponse(HERE / name, media_type="text/html", headers=SECURITY_HEADERS)
 
 
+def service_worker(fullcalendar: Path | None) -> str:
+    """static/sw.js with the app shell's files and a version that changes with any of them.
+
+    A new version makes browsers install the new worker, which fills a fresh cache
+    and drops the old one, so an upgrade never mixes old and new files.
+    """
+    files = sorted(p for p in (HERE / "static").iterdir() if p.is_file() and p.name != "sw.js")
+    shell = [f"{PREFIX}static/{p.name}" for p in files]
+    stamp = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+    if fullcalendar is not None:
+        bundle = fullcalendar / "index.global.min.js"
+        shell.append(f"{PREFIX}vendor/fullcalendar/index.global.min.js")
+        stamp.append((str(bundle), bundle.stat().st_size, bundle.stat().st_mtime_ns))
+    version = hashlib.sha256(repr(stamp).encode()).hexdigest()[:16]
+    source = (HERE / "static" / "sw.js").read_text()
+    return source.replace('"__VERSION__"', json.dumps(version)).replace(
+        "__SHELL__", json.dumps(shell)
+    )
+
+
 def routes(ctx: ApiContext) -> list[BaseRoute]:
     fullcalendar = find_fullcalendar(ctx.settings.node_modules)
+    worker = service_worker(fullcalendar)
 
     def has_session(request: Request) -> bool:
         with ctx.db.transaction() as s:
             return sessions.find(s, request.cookies.get(SESSION_COOKIE, "")) is not None
+
+    async def signed_in_page(request: Request, name: str) -> Response:
+        if not await run_in_threadpool(has_session, request):
+            return RedirectResponse(PREFIX + "login", status_code=303)
+        return _page(name)
 
     async def app_page(request: Request) -> Response:
         if fullcalendar is None:
@@ -85,17 +113,28 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
                 "source tree (scripts/serve does) or set CALCARD_NODE_MODULES.",
                 status_code=503,
             )
-        if not await run_in_threadpool(has_session, request):
-            return RedirectResponse(PREFIX + "login", status_code=303)
-        return _page("app.html")
+        return await signed_in_page(request, "app.html")
 
     async def login_page(request: Request) -> Response:
         return _page("login.html")
+
+    async def contacts_page(request: Request) -> Response:
+        return await signed_in_page(request, "contacts.html")
+
+    async def worker_script(request: Request) -> Response:
+        """Served from /web/ so it may control every page under it; never cached itself."""
+        return Response(
+            worker,
+            media_type="text/javascript",
+            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+        )
 
     found: list[BaseRoute] = [
         Route("/web", lambda request: RedirectResponse(PREFIX, status_code=301)),
         Route(PREFIX, app_page),
         Route(PREFIX + "login", login_page),
+        Route(PREFIX + "contacts", contacts_page),
+        Route(PREFIX + "sw.js", worker_script),
         Mount(PREFIX + "static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
     if fullcalendar is not None:

@@ -12,6 +12,10 @@ export function setCsrf(token) {
   csrf = token;
 }
 
+export function csrfToken() {
+  return csrf;
+}
+
 export async function api(method, path, body) {
   const headers = { "X-CSRF-Token": csrf };
   if (body !== undefined) headers["Content-Type"] = "application/json";

@@ -5,7 +5,9 @@ import { api, setCsrf } from "./api.js";
 import * as calendarDialog from "./calendars.js";
 import * as eventForm from "./event-form.js";
 import * as holidays from "./holidays.js";
+import { openTransfer } from "./import.js";
 import { listen, toast } from "./notify.js";
+import { registerServiceWorker } from "./pwa.js";
 import * as tasks from "./tasks.js";
 
 const BIRTHDAYS = "birthdays";
@@ -253,7 +255,12 @@ async function start() {
   create.disabled = leave.disabled = false; // usable once their handlers are in place
   // Paper has other widths and hour heights: lay the calendar out again for it and back.
   window.matchMedia("print").addEventListener("change", () => calendar.updateSize());
+  document.getElementById("open-transfer").addEventListener("click", () => {
+    const first = calendars.find((c) => c.writable);
+    openTransfer(first?.path, () => calendar.refetchEvents()).catch((f) => toast(f.message));
+  });
   await listen();
+  registerServiceWorker();
 }
 
 start().catch((failure) => toast(`The calendar could not start: ${failure.message}`));

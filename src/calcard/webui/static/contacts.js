@@ -1,0 +1,457 @@
+// The contacts page: address books, groups, search, the contact form, duplicates and
+// merges (with undo), import and export. Everything goes through the JSON API, which
+// stores cards like a CardDAV client would, so phones and desktops see each change.
+import { api, query, setCsrf } from "./api.js";
+import { openTransfer } from "./import.js";
+import { listen, toast } from "./notify.js";
+import { registerServiceWorker } from "./pwa.js";
+
+const EMAIL_KINDS = { work: "work", home: "home", other: "other" };
+const PHONE_KINDS = { cell: "mobile", work: "work", home: "home", other: "other" };
+const SEARCH_DELAY_MS = 250;
+const NOTE_MS = 5000;
+const $ = (id) => document.getElementById(id);
+
+let books = [];
+let book = null; // the address book shown
+let groups = [];
+let group = ""; // UID of the group filter, "" for everyone
+let editing = null; // the contact open in the form, null for a new one
+let searchTimer;
+let listed = 0; // answers to list requests, so a slow old one cannot overwrite a newer one
+
+/** A passing confirmation: a toast that goes away by itself. */
+function note(text) {
+  const box = toast(text);
+  setTimeout(() => box.remove(), NOTE_MS);
+}
+
+function storedBook() {
+  return localStorage.getItem("calcard.addressbook") || "";
+}
+
+function initials(name) {
+  const words = name.split(/\s+/).filter(Boolean);
+  return (words[0]?.[0] || "?") + (words.length > 1 ? words[words.length - 1][0] : "");
+}
+
+// --- sidebar ---------------------------------------------------------------------------------
+
+function bookList() {
+  $("book-list").replaceChildren(
+    ...books.map((info) => {
+      const item = document.createElement("li");
+      const label = document.createElement("label");
+      label.className = "toggle";
+      const radio = document.createElement("input");
+      radio.type = "radio";
+      radio.name = "addressbook";
+      radio.value = info.path;
+      radio.checked = info.path === book.path;
+      radio.addEventListener("change", () => chooseBook(info));
+      label.append(radio, ` ${info.name}${info.writable ? "" : " (read-only)"}`);
+      item.append(label);
+      return item;
+    }),
+  );
+}
+
+function groupButton(uid, name, count) {
+  const item = document.createElement("li");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "group-filter";
+  button.dataset.group = uid;
+  button.setAttribute("aria-pressed", String(uid === group));
+  button.append(name);
+  if (count !== null) {
+    const badge = document.createElement("span");
+    badge.className = "count";
+    badge.textContent = String(count);
+    button.append(badge);
+  }
+  button.addEventListener("click", () => {
+    group = uid;
+    groupList();
+    refresh();
+  });
+  item.append(button);
+  return item;
+}
+
+function groupList() {
+  $("group-list").replaceChildren(
+    groupButton("", "All contacts", null),
+    ...groups.map((g) => groupButton(g.uid, g.name, g.members.length)),
+  );
+  $("new-group").disabled = !book.writable;
+}
+
+async function loadGroups() {
+  groups = (await api("GET", `/api/contacts/groups?${query({ addressbook: book.path })}`)).groups;
+  if (group && !groups.some((g) => g.uid === group)) group = "";
+  groupList();
+}
+
+async function chooseBook(info) {
+  book = info;
+  group = "";
+  localStorage.setItem("calcard.addressbook", info.path);
+  $("new-contact").disabled = !info.writable;
+  await loadGroups();
+  await refresh();
+}
+
+// --- the list --------------------------------------------------------------------------------
+
+function row(contact) {
+  const item = document.createElement("li");
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "contact-row";
+  button.dataset.uid = contact.uid;
+  const avatar = document.createElement("span");
+  avatar.className = "avatar";
+  avatar.setAttribute("aria-hidden", "true");
+  avatar.textContent = initials(contact.name).toUpperCase();
+  const who = document.createElement("span");
+  who.className = "who-line";
+  const name = document.createElement("strong");
+  name.textContent = contact.name;
+  const org = document.createElement("span");
+  org.className = "hint";
+  org.textContent = contact.org;
+  who.append(name, org);
+  const email = document.createElement("span");
+  email.className = "email";
+  email.textContent = contact.email;
+  const phone = document.createElement("span");
+  phone.className = "phone";
+  phone.textContent = contact.phone;
+  button.append(avatar, who, email, phone);
+  button.addEventListener("click", () => openContact(contact.uid).catch((f) => toast(f.message)));
+  item.append(button);
+  return item;
+}
+
+async function refresh() {
+  const mine = ++listed;
+  const params = { addressbook: book.path, q: $("contact-search").value.trim(), group };
+  const { contacts } = await api("GET", `/api/contacts?${query(params)}`);
+  if (mine !== listed) return;
+  $("contact-list").replaceChildren(...contacts.map(row));
+  const filtered = params.q || group;
+  $("contact-count").textContent =
+    contacts.length === 0
+      ? filtered
+        ? "No contact matches."
+        : "No contacts yet."
+      : `${contacts.length} contact${contacts.length === 1 ? "" : "s"}`;
+}
+
+// --- the form --------------------------------------------------------------------------------
+
+function valueRow(list, kinds, entry = { type: Object.keys(kinds)[0], value: "" }) {
+  const fragment = $("value-row").content.cloneNode(true);
+  const item = fragment.querySelector("li");
+  const select = item.querySelector("select");
+  for (const [value, label] of Object.entries(kinds)) {
+    select.append(new Option(label, value, false, value === entry.type));
+  }
+  const input = item.querySelector("input");
+  input.value = entry.value;
+  input.type = list === "email-list" ? "email" : "tel";
+  item.querySelector(".remove-value").addEventListener("click", () => item.remove());
+  $(list).append(item);
+  return input;
+}
+
+function values(list) {
+  return [...$(list).querySelectorAll("li")]
+    .map((item) => ({
+      type: item.querySelector("select").value,
+      value: item.querySelector("input").value.trim(),
+    }))
+    .filter((entry) => entry.value);
+}
+
+function derivedName(form) {
+  return [form.given.value.trim(), form.family.value.trim()].filter(Boolean).join(" ");
+}
+
+function fill(contact) {
+  const form = $("contact-form");
+  for (const name of ["name", "given", "family", "org", "title", "birthday", "note"]) {
+    form[name].value = contact?.[name] || "";
+  }
+  for (const name of ["street", "city", "postal", "region", "country"]) {
+    form[name].value = contact?.address?.[name] || "";
+  }
+  form.dataset.derived = derivedName(form);
+  $("email-list").replaceChildren();
+  $("phone-list").replaceChildren();
+  for (const email of contact?.emails || []) valueRow("email-list", EMAIL_KINDS, email);
+  for (const phone of contact?.phones || []) valueRow("phone-list", PHONE_KINDS, phone);
+  if (!contact) {
+    valueRow("email-list", EMAIL_KINDS);
+    valueRow("phone-list", PHONE_KINDS);
+  }
+  const member = new Set(contact?.groups || []);
+  $("group-choices").replaceChildren(
+    ...groups.map((g) => {
+      const label = document.createElement("label");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.name = "group";
+      box.value = g.uid;
+      box.checked = member.has(g.uid) || (!contact && g.uid === group);
+      label.append(box, ` ${g.name}`);
+      return label;
+    }),
+  );
+  $("group-fields").hidden = groups.length === 0;
+}
+
+function formBody() {
+  const form = $("contact-form");
+  const text = (name) => form[name].value.trim();
+  return {
+    addressbook: book.path,
+    name: text("name"),
+    given: text("given"),
+    family: text("family"),
+    emails: values("email-list"),
+    phones: values("phone-list"),
+    org: text("org"),
+    title: text("title"),
+    address: Object.fromEntries(
+      ["street", "city", "postal", "region", "country"].map((n) => [n, text(n)]),
+    ),
+    birthday: text("birthday"),
+    note: form.note.value.trim(),
+  };
+}
+
+function showForm(contact) {
+  editing = contact;
+  fill(contact);
+  const readOnly = !book.writable;
+  $("contact-dialog-title").textContent = contact ? contact.name : "New contact";
+  $("delete-contact").hidden = !contact || readOnly;
+  $("save-contact").hidden = readOnly;
+  $("contact-error").hidden = true;
+  $("contact-dialog").showModal();
+  $("contact-form").given.focus();
+}
+
+async function openContact(uid) {
+  const contact = await api("GET", `/api/contact?${query({ addressbook: book.path, uid })}`);
+  showForm(contact);
+}
+
+async function changeGroups(uid, before) {
+  const chosen = [...document.querySelectorAll("#group-choices input:checked")].map((b) => b.value);
+  for (const g of groups) {
+    const now = chosen.includes(g.uid);
+    if (now === before.has(g.uid)) continue;
+    await api("POST", `/api/contacts/groups/${encodeURIComponent(g.uid)}/members`, {
+      addressbook: book.path,
+      [now ? "add" : "remove"]: [uid],
+    });
+  }
+}
+
+async function save(event) {
+  event.preventDefault();
+  const body = formBody();
+  const saved = editing
+    ? await api("PUT", "/api/contact", { ...body, uid: editing.uid, etag: editing.etag })
+    : await api("POST", "/api/contact", body);
+  await changeGroups(saved.uid, new Set(editing?.groups || []));
+  $("contact-dialog").close();
+  note(`${saved.name} saved.`);
+  await loadGroups();
+  await refresh();
+}
+
+async function remove() {
+  if (!window.confirm(`Delete ${editing.name}? It goes to the trash.`)) return;
+  await api("DELETE", `/api/contact?${query({ addressbook: book.path, uid: editing.uid })}`);
+  $("contact-dialog").close();
+  note(`${editing.name} moved to the trash.`);
+  await loadGroups();
+  await refresh();
+}
+
+function formError(failure) {
+  $("contact-error").textContent = failure.message;
+  $("contact-error").hidden = false;
+}
+
+function setupForm() {
+  const form = $("contact-form");
+  form.addEventListener("submit", (event) => save(event).catch(formError));
+  $("delete-contact").addEventListener("click", () => remove().catch(formError));
+  $("cancel-contact").addEventListener("click", () => $("contact-dialog").close());
+  $("add-email").addEventListener("click", () => valueRow("email-list", EMAIL_KINDS).focus());
+  $("add-phone").addEventListener("click", () => valueRow("phone-list", PHONE_KINDS).focus());
+  // The display name follows first and last name until someone types their own.
+  for (const name of ["given", "family"]) {
+    form[name].addEventListener("input", () => {
+      const fresh = derivedName(form);
+      if (!form.name.value.trim() || form.name.value === form.dataset.derived) {
+        form.name.value = fresh;
+      }
+      form.dataset.derived = fresh;
+    });
+  }
+}
+
+// --- groups ----------------------------------------------------------------------------------
+
+function setupGroups() {
+  const dialog = $("group-dialog");
+  const form = $("group-form");
+  $("new-group").addEventListener("click", () => {
+    form.reset();
+    $("group-error").hidden = true;
+    dialog.showModal();
+  });
+  $("cancel-group").addEventListener("click", () => dialog.close());
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const made = await api("POST", "/api/contacts/groups", {
+        addressbook: book.path,
+        name: form.name.value.trim(),
+      });
+      dialog.close();
+      group = made.uid;
+      await loadGroups();
+      await refresh();
+    } catch (failure) {
+      $("group-error").textContent = failure.message;
+      $("group-error").hidden = false;
+    }
+  });
+}
+
+// --- duplicates and merges -------------------------------------------------------------------
+
+function line(text, ...buttons) {
+  const item = document.createElement("li");
+  const label = document.createElement("span");
+  label.textContent = text;
+  item.append(label, ...buttons);
+  return item;
+}
+
+function button(text, handler) {
+  const made = document.createElement("button");
+  made.type = "button";
+  made.textContent = text;
+  made.addEventListener("click", () => handler().catch((failure) => toast(failure.message)));
+  return made;
+}
+
+async function undo(id) {
+  await api("POST", `/api/contacts/merges/${id}/undo`);
+  note("Merge undone.");
+  await Promise.all([showDuplicates(false), refresh(), loadGroups()]);
+}
+
+async function merge(keep, other, name) {
+  const done = await api("POST", "/api/contacts/merge", {
+    addressbook: book.path,
+    keep,
+    merge: [other],
+  });
+  toast(`Merged into ${name}.`, [["Undo", () => undo(done.merge)]]);
+  await Promise.all([showDuplicates(false), refresh(), loadGroups()]);
+}
+
+async function showDuplicates(open = true) {
+  const params = query({ addressbook: book.path });
+  const [{ duplicates }, { merges }] = await Promise.all([
+    api("GET", `/api/contacts/duplicates?${params}`),
+    api("GET", "/api/contacts/merges"),
+  ]);
+  $("duplicate-list").replaceChildren(
+    ...(duplicates.length
+      ? duplicates.map((d) => {
+          const [a, b] = d.names;
+          const why = `${a} and ${b}: same ${d.reasons.join(", ")} (${Math.round(d.score * 100)}%)`;
+          if (!book.writable) return line(why);
+          return line(
+            why,
+            button(`Keep ${a}`, () => merge(d.uids[0], d.uids[1], a)),
+            button(`Keep ${b}`, () => merge(d.uids[1], d.uids[0], b)),
+          );
+        })
+      : [line("No duplicates found.")]),
+  );
+  const recent = merges.filter((m) => m.addressbook === book.path && !m.undone_at).slice(0, 5);
+  $("merge-list").replaceChildren(
+    ...(recent.length
+      ? recent.map((m) =>
+          line(
+            `${new Date(m.created_at).toLocaleString()}: ${m.merged.length + 1} cards into one`,
+            button("Undo", () => undo(m.id)),
+          ),
+        )
+      : [line("None.")]),
+  );
+  if (open) $("duplicates-dialog").showModal();
+}
+
+// --- start -----------------------------------------------------------------------------------
+
+function menu() {
+  const toggle = $("menu-button");
+  toggle.addEventListener("click", () => {
+    const open = $("sidebar").classList.toggle("open");
+    toggle.setAttribute("aria-expanded", String(open));
+  });
+}
+
+async function logout() {
+  await api("DELETE", "/api/session").catch(() => {});
+  window.location.assign("/web/login");
+}
+
+async function start() {
+  const me = await api("GET", "/api/session");
+  setCsrf(me.csrf);
+  $("who").textContent = me.name || me.login;
+  books = (await api("GET", "/api/addressbooks")).addressbooks;
+  if (!books.length) {
+    $("contact-count").textContent = "You have no address book.";
+    return;
+  }
+  book = books.find((b) => b.path === storedBook()) || books[0];
+  bookList();
+  menu();
+  setupForm();
+  setupGroups();
+  $("contact-search").addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => refresh().catch((f) => toast(f.message)), SEARCH_DELAY_MS);
+  });
+  $("new-contact").addEventListener("click", () => showForm(null));
+  $("show-duplicates").addEventListener("click", () =>
+    showDuplicates().catch((f) => toast(f.message)),
+  );
+  $("close-duplicates").addEventListener("click", () => $("duplicates-dialog").close());
+  $("open-transfer").addEventListener("click", () =>
+    openTransfer(book.path, () => Promise.all([loadGroups(), refresh()])).catch((f) =>
+      toast(f.message),
+    ),
+  );
+  $("logout").addEventListener("click", logout);
+  $("logout").disabled = false;
+  await chooseBook(book);
+  await listen();
+  registerServiceWorker();
+}
+
+start().catch((failure) => toast(`The contacts could not start: ${failure.message}`));

@@ -1,0 +1,227 @@
+// Import and export: upload an .ics or .vcf file as a background job and follow its
+// progress (the server stores it, so any server process answers the poll), or
+// download any calendar or address book (streamed by /api/export).
+import { api, csrfToken, query } from "./api.js";
+import { toast } from "./notify.js";
+
+const POLL_MS = 500;
+const KINDS = { ics: "calendars", vcf: "addressbooks", vcard: "addressbooks" };
+let dialog;
+let parts;
+let collections = { calendars: [], addressbooks: [] };
+let preferred = "";
+let imported = () => {};
+let running = false;
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "role" || key.startsWith("aria-")) node.setAttribute(key, value);
+    else node[key] = value;
+  }
+  node.append(...children);
+  return node;
+}
+
+function field(text, control) {
+  return el("label", {}, text, control);
+}
+
+function build() {
+  parts = {
+    file: el("input", {
+      type: "file",
+      id: "import-file",
+      required: true,
+      accept: ".ics,.vcf,.vcard,text/calendar,text/vcard",
+    }),
+    target: el("select", { id: "import-target", required: true }),
+    start: el("button", { type: "submit", id: "import-start", className: "primary" }, "Import"),
+    bar: el("progress", { id: "import-bar", max: 100, value: 0 }),
+    status: el("p", { id: "import-status", role: "status" }),
+    summary: el("p", { id: "import-summary" }),
+    skipped: el("ul", { id: "import-skipped", className: "skipped" }),
+    error: el("p", { id: "import-error", className: "error", role: "alert", hidden: true }),
+    source: el("select", { id: "export-source" }),
+    download: el("a", { id: "export-link", className: "button", download: "" }, "Download"),
+  };
+  parts.progress = el("div", { className: "import-progress", hidden: true }, parts.bar, parts.status);
+  parts.details = el("details", { hidden: true }, el("summary", {}, "Skipped entries"), parts.skipped);
+  const form = el(
+    "form",
+    { id: "import-form" },
+    el(
+      "fieldset",
+      {},
+      el("legend", {}, "Import a file"),
+      field("File (.ics calendar or .vcf contacts) ", parts.file),
+      field("Into ", parts.target),
+      el("div", { className: "actions" }, parts.start),
+      parts.progress,
+      parts.summary,
+      parts.details,
+      parts.error,
+    ),
+  );
+  const close = el("button", { type: "button", id: "transfer-close" }, "Close");
+  dialog = el(
+    "dialog",
+    { id: "transfer-dialog", className: "transfer", "aria-labelledby": "transfer-title" },
+    el("h2", { id: "transfer-title" }, "Import and export"),
+    form,
+    el(
+      "fieldset",
+      {},
+      el("legend", {}, "Export"),
+      field("Calendar or address book ", parts.source),
+      el("div", { className: "actions" }, parts.download),
+    ),
+    el("div", { className: "actions" }, el("span", { className: "spacer" }), close),
+  );
+  document.body.append(dialog);
+  parts.file.addEventListener("change", fillTargets);
+  parts.source.addEventListener("change", pointDownload);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    begin().catch(failed);
+  });
+  close.addEventListener("click", () => dialog.close());
+}
+
+function kindOf(name) {
+  return KINDS[name.split(".").pop().toLowerCase()] || "";
+}
+
+function option(info) {
+  return el("option", { value: info.path, title: info.path }, info.name);
+}
+
+function fillTargets() {
+  const file = parts.file.files[0];
+  const kind = file ? kindOf(file.name) : "";
+  const writable = (collections[kind] || []).filter((c) => c.writable);
+  parts.target.replaceChildren(...writable.map(option));
+  const wanted = writable.find((c) => c.path === preferred);
+  if (wanted) parts.target.value = wanted.path;
+  parts.error.hidden = true;
+  if (file && !kind) showError("Choose an .ics (calendar) or .vcf (contacts) file.");
+  else if (file && !writable.length) showError("You have nowhere to import this kind of file.");
+}
+
+function fillSources() {
+  const group = (label, list) => el("optgroup", { label }, ...list.map(option));
+  parts.source.replaceChildren(
+    group("Calendars", collections.calendars),
+    group("Address books", collections.addressbooks),
+  );
+  const all = [...collections.calendars, ...collections.addressbooks];
+  if (all.some((c) => c.path === preferred)) parts.source.value = preferred;
+  pointDownload();
+}
+
+function pointDownload() {
+  parts.download.href = `/api/export?${query({ path: parts.source.value })}`;
+}
+
+function showError(message) {
+  parts.error.textContent = message;
+  parts.error.hidden = false;
+}
+
+function failed(failure) {
+  running = false;
+  parts.start.disabled = false;
+  parts.progress.hidden = true;
+  showError(failure.message);
+}
+
+function upload(file, target) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `/api/import-jobs?${query({ name: file.name, into: target })}`);
+    xhr.setRequestHeader("X-CSRF-Token", csrfToken());
+    xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+    xhr.responseType = "json";
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) {
+        parts.bar.value = Math.round((100 * event.loaded) / event.total);
+        parts.status.textContent = `Uploading ${file.name}: ${parts.bar.value}%`;
+      }
+    });
+    xhr.addEventListener("load", () => {
+      if (xhr.status === 202) resolve(xhr.response);
+      else reject(new Error(xhr.response?.error || `The upload was refused (${xhr.status}).`));
+    });
+    xhr.addEventListener("error", () => reject(new Error("The upload failed; try again.")));
+    xhr.send(file);
+  });
+}
+
+function counts(job) {
+  const n = (value) => value.toLocaleString();
+  return `${n(job.added)} added, ${n(job.updated)} updated, ${n(job.skipped_count)} skipped`;
+}
+
+function show(job) {
+  const share = job.size ? job.position / job.size : 0;
+  parts.bar.value = job.status === "done" ? 100 : Math.min(99, Math.round(100 * share));
+  parts.status.textContent =
+    job.status === "done"
+      ? `Done: ${job.entries.toLocaleString()} entries read.`
+      : `Importing ${job.filename}: ${parts.bar.value}% (${counts(job)})`;
+}
+
+function finish(job) {
+  running = false;
+  parts.start.disabled = false;
+  if (job.status === "failed") {
+    showError(`The import stopped: ${job.error}`);
+    return;
+  }
+  parts.summary.textContent = `${job.filename}: ${counts(job)}.`;
+  parts.skipped.replaceChildren(...job.skipped.map((s) => el("li", {}, s.reason)));
+  if (job.skipped_count > job.skipped.length) {
+    parts.skipped.append(el("li", {}, `… and ${job.skipped_count - job.skipped.length} more`));
+  }
+  parts.details.hidden = job.skipped_count === 0;
+  imported(job);
+  if (!dialog.open) toast(`Import of ${job.filename} done: ${counts(job)}.`);
+}
+
+async function follow(job) {
+  while (job.status === "running") {
+    show(job);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    job = await api("GET", `/api/import-jobs/${encodeURIComponent(job.id)}`);
+  }
+  show(job);
+  finish(job);
+}
+
+async function begin() {
+  const file = parts.file.files[0];
+  if (running || !file || !parts.target.value) return;
+  running = true;
+  parts.start.disabled = true;
+  parts.error.hidden = parts.details.hidden = true;
+  parts.summary.textContent = "";
+  parts.progress.hidden = false;
+  parts.bar.value = 0;
+  const job = await upload(file, parts.target.value);
+  await follow(job);
+}
+
+/** Open the dialog; ``where`` is preselected, ``done(job)`` runs after each import. */
+export async function openTransfer(where = "", done = () => {}) {
+  if (!dialog) build();
+  preferred = where;
+  imported = done;
+  const [calendars, addressbooks] = await Promise.all([
+    api("GET", "/api/calendars"),
+    api("GET", "/api/addressbooks"),
+  ]);
+  collections = { calendars: calendars.calendars, addressbooks: addressbooks.addressbooks };
+  fillSources();
+  if (!running) fillTargets();
+  dialog.showModal();
+}
