@@ -9,13 +9,16 @@ from starlette.routing import Route
 
 from calcard.api import (
     birthdays,
+    branding,
     contacts,
+    devices,
     events,
     freebusy,
     health,
     me,
     openapi,
     orgs,
+    preferences,
     reminders,
     rsvp,
     session,
@@ -39,6 +42,9 @@ FEATURES = (
     trash,
     transfer,
     contacts,
+    preferences,
+    devices,
+    branding,
 )
 
 

@@ -92,10 +92,22 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
     async def login_page(request: Request) -> Response:
         return _page("login.html")
 
+    def logged_in_page(name: str):
+        """A page of its own (settings, trash) that needs a session but not FullCalendar."""
+
+        async def page(request: Request) -> Response:
+            if not await run_in_threadpool(has_session, request):
+                return RedirectResponse(PREFIX + "login", status_code=303)
+            return _page(name)
+
+        return page
+
     found: list[BaseRoute] = [
         Route("/web", lambda request: RedirectResponse(PREFIX, status_code=301)),
         Route(PREFIX, app_page),
         Route(PREFIX + "login", login_page),
+        Route(PREFIX + "settings", logged_in_page("settings.html")),
+        Route(PREFIX + "trash", logged_in_page("trash.html")),
         Mount(PREFIX + "static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
     if fullcalendar is not None:
