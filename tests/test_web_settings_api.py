@@ -244,6 +244,11 @@ def test_share_dialog_endpoints_and_foreign_targets(server, org_people):
     assert http.put(shares, json=share).status_code == 403  # no CSRF token
     assert http.put(shares, json=share, headers=headers).status_code == 200
     assert http.get(shares).json()["shares"] == [share]
+    with server.client(member) as sharee:
+        seen = sharee.get("/api/calendars").json()["calendars"]
+    assert [(c["path"], c["writable"]) for c in seen if c["owner"] == admin] == [
+        (f"/{admin}/calendar/", False)
+    ]
 
     other_org = f"Other {uuid.uuid4().hex[:8]}"
     outsider = server.user("administrator", org=_new_org(server, other_org))
