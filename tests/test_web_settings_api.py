@@ -157,7 +157,10 @@ def _new_org(server, name: str) -> str:
 def test_branding_is_set_by_managers_and_read_by_anyone(server, org_people):
     org, admin, member, external = org_people
     base = f"/api/orgs/{org}"
-    assert httpx.get(server.url + base + "/branding").status_code == 404
+    empty = {"org": org, "accent": "", "background": "", "logo": None}
+    assert httpx.get(server.url + base + "/branding").json() == empty
+    unknown = httpx.get(server.url + "/api/orgs/no%20such%20org/branding")
+    assert unknown.json() == {**empty, "org": "no such org"}  # no hint which orgs exist
     http, csrf = web_session(server, admin)
     headers = {"X-CSRF-Token": csrf}
     colors = {"accent": "#0F766E", "background": "#fef3c7"}

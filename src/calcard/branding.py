@@ -39,14 +39,19 @@ def _info(org: Organization, row: OrgBranding) -> Branding:
     return Branding(org.name, row.accent, row.background, row.logo_type, as_utc(row.updated_at))
 
 
-def get(s: Session, org_name: str) -> Branding | None:
-    """The organization's branding, None when it has none (or there is no such organization)."""
+def _row(s: Session, org_name: str) -> tuple[Organization, OrgBranding] | None:
     try:
         org = accounts.get_org(s, org_name)
     except accounts.NotFound:
         return None
     row = s.get(OrgBranding, org.id)
-    return _info(org, row) if row else None
+    return (org, row) if row else None
+
+
+def get(s: Session, org_name: str) -> Branding | None:
+    """The organization's branding, None when it has none (or there is no such organization)."""
+    found = _row(s, org_name)
+    return _info(*found) if found else None
 
 
 def _editable(s: Session, org_name: str, actor: str | None) -> tuple[Organization, OrgBranding]:
@@ -116,9 +121,8 @@ def remove_logo(s: Session, org_name: str, actor: str | None = None) -> Branding
 
 
 def logo(s: Session, org_name: str) -> tuple[bytes, str]:
-    """The logo's bytes and media type, or NotFound."""
-    org = accounts.get_org(s, org_name)
-    row = s.get(OrgBranding, org.id)
-    if row is None or not row.logo:
-        raise accounts.NotFound(f"{org_name!r} has no logo")
-    return row.logo, row.logo_type
+    """The logo's bytes and media type, or NotFound (the same for an unknown organization)."""
+    found = _row(s, org_name)
+    if found is None or not found[1].logo:
+        raise accounts.NotFound("no logo")
+    return found[1].logo, found[1].logo_type

@@ -34,11 +34,14 @@ def _json(found: branding.Branding) -> dict:
 
 
 def show(call: Call) -> dict:
-    """An organization's logo URL and colors (no login: its login page shows them)."""
+    """An organization's logo URL and colors (no login: its login page shows them).
+
+    An organization without branding and a name that is no organization get the
+    same empty answer, so this tells nobody which organizations exist."""
     with call.read() as s:
         found = branding.get(s, call.params["org"])
     if found is None:
-        raise ApiError(404, "no branding for this organization")
+        return {"org": call.params["org"], "accent": "", "background": "", "logo": None}
     return _json(found)
 
 

@@ -10,12 +10,14 @@ async function zoneHint() {
   const prefs = await api("GET", "/api/me/preferences");
   const hint = document.getElementById("zone-hint");
   if (!hint || prefs.timezone === browserZone()) return;
-  hint.textContent = `Times shown in ${browserZone()}; reminders and mails use your account's ${prefs.timezone}.`;
+  hint.textContent =
+    `Times are shown in ${browserZone()}. Reminders and mails use your account's ` +
+    `time zone, ${prefs.timezone} (see Settings).`;
   hint.hidden = false;
 }
 
-document.getElementById("share-button")?.addEventListener("click", () => {
-  openShare().catch((failure) => toast(failure.message));
-});
+const share = document.getElementById("share-button");
+share.addEventListener("click", () => openShare().catch((failure) => toast(failure.message)));
+share.disabled = false; // usable once its handler is in place
 brandCurrentOrg().catch(() => {});
 zoneHint().catch(() => {});

@@ -22,11 +22,13 @@ function setColors(brand) {
   }
 }
 
-/** Fetch and show an organization's branding; resolves to it, or null when it has none. */
+/** Fetch and show an organization's branding; resolves to it, or null when it has none
+ * (an unknown organization looks the same). */
 export async function applyBranding(org) {
   const response = await fetch(`/api/orgs/${encodeURIComponent(org)}/branding`);
   if (!response.ok) return null;
   const brand = await response.json();
+  if (!brand.accent && !brand.background && !brand.logo) return null;
   document.body.classList.add("branded");
   setColors(brand);
   const logo = document.getElementById("org-logo");
