@@ -290,7 +290,10 @@ function wire() {
   $("copy-app-password").addEventListener("click", async () => {
     const field = $("new-app-password-value");
     const copied = await copy(field.value, field);
-    say($("app-password-status"), copied ? "Copied." : "Press Ctrl+C to copy the selected password.");
+    say(
+      $("app-password-status"),
+      copied ? "Copied." : "Press Ctrl+C to copy the selected password.",
+    );
   });
   $("two-factor-begin").addEventListener("click", beginTwoFactor);
   $("two-factor-confirm").addEventListener("submit", confirmTwoFactor);

@@ -4,7 +4,14 @@ import { api, setCsrf } from "./api.js";
 import { copy, day, h, say, when } from "./dom.js";
 
 const KINDS = { user: "User (login)", group: "Workgroup", org: "Whole organization" };
-const EXPIRIES = { "7d": "7 days", "30d": "30 days", "6mo": "6 months", "1y": "1 year", unlimited: "never" };
+const SHORT = { user: "User", group: "Workgroup", org: "Organization" };
+const EXPIRIES = {
+  "7d": "7 days",
+  "30d": "30 days",
+  "6mo": "6 months",
+  "1y": "1 year",
+  unlimited: "never",
+};
 let dialog;
 let ui;
 let collections = [];
@@ -35,7 +42,7 @@ async function loadShares() {
       return h(
         "li",
         { class: "share-row" },
-        h("span", { class: "share-target" }, `${KINDS[share.kind].split(" ")[0]}: `, h("strong", {}, share.name)),
+        h("span", { class: "share-target" }, `${SHORT[share.kind]}: `, h("strong", {}, share.name)),
         access,
         h("button", { type: "button", class: "danger", onclick: () => revoke(share) }, "Revoke"),
       );
@@ -79,7 +86,12 @@ async function loadLinks() {
       h(
         "li",
         { class: "share-row" },
-        h("span", {}, `Link created ${when(link.created_at)}, `, link.expires_at ? `expires ${day(link.expires_at)}` : "never expires"),
+        h(
+          "span",
+          {},
+          `Link created ${when(link.created_at)}, `,
+          link.expires_at ? `expires ${day(link.expires_at)}` : "never expires",
+        ),
         h("button", { type: "button", class: "danger", onclick: () => revokeLink(link) }, "Revoke"),
       ),
     ),
@@ -90,17 +102,11 @@ async function loadLinks() {
 async function createLink() {
   await guarded(async () => {
     const link = await api("POST", `${base()}/public-links`, { expires: ui.expiry.value });
+    await loadLinks();
     ui.linkUrl.value = link.url;
     ui.newLink.hidden = false;
     ui.linkUrl.select();
-    await loadLinksKeepingNew();
   });
-}
-
-async function loadLinksKeepingNew() {
-  const shown = ui.newLink.hidden;
-  await loadLinks();
-  ui.newLink.hidden = shown;
 }
 
 async function revokeLink(link) {
@@ -120,13 +126,15 @@ async function guarded(work) {
 }
 
 async function suggestNames() {
-  // Members and workgroups of the current organization, for the name field's suggestions.
+  // Members and workgroups of the current organization, for the name field's suggestions
+  // (externals see no directory of it).
   const me = await api("GET", "/api/me");
-  if (!me.current_org) return;
+  const membership = me.organizations.find((o) => o.org === me.current_org);
   const org = encodeURIComponent(me.current_org);
+  const directory = membership && membership.role !== "external";
   const [members, groups] = await Promise.all([
-    api("GET", `/api/orgs/${org}/members`).catch(() => ({ members: [] })),
-    api("GET", `/api/orgs/${org}/workgroups`).catch(() => ({ workgroups: [] })),
+    directory ? api("GET", `/api/orgs/${org}/members`) : { members: [] },
+    directory ? api("GET", `/api/orgs/${org}/workgroups`) : { workgroups: [] },
   ]);
   const names = {
     user: members.members.filter((m) => m.login !== me.login).map((m) => m.login),
@@ -134,7 +142,9 @@ async function suggestNames() {
     org: me.organizations.map((o) => o.org),
   };
   const fill = () =>
-    ui.suggestions.replaceChildren(...(names[ui.kind.value] || []).map((n) => h("option", { value: n })));
+    ui.suggestions.replaceChildren(
+      ...(names[ui.kind.value] || []).map((n) => h("option", { value: n })),
+    );
   ui.kind.addEventListener("change", fill);
   fill();
 }
@@ -144,20 +154,53 @@ function build() {
     collection: h("select", { id: "share-collection", onchange: () => refresh() }),
     shares: h("ul", { id: "share-list", class: "share-list" }),
     noShares: h("p", { class: "hint" }, "Not shared with anyone."),
-    kind: h("select", { id: "share-kind", "aria-label": "Share with" }, ...Object.entries(KINDS).map(([v, t]) => h("option", { value: v }, t))),
-    name: h("input", { id: "share-name", list: "share-suggestions", required: true, autocomplete: "off", "aria-label": "Name", placeholder: "login, workgroup or organization" }),
+    kind: h(
+      "select",
+      { id: "share-kind", "aria-label": "Share with" },
+      ...Object.entries(KINDS).map(([v, t]) => h("option", { value: v }, t)),
+    ),
+    name: h("input", {
+      id: "share-name",
+      list: "share-suggestions",
+      required: true,
+      autocomplete: "off",
+      "aria-label": "Name",
+      placeholder: "login, workgroup or organization",
+    }),
     suggestions: h("datalist", { id: "share-suggestions" }),
-    access: h("select", { id: "share-access", "aria-label": "Access" }, h("option", { value: "read" }, "can view"), h("option", { value: "read-write" }, "can edit")),
+    access: h(
+      "select",
+      { id: "share-access", "aria-label": "Access" },
+      h("option", { value: "read" }, "can view"),
+      h("option", { value: "read-write" }, "can edit"),
+    ),
     linkSection: h("section", { class: "share-links" }),
     links: h("ul", { id: "link-list", class: "share-list" }),
     noLinks: h("p", { class: "hint" }, "No public link."),
-    expiry: h("select", { id: "link-expiry", "aria-label": "Expires after" }, ...Object.entries(EXPIRIES).map(([v, t]) => h("option", { value: v }, t))),
+    expiry: h(
+      "select",
+      { id: "link-expiry", "aria-label": "Expires after" },
+      ...Object.entries(EXPIRIES).map(([v, t]) => h("option", { value: v }, t)),
+    ),
     newLink: h("div", { class: "secret", hidden: true }),
     linkUrl: h("input", { id: "link-url", readOnly: true, "aria-label": "Public link" }),
     status: h("p", { id: "share-status", role: "status", hidden: true }),
   };
   ui.expiry.value = "30d";
-  const copyButton = h("button", { type: "button", onclick: async () => say(ui.status, (await copy(ui.linkUrl.value, ui.linkUrl)) ? "Link copied." : "Press Ctrl+C to copy the selected link.") }, "Copy");
+  const copyButton = h(
+    "button",
+    {
+      type: "button",
+      onclick: async () =>
+        say(
+          ui.status,
+          (await copy(ui.linkUrl.value, ui.linkUrl))
+            ? "Link copied."
+            : "Press Ctrl+C to copy the selected link.",
+        ),
+    },
+    "Copy",
+  );
   ui.newLink.append(
     h("p", {}, "Anyone with this link can read the calendar. It is shown only now:"),
     h("div", { class: "row" }, ui.linkUrl, copyButton),
@@ -166,7 +209,12 @@ function build() {
     h("h3", {}, "Public link (read-only .ics)"),
     ui.links,
     ui.noLinks,
-    h("div", { class: "row" }, h("label", {}, "Expires after ", ui.expiry), h("button", { type: "button", id: "create-link", onclick: createLink }, "Create link")),
+    h(
+      "div",
+      { class: "row" },
+      h("label", {}, "Expires after ", ui.expiry),
+      h("button", { type: "button", id: "create-link", onclick: createLink }, "Create link"),
+    ),
     ui.newLink,
   );
   const form = h(
@@ -189,7 +237,12 @@ function build() {
     form,
     ui.linkSection,
     ui.status,
-    h("div", { class: "actions" }, h("span", { class: "spacer" }), h("button", { type: "button", onclick: () => dialog.close() }, "Close")),
+    h(
+      "div",
+      { class: "actions" },
+      h("span", { class: "spacer" }),
+      h("button", { type: "button", onclick: () => dialog.close() }, "Close"),
+    ),
   );
   document.body.append(dialog);
 }
@@ -209,7 +262,9 @@ export async function openShare(path) {
   setCsrf(session.csrf);
   collections = (await api("GET", "/api/collections")).collections;
   const label = (c) => `${c.name} (${c.kind === "calendar" ? "calendar" : "address book"})`;
-  ui.collection.replaceChildren(...collections.map((c) => h("option", { value: c.path }, label(c))));
+  ui.collection.replaceChildren(
+    ...collections.map((c) => h("option", { value: c.path }, label(c))),
+  );
   if (path) ui.collection.value = path;
   await refresh();
   dialog.showModal();

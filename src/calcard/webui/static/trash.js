@@ -71,7 +71,13 @@ function entryRow(entry) {
   const row = h(
     "tr",
     { "data-id": entry.id },
-    h("td", {}, h("span", { class: "kind" }, KINDS[entry.kind] || entry.kind), " ", entry.title || h("em", {}, "untitled")),
+    h(
+      "td",
+      {},
+      h("span", { class: "kind" }, KINDS[entry.kind] || entry.kind),
+      " ",
+      entry.title || h("em", {}, "untitled"),
+    ),
     h("td", {}, h("code", {}, entry.from)),
     h("td", {}, when(entry.deleted_at), entry.deleted_by ? ` by ${entry.deleted_by}` : ""),
     h("td", {}, day(entry.purge_at)),
@@ -80,7 +86,11 @@ function entryRow(entry) {
     h(
       "td",
       {},
-      h("button", { type: "button", class: "primary", onclick: () => restore(entry, row) }, "Restore"),
+      h(
+        "button",
+        { type: "button", class: "primary", onclick: () => restore(entry, row) },
+        "Restore",
+      ),
     ),
   );
   return row;
