@@ -336,8 +336,11 @@ def test_org_admin_sets_logo_and_colors_and_the_login_page_shows_them(page, serv
         expect(colleague.locator(".topbar #org-logo")).to_be_visible()
 
 
-def test_settings_on_a_phone(page, server):
+def test_settings_trash_and_sharing_on_a_phone(page, server):
     login = server.user()
+    created = add_event(server, login, "Gone")
+    with server.client(login) as http:
+        assert http.delete(f"/{login}/calendar/{created['href']}").status_code == 200
     page.set_viewport_size({"width": 390, "height": 844})
     log_in(page, login)
     expect(page).to_have_url(re.compile("/web/$"))
@@ -346,4 +349,16 @@ def test_settings_on_a_phone(page, server):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shoot(page, "settings-phone")
     page.goto("/web/trash")
-    expect(page.locator("#trash-empty")).to_be_visible()
+    expect(page.locator("#trash-list tr", has_text="Gone")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(page, "trash-phone")
+    page.goto("/web/")
+    expect(page.locator(".fc-list, .fc-list-empty").first).to_be_visible()  # the app started
+    page.click("#menu-button")
+    page.click("#share-button")
+    expect(page.locator("#share-dialog")).to_be_visible()
+    page.keyboard.press("Escape")  # keyboard: the dialog closes
+    expect(page.locator("#share-dialog")).to_be_hidden()
+    page.click("#share-button")
+    expect(page.locator("#link-list")).to_be_attached()
+    shoot(page, "share-phone")

@@ -78,9 +78,14 @@ function entryRow(entry) {
       " ",
       entry.title || h("em", {}, "untitled"),
     ),
-    h("td", {}, h("code", {}, entry.from)),
-    h("td", {}, when(entry.deleted_at), entry.deleted_by ? ` by ${entry.deleted_by}` : ""),
-    h("td", {}, day(entry.purge_at)),
+    h("td", { "data-label": "From" }, h("code", {}, entry.from)),
+    h(
+      "td",
+      { "data-label": "Deleted" },
+      when(entry.deleted_at),
+      entry.deleted_by ? ` by ${entry.deleted_by}` : "",
+    ),
+    h("td", { "data-label": "Purged" }, day(entry.purge_at)),
   );
   row.append(
     h(
