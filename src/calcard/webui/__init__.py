@@ -1,7 +1,7 @@
 """The web calendar: pages and static files under /web/, FullCalendar from node_modules.
 
-The UI is two static HTML pages and a few plain ES modules that talk to the
-JSON API with the session cookie, so there is no build step and no server-side
+The UI is a few static HTML pages (calendar, login, settings, trash) and plain
+ES modules that talk to the JSON API with the session cookie, so there is no build step and no server-side
 rendering. FullCalendar is installed by npm (``package.json`` at the project
 root) and served from ``node_modules``, never copied into the repository.
 """
