@@ -127,6 +127,7 @@ function showTwoFactor(on) {
   $("two-factor-off").hidden = on;
   $("two-factor-disable").hidden = !on;
   $("two-factor-enroll").hidden = true;
+  $("two-factor-begin").hidden = false;
 }
 
 function beginTwoFactor() {
@@ -135,6 +136,7 @@ function beginTwoFactor() {
     $("two-factor-qr").src = enrollment.qr;
     $("two-factor-secret").textContent = enrollment.secret;
     $("two-factor-enroll").hidden = false;
+    $("two-factor-begin").hidden = true;
     $("two-factor-confirm").code.focus();
   });
 }
