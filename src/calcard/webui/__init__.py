@@ -1,9 +1,10 @@
 """The web calendar: pages and static files under /web/, FullCalendar from node_modules.
 
 The UI is a few static HTML pages (calendar, login, settings, trash) and plain
-ES modules that talk to the JSON API with the session cookie, so there is no build step and no server-side
-rendering. FullCalendar is installed by npm (``package.json`` at the project
-root) and served from ``node_modules``, never copied into the repository.
+ES modules that talk to the JSON API with the session cookie, so there is no
+build step and no server-side rendering. FullCalendar is installed by npm
+(``package.json`` at the project root) and served from ``node_modules``, never
+copied into the repository.
 """
 
 from __future__ import annotations
