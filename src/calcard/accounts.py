@@ -276,9 +276,13 @@ def set_user(
     user = get_user(s, login)
     _require_self_or_manager(s, actor, user)
     if email is not None:
+        if email and (len(email) > 320 or not re.fullmatch(r"[^@\s]+@[^@\s]+", email)):
+            raise AccountError(f"{email!r} is not an e-mail address")
         user.email = email
     if chat_webhook is not None:
-        if chat_webhook and not re.match(r"^https?://", chat_webhook):
+        if chat_webhook and (
+            len(chat_webhook) > 1000 or not re.fullmatch(r"https?://\S+", chat_webhook)
+        ):
             raise AccountError("the chat webhook must be an http(s) URL")
         user.chat_webhook = chat_webhook
     if timezone is not None:

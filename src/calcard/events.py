@@ -84,18 +84,22 @@ class EventInput:
 
 def calendars(s: Session, login: str) -> list[CalendarInfo]:
     """The caller's own calendars, then those shared with them, with a color each."""
-    own = [c for c in store.child_collections(s, login) if c.tag == "VCALENDAR"]
-    shared = [c for c, _ in sharing.shared_with(s, login) if c.tag == "VCALENDAR"]
+    own = [(c, c.props) for c in store.child_collections(s, login) if c.tag == "VCALENDAR"]
+    shared = [
+        (c.collection, c.props)  # the display name names the owner
+        for c in sharing.shared_with(s, login)
+        if c.collection.tag == "VCALENDAR"
+    ]
     found: list[CalendarInfo] = []
-    for index, collection in enumerate(own + shared):
+    for index, (collection, props) in enumerate(own + shared):
         letters = sharing.permissions(s, login, collection.path)
         if "r" not in letters:
             continue
         found.append(
             CalendarInfo(
                 path=f"/{collection.path}/",
-                name=collection.props.get("D:displayname") or collection.path.rsplit("/", 1)[-1],
-                color=color_of(collection.props, index),
+                name=props.get("D:displayname") or collection.path.rsplit("/", 1)[-1],
+                color=color_of(props, index),
                 owner=collection.owner,
                 writable="w" in letters,
             )

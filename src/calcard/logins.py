@@ -37,6 +37,8 @@ NEEDS_APP_PASSWORD = (
     "two-factor authentication is on for this account: "
     "log in with an app password, not the account password"
 )
+NEEDS_CODE = "two-factor code required"
+WRONG_CODE = "wrong or expired two-factor code"
 
 
 @dataclass(frozen=True)
@@ -66,16 +68,20 @@ def is_locked(s: Session, login: str, address: str) -> bool:
 
 
 def _decide(
-    s: Session, login: str, password: str, address: str, otp: str
+    s: Session, login: str, password: str, address: str, otp: str, web: bool
 ) -> tuple[Verdict, accounts.Credential | None]:
     if is_locked(s, login, address):
         return Verdict(None, LOCKED), None
     credential = accounts.check_credentials(s, login, password)
+    if web and credential is not None and credential.app_password_id is not None:
+        credential = None  # app passwords are for devices; they never open a web session
     if credential is None:
+        if web:  # the same answer as for a login that does not exist
+            return Verdict(None, WRONG), None
         # Same answer whether or not the password was right: no oracle for it.
         return Verdict(None, NEEDS_APP_PASSWORD if twofactor.is_on(s, login) else WRONG), None
     if credential.two_factor and credential.app_password_id is None and not otp:
-        return Verdict(None, NEEDS_APP_PASSWORD), None
+        return Verdict(None, NEEDS_CODE if web else NEEDS_APP_PASSWORD), None
     return Verdict(credential.login), credential
 
 
@@ -94,7 +100,7 @@ def _after_success(s: Session, credential: accounts.Credential, address: str, ot
     if credential.two_factor and credential.app_password_id is None:
         if not twofactor.verify_totp(s, credential.login, otp):
             record_failure(s, credential.login, address)
-            return Verdict(None, "wrong or expired two-factor code")
+            return Verdict(None, WRONG_CODE)
     if credential.app_password_id is not None:
         accounts.touch_app_password(s, credential.app_password_id)
     s.execute(
@@ -123,6 +129,7 @@ def attempt(
     address: str | None,
     otp: str = "",
     base_delay: float = 1.0,
+    web: bool = False,
 ) -> Verdict:
     """Check a network login under the throttling and 2FA rules.
 
@@ -133,11 +140,16 @@ def attempt(
     Reads in one transaction and writes only when something must be recorded,
     so the common case (a known phone syncing) stays a read. ``otp`` lets a
     2FA user log in with the account password plus a current code.
+
+    ``web`` is the browser login: it takes the account password only (never an
+    app password, which would skip the second factor), answers a wrong password
+    exactly as an unknown login, and asks for the code (NEEDS_CODE) only once
+    the password was right, so the login page can show a second step.
     """
     canonical = accounts.normalize_login(login)
     address = address or "unknown"
     with db.transaction() as s:
-        verdict, credential = _decide(s, canonical, password, address, otp)
+        verdict, credential = _decide(s, canonical, password, address, otp, web)
         writes = credential is not None and _needs_writes(s, credential, address, otp)
         failures = 0 if verdict.ok else _count(s, LoginFailure.login == canonical)
     if credential is not None and writes:

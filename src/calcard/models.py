@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -73,6 +74,25 @@ class Membership(Base):
     role: Mapped[str] = mapped_column(String(30))
     calendar_access: Mapped[bool] = mapped_column(Boolean, default=True)
     contacts_access: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class OrgBranding(Base):
+    """An organization's logo and colors, shown on its login page and in the app.
+
+    The logo is kept in the database (it is small and size-limited) so every
+    node serves it; ``logo_type`` is the media type found by decoding it, never
+    the one the uploader claimed.
+    """
+
+    __tablename__ = "org_branding"
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+    accent: Mapped[str] = mapped_column(String(7), default="")
+    background: Mapped[str] = mapped_column(String(7), default="")
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    logo_type: Mapped[str] = mapped_column(String(40), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Workgroup(Base):

@@ -9,9 +9,11 @@ from starlette.routing import Route
 
 from calcard.api import (
     birthdays,
+    branding,
     calendars,
     cards,
     contacts,
+    devices,
     events,
     freebusy,
     health,
@@ -20,6 +22,7 @@ from calcard.api import (
     me,
     openapi,
     orgs,
+    preferences,
     reminders,
     rsvp,
     session,
@@ -49,6 +52,9 @@ FEATURES = (
     tasks,
     holidays,
     cards,
+    preferences,
+    devices,
+    branding,
 )
 
 

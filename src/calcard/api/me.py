@@ -7,7 +7,7 @@ from datetime import datetime
 
 from starlette.routing import Route
 
-from calcard import accounts, twofactor
+from calcard import accounts, qrcodes, twofactor
 from calcard.api.common import ApiContext, Call, endpoint
 from calcard.models import as_utc
 
@@ -104,10 +104,15 @@ def revoke_app_password(call: Call) -> dict:
 
 
 def begin_2fa(call: Call) -> dict:
-    """Start TOTP enrollment: returns the secret and an otpauth:// URI for a QR code."""
+    """Start TOTP enrollment: the secret, its otpauth:// URI and that URI as a QR code
+    (an SVG data URI)."""
     with call.write() as s:
         enrollment = twofactor.begin(s, call.login)
-    return {"secret": enrollment.secret, "uri": enrollment.uri}
+    return {
+        "secret": enrollment.secret,
+        "uri": enrollment.uri,
+        "qr": qrcodes.svg_data_uri(enrollment.uri),
+    }
 
 
 def confirm_2fa(call: Call) -> dict:

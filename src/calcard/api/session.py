@@ -41,9 +41,9 @@ def _user_json(ctx: ApiContext, login: str, csrf: str) -> dict:
 def _open(
     ctx: ApiContext, login: str, password: str, otp: str, address: str | None
 ) -> tuple[sessions.Opened | None, logins.Verdict]:
-    """Check the login like DAV does (throttling, 2FA: password plus a current code)."""
+    """Check the login like DAV does (throttling), as a two-step web login when 2FA is on."""
     verdict = logins.attempt(
-        ctx.db, login, password, address, otp=otp, base_delay=ctx.settings.auth_delay
+        ctx.db, login, password, address, otp=otp, base_delay=ctx.settings.auth_delay, web=True
     )
     if not verdict.ok:
         return None, verdict
@@ -74,8 +74,8 @@ def routes(ctx: ApiContext) -> list[Route]:
         if opened is None:
             await asyncio.sleep(max(ctx.settings.auth_delay, verdict.delay))
             # No Basic challenge: the browser would answer it with a login box of its own.
-            if verdict.reason == logins.NEEDS_APP_PASSWORD:
-                answer = {"error": "two-factor code required", "totp_required": True}
+            if verdict.reason in (logins.NEEDS_CODE, logins.WRONG_CODE):
+                answer = {"error": verdict.reason, "totp_required": True}
             else:
                 message = verdict.reason if verdict.reason == logins.LOCKED else WRONG_CREDENTIALS
                 answer = {"error": message}

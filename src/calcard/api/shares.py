@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from calcard import accounts, importexport, publiclinks, sharing
+from calcard import accounts, importexport, publiclinks, sharing, store
 from calcard.api.common import ApiContext, Call, endpoint
 from calcard.api.me import iso
 
@@ -37,6 +37,24 @@ def delete_share(call: Call) -> dict:
     with call.write() as s:
         sharing.remove_share(s, _path(call), p["kind"], p["name"], actor=call.login)
     return {"revoked": {"kind": p["kind"], "name": p["name"]}}
+
+
+def own_collections(call: Call) -> dict:
+    """The caller's own calendars and address books: what they can share."""
+    kinds = {"VCALENDAR": "calendar", "VADDRESSBOOK": "addressbook"}
+    with call.read() as s:
+        found = store.child_collections(s, accounts.get_user(s, call.login).login)
+    return {
+        "collections": [
+            {
+                "path": f"/{c.path}/",
+                "name": c.props.get("D:displayname") or c.path.rsplit("/", 1)[-1],
+                "kind": kinds[c.tag],
+            }
+            for c in found
+            if c.tag in kinds
+        ]
+    }
 
 
 def shared_with_me(call: Call) -> dict:
@@ -114,6 +132,7 @@ def routes(ctx: ApiContext) -> list[Route]:
         "properties": {"expires": {"type": "string", "enum": list(publiclinks.EXPIRIES)}},
     }
     return [
+        endpoint(ctx, "GET", "/api/collections", own_collections),
         endpoint(ctx, "GET", "/api/shared", shared_with_me),
         endpoint(ctx, "GET", "/api/public/{token}.ics", feed, auth=False),
         endpoint(ctx, "GET", f"{COLLECTION}/shares", list_shares),

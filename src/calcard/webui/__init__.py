@@ -1,9 +1,10 @@
 """The web calendar: pages and static files under /web/, FullCalendar from node_modules.
 
-The UI is two static HTML pages and a few plain ES modules that talk to the
-JSON API with the session cookie, so there is no build step and no server-side
-rendering. FullCalendar is installed by npm (``package.json`` at the project
-root) and served from ``node_modules``, never copied into the repository.
+The UI is a few static HTML pages (calendar, login, contacts, settings, trash) and plain
+ES modules that talk to the JSON API with the session cookie, so there is no
+build step and no server-side rendering. FullCalendar is installed by npm
+(``package.json`` at the project root) and served from ``node_modules``, never
+copied into the repository.
 """
 
 from __future__ import annotations
@@ -118,8 +119,13 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
     async def login_page(request: Request) -> Response:
         return _page("login.html")
 
-    async def contacts_page(request: Request) -> Response:
-        return await signed_in_page(request, "contacts.html")
+    def logged_in_page(name: str):
+        """A page of its own (contacts, settings, trash) that needs a session."""
+
+        async def page(request: Request) -> Response:
+            return await signed_in_page(request, name)
+
+        return page
 
     async def worker_script(request: Request) -> Response:
         """Served from /web/ so it may control every page under it; never cached itself."""
@@ -133,7 +139,9 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
         Route("/web", lambda request: RedirectResponse(PREFIX, status_code=301)),
         Route(PREFIX, app_page),
         Route(PREFIX + "login", login_page),
-        Route(PREFIX + "contacts", contacts_page),
+        Route(PREFIX + "contacts", logged_in_page("contacts.html")),
+        Route(PREFIX + "settings", logged_in_page("settings.html")),
+        Route(PREFIX + "trash", logged_in_page("trash.html")),
         Route(PREFIX + "sw.js", worker_script),
         Mount(PREFIX + "static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]

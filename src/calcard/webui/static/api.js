@@ -2,9 +2,10 @@
 let csrf = "";
 
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, answer = {}) {
     super(message);
     this.status = status;
+    this.answer = answer; // the whole JSON answer (e.g. a 409's options)
   }
 }
 
@@ -28,7 +29,9 @@ export async function api(method, path, body) {
     window.location.assign("/web/login");
   }
   const answer = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiError(response.status, answer.error || response.statusText);
+  if (!response.ok) {
+    throw new ApiError(response.status, answer.error || response.statusText, answer);
+  }
   return answer;
 }
 

@@ -14,6 +14,7 @@ const BIRTHDAYS = "birthdays";
 const hidden = new Set(JSON.parse(localStorage.getItem("calcard.hidden") || "[]"));
 let calendars = [];
 let calendar;
+let prefs = { week_start: 1, default_calendar: "" }; // from the settings page
 
 function toEvent(item) {
   return {
@@ -172,7 +173,7 @@ function newEvent(start, end, allDay) {
     toast("You have no calendar you may write to.");
     return;
   }
-  eventForm.openNew(calendars, start, end, allDay);
+  eventForm.openNew(calendars, start, end, allDay, prefs.default_calendar);
 }
 
 function createCalendar(element) {
@@ -180,7 +181,7 @@ function createCalendar(element) {
   return new FullCalendar.Calendar(element, {
     initialView: phone ? "listWeek" : "timeGridWeek",
     timeZone: "local",
-    firstDay: 1,
+    firstDay: prefs.week_start,
     nowIndicator: true,
     editable: true,
     selectable: true,
@@ -231,6 +232,7 @@ async function start() {
   document.getElementById("dav-url").textContent = `${window.location.origin}/`;
   document.getElementById("dav-login").textContent = me.login;
   calendars = (await api("GET", "/api/calendars")).calendars;
+  prefs = await api("GET", "/api/me/preferences");
   calendar = createCalendar(document.getElementById("calendar"));
   calendar.render();
   calendarList(me.login);

@@ -125,19 +125,17 @@ function fill(data) {
   error.hidden = true;
 }
 
-function fillCalendars(calendars) {
-  form.calendar.replaceChildren(
-    ...calendars
-      .filter((c) => c.writable)
-      .map((c) => new Option(c.name, c.path)),
-  );
+function fillCalendars(calendars, preferred) {
+  const writable = calendars.filter((c) => c.writable);
+  form.calendar.replaceChildren(...writable.map((c) => new Option(c.name, c.path)));
+  if (writable.some((c) => c.path === preferred)) form.calendar.value = preferred;
 }
 
-/** A new event from a clicked or selected range (FullCalendar dates). */
-export function openNew(calendars, start, end, allDay) {
+/** A new event from a clicked or selected range (FullCalendar dates), in the preferred calendar. */
+export function openNew(calendars, start, end, allDay, preferred = "") {
   current = null;
   const zone = browserZone();
-  fillCalendars(calendars);
+  fillCalendars(calendars, preferred);
   const day = (date) => wallTime(date, zone).slice(0, 10);
   fill({
     title: "",

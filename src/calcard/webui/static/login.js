@@ -1,11 +1,26 @@
-// The login form: POST /api/session as JSON, then open the calendar.
+// The login form: POST /api/session as JSON, a second step for the two-factor code
+// when the server asks for one, then open the calendar. ?org=NAME shows its branding.
+import { applyBranding } from "./branding.js";
+
 const form = document.getElementById("login-form");
 const error = document.getElementById("login-error");
+const passwordStep = document.getElementById("password-step");
+const codeStep = document.getElementById("code-step");
+const startOver = document.getElementById("start-over");
+
+function askForCode(asking) {
+  codeStep.hidden = !asking;
+  startOver.hidden = !asking;
+  passwordStep.hidden = asking;
+  form.otp.value = "";
+  (asking ? form.otp : form.password).focus();
+}
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   error.hidden = true;
   const body = { login: form.login.value, password: form.password.value };
+  if (!codeStep.hidden) body.otp = form.otp.value.trim();
   const response = await fetch("/api/session", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -16,7 +31,23 @@ form.addEventListener("submit", async (event) => {
     return;
   }
   const answer = await response.json().catch(() => ({}));
+  if (answer.totp_required && codeStep.hidden) {
+    askForCode(true);
+    return;
+  }
   error.textContent = answer.error || "Login failed";
   error.hidden = false;
-  form.password.select();
+  if (answer.totp_required) form.otp.select();
+  else {
+    askForCode(false);
+    form.password.select();
+  }
 });
+
+startOver.addEventListener("click", () => {
+  error.hidden = true;
+  askForCode(false);
+});
+
+const org = new URLSearchParams(window.location.search).get("org");
+if (org) applyBranding(org).catch(() => {});

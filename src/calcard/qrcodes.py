@@ -1,0 +1,13 @@
+"""QR codes as SVG data URIs (segno), for the device-setup page and 2FA enrollment.
+
+A data URI keeps secrets (the otpauth:// URI carries the TOTP secret) out of
+any URL, log or cache: the picture travels inside the JSON answer.
+"""
+
+from __future__ import annotations
+
+import segno
+
+
+def svg_data_uri(text: str) -> str:
+    return segno.make(text, error="m").svg_data_uri(scale=5, border=2)

@@ -1,0 +1,328 @@
+// The settings page: preferences and reminder channels, app passwords, two-factor
+// authentication, device setup (Apple profile, QR code) and, for the organization's
+// managers, its logo and colors.
+import { ApiError, api, setCsrf } from "./api.js";
+import { applyBranding } from "./branding.js";
+import { copy, h, say, when } from "./dom.js";
+import { browserZone } from "./time.js";
+
+const MANAGERS = ["legal-representative", "administrator"];
+let csrf = "";
+let me;
+
+function $(id) {
+  return document.getElementById(id);
+}
+
+/** Run a change, reporting success or the server's refusal in `status`. */
+async function attempt(status, work, done) {
+  say(status, "");
+  try {
+    await work();
+    if (done) say(status, done);
+  } catch (failure) {
+    say(status, failure.message, true);
+  }
+}
+
+// --- preferences -------------------------------------------------------------------------
+
+async function loadPreferences() {
+  const form = $("preferences-form");
+  const [prefs, { calendars }] = await Promise.all([
+    api("GET", "/api/me/preferences"),
+    api("GET", "/api/calendars"),
+  ]);
+  const zones = Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : [];
+  $("zone-list").replaceChildren(...zones.map((z) => h("option", { value: z })));
+  $("browser-zone").textContent = browserZone();
+  form.default_calendar.replaceChildren(
+    h("option", { value: "" }, "the first one"),
+    ...calendars.filter((c) => c.writable).map((c) => h("option", { value: c.path }, c.name)),
+  );
+  form.timezone.value = prefs.timezone;
+  form.week_start.value = String(prefs.week_start);
+  form.default_calendar.value = prefs.default_calendar;
+  form.email.value = prefs.email;
+  form.chat_webhook.value = prefs.chat_webhook;
+}
+
+function savePreferences(event) {
+  event.preventDefault();
+  const form = event.target;
+  const body = {
+    timezone: form.timezone.value.trim(),
+    week_start: Number(form.week_start.value),
+    default_calendar: form.default_calendar.value,
+    email: form.email.value.trim(),
+    chat_webhook: form.chat_webhook.value.trim(),
+  };
+  attempt($("preferences-status"), () => api("PATCH", "/api/me/preferences", body), "Saved.");
+}
+
+// --- app passwords -----------------------------------------------------------------------
+
+async function loadAppPasswords() {
+  const { app_passwords: list } = await api("GET", "/api/me/app-passwords");
+  $("app-password-list").replaceChildren(
+    ...list.map((p) =>
+      h(
+        "tr",
+        {},
+        h("td", {}, p.label),
+        h("td", {}, when(p.created_at)),
+        h("td", {}, p.last_used_at ? when(p.last_used_at) : "never"),
+        h(
+          "td",
+          {},
+          h(
+            "button",
+            {
+              type: "button",
+              class: "danger",
+              "aria-label": `Revoke ${p.label}`,
+              onclick: () => revokeAppPassword(p),
+            },
+            "Revoke",
+          ),
+        ),
+      ),
+    ),
+  );
+  $("no-app-passwords").hidden = list.length > 0;
+}
+
+function createAppPassword(event) {
+  event.preventDefault();
+  const form = event.target;
+  attempt($("app-password-status"), async () => {
+    const created = await api("POST", "/api/me/app-passwords", { label: form.label.value });
+    $("new-app-password-label").textContent = created.label;
+    $("new-app-password-value").value = created.password;
+    $("new-app-password").hidden = false;
+    $("new-app-password-value").select();
+    form.reset();
+    await loadAppPasswords();
+  });
+}
+
+function revokeAppPassword(p) {
+  attempt(
+    $("app-password-status"),
+    async () => {
+      await api("DELETE", `/api/me/app-passwords/${p.id}`);
+      $("new-app-password").hidden = true;
+      await loadAppPasswords();
+    },
+    `Revoked “${p.label}”: it stopped working everywhere.`,
+  );
+}
+
+// --- two-factor --------------------------------------------------------------------------
+
+function showTwoFactor(on) {
+  $("two-factor-state").textContent = on
+    ? "Two-factor authentication is on."
+    : "Two-factor authentication is off.";
+  $("two-factor-off").hidden = on;
+  $("two-factor-disable").hidden = !on;
+  $("two-factor-enroll").hidden = true;
+  $("two-factor-begin").hidden = false;
+}
+
+function beginTwoFactor() {
+  attempt($("two-factor-status"), async () => {
+    const enrollment = await api("POST", "/api/me/2fa", {});
+    $("two-factor-qr").src = enrollment.qr;
+    $("two-factor-secret").textContent = enrollment.secret;
+    $("two-factor-enroll").hidden = false;
+    $("two-factor-begin").hidden = true;
+    $("two-factor-confirm").code.focus();
+  });
+}
+
+function confirmTwoFactor(event) {
+  event.preventDefault();
+  const code = event.target.code.value.trim();
+  attempt(
+    $("two-factor-status"),
+    async () => {
+      await api("POST", "/api/me/2fa/confirm", { code });
+      event.target.reset();
+      showTwoFactor(true);
+    },
+    "Two-factor authentication is now on. Phones and desktops need app passwords from now on.",
+  );
+}
+
+function disableTwoFactor(event) {
+  event.preventDefault();
+  const code = event.target.code.value.trim();
+  attempt(
+    $("two-factor-status"),
+    async () => {
+      await api("POST", "/api/me/2fa/disable", { code });
+      event.target.reset();
+      showTwoFactor(false);
+    },
+    "Two-factor authentication is off.",
+  );
+}
+
+// --- devices -----------------------------------------------------------------------------
+
+async function loadDevices() {
+  const setup = await api("GET", "/api/me/devices");
+  $("dav-url").textContent = setup.dav_url;
+  $("account-url").textContent = setup.account_url;
+  $("dav-login").textContent = setup.login;
+  $("account-qr").src = setup.qr;
+}
+
+/** POST, then hand the answer to the browser as a download. */
+async function download(path, fallbackName) {
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
+    body: "{}",
+  });
+  if (!response.ok) {
+    const answer = await response.json().catch(() => ({}));
+    throw new ApiError(response.status, answer.error || response.statusText);
+  }
+  const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+  const url = URL.createObjectURL(await response.blob());
+  const link = h("a", { href: url, download: name ? name[1] : fallbackName, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+function appleProfile() {
+  attempt(
+    $("apple-status"),
+    async () => {
+      await download("/api/me/apple-profile", "calcard.mobileconfig");
+      await loadAppPasswords();
+    },
+    "Profile downloaded. Its app password is listed above.",
+  );
+}
+
+// --- organization branding ---------------------------------------------------------------
+
+function orgPath(suffix) {
+  return `/api/orgs/${encodeURIComponent(me.current_org)}/${suffix}`;
+}
+
+async function loadOrganization() {
+  const membership = me.organizations.find((o) => o.org === me.current_org);
+  if (!membership || !MANAGERS.includes(membership.role)) return;
+  $("organization").hidden = false;
+  $("organization-link").hidden = false;
+  $("org-title-name").textContent = me.current_org;
+  const link = `/web/login?org=${encodeURIComponent(me.current_org)}`;
+  $("org-login-link").href = link;
+  $("org-login-link").textContent = `${window.location.origin}${link}`;
+  const brand = await applyBranding(me.current_org);
+  showBrand(brand);
+}
+
+function showBrand(brand) {
+  const form = $("colors-form");
+  form.accent.value = brand?.accent || "#2563eb";
+  form.background.value = brand?.background || "#f8fafc";
+  const preview = $("org-logo-preview");
+  preview.hidden = !brand?.logo;
+  if (brand?.logo) preview.src = brand.logo;
+  $("remove-logo").hidden = !brand?.logo;
+}
+
+function saveColors(body) {
+  attempt(
+    $("organization-status"),
+    async () => {
+      showBrand(await api("PUT", orgPath("branding"), body));
+      await applyBranding(me.current_org);
+    },
+    "Colors saved.",
+  );
+}
+
+async function uploadLogo(file) {
+  const response = await fetch(orgPath("logo"), {
+    method: "PUT",
+    headers: { "X-CSRF-Token": csrf, "Content-Type": file.type || "application/octet-stream" },
+    body: file,
+  });
+  const answer = await response.json().catch(() => ({}));
+  if (!response.ok) throw new ApiError(response.status, answer.error || response.statusText);
+  showBrand(answer);
+  await applyBranding(me.current_org);
+}
+
+function chooseLogo(event) {
+  const file = event.target.files[0];
+  if (!file) return;
+  attempt($("organization-status"), () => uploadLogo(file), "Logo saved.").finally(() => {
+    event.target.value = "";
+  });
+}
+
+function removeLogo() {
+  attempt(
+    $("organization-status"),
+    async () => {
+      showBrand(await api("DELETE", orgPath("logo")));
+      $("org-logo").hidden = true;
+    },
+    "Logo removed.",
+  );
+}
+
+// --- start -------------------------------------------------------------------------------
+
+function wire() {
+  $("preferences-form").addEventListener("submit", savePreferences);
+  $("use-browser-zone").addEventListener("click", () => {
+    $("preferences-form").timezone.value = browserZone();
+  });
+  $("app-password-form").addEventListener("submit", createAppPassword);
+  $("copy-app-password").addEventListener("click", async () => {
+    const field = $("new-app-password-value");
+    const copied = await copy(field.value, field);
+    say(
+      $("app-password-status"),
+      copied ? "Copied." : "Press Ctrl+C to copy the selected password.",
+    );
+  });
+  $("two-factor-begin").addEventListener("click", beginTwoFactor);
+  $("two-factor-confirm").addEventListener("submit", confirmTwoFactor);
+  $("two-factor-disable").addEventListener("submit", disableTwoFactor);
+  $("apple-profile").addEventListener("click", appleProfile);
+  $("colors-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    saveColors({ accent: event.target.accent.value, background: event.target.background.value });
+  });
+  $("reset-colors").addEventListener("click", () => saveColors({ accent: "", background: "" }));
+  $("logo-file").addEventListener("change", chooseLogo);
+  $("remove-logo").addEventListener("click", removeLogo);
+}
+
+async function start() {
+  const session = await api("GET", "/api/session");
+  csrf = session.csrf;
+  setCsrf(csrf);
+  me = await api("GET", "/api/me");
+  wire();
+  showTwoFactor(me.two_factor);
+  await Promise.all([loadPreferences(), loadAppPasswords(), loadDevices(), loadOrganization()]);
+  if (me.current_org && $("organization").hidden) await applyBranding(me.current_org);
+  document.body.classList.add("ready");
+  document.getElementById(window.location.hash.slice(1))?.scrollIntoView();
+}
+
+start().catch((failure) => {
+  document.querySelector(".page-main").prepend(h("p", { class: "error" }, failure.message));
+});
