@@ -48,9 +48,14 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser, server) -> Iterator[Page]:
-    """A fresh browser context on the server; fails the test on any console error."""
+    yield from browser_page(browser, server, ZONE)
+
+
+def browser_page(browser: Browser, server, timezone_id: str) -> Iterator[Page]:
+    """A fresh browser context on the server, its clock in ``timezone_id``; fails the test
+    on any console error."""
     context = browser.new_context(
-        base_url=server.url, timezone_id=ZONE, viewport={"width": 1280, "height": 900}
+        base_url=server.url, timezone_id=timezone_id, viewport={"width": 1280, "height": 900}
     )
     context.grant_permissions(["notifications"], origin=server.url)
     page = context.new_page()

@@ -2,9 +2,10 @@
 
 The UI is a few static HTML pages (calendar, login, contacts, settings, trash) and plain
 ES modules that talk to the JSON API with the session cookie, so there is no
-build step and no server-side rendering. FullCalendar is installed by npm
-(``package.json`` at the project root) and served from ``node_modules``, never
-copied into the repository.
+build step and no server-side rendering. FullCalendar, Luxon and FullCalendar's Luxon
+plugin (which lets the calendar show the account's time zone) are installed by npm
+(``package.json`` at the project root) and served from ``node_modules`` under
+/web/vendor/, never copied into the repository.
 """
 
 from __future__ import annotations
@@ -36,16 +37,33 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+# The npm packages' browser builds: name under /web/vendor/ -> directory in node_modules.
+VENDOR = {
+    "fullcalendar": "fullcalendar",
+    "luxon": "luxon/build/global",
+    "fullcalendar-luxon3": "@fullcalendar/luxon3",
+}
+# The scripts app.html loads from them, in this order (the plugin needs both globals).
+VENDOR_SCRIPTS = (
+    "fullcalendar/index.global.min.js",
+    "luxon/luxon.min.js",
+    "fullcalendar-luxon3/index.global.min.js",
+)
 
 
-def find_fullcalendar(configured: str = "") -> Path | None:
-    """node_modules/fullcalendar from the setting, or next to the source tree, or None."""
+def find_node_modules(configured: str = "") -> Path | None:
+    """node_modules with every vendor script, from the setting or next to the source tree."""
     candidates = [Path(configured)] if configured else []
     candidates += [parent / "node_modules" for parent in HERE.parents]
     for base in candidates:
-        if (base / "fullcalendar" / "index.global.min.js").is_file():
-            return base / "fullcalendar"
+        if all(_vendor_file(base, script).is_file() for script in VENDOR_SCRIPTS):
+            return base
     return None
+
+
+def _vendor_file(node_modules: Path, script: str) -> Path:
+    name, _, rest = script.partition("/")
+    return node_modules / VENDOR[name] / rest
 
 
 class BrowserRedirect:
@@ -74,7 +92,7 @@ def _page(name: str) -> FileResponse:
     return FileResponse(HERE / name, media_type="text/html", headers=SECURITY_HEADERS)
 
 
-def service_worker(fullcalendar: Path | None) -> str:
+def service_worker(node_modules: Path | None) -> str:
     """static/sw.js with the app shell's files and a version that changes with any of them.
 
     A new version makes browsers install the new worker, which fills a fresh cache
@@ -83,9 +101,9 @@ def service_worker(fullcalendar: Path | None) -> str:
     files = sorted(p for p in (HERE / "static").iterdir() if p.is_file() and p.name != "sw.js")
     shell = [f"{PREFIX}static/{p.name}" for p in files]
     stamp = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files]
-    if fullcalendar is not None:
-        bundle = fullcalendar / "index.global.min.js"
-        shell.append(f"{PREFIX}vendor/fullcalendar/index.global.min.js")
+    vendor = [(s, _vendor_file(node_modules, s)) for s in VENDOR_SCRIPTS] if node_modules else []
+    for script, bundle in vendor:
+        shell.append(f"{PREFIX}vendor/{script}")
         stamp.append((str(bundle), bundle.stat().st_size, bundle.stat().st_mtime_ns))
     version = hashlib.sha256(repr(stamp).encode()).hexdigest()[:16]
     source = (HERE / "static" / "sw.js").read_text()
@@ -95,8 +113,8 @@ def service_worker(fullcalendar: Path | None) -> str:
 
 
 def routes(ctx: ApiContext) -> list[BaseRoute]:
-    fullcalendar = find_fullcalendar(ctx.settings.node_modules)
-    worker = service_worker(fullcalendar)
+    node_modules = find_node_modules(ctx.settings.node_modules)
+    worker = service_worker(node_modules)
 
     def has_session(request: Request) -> bool:
         with ctx.db.transaction() as s:
@@ -108,7 +126,7 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
         return _page(name)
 
     async def app_page(request: Request) -> Response:
-        if fullcalendar is None:
+        if node_modules is None:
             return PlainTextResponse(
                 "The web calendar needs its npm packages: run `npm ci` in the calcard "
                 "source tree (scripts/serve does) or set CALCARD_NODE_MODULES.",
@@ -145,6 +163,9 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
         Route(PREFIX + "sw.js", worker_script),
         Mount(PREFIX + "static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    if fullcalendar is not None:
-        found.append(Mount(PREFIX + "vendor/fullcalendar", app=StaticFiles(directory=fullcalendar)))
+    if node_modules is not None:
+        found += [
+            Mount(f"{PREFIX}vendor/{name}", app=StaticFiles(directory=node_modules / directory))
+            for name, directory in VENDOR.items()
+        ]
     return found

@@ -1,18 +1,22 @@
 // What the calendar page gets from the settings work: the organization's branding,
-// the sharing dialog, and a hint when the account's time zone is not this browser's.
+// the sharing dialog, and which time zone the calendar shows when it is not this device's.
 import { api } from "./api.js";
 import { brandCurrentOrg } from "./branding.js";
 import { toast } from "./notify.js";
 import { openShare } from "./share.js";
-import { browserZone } from "./time.js";
+import { browserZone, displayZone } from "./time.js";
 
 async function zoneHint() {
   const prefs = await api("GET", "/api/me/preferences");
   const hint = document.getElementById("zone-hint");
-  if (!hint || prefs.timezone === browserZone()) return;
+  const shown = displayZone(prefs.timezone);
+  if (!hint || shown === browserZone()) return;
   hint.textContent =
-    `Times are shown in ${browserZone()}. Reminders and mails use your account's ` +
-    `time zone, ${prefs.timezone} (see Settings).`;
+    shown === prefs.timezone
+      ? `Times are shown in your account's time zone, ${shown}, like reminders and mails; ` +
+        `this device is in ${browserZone()} (change it in Settings).`
+      : `Times are shown in this device's time zone, ${shown}: this browser does not know ` +
+        `your account's, ${prefs.timezone}.`;
   hint.hidden = false;
 }
 

@@ -1,6 +1,7 @@
 // The calendar page: FullCalendar with one event source per calendar (events and tasks
 // due), the birthday and holiday overlays, drag and drop, the event dialog and
-// reminders while the page is open.
+// reminders while the page is open. Times are shown and edited in the account's time
+// zone (FullCalendar's Luxon plugin), like the reminders, mails and invitations.
 import { api, setCsrf } from "./api.js";
 import * as calendarDialog from "./calendars.js";
 import * as eventForm from "./event-form.js";
@@ -9,12 +10,14 @@ import { openTransfer } from "./import.js";
 import { listen, toast } from "./notify.js";
 import { registerServiceWorker } from "./pwa.js";
 import * as tasks from "./tasks.js";
+import { displayZone, nextHour } from "./time.js";
 
 const BIRTHDAYS = "birthdays";
 const hidden = new Set(JSON.parse(localStorage.getItem("calcard.hidden") || "[]"));
 let calendars = [];
 let calendar;
-let prefs = { week_start: 1, default_calendar: "" }; // from the settings page
+let prefs = { timezone: "", week_start: 1, default_calendar: "" }; // from the settings page
+let zone; // the time zone the calendar shows: the account's (see time.displayZone)
 
 function toEvent(item) {
   return {
@@ -180,7 +183,7 @@ function createCalendar(element) {
   const phone = window.matchMedia("(max-width: 700px)").matches;
   return new FullCalendar.Calendar(element, {
     initialView: phone ? "listWeek" : "timeGridWeek",
-    timeZone: "local",
+    timeZone: zone,
     firstDay: prefs.week_start,
     nowIndicator: true,
     editable: true,
@@ -233,23 +236,24 @@ async function start() {
   document.getElementById("dav-login").textContent = me.login;
   calendars = (await api("GET", "/api/calendars")).calendars;
   prefs = await api("GET", "/api/me/preferences");
+  zone = displayZone(prefs.timezone);
   calendar = createCalendar(document.getElementById("calendar"));
   calendar.render();
   calendarList(me.login);
   birthdayToggle();
   menu();
-  eventForm.setup(() => calendar.refetchEvents());
+  eventForm.setup(() => calendar.refetchEvents(), zone);
   const reload = () => reloadCalendars(me.login).catch((failure) => toast(failure.message));
   calendarDialog.setup(reload);
-  tasks.setup(calendars, (layoutOnly) =>
-    layoutOnly ? calendar.updateSize() : calendar.refetchEvents(),
+  tasks.setup(
+    calendars,
+    (layoutOnly) => (layoutOnly ? calendar.updateSize() : calendar.refetchEvents()),
+    zone,
   );
   holidays.setup(calendar, reload).catch((failure) => toast(failure.message));
   const create = document.getElementById("new-event");
   create.addEventListener("click", () => {
-    const begin = new Date();
-    begin.setMinutes(0, 0, 0);
-    begin.setHours(begin.getHours() + 1);
+    const begin = nextHour(zone);
     newEvent(begin, new Date(begin.getTime() + 3600e3), false);
   });
   const leave = document.getElementById("logout");

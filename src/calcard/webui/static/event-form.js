@@ -2,7 +2,7 @@
 // and the slot finder.
 import { api } from "./api.js";
 import * as attachmentList from "./attachment-list.js";
-import { addDays, browserZone, instantOf, wallTime } from "./time.js";
+import { addDays, instantOf, wallTime } from "./time.js";
 
 const dialog = document.getElementById("event-dialog");
 const form = document.getElementById("event-form");
@@ -13,6 +13,7 @@ const participants = document.getElementById("participant-list");
 const findResult = document.getElementById("find-result");
 let current = null; // {calendar, href, etag, recurrence_id, recurring} of the edited event
 let onSaved = () => {};
+let zone = "UTC"; // the calendar's time zone (the account's): new events' default
 
 function el(id) {
   return document.getElementById(id);
@@ -96,7 +97,7 @@ function read() {
     start: form.start.value,
     // The form shows an all-day event's last day; iCalendar wants the day after.
     end: form.all_day.checked ? addDays(form.end.value, 1) : form.end.value,
-    timezone: form.timezone.value || browserZone(),
+    timezone: form.timezone.value || zone,
     location: form.location.value,
     description: form.description.value,
     rrule: occurrence ? null : readRule(),
@@ -112,7 +113,7 @@ function fill(data) {
   form.start.value = data.start;
   form.end.value = data.all_day ? addDays(data.end, -1) : data.end;
   setAllDay(Boolean(data.all_day));
-  form.timezone.value = data.timezone || browserZone();
+  form.timezone.value = data.timezone || zone;
   form.location.value = data.location || "";
   form.description.value = data.description || "";
   fillRule(data.rrule);
@@ -134,7 +135,6 @@ function fillCalendars(calendars, preferred) {
 /** A new event from a clicked or selected range (FullCalendar dates), in the preferred calendar. */
 export function openNew(calendars, start, end, allDay, preferred = "") {
   current = null;
-  const zone = browserZone();
   fillCalendars(calendars, preferred);
   const day = (date) => wallTime(date, zone).slice(0, 10);
   fill({
@@ -215,11 +215,11 @@ function showParticipants(list, reasons) {
 }
 
 async function findTime() {
-  const zone = form.all_day.checked ? browserZone() : form.timezone.value || browserZone();
+  const inZone = form.all_day.checked ? zone : form.timezone.value || zone;
   const startWall = form.all_day.checked ? `${form.start.value}T09:00` : form.start.value;
   const endWall = form.all_day.checked ? `${form.start.value}T10:00` : form.end.value;
-  const start = instantOf(startWall, zone);
-  const minutes = Math.max(5, Math.round((instantOf(endWall, zone) - start) / 60000));
+  const start = instantOf(startWall, inZone);
+  const minutes = Math.max(5, Math.round((instantOf(endWall, inZone) - start) / 60000));
   const list = attendees();
   findResult.textContent = "Looking…";
   try {
@@ -234,8 +234,8 @@ async function findTime() {
       return;
     }
     setAllDay(false);
-    form.start.value = wallTime(new Date(answer.start), zone);
-    form.end.value = wallTime(new Date(answer.end), zone);
+    form.start.value = wallTime(new Date(answer.start), inZone);
+    form.end.value = wallTime(new Date(answer.end), inZone);
     const unknown = answer.unknown.length ? " (* availability unknown)" : "";
     findResult.textContent = `Everyone is free from ${form.start.value.replace("T", " ")}${unknown}.`;
   } catch (failure) {
@@ -243,8 +243,10 @@ async function findTime() {
   }
 }
 
-export function setup(saved) {
+/** `saved` runs after a change; `timeZone` is the calendar's, the default of new events. */
+export function setup(saved, timeZone) {
   onSaved = saved;
+  zone = timeZone;
   form.addEventListener("submit", save);
   form.all_day.addEventListener("change", () => setAllDay(form.all_day.checked));
   form.freq.addEventListener("change", showRepeatFields);

@@ -1,7 +1,6 @@
 // Tasks (VTODO): the task pane (one list per calendar), the task dialog, and the
 // tasks with a due date as entries of the calendar views.
 import { api } from "./api.js";
-import { browserZone } from "./time.js";
 import { toast } from "./notify.js";
 
 const pane = document.getElementById("tasks-pane");
@@ -16,6 +15,7 @@ const STORED = "calcard.tasks";
 let calendars = [];
 let current = null; // the task being edited, null for a new one
 let changed = () => {};
+let zone = "UTC"; // the calendar's time zone (the account's): due times show in it
 
 function remembered() {
   return JSON.parse(localStorage.getItem(STORED) || "{}");
@@ -34,7 +34,7 @@ function dueText(task) {
   if (!task.due) return "";
   const options = task.all_day
     ? { dateStyle: "medium", timeZone: "UTC" }
-    : { dateStyle: "medium", timeStyle: "short" };
+    : { dateStyle: "medium", timeStyle: "short", timeZone: zone };
   const when = new Date(task.all_day ? `${task.due}T00:00:00Z` : task.due);
   return new Intl.DateTimeFormat(undefined, options).format(when);
 }
@@ -191,7 +191,7 @@ function read() {
     etag: current ? current.etag : undefined,
     summary: form.summary.value,
     due: kind === "date" ? form.due_date.value : kind === "time" ? form.due_time.value : null,
-    timezone: current && current.due && !current.all_day ? current.timezone : browserZone(),
+    timezone: current && current.due && !current.all_day ? current.timezone : zone,
     priority: Number(form.priority.value),
     description: form.description.value,
     completed: form.completed.checked,
@@ -241,9 +241,11 @@ export function setCalendars(found) {
   showList();
 }
 
-/** `onChange(layoutOnly)` runs after tasks changed, or (true) when the pane opened or closed. */
-export function setup(found, onChange) {
+/** `onChange(layoutOnly)` runs after tasks changed, or (true) when the pane opened or closed;
+ * `timeZone` is the calendar's. */
+export function setup(found, onChange, timeZone) {
   changed = onChange;
+  zone = timeZone;
   setCalendars(found);
   showCompleted.checked = Boolean(remembered().completed);
   form.addEventListener("submit", save);

@@ -36,6 +36,24 @@ export function isoDate(date) {
   return `${p.year}-${p.month}-${p.day}`;
 }
 
+/** The zone the calendar shows and edits times in: the account's (what reminders, mails
+ * and invitations use), else the browser's when it is unset or unknown to this browser. */
+export function displayZone(accountZone) {
+  if (!accountZone) return browserZone();
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: accountZone });
+    return accountZone;
+  } catch {
+    return browserZone();
+  }
+}
+
+/** The next whole hour of a clock in `timeZone`, as an instant. */
+export function nextHour(timeZone) {
+  const wall = wallTime(new Date(Date.now() + 3600e3), timeZone);
+  return instantOf(`${wall.slice(0, 13)}:00`, timeZone);
+}
+
 export function addDays(day, days) {
   const date = new Date(`${day}T00:00:00Z`);
   date.setUTCDate(date.getUTCDate() + days);
