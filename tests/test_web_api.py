@@ -7,6 +7,7 @@ import icalendar
 import pytest
 
 from calcard import accounts
+from calcard.webui import VENDOR_SCRIPTS
 
 from conftest import PASSWORD
 
@@ -70,7 +71,8 @@ def test_browsers_get_the_web_ui_and_dav_clients_get_dav(server):
     assert dav.status_code == 207
     http, _ = web_session(server, login)
     assert http.get("/web/").status_code == 200
-    assert http.get("/web/vendor/fullcalendar/index.global.min.js").status_code == 200
+    for script in VENDOR_SCRIPTS:  # FullCalendar, Luxon and its plugin, from node_modules
+        assert http.get(f"/web/vendor/{script}").status_code == 200, script
 
 
 def test_reserved_logins_cannot_be_created(server):
