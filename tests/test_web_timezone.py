@@ -1,8 +1,9 @@
 """The web calendar shows and edits times in the account's time zone, not the device's.
 
-The account says Europe/Zurich, the browser runs in America/New_York: the week view,
-a drag-selected new event, the New event button and drag to move all work in Zurich
-time, and what the UI stores is checked over DAV. Uses the browser fixtures of
+The account says Europe/Zurich, the browser runs in America/New_York: the week, month
+and list views, a drag-selected new event, the New event button, drag to move and
+resize all work in Zurich time, an event with a TZID of its own keeps it when moved,
+and what the UI stores is checked over DAV. Uses the browser fixtures of
 test_web_browser.py (SQLite server, console errors fail the test, screenshots to
 tests/artifacts/).
 """
@@ -60,14 +61,15 @@ def put_event(server, login: str, calendar: str, uid: str, start: datetime) -> N
     assert answer.status_code == 201, answer.text
 
 
-def stored_start(server, login: str, calendar: str, title: str, day: date) -> datetime:
-    """DTSTART of the event called ``title`` on ``day``, as a DAV client reads it."""
+def stored(server, login: str, calendar: str, title: str, day: date) -> tuple[datetime, ...]:
+    """DTSTART and DTEND of the event called ``title`` on ``day``, as a DAV client reads them."""
     window = {"start": f"{day}T00:00:00+00:00", "end": f"{day + timedelta(days=2)}T00:00:00+00:00"}
     with server.client(login) as http:
         found = http.get("/api/events", params={"calendar": calendar, **window}).json()
         href = next(e["href"] for e in found["events"] if e["title"] == title)
         text = http.get(f"{calendar}{href}").text
-    return icalendar.Calendar.from_ical(text).walk("VEVENT")[0]["DTSTART"].dt
+    event = icalendar.Calendar.from_ical(text).walk("VEVENT")[0]
+    return event["DTSTART"].dt, event["DTEND"].dt
 
 
 def slot(page: Page, day: date, hhmm: str) -> tuple[float, float]:
@@ -80,16 +82,30 @@ def slot(page: Page, day: date, hhmm: str) -> tuple[float, float]:
     return column["x"] + column["width"] / 2, row["y"] + 4
 
 
-def expect_at(page: Page, event, hhmm: str) -> None:
+def event_box(page: Page, title: str):
+    """The week view's box of the event called ``title`` (as drawn last), in view."""
+    event = page.locator(".fc-timegrid-event:not([data-stale])", has_text=title)
+    event.scroll_into_view_if_needed()
+    return event
+
+
+def expect_at(page: Page, title: str, hhmm: str) -> None:
     """The event's box starts on the week view's row for ``hhmm``, and its time says so
     (FullCalendar's English format: 12-hour, without am/pm)."""
     hour, minute = hhmm.split(":")
+    event = event_box(page, title)
     label = f"{int(hour) % 12 or 12}:{minute} "
     expect(event.locator(".fc-event-time")).to_have_text(re.compile(f"^{label}"))
-    event.scroll_into_view_if_needed()
-    row = page.locator(f".fc-timegrid-slot-lane[data-time='{hhmm}:00']").bounding_box()
-    box = event.bounding_box()
-    assert row and box and abs(box["y"] - row["y"]) <= 3, (row, box)
+    page.wait_for_function(
+        """([title, time]) => {
+            const top = (e) => e && e.getBoundingClientRect().top;
+            const row = document.querySelector(`.fc-timegrid-slot-lane[data-time="${time}:00"]`);
+            const box = [...document.querySelectorAll(".fc-timegrid-event:not([data-stale])")]
+                .find((e) => e.textContent.includes(title));
+            return row && box && Math.abs(top(box) - top(row)) <= 3;
+        }""",
+        arg=[title, hhmm],
+    )
 
 
 def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> None:
@@ -97,6 +113,23 @@ def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> No
     page.mouse.down()
     page.mouse.move(*end, steps=8)
     page.mouse.up()
+
+
+def change(page: Page, title: str, resize: bool, by: float) -> None:
+    """Drag the event down by ``by`` pixels (its bottom edge when ``resize``); returns once
+    the change is saved and the week drawn again from the server's answer."""
+    event = event_box(page, title)
+    box = event.bounding_box()
+    assert box
+    event.hover()  # shows the resize handle
+    grab = (box["x"] + box["width"] / 2, box["y"] + (box["height"] - 2 if resize else 6))
+    page.evaluate(
+        "document.querySelectorAll('.fc-timegrid-event').forEach((e) => e.dataset.stale = 1)"
+    )
+    with page.expect_response("**/api/event/move") as saved:
+        drag(page, grab, (grab[0], grab[1] + by))
+    assert saved.value.ok, saved.value.text()
+    event_box(page, title).wait_for()
 
 
 def test_the_calendar_shows_and_edits_in_the_account_zone(page: Page, server):
@@ -117,7 +150,7 @@ def test_the_calendar_shows_and_edits_in_the_account_zone(page: Page, server):
     expect(hint).to_contain_text(DEVICE)
 
     show_week_of(page, at(10))
-    expect_at(page, page.locator(".fc-timegrid-event", has_text="Standup"), "10:00")
+    expect_at(page, "Standup", "10:00")
     shoot(page, "timezone-week")
 
     # The New event button proposes the next whole hour of the account's clock.
@@ -137,34 +170,26 @@ def test_the_calendar_shows_and_edits_in_the_account_zone(page: Page, server):
     page.fill("#event-form [name=title]", "Review")
     shoot(page, "timezone-new-event")
     page.click("#save-event")
-    review = page.locator(".fc-timegrid-event", has_text="Review")
-    expect_at(page, review, "14:00")
-    start = stored_start(server, login, calendar, "Review", day)
-    assert start == at(14) and start.tzinfo.key == ZONE
+    expect_at(page, "Review", "14:00")
+    start, end = stored(server, login, calendar, "Review", day)
+    assert (start, end) == (at(14), at(15)) and start.tzinfo.key == ZONE
 
-    # Dragging it an hour later stores 15:00 Zurich time.
-    box = review.bounding_box()
-    assert box
-    grab = (box["x"] + box["width"] / 2, box["y"] + 6)
-    hour_down = slot(page, day, "15:00")[1] - slot(page, day, "14:00")[1]
-    with page.expect_response("**/api/event/move") as moved:
-        drag(page, grab, (grab[0], grab[1] + hour_down))
-    assert moved.value.ok
-    expect_at(page, review, "15:00")
-    start = stored_start(server, login, calendar, "Review", day)
-    assert start == at(15) and start.tzinfo.key == ZONE
+    # Dragging it an hour later stores 15:00 Zurich time; resizing it, a later end.
+    hour = slot(page, day, "15:00")[1] - slot(page, day, "14:00")[1]
+    change(page, "Review", resize=False, by=hour)
+    expect_at(page, "Review", "15:00")
+    start, end = stored(server, login, calendar, "Review", day)
+    assert (start, end) == (at(15), at(16)) and start.tzinfo.key == ZONE
     shoot(page, "timezone-moved")
+    change(page, "Review", resize=True, by=hour)
+    start, end = stored(server, login, calendar, "Review", day)
+    assert (start, end) == (at(15), at(17)) and end.tzinfo.key == ZONE
 
     # An event with its own zone keeps it when moved: shown at 12:00, stored in Tokyo time.
-    call = page.locator(".fc-timegrid-event", has_text="Call")
-    expect_at(page, call, "12:00")
-    box = call.bounding_box()
-    assert box
-    grab = (box["x"] + box["width"] / 2, box["y"] + 6)
-    with page.expect_response("**/api/event/move") as moved:
-        drag(page, grab, (grab[0], grab[1] + hour_down))
-    assert moved.value.ok
-    start = stored_start(server, login, calendar, "Call", day)
+    expect_at(page, "Call", "12:00")
+    change(page, "Call", resize=False, by=hour)
+    expect_at(page, "Call", "13:00")
+    start, _ = stored(server, login, calendar, "Call", day)
     assert start == at(13) and start.tzinfo.key == "Asia/Tokyo"
 
     # Month and list views show the account's clock too.
