@@ -1,4 +1,5 @@
-// Wall-clock times in a named time zone <-> instants, for the event form.
+// Wall-clock times in a named time zone <-> instants, for the event form, and which zone
+// the calendar shows.
 
 function parts(instant, timeZone) {
   const format = new Intl.DateTimeFormat("en-CA", {
