@@ -72,6 +72,7 @@ def test_preferences_round_trip_and_refusals_change_nothing(server):
     headers = {"X-CSRF-Token": csrf}
     defaults = http.get("/api/me/preferences").json()
     assert defaults["week_start"] == 1 and defaults["default_calendar"] == ""
+    assert defaults["timezone"] == "UTC" and defaults["timezone_chosen"] is False
     wanted = {
         "timezone": "Europe/Zurich",
         "week_start": 0,
@@ -81,7 +82,7 @@ def test_preferences_round_trip_and_refusals_change_nothing(server):
     }
     saved = http.patch("/api/me/preferences", json=wanted, headers=headers)
     assert saved.status_code == 200, saved.text
-    expected = {**wanted, "default_calendar": f"/{login}/calendar/"}
+    expected = {**wanted, "default_calendar": f"/{login}/calendar/", "timezone_chosen": True}
     assert saved.json() == expected == http.get("/api/me/preferences").json()
     hostile = [
         {"week_start": 7},

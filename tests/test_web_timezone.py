@@ -200,3 +200,13 @@ def test_the_calendar_shows_and_edits_in_the_account_zone(page: Page, server):
     listed = page.locator(".fc-list-event", has_text="Review")
     expect(listed.locator(".fc-list-event-time")).to_have_text(re.compile(r"^3:00pm"))
     shoot(page, "timezone-list")
+
+
+def test_an_account_on_the_default_zone_adopts_the_browsers(page: Page, server):
+    login = server.user()  # never chose a zone: the account says UTC
+    log_in(page, login)
+    expect(page.locator("#tasks-button")).to_be_enabled()
+    with server.client(login) as http:
+        found = http.get("/api/me/preferences").json()
+    assert (found["timezone"], found["timezone_chosen"]) == (DEVICE, True)
+    assert page.errors == []  # type: ignore[attr-defined]

@@ -16,11 +16,13 @@ from sqlalchemy.orm import Session
 from calcard import accounts, events
 
 DEFAULT_WEEK_START = 1  # Monday; 0 = Sunday ... 6 = Saturday, as FullCalendar's firstDay
+DEFAULT_TIMEZONE = "UTC"  # what accounts start with
 
 
 @dataclass(frozen=True)
 class Preferences:
     timezone: str
+    timezone_chosen: bool  # False: still the default, the web app adopts the browser's zone
     week_start: int
     default_calendar: str  # a calendar path the user may write to, or ""
     email: str
@@ -32,6 +34,7 @@ def get(s: Session, login: str) -> Preferences:
     stored = accounts.get_settings(s, user.login)
     return Preferences(
         timezone=user.timezone,
+        timezone_chosen=user.timezone != DEFAULT_TIMEZONE or bool(stored.get("timezone_chosen")),
         week_start=int(stored.get("week_start", DEFAULT_WEEK_START)),
         default_calendar=str(stored.get("default_calendar", "")),
         email=user.email,
@@ -63,6 +66,8 @@ def update(
     changes: dict[str, object] = {}
     if week_start is not None:
         changes["week_start"] = week_start
+    if timezone is not None:
+        changes["timezone_chosen"] = True
     if default_calendar is not None:
         changes["default_calendar"] = _writable_calendar(s, login, default_calendar)
     accounts.set_user(

@@ -10,7 +10,7 @@ import { openTransfer } from "./import.js";
 import { listen, toast } from "./notify.js";
 import { registerServiceWorker } from "./pwa.js";
 import * as tasks from "./tasks.js";
-import { displayZone, nextHour } from "./time.js";
+import { browserZone, displayZone, nextHour } from "./time.js";
 
 const BIRTHDAYS = "birthdays";
 const hidden = new Set(JSON.parse(localStorage.getItem("calcard.hidden") || "[]"));
@@ -228,6 +228,12 @@ async function logout() {
   window.location.assign("/web/login");
 }
 
+/** An account still on the default zone takes this browser's: the zone the person lives in. */
+async function adoptBrowserZone(found) {
+  if (found.timezone_chosen || found.timezone === browserZone()) return found;
+  return api("PATCH", "/api/me/preferences", { timezone: browserZone() }).catch(() => found);
+}
+
 async function start() {
   const me = await api("GET", "/api/session");
   setCsrf(me.csrf);
@@ -235,7 +241,7 @@ async function start() {
   document.getElementById("dav-url").textContent = `${window.location.origin}/`;
   document.getElementById("dav-login").textContent = me.login;
   calendars = (await api("GET", "/api/calendars")).calendars;
-  prefs = await api("GET", "/api/me/preferences");
+  prefs = await adoptBrowserZone(await api("GET", "/api/me/preferences"));
   zone = displayZone(prefs.timezone);
   calendar = createCalendar(document.getElementById("calendar"));
   calendar.render();
@@ -265,6 +271,7 @@ async function start() {
     const first = calendars.find((c) => c.writable);
     openTransfer(first?.path, () => calendar.refetchEvents()).catch((f) => toast(f.message));
   });
+  document.getElementById("open-transfer").disabled = false; // buttons wake up once wired
   await listen();
   registerServiceWorker();
 }

@@ -109,5 +109,7 @@ export function setup(onChange) {
   form.addEventListener("submit", save);
   remove.addEventListener("click", deleteCalendar);
   document.getElementById("cancel-calendar").addEventListener("click", () => dialog.close());
-  document.getElementById("new-calendar").addEventListener("click", () => open(null));
+  const create = document.getElementById("new-calendar");
+  create.addEventListener("click", () => open(null));
+  create.disabled = false;
 }

@@ -447,6 +447,7 @@ async function start() {
       toast(f.message),
     ),
   );
+  $("open-transfer").disabled = false;
   $("logout").addEventListener("click", logout);
   $("logout").disabled = false;
   await chooseBook(book);

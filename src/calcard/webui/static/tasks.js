@@ -255,6 +255,7 @@ export function setup(found, onChange, timeZone) {
   document.getElementById("new-task").addEventListener("click", openNew);
   document.getElementById("close-tasks").addEventListener("click", () => togglePane(false));
   paneButton.addEventListener("click", () => togglePane(pane.hidden));
+  paneButton.disabled = false; // a click before this did nothing
   listSelect.addEventListener("change", () => {
     remember({ calendar: listSelect.value });
     showList();
