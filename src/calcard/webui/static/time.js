@@ -32,11 +32,6 @@ export function browserZone() {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 }
 
-export function isoDate(date) {
-  const p = parts(date, browserZone());
-  return `${p.year}-${p.month}-${p.day}`;
-}
-
 /** The zone the calendar shows and edits times in: the account's (what reminders, mails
  * and invitations use), else the browser's when it is unset or unknown to this browser. */
 export function displayZone(accountZone) {
