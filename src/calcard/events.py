@@ -226,18 +226,24 @@ def _alarms_of(component) -> list[Alarm]:
 # --- changing ------------------------------------------------------------------------------
 
 
-def create(s: Session, login: str, path: str, data: EventInput) -> ItemData:
-    collection = find_calendar(s, login, path, write=True)
+def new_item(component: icalendar.cal.Component) -> tuple[icalendar.Calendar, str]:
+    """A VCALENDAR around ``component``, which gets a fresh UID and DTSTAMP; and the UID."""
     uid = str(uuid.uuid4())
     calendar = icalendar.Calendar()
     calendar.add("VERSION", "2.0")
     calendar.add("PRODID", "-//calcard//web//EN")
+    component.add("UID", uid)
+    component.add("DTSTAMP", datetime.now(UTC))
+    calendar.add_component(component)
+    return calendar, uid
+
+
+def create(s: Session, login: str, path: str, data: EventInput) -> ItemData:
+    collection = find_calendar(s, login, path, write=True)
     event = icalendar.Event()
-    event.add("UID", uid)
-    event.add("DTSTAMP", datetime.now(UTC))
+    calendar, uid = new_item(event)
     event.add("SEQUENCE", 0)
     _apply(s, login, event, data, series=True)
-    calendar.add_component(event)
     return save(s, login, collection, f"{uid}.ics", calendar)
 
 

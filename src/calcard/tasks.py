@@ -10,7 +10,6 @@ does not edit (DTSTART, categories, alarms, RRULE...) are kept.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -124,17 +123,11 @@ def _order(task: dict) -> tuple:
 
 def create(s: Session, login: str, path: str, data: TaskInput) -> ItemData:
     collection = events.find_calendar(s, login, path, write=True)
-    uid = str(uuid.uuid4())
-    calendar = icalendar.Calendar()
-    calendar.add("VERSION", "2.0")
-    calendar.add("PRODID", "-//calcard//web//EN")
     todo = icalendar.Todo()
-    todo.add("UID", uid)
-    todo.add("DTSTAMP", datetime.now(UTC))
+    calendar, uid = events.new_item(todo)
     todo.add("CREATED", datetime.now(UTC))
     _apply(todo, data)
     _set_completed(todo, bool(data.completed))
-    calendar.add_component(todo)
     return events.save(s, login, collection, f"{uid}.ics", calendar)
 
 
