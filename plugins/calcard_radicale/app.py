@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from http import HTTPStatus
+from http import HTTPStatus, client
 
 from defusedxml import DefusedXmlException
 from radicale import Application, config, httputils, pathutils
+from radicale.app.base import Access
+from radicale.log import logger
 
 from calcard.config import Settings
-from calcard_radicale import runtime, scheduling
+from calcard_radicale import query, runtime, scheduling, storage
 
 
 def radicale_configuration(settings: Settings) -> config.Configuration:
@@ -69,7 +71,39 @@ class CalcardApplication(Application):
         body = scheduling.read_body(environ)
         if scheduling.is_free_busy_query(body):
             return scheduling.free_busy_report(body, path, user)
+        parsed = query.parse(body)
+        answer = parsed and self._calendar_query(base_prefix, path, user, user_groups, parsed)
+        if answer:
+            request_info["status"] = answer[0]
+            return answer
         return super().do_REPORT(environ, base_prefix, path, user, user_groups, request_info)
+
+    def _calendar_query(self, base_prefix, path, user, user_groups, parsed: query.Query):
+        """calcard's answer to a readable calendar's query (query.py), or None to let
+        Radicale answer (and refuse) everything else."""
+        access = Access(self._rights, user, user_groups, path)
+        if not access.check("r"):
+            return None
+        with self._storage.acquire_lock("r", user):
+            found = next(iter(self._storage.discover(path)), None)
+            if not isinstance(found, storage.Collection) or found.tag != "VCALENDAR":
+                return None
+            if not access.check("r", found):
+                return None
+            try:
+                rows = found.matching(parsed.filters)
+            except ValueError as exc:
+                logger.warning("Bad REPORT request on %r: %s", path, exc)
+                return httputils.BAD_REQUEST
+        limit = self.configuration.get("reporting", "max_expand_occurrence")
+        try:
+            body = query.multistatus(
+                base_prefix, found.path, rows, parsed.props, found.content_type, limit
+            )
+        except ValueError as exc:
+            logger.warning("Bad REPORT request on %r: %s", path, exc)
+            return httputils.BAD_REQUEST
+        return client.MULTI_STATUS, scheduling.XML_HEADERS, body, None
 
     def do_PUT(self, environ, base_prefix, path, user, user_groups, request_info):
         """Refuse writes into a schedule box up front; keep the body at hand, so the

@@ -7,6 +7,7 @@ request's transaction ends (REPORT renders after unlocking).
 from __future__ import annotations
 
 import posixpath
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager as ContextManager
 from datetime import UTC
@@ -14,7 +15,8 @@ from email.utils import format_datetime
 from typing import Any
 
 from radicale import item as radicale_item
-from radicale import pathutils, storage, types
+from radicale import pathutils, storage, types, xmlutils
+from radicale.app.report import test_filter
 from radicale.item import filter as radicale_filter
 
 from calcard import accounts, inbox, scheduling, sharing, store
@@ -108,6 +110,9 @@ class Collection(storage.BaseCollection):
             time_range=(data.start, data.end),
         )
 
+    def content_type(self, data: ItemData) -> str:
+        return xmlutils.get_content_type(self._item(data), "utf-8")
+
     def sync(self, old_token: str = "") -> tuple[str, Iterable[str]]:
         token = f"{SYNC_PREFIX}{self._data.id}-{self._data.revision}"
         with session() as s:
@@ -138,9 +143,8 @@ class Collection(storage.BaseCollection):
             rows = store.all_items(s, self._data.id)
         return [self._item(r) for r in rows]
 
-    def get_filtered(self, filters) -> Iterable[tuple[radicale_item.Item, bool]]:
-        """Candidates for ``filters``, each with whether it surely matches (Radicale
-        runs its full filter on the others)."""
+    def _candidates(self, filters) -> list[tuple[ItemData, bool]]:
+        """Rows that may match ``filters``, each with whether it surely does."""
         if not self._data.tag:
             return []
         tag, start, end, simple = radicale_filter.simplify_prefilters(filters, self._data.tag)
@@ -149,7 +153,24 @@ class Collection(storage.BaseCollection):
                 found = store.filter_events(s, self._data.id, start, end)
             else:
                 found = [(r, False) for r in store.filter_items(s, self._data.id, tag, start, end)]
-        return [(self._item(r), known or (simple and _within(r, start, end))) for r, known in found]
+        return [(r, known or (simple and _within(r, start, end))) for r, known in found]
+
+    def get_filtered(self, filters) -> Iterable[tuple[radicale_item.Item, bool]]:
+        """Candidates for ``filters`` (Radicale runs its full filter on the unsure ones)."""
+        return [(self._item(r), known) for r, known in self._candidates(filters)]
+
+    def matching(self, filters: list[ET.Element]) -> list[ItemData]:
+        """Rows matching every filter, as plain rows for calcard's own REPORT answer
+        (query.py): the index decides what it can, Radicale's full filter the rest.
+
+        Raises ValueError for a filter Radicale cannot apply (the client gets 400).
+        """
+        tag = self._data.tag
+        return [
+            row
+            for row, known in self._candidates(filters)
+            if known or all(test_filter(tag, self._item(row), f) for f in filters)
+        ]
 
     def has_uid(self, uid: str) -> bool:
         with session() as s:

@@ -171,6 +171,8 @@ class Item(Base):
             postgresql_where=text("deleted_at IS NULL AND uid <> ''"),
         ),
         Index("ix_items_time", "collection_id", "start", "end"),
+        # Views ask about now and later, where few items end: the selective side.
+        Index("ix_items_end", "collection_id", "end", "start"),
         Index("ix_items_trash", "owner", "deleted_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
