@@ -48,9 +48,14 @@ def test_free_busy_query_report_answers_for_readers_only(server, people):  # noq
         ("BUSY", "20270104T094500Z/20270104T104500Z"),
         ("BUSY-TENTATIVE", "20270104T130000Z/20270104T140000Z"),
     }
+    with server.client(organizer) as http:  # the same calendar through the sharee's alias
+        alias = report(http, f"/{organizer}/shared-{colleague}-calendar/", QUERY)
+    assert alias.status_code == 200, alias.text
+    assert periods(alias.text) == periods(response.text)
     stranger = server.user()
     with server.client(stranger) as http:
         assert report(http, f"/{colleague}/calendar/", QUERY).status_code == 403
+        assert report(http, f"/{stranger}/shared-{colleague}-calendar/", QUERY).status_code == 404
     with server.client(colleague) as http:
         assert (
             report(

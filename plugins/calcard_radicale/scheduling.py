@@ -59,6 +59,9 @@ def free_busy_report(body: bytes, path: str, user: str) -> types.WSGIResponse:
     sane = pathutils.strip_path(path)
     with session() as s:
         collection = store.get_collection(s, sane)
+        if collection is None:  # a sharee's alias of someone else's calendar
+            shared = sharing.find_alias(s, sane)
+            collection = shared.collection if shared else None
         if collection is None or collection.tag != "VCALENDAR":
             return httputils.NOT_FOUND
         readable = "r" in sharing.permissions(s, user, sane)
