@@ -13,7 +13,15 @@ import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from test_reminders import smtp  # noqa: F401 (fixture)
-from test_scheduling import answer, client, flush_mail, invitation, partstats, rsvp_link
+from test_scheduling import (  # noqa: F401 (fixture)
+    answer,
+    client,
+    flush_mail,
+    invitation,
+    partstats,
+    rsvp_link,
+    team,
+)
 
 from calcard import accounts, inbox, store
 from calcard.db import Database, alembic_config
@@ -139,6 +147,25 @@ def test_inbox_receives_request_reply_and_cancel(server, pair):
     with server.client(guest) as http:
         listing = http.get("/api/trash").text
     assert "inbox" not in listing  # deleted messages do not clutter the trash
+
+
+def test_a_rooms_own_answer_reaches_the_organizers_inbox(server, team):  # noqa: F811
+    organizer, _, room = team
+    calendar = client(server, organizer)
+    calendar.save_event(invitation("roomy", organizer, [room], start_in(40)))
+    (reply,) = inbox_messages(server, organizer).items()
+    assert reply[1] == "REPLY"
+    with server.client(organizer) as http:
+        assert partstats(http.get(reply[0]).text) == {room: "ACCEPTED"}
+    event = calendar.event_by_uid("roomy")
+    event.data = event.data.replace("SUMMARY:Planning roomy", "SUMMARY:Planning, renamed")
+    event.save()  # same answer, nothing new to read
+    assert len(inbox_messages(server, organizer)) == 1
+    clash = invitation("clash", organizer, [room], start_in(40))
+    calendar.save_event(clash)  # the room is taken then: it declines
+    with server.client(organizer) as http:
+        answers = [partstats(http.get(h).text) for h in inbox_messages(server, organizer)]
+    assert {room: "DECLINED"} in answers and len(answers) == 2
 
 
 def test_inbox_is_read_and_delete_only_and_private(server, pair):

@@ -176,7 +176,10 @@ def _as_organizer(
         user = freebusy.resolve(s, attendee)
         room = user is not None and s.scalar(select(Room.id).where(Room.user_id == user.id))
         if room:
-            itip.set_partstat(new, attendee, _book_room(s, owner, user, new), "1.2")
+            answer = _book_room(s, owner, user, new)
+            itip.set_partstat(new, attendee, answer, "1.2")
+            if reset or old is None or itip.partstat_of(old, attendee) != answer:
+                inbox.deliver(s, owner, itip.message(new, "REPLY", only=attendee))
         elif user is not None:
             if changed or attendee not in before:
                 _deliver_internal(s, owner, user, attendee, new, reset)
