@@ -334,6 +334,12 @@ def test_org_admin_sets_logo_and_colors_and_the_login_page_shows_them(page, serv
         open_settings(colleague, member)
         expect(colleague.locator("#organization")).to_be_hidden()  # not an administrator
         expect(colleague.locator(".topbar #org-logo")).to_be_visible()
+        colleague.goto("/web/contacts")
+        expect(colleague.locator("#logout")).to_be_enabled()
+        expect(colleague.locator(".topbar")).to_have_css("background-color", "rgb(253, 230, 138)")
+        colleague.click("#logout")  # back to the organization's own login page
+        expect(colleague).to_have_url(re.compile(r"/web/login\?org=Acme%20[0-9a-f]{6}$"))
+        expect(colleague.locator("#org-logo")).to_be_visible()
 
 
 def test_settings_trash_and_sharing_on_a_phone(page, server):

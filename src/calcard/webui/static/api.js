@@ -1,5 +1,6 @@
 // The JSON API with the session cookie; every changing call carries the CSRF token.
 let csrf = "";
+let loginPage = "/web/login";
 
 export class ApiError extends Error {
   constructor(status, message, answer = {}) {
@@ -11,6 +12,16 @@ export class ApiError extends Error {
 
 export function setCsrf(token) {
   csrf = token;
+}
+
+/** A signed-out person returns to their organization's login page, with its branding. */
+export function setOrganization(org) {
+  loginPage = `/web/login?org=${encodeURIComponent(org)}`;
+}
+
+export async function logout() {
+  await api("DELETE", "/api/session").catch(() => {});
+  window.location.assign(loginPage);
 }
 
 export function csrfToken() {
@@ -26,7 +37,7 @@ export async function api(method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (response.status === 401) {
-    window.location.assign("/web/login");
+    window.location.assign(loginPage);
   }
   const answer = await response.json().catch(() => ({}));
   if (!response.ok) {

@@ -2,7 +2,7 @@
 // due), the birthday and holiday overlays, drag and drop, the event dialog and
 // reminders while the page is open. Times are shown and edited in the account's time
 // zone (FullCalendar's Luxon plugin), like the reminders, mails and invitations.
-import { api, setCsrf } from "./api.js";
+import { api, logout, setCsrf } from "./api.js";
 import * as calendarDialog from "./calendars.js";
 import * as eventForm from "./event-form.js";
 import * as holidays from "./holidays.js";
@@ -221,11 +221,6 @@ function menu() {
     const open = sidebar.classList.toggle("open");
     button.setAttribute("aria-expanded", String(open));
   });
-}
-
-async function logout() {
-  await api("DELETE", "/api/session").catch(() => {});
-  window.location.assign("/web/login");
 }
 
 /** An account still on the default zone takes this browser's: the zone the person lives in. */

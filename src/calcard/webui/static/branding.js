@@ -1,6 +1,6 @@
 // An organization's logo and colors: on its login page (?org=NAME) and in the app
 // (the current organization). Colors come validated (#rrggbb) from the server.
-import { api } from "./api.js";
+import { api, setOrganization } from "./api.js";
 
 /** Black or white, whichever reads better on the color. */
 function readableOn(color) {
@@ -45,5 +45,7 @@ export async function applyBranding(org) {
 /** The branding of the caller's current organization (the app and the settings page). */
 export async function brandCurrentOrg() {
   const me = await api("GET", "/api/me");
-  return me.current_org ? applyBranding(me.current_org) : null;
+  const brand = me.current_org ? await applyBranding(me.current_org) : null;
+  if (brand) setOrganization(me.current_org);
+  return brand;
 }

@@ -1,7 +1,8 @@
 // The contacts page: address books, groups, search, the contact form, duplicates and
 // merges (with undo), import and export. Everything goes through the JSON API, which
 // stores cards like a CardDAV client would, so phones and desktops see each change.
-import { api, query, setCsrf } from "./api.js";
+import { api, logout, query, setCsrf } from "./api.js";
+import { brandCurrentOrg } from "./branding.js";
 import { openTransfer } from "./import.js";
 import { listen, toast } from "./notify.js";
 import { registerServiceWorker } from "./pwa.js";
@@ -414,14 +415,10 @@ function menu() {
   });
 }
 
-async function logout() {
-  await api("DELETE", "/api/session").catch(() => {});
-  window.location.assign("/web/login");
-}
-
 async function start() {
   const me = await api("GET", "/api/session");
   setCsrf(me.csrf);
+  brandCurrentOrg().catch(() => {});
   $("who").textContent = me.name || me.login;
   books = (await api("GET", "/api/addressbooks")).addressbooks;
   if (!books.length) {
