@@ -194,3 +194,24 @@ def test_deleted_items_are_invisible_over_dav_but_kept_in_trash(server):
     with server.backend.db.transaction() as s:
         entries = trash.list_trash(s, login)
     assert [e.uid for e in entries] == ["gone"]
+
+
+def test_answers_are_gzipped_only_for_clients_that_accept_it(server):
+    login = server.user()
+    with server.client(login) as http:
+        for i in range(20):
+            body = event(f"zip-{i}", "20270301T100000Z", "20270301T110000Z", "Compressed " * 20)
+            assert put(http, f"/{login}/calendar/zip-{i}.ics", body).status_code == 201
+        answers = {}
+        for coding in ("gzip", "identity", "br, gzip;q=0.8"):
+            response = http.request(
+                "PROPFIND", f"/{login}/calendar/", headers={"Depth": "1", "Accept-Encoding": coding}
+            )
+            assert response.status_code == 207
+            answers[coding] = response
+    plain, packed = answers["identity"], answers["gzip"]
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert answers["br, gzip;q=0.8"].headers["content-encoding"] == "gzip"
+    assert int(packed.headers["content-length"]) < len(plain.content) / 3
+    assert packed.text == plain.text and "zip-19.ics" in plain.text  # httpx unpacks it
