@@ -131,6 +131,8 @@ class CalcardApplication(Application):
             headers = [
                 (k, f"{v}, calendar-auto-schedule" if k.lower() == "dav" else v) for k, v in headers
             ]
+            if exc_info is None:  # some callers' start_response takes two arguments
+                return start_response(status, headers)
             return start_response(status, headers, exc_info)
 
         return super().__call__(environ, with_auto_schedule)
