@@ -613,7 +613,7 @@ def median_ms(
         found = count(response)
     column.values[key] = statistics.median(times)
     column.counts[key] = found
-    log(f"  {column.label} {key}: {column.values[key]:.1f} ms (n={count})")
+    log(f"  {column.label} {key}: {column.values[key]:.1f} ms (n={found})")
 
 
 def stage_rate(durations: list[float]) -> float:
