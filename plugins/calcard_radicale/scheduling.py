@@ -58,10 +58,8 @@ def free_busy_report(body: bytes, path: str, user: str) -> types.WSGIResponse:
         return httputils.BAD_REQUEST
     sane = pathutils.strip_path(path)
     with session() as s:
-        collection = store.get_collection(s, sane)
-        if collection is None:  # a sharee's alias of someone else's calendar
-            shared = sharing.find_alias(s, sane)
-            collection = shared.collection if shared else None
+        found = sharing.collection_at(s, sane)  # a sharee's alias too
+        collection = found[0] if found else None
         if collection is None or collection.tag != "VCALENDAR":
             return httputils.NOT_FOUND
         readable = "r" in sharing.permissions(s, user, sane)

@@ -239,11 +239,8 @@ def _lookup(s, sane: str) -> Collection | None:
     """The collection at a sanitized path: the root, a stored one, or a share alias."""
     if not sane:
         return Collection(ROOT)
-    data = store.get_collection(s, sane)
-    if data is not None:
-        return Collection(data)
-    shared = sharing.find_alias(s, sane)
-    return Collection(shared.collection, shared) if shared else None
+    found = sharing.collection_at(s, sane)
+    return Collection(*found) if found else None
 
 
 def _lock_owner(sane: str) -> str:
@@ -251,10 +248,9 @@ def _lock_owner(sane: str) -> str:
     root = sharing.alias_root(sane)
     if root is not None:
         with session() as s:
-            if store.get_collection(s, root) is None:
-                shared = sharing.find_alias(s, root)
-                if shared is not None:
-                    return shared.collection.owner
+            found = sharing.collection_at(s, root)
+        if found is not None and found[1] is not None:
+            return found[0].owner
     return store.owner_of(sane)
 
 

@@ -68,9 +68,8 @@ def permissions(s: Session, login: str, path: str) -> str:
     if owner == login:
         if not rest:
             return "RW"
-        shared = None
-        if alias_root(path) == path and store.get_collection(s, path) is None:
-            shared = find_alias(s, path)
+        found = collection_at(s, path) if alias_root(path) == path else None
+        shared = found[1] if found else None
         if shared is not None:
             writable = shared.access == "read-write" and _writable(s, shared.collection.id)
             return "rwd" if writable else "rd"
@@ -173,6 +172,18 @@ def find_alias(s: Session, path: str) -> SharedCollection | None:
     if alias_root(path) != path:
         return None
     return next((c for c in shared_with(s, store.owner_of(path)) if c.alias == path), None)
+
+
+def collection_at(
+    s: Session, path: str
+) -> tuple[store.CollectionData, SharedCollection | None] | None:
+    """The collection at a sanitized path: a stored one, or the one a sharee's alias
+    stands for, with its share."""
+    data = store.get_collection(s, path)
+    if data is not None:
+        return data, None
+    shared = find_alias(s, path)
+    return (shared.collection, shared) if shared else None
 
 
 def _target_id(s: Session, kind: str, name: str, owner_login: str) -> int:
