@@ -88,19 +88,15 @@ class CalcardApplication(Application):
         access = Access(self._rights, user, user_groups, path)
         if not access.check("r"):
             return None
-        with self._storage.acquire_lock("r", user):
-            found = next(iter(self._storage.discover(path)), None)
-            if not isinstance(found, storage.Collection) or found.tag != "VCALENDAR":
-                return None
-            if not access.check("r", found):
-                return None
-            try:
-                rows = found.matching(parsed.filters)
-            except ValueError as exc:
-                logger.warning("Bad REPORT request on %r: %s", path, exc)
-                return httputils.BAD_REQUEST
         limit = self.configuration.get("reporting", "max_expand_occurrence")
         try:
+            with self._storage.acquire_lock("r", user):
+                found = next(iter(self._storage.discover(path)), None)
+                if not isinstance(found, storage.Collection) or found.tag != "VCALENDAR":
+                    return None
+                if not access.check("r", found):
+                    return None
+                rows = found.matching(parsed.filters)
             body = query.multistatus(
                 base_prefix, found.path, rows, parsed.props, found.content_type, limit
             )

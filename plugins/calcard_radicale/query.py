@@ -25,8 +25,8 @@ import defusedxml.ElementTree as DefusedET
 from defusedxml import DefusedXmlException
 
 from calcard.store import ItemData
+from calcard_radicale.scheduling import CALDAV, DAV
 
-DAV, CALDAV = "DAV:", "urn:ietf:params:xml:ns:caldav"
 GETETAG, CONTENT_TYPE = f"{{{DAV}}}getetag", f"{{{DAV}}}getcontenttype"
 CALENDAR_DATA = f"{{{CALDAV}}}calendar-data"
 NAMES = {GETETAG: "getetag", CONTENT_TYPE: "getcontenttype", CALENDAR_DATA: "C:calendar-data"}

@@ -177,9 +177,9 @@ def filter_events(
     only the rest need a full filter: recurring events then cost one indexed
     lookup, not an expansion per request.
     """
-    rows = s.connection()  # Core rows: the ORM's row loading doubled the cost of a week
+    conn = s.connection()  # Core rows: the ORM's row loading doubled the cost of a week
     hits = set(
-        rows.scalars(
+        conn.scalars(
             select(Occurrence.href).where(
                 Occurrence.collection_id == collection_id,  # ix_occurrences_collection_time
                 Occurrence.start < end,
@@ -204,7 +204,7 @@ def filter_events(
         .where(Item.component == "VEVENT", Item.start < end, Item.end > start)
     )
     found = []
-    for row in rows.execute(query):
+    for row in conn.execute(query):
         item, known = ItemData(*row[:-1]), bool(row[-1])
         if not known or item.href in hits:
             found.append((item, known))
