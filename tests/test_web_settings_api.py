@@ -49,10 +49,13 @@ def test_two_factor_web_login_asks_for_the_code_after_the_right_password_only(se
     assert by_app.json() == {"error": "wrong login or password"}
     bad_code = login_json(server, {"login": login, "password": PASSWORD, "otp": "000000"})
     assert bad_code.json() == {"error": "wrong or expired two-factor code", "totp_required": True}
-    opened = login_json(server, {"login": login, "password": PASSWORD, "otp": code(secret, 1)})
+    # One code, computed once: a second code(secret, 1) can fall in the next 30-second step
+    # and be a fresh, valid code rather than a replay.
+    otp = code(secret, 1)
+    opened = login_json(server, {"login": login, "password": PASSWORD, "otp": otp})
     assert opened.status_code == 200, opened.text
     assert opened.json()["login"] == login and "calcard_session" in opened.headers["set-cookie"]
-    replayed = login_json(server, {"login": login, "password": PASSWORD, "otp": code(secret, 1)})
+    replayed = login_json(server, {"login": login, "password": PASSWORD, "otp": otp})
     assert replayed.status_code == 401
 
 
