@@ -303,16 +303,20 @@ class Storage(storage.BaseStorage):
                     if parent_collection
                     else None
                 )
-            deep = depth != "0" and collection is not None
-            items = store.all_items(s, collection._data.id) if deep and collection._data.id else []
-            children = [Collection(c) for c in store.child_collections(s, sane)] if deep else []
-            if deep and sane and "/" not in sane:  # a home: add what is shared with its user
-                children += [Collection(c.collection, c) for c in sharing.shared_with(s, sane)]
         if collection is None:
             if parent_collection is not None and item is not None:
                 yield parent_collection._item(item)
             return
         yield collection
+        if depth == "0":
+            return
+        # Read only when asked for: Radicale checks that a principal exists on every
+        # request with depth 1 and reads nothing past the first answer.
+        with session() as s:
+            items = store.all_items(s, collection._data.id) if collection._data.id else []
+            children = [Collection(c) for c in store.child_collections(s, sane)]
+            if sane and "/" not in sane:  # a home: add what is shared with its user
+                children += [Collection(c.collection, c) for c in sharing.shared_with(s, sane)]
         guard = child_context_manager or _no_guard
         for row in items:
             with guard(sane, row.href):
