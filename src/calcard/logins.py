@@ -60,18 +60,21 @@ def _count(s: Session, *conditions) -> int:
     return s.scalar(query.where(*conditions)) or 0
 
 
-def is_locked(s: Session, login: str, address: str) -> bool:
-    return (
-        _count(s, LoginFailure.login == login, LoginFailure.address == address) >= PAIR_LIMIT
-        or _count(s, LoginFailure.address == address) >= ADDRESS_LIMIT
-    )
+def _address_failures(s: Session, login: str, address: str) -> tuple[int, int]:
+    """Recent failures from ``address``: (of ``login``, of any login), in one read
+    (every DAV request pays for it)."""
+    of_login = func.count().filter(LoginFailure.login == login)
+    row = s.execute(
+        select(of_login, func.count()).where(
+            LoginFailure.address == address, LoginFailure.failed_at > utcnow() - WINDOW
+        )
+    ).one()
+    return row[0], row[1]
 
 
 def _decide(
-    s: Session, login: str, password: str, address: str, otp: str, web: bool
+    s: Session, login: str, password: str, otp: str, web: bool
 ) -> tuple[Verdict, accounts.Credential | None]:
-    if is_locked(s, login, address):
-        return Verdict(None, LOCKED), None
     credential = accounts.check_credentials(s, login, password)
     if web and credential is not None and credential.app_password_id is not None:
         credential = None  # app passwords are for devices; they never open a web session
@@ -111,14 +114,16 @@ def _after_success(s: Session, credential: accounts.Credential, address: str, ot
     return Verdict(credential.login)
 
 
-def _needs_writes(s: Session, credential: accounts.Credential, address: str, otp: str) -> bool:
+def _needs_writes(
+    s: Session, credential: accounts.Credential, otp: str, pair_failures: int
+) -> bool:
     return bool(
         (credential.two_factor and credential.app_password_id is None and otp)
         or (
             credential.app_password_id is not None
             and accounts.needs_touch(s, credential.app_password_id)
         )
-        or _count(s, LoginFailure.login == credential.login, LoginFailure.address == address)
+        or pair_failures
     )
 
 
@@ -149,8 +154,12 @@ def attempt(
     canonical = accounts.normalize_login(login)
     address = address or "unknown"
     with db.transaction() as s:
-        verdict, credential = _decide(s, canonical, password, address, otp, web)
-        writes = credential is not None and _needs_writes(s, credential, address, otp)
+        pair_failures, address_failures = _address_failures(s, canonical, address)
+        if pair_failures >= PAIR_LIMIT or address_failures >= ADDRESS_LIMIT:
+            verdict, credential = Verdict(None, LOCKED), None
+        else:
+            verdict, credential = _decide(s, canonical, password, otp, web)
+        writes = credential is not None and _needs_writes(s, credential, otp, pair_failures)
         failures = 0 if verdict.ok else _count(s, LoginFailure.login == canonical)
     if credential is not None and writes:
         with db.transaction(write=True, owners=[canonical]) as s:
