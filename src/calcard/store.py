@@ -189,7 +189,7 @@ def filter_events(
                     and_(Occurrence.kind == "INSTANT", Occurrence.start >= start),
                 ),
             )
-        )
+        ).all()
     )
     decided = and_(
         IndexedItem.exact, IndexedItem.window_start <= start, IndexedItem.window_end >= end
@@ -203,11 +203,11 @@ def filter_events(
         )
         .where(Item.component == "VEVENT", Item.start < end, Item.end > start)
     )
-    found = []
-    for row in conn.execute(query):
-        item, known = ItemData(*row[:-1]), bool(row[-1])
-        if not known or item.href in hits:
-            found.append((item, known))
+    found = [
+        (ItemData(*row[:-1]), bool(row[-1]))
+        for row in conn.execute(query).all()  # all(): one fetch, not a call per row
+        if not row[-1] or row.href in hits
+    ]
     # Sorted here: an ORDER BY would drag every calendar text through a temporary B-tree.
     found.sort(key=lambda pair: pair[0].href)
     return found
