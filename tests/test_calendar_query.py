@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from test_sharing import share
 
+from calcard.store import ItemData
 from calcard_radicale import query
 
 from conftest import report
@@ -225,3 +226,25 @@ def test_only_the_shapes_written_here_are_taken():
     ]
     for shape in left_to_radicale:
         assert query.parse(shape.encode()) is None, shape
+
+
+def test_the_occurrence_limit_counts_begin_vevent_lines_like_radicale():
+    """Radicale's max_expand_occurrence guard counts lines that are BEGIN:VEVENT in any
+    case; a description that only mentions it does not count."""
+
+    def item(href: str, text: str) -> ItemData:
+        return ItemData(href, href, f'"{href}"', text, "VEVENT", 0, 1)
+
+    two = item("two.ics", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nEND:VEVENT\r\nbegin:vevent\r\n")
+    mention = item("m.ics", "BEGIN:VEVENT\r\nDESCRIPTION:BEGIN:VEVENT BEGIN:VEVENT\r\n")
+
+    def write(rows: list[ItemData], limit: int) -> bytes:
+        props = [query.GETETAG, query.CALENDAR_DATA]
+        return query.multistatus("", "u/c", rows, props, lambda _: "text/calendar", limit)
+
+    assert write([two, mention], 3).count(b"<response>") == 2
+    with pytest.raises(ValueError, match="limit of 2"):
+        write([two, mention], 2)
+    assert write([two, mention], 0).count(b"<response>") == 2  # 0: no limit
+    etags_only = query.multistatus("", "u/c", [two] * 5, [query.GETETAG], str, 1)
+    assert etags_only.count(b"<response>") == 5  # only served calendar data counts
