@@ -24,7 +24,9 @@ from test_scheduling import (  # noqa: F401 (fixture)
 )
 
 from calcard import accounts, inbox, store
+from calcard.config import Settings
 from calcard.db import Database, alembic_config
+from calcard.dispatcher import Dispatcher
 
 from conftest import sync_report
 
@@ -282,3 +284,24 @@ def test_two_organizers_inviting_each_other_concurrently(server):
             listing = http.request("PROPFIND", f"/{login}/calendar/", headers={"Depth": "1"}).text
         for _, uid in uids:
             assert f"{uid}.ics" in listing, (login, uid)
+
+
+def test_messages_older_than_a_month_leave_the_inbox_and_the_deletion_syncs(server, pair):
+    organizer, guest = pair
+    client(server, organizer).save_event(
+        invitation("aging", organizer, [f"{guest}@example.com"], start_in(3))
+    )
+    (href,) = inbox_messages(server, guest)
+    with server.client(guest) as http:
+        token, _ = sync_report(http, f"/{guest}/inbox/")
+    now = datetime.now(UTC)
+    inbox.purge(server.backend.db, now + inbox.KEEP - HOUR)
+    assert list(inbox_messages(server, guest)) == [href]  # not a month old yet
+    settings = Settings(data_dir=server.log.parent, database_url=server.backend.url)
+    Dispatcher(server.backend.db, settings).housekeeping(now + inbox.KEEP + HOUR)
+    assert inbox_messages(server, guest) == {}
+    with server.client(guest) as http:
+        _, changes = sync_report(http, f"/{guest}/inbox/", token)
+        assert "404" in changes and href in changes
+        assert http.get(href).status_code == 404
+    assert client(server, guest).event_by_uid("aging")  # the event itself stays

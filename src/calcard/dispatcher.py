@@ -26,6 +26,7 @@ from calcard import (
     birthdays,
     busy,
     delivery,
+    inbox,
     links,
     mailqueue,
     public_holidays,
@@ -41,7 +42,7 @@ log = logging.getLogger("calcard.reminders")
 Clock = Callable[[], datetime]
 BIRTHDAY_PERIOD = timedelta(minutes=10)
 BIRTHDAY_HOUR = 8  # morning-of notification, in the user's time zone
-PURGE_PERIOD = timedelta(hours=1)  # trash older than the retention goes; holidays move on
+PURGE_PERIOD = timedelta(hours=1)  # old trash and inbox messages go; holidays move on
 
 
 def system_clock() -> datetime:
@@ -81,9 +82,7 @@ class Dispatcher:
                 schedule_birthdays(s, now)
             self._birthdays_checked = now
         if self._purged is None or now - self._purged >= PURGE_PERIOD:
-            trash.purge(self.db, now)
-            public_holidays.refresh_due(self.db, now.date())
-            self._purged = now
+            self.housekeeping(now)
         with self.db.transaction(write=True) as s:
             reminders.extend_horizon(s, now)
             busy.extend_windows(s, now)
@@ -98,6 +97,13 @@ class Dispatcher:
                 return mailed + done
             self._deliver(job)
         return mailed + len(jobs)
+
+    def housekeeping(self, now: datetime) -> None:
+        """The hourly part: old trash and inbox messages go, holiday calendars move on."""
+        trash.purge(self.db, now)
+        inbox.purge(self.db, now)
+        public_holidays.refresh_due(self.db, now.date())
+        self._purged = now
 
     def now(self) -> datetime:
         """Always UTC: SQLite compares stored datetimes as text, without zones."""

@@ -15,11 +15,15 @@ sees them. Messages carry no UID in the store: one event can leave many.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calcard import ical, store
-from calcard.db import lock_owners
+from calcard.db import Database, lock_owners
+from calcard.models import Collection, Item
 
 INBOX, OUTBOX = "inbox", "outbox"
 INBOX_TAG, OUTBOX_TAG = "SCHEDULE-INBOX", "SCHEDULE-OUTBOX"
@@ -28,6 +32,9 @@ BOXES = {
     OUTBOX: {"tag": OUTBOX_TAG, "D:displayname": "Outbox"},
 }
 KINDS = {INBOX_TAG: INBOX, OUTBOX_TAG: OUTBOX}
+# Messages older than this are deleted: many clients (Thunderbird, most Android
+# ones) never read the inbox, and the events themselves are in the calendars.
+KEEP = timedelta(days=30)
 
 
 def kind(collection: store.CollectionData | None) -> str | None:
@@ -68,3 +75,28 @@ def refusal(box_kind: str) -> str:
     if box_kind == INBOX:
         return "the schedule inbox is written by the server; clients read and delete its messages"
     return "the schedule outbox stores nothing; POST free/busy requests to it"
+
+
+def purge(db: Database, now: datetime) -> int:
+    """The periodic job: delete inbox messages older than KEEP, one short write
+    transaction per owner; a client syncing the inbox sees them go."""
+    with db.transaction() as s:
+        stale = s.execute(
+            select(Collection.owner, Collection.path, Item.href)
+            .join(Item, Item.collection_id == Collection.id)
+            .where(
+                Collection.tag == INBOX_TAG,
+                Collection.deleted_at.is_(None),
+                Item.deleted_at.is_(None),
+                Item.last_modified < now - KEEP,
+            )
+        ).all()
+    by_box: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for owner, path, href in stale:
+        by_box[owner, path].append(href)
+    for (owner, path), hrefs in by_box.items():
+        with db.transaction(write=True, owners=[owner]) as s:
+            box = store.get_collection(s, path)
+            for href in hrefs if kind(box) == INBOX else []:
+                store.discard_item(s, box, href)  # type: ignore[arg-type]
+    return len(stale)
