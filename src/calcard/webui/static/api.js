@@ -19,7 +19,16 @@ export function setOrganization(org) {
   loginPage = `/web/login?org=${encodeURIComponent(org)}`;
 }
 
+const openStreams = [];
+
+/** A stream to close when the person logs out: left open, it would reconnect without
+ * a session and fail with 401 before the login page loads. */
+export function closeOnLogout(stream) {
+  openStreams.push(stream);
+}
+
 export async function logout() {
+  for (const stream of openStreams) stream.close();
   await api("DELETE", "/api/session").catch(() => {});
   window.location.assign(loginPage);
 }

@@ -1,6 +1,6 @@
 // Reminders while the app is open: the notification stream, shown as a browser
 // notification (when allowed) and as a toast with a Stop button.
-import { api } from "./api.js";
+import { api, closeOnLogout } from "./api.js";
 
 const toasts = document.getElementById("toasts");
 
@@ -51,5 +51,6 @@ export async function listen() {
   const last = notifications.length ? notifications[notifications.length - 1].id : 0;
   const stream = new EventSource(`/api/notifications/stream?after=${last}`);
   stream.addEventListener("notification", (event) => show(JSON.parse(event.data)));
+  closeOnLogout(stream);
   return stream;
 }
