@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from calcard import credentials, inbox, store
@@ -87,8 +87,20 @@ def get_org(s: Session, name: str) -> Organization:
     return org
 
 
+# Built once: every DAV request reads the user, their secrets and their access.
+_USER = select(User).where(User.login == bindparam("login"))
+_LIVE_APP_PASSWORDS = select(AppPassword.id, AppPassword.password_hash).where(
+    AppPassword.user_id == bindparam("user_id"), AppPassword.revoked_at.is_(None)
+)
+_ACCESS = (
+    select(Membership.calendar_access, Membership.contacts_access)
+    .join(User, User.id == Membership.user_id)
+    .where(User.login == bindparam("login"))
+)
+
+
 def get_user(s: Session, login: str) -> User:
-    user = s.scalars(select(User).where(User.login == normalize_login(login))).first()
+    user = s.scalars(_USER, {"login": normalize_login(login)}).first()
     if user is None:
         raise NotFound(f"no user with login {login!r}")
     return user
@@ -374,18 +386,14 @@ class Credential:
 
 def _live_secrets(s: Session, user: User) -> list[tuple[int | None, str]]:
     """The account password's hash first, then the live app passwords' (id, hash)."""
-    rows = s.execute(
-        select(AppPassword.id, AppPassword.password_hash).where(
-            AppPassword.user_id == user.id, AppPassword.revoked_at.is_(None)
-        )
-    )
+    rows = s.execute(_LIVE_APP_PASSWORDS, {"user_id": user.id})
     return [(None, user.password_hash), *((r.id, r.password_hash) for r in rows)]
 
 
 def check_credentials(s: Session, login: str, password: str) -> Credential | None:
     """Which credential of ``login`` the password is, if any (no policy applied here)."""
     canonical = normalize_login(login)
-    user = s.scalars(select(User).where(User.login == canonical)).first()
+    user = s.scalars(_USER, {"login": canonical}).first()
     if user is None or not password:
         credentials.verify_password(credentials.dummy_hash(), password)  # same time as a miss
         return None
@@ -561,11 +569,7 @@ class PlanLimit(PermissionDenied):
 
 
 def product_access(s: Session, login: str) -> Access:
-    rows = s.execute(
-        select(Membership.calendar_access, Membership.contacts_access)
-        .join(User, User.id == Membership.user_id)
-        .where(User.login == normalize_login(login))
-    ).all()
+    rows = s.execute(_ACCESS, {"login": normalize_login(login)}).all()
     return Access(calendar=any(r[0] for r in rows), contacts=any(r[1] for r in rows))
 
 

@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from calcard import accounts, twofactor
@@ -60,15 +60,16 @@ def _count(s: Session, *conditions) -> int:
     return s.scalar(query.where(*conditions)) or 0
 
 
+_ADDRESS_FAILURES = select(
+    func.count().filter(LoginFailure.login == bindparam("login")), func.count()
+).where(LoginFailure.address == bindparam("address"), LoginFailure.failed_at > bindparam("since"))
+
+
 def _address_failures(s: Session, login: str, address: str) -> tuple[int, int]:
     """Recent failures from ``address``: (of ``login``, of any login), in one read
-    (every DAV request pays for it)."""
-    of_login = func.count().filter(LoginFailure.login == login)
-    row = s.execute(
-        select(of_login, func.count()).where(
-            LoginFailure.address == address, LoginFailure.failed_at > utcnow() - WINDOW
-        )
-    ).one()
+    built once (every DAV request pays for it)."""
+    params = {"login": login, "address": address, "since": utcnow() - WINDOW}
+    row = s.execute(_ADDRESS_FAILURES, params).one()
     return row[0], row[1]
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from calcard import accounts, inbox, store
@@ -90,10 +90,16 @@ def _own_collection(s: Session, login: str, path: str) -> str:
     return "rw" if _writable(s, collection.id) else "r"
 
 
+_HOLIDAY_SUBSCRIPTION = (
+    select(HolidaySubscription.id)
+    .where(HolidaySubscription.collection_id == bindparam("collection_id"))
+    .limit(1)
+)  # built once: asked on every DAV request
+
+
 def _writable(s: Session, collection_id: int) -> bool:
     """False for a holiday calendar: only the server writes it."""
-    query = select(HolidaySubscription.id).where(HolidaySubscription.collection_id == collection_id)
-    return s.scalar(query.limit(1)) is None
+    return s.scalar(_HOLIDAY_SUBSCRIPTION, {"collection_id": collection_id}) is None
 
 
 def _targets(user: User) -> ColumnElement[bool]:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import BindParameter, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from calcard import busy, reminders
@@ -112,17 +112,26 @@ ITEM_COLUMNS = (
 )
 
 
-def _live_items(collection_id: int):
+def _live_items(collection_id: int | BindParameter[int]):
     """Rows in ItemData's field order: plain rows cost a fraction of ORM objects."""
     return select(*ITEM_COLUMNS).where(
         Item.collection_id == collection_id, Item.deleted_at.is_(None)
     )
 
 
+# Lookups that run several times in every DAV request, built once: building a
+# select costs SQLAlchemy about 0.17 ms, fifty times what SQLite takes to run it.
+_LIVE_COLLECTION = select(Collection).where(
+    Collection.path == bindparam("path"), Collection.deleted_at.is_(None)
+)
+_LIVE_ITEMS = _live_items(bindparam("collection_id"))
+_ITEMS_AT = _LIVE_ITEMS.where(Item.href.in_(bindparam("hrefs", expanding=True)))
+# "uid <> ''" lets SQLite use the partial unique index uq_items_live_uid.
+_ITEM_WITH_UID = _LIVE_ITEMS.where(Item.uid == bindparam("uid"), Item.uid != "").limit(1)
+
+
 def _live_collection(s: Session, path: str) -> Collection | None:
-    return s.scalars(
-        select(Collection).where(Collection.path == path, Collection.deleted_at.is_(None))
-    ).first()
+    return s.scalars(_LIVE_COLLECTION, {"path": path}).first()
 
 
 def get_collection(s: Session, path: str) -> CollectionData | None:
@@ -148,7 +157,7 @@ def get_items(s: Session, collection_id: int, hrefs: Iterable[str]) -> dict[str,
     found: dict[str, ItemData] = {}
     for chunk_start in range(0, len(wanted), 500):
         chunk = wanted[chunk_start : chunk_start + 500]
-        for row in s.execute(_live_items(collection_id).where(Item.href.in_(chunk))):
+        for row in s.execute(_ITEMS_AT, {"collection_id": collection_id, "hrefs": chunk}):
             found[row.href] = ItemData(*row)
     return found
 
@@ -214,14 +223,12 @@ def filter_events(
 
 
 def has_uid(s: Session, collection_id: int, uid: str) -> bool:
-    # "uid <> ''" lets SQLite use the partial unique index uq_items_live_uid.
-    query = _live_items(collection_id).where(Item.uid == uid, Item.uid != "").limit(1)
-    return s.scalars(query).first() is not None
+    return item_by_uid(s, collection_id, uid) is not None
 
 
 def item_by_uid(s: Session, collection_id: int, uid: str) -> ItemData | None:
-    """The live item with this UID (uq_items_live_uid makes it at most one)."""
-    row = s.execute(_live_items(collection_id).where(Item.uid == uid).limit(1)).first()
+    """The live item with this UID (uq_items_live_uid makes it at most one); none for ""."""
+    row = s.execute(_ITEM_WITH_UID, {"collection_id": collection_id, "uid": uid}).first()
     return ItemData(*row) if row else None
 
 
