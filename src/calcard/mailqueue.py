@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_
 from sqlalchemy.orm import Session
 
+from calcard import leases
 from calcard.models import OutgoingMail
 
 LEASE = timedelta(minutes=2)
@@ -40,26 +41,11 @@ def enqueue(
 
 
 def claim(s: Session, now: datetime, limit: int = 50) -> Sequence[OutgoingMail]:
-    ids = s.scalars(
-        select(OutgoingMail.id)
-        .where(
-            or_(
-                and_(OutgoingMail.status == "pending", OutgoingMail.due_at <= now),
-                and_(OutgoingMail.status == "sending", OutgoingMail.lease_until < now),
-            )
-        )
-        .order_by(OutgoingMail.due_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    if not ids:
-        return []
-    s.execute(
-        update(OutgoingMail)
-        .where(OutgoingMail.id.in_(ids))
-        .values(status="sending", lease_until=now + LEASE)
+    due = or_(
+        and_(OutgoingMail.status == "pending", OutgoingMail.due_at <= now),
+        and_(OutgoingMail.status == "sending", OutgoingMail.lease_until < now),
     )
-    return s.scalars(select(OutgoingMail).where(OutgoingMail.id.in_(ids))).all()
+    return leases.claim_due(s, OutgoingMail, due, limit, now + LEASE)
 
 
 def record(s: Session, mail_id: int, now: datetime, error: str | None) -> None:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from calcard import alarms, items
+from calcard import alarms, items, leases
 from calcard.models import Reminder, ReminderItem, User
 
 HORIZON = timedelta(days=60)
@@ -161,27 +161,12 @@ def claim(
         )
         .values(status="missed", last_error="the server was not running when it was due")
     )
-    ids = s.scalars(
-        select(Reminder.id)
-        .where(
-            or_(
-                and_(Reminder.status == "pending", Reminder.due_at <= now),
-                and_(Reminder.status == "sending", Reminder.lease_until < now),
-                and_(Reminder.status == "sending", Reminder.claimed_by.in_(dead_workers)),
-            )
-        )
-        .order_by(Reminder.due_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    if not ids:
-        return []
-    s.execute(
-        update(Reminder)
-        .where(Reminder.id.in_(ids))
-        .values(status="sending", lease_until=now + LEASE, claimed_by=worker)
+    due = or_(
+        and_(Reminder.status == "pending", Reminder.due_at <= now),
+        and_(Reminder.status == "sending", Reminder.lease_until < now),
+        and_(Reminder.status == "sending", Reminder.claimed_by.in_(dead_workers)),
     )
-    return s.scalars(select(Reminder).where(Reminder.id.in_(ids)).order_by(Reminder.due_at)).all()
+    return leases.claim_due(s, Reminder, due, limit, now + LEASE, claimed_by=worker)
 
 
 def record_sent(s: Session, reminder_id: int, now: datetime) -> None:
