@@ -27,9 +27,18 @@ export function closeOnLogout(stream) {
   openStreams.push(stream);
 }
 
+const inFlight = new Set();
+const SETTLE_MS = 3000;
+let leaving = false;
+
+/** Ends the session once the calls already under way have their answer, and sends no
+ * new ones (each would fail with 401 after it), then goes to the login page. */
 export async function logout() {
+  leaving = true;
+  const settled = Promise.allSettled([...inFlight]);
+  await Promise.race([settled, new Promise((done) => setTimeout(done, SETTLE_MS))]);
   for (const stream of openStreams) stream.close();
-  await api("DELETE", "/api/session").catch(() => {});
+  await send("DELETE", "/api/session").catch(() => {});
   window.location.assign(loginPage);
 }
 
@@ -38,13 +47,20 @@ export function csrfToken() {
 }
 
 export async function api(method, path, body) {
+  if (leaving) return new Promise(() => {}); // the page is about to go: nothing new goes out
+  return send(method, path, body);
+}
+
+async function send(method, path, body) {
   const headers = { "X-CSRF-Token": csrf };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(path, {
+  const call = fetch(path, {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+  inFlight.add(call);
+  const response = await call.finally(() => inFlight.delete(call));
   if (response.status === 401) {
     window.location.assign(loginPage);
   }
