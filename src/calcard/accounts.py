@@ -99,8 +99,12 @@ _ACCESS = (
 )
 
 
+def find_user(s: Session, login: str) -> User | None:
+    return s.scalars(_USER, {"login": normalize_login(login)}).first()
+
+
 def get_user(s: Session, login: str) -> User:
-    user = s.scalars(_USER, {"login": normalize_login(login)}).first()
+    user = find_user(s, login)
     if user is None:
         raise NotFound(f"no user with login {login!r}")
     return user
@@ -157,7 +161,7 @@ def add_user(
         )
     if canonical in RESERVED_LOGINS:
         raise AccountError(f"the login {canonical!r} is reserved")
-    user = s.scalars(select(User).where(User.login == canonical)).first()
+    user = find_user(s, canonical)
     if user is None:
         if len(password) < 8:
             raise AccountError("the password must have at least 8 characters")
@@ -393,7 +397,7 @@ def _live_secrets(s: Session, user: User) -> list[tuple[int | None, str]]:
 def check_credentials(s: Session, login: str, password: str) -> Credential | None:
     """Which credential of ``login`` the password is, if any (no policy applied here)."""
     canonical = normalize_login(login)
-    user = s.scalars(_USER, {"login": canonical}).first()
+    user = find_user(s, canonical)
     if user is None or not password:
         credentials.verify_password(credentials.dummy_hash(), password)  # same time as a miss
         return None

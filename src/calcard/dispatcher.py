@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from calcard import (
+    accounts,
     alarms,
     birthdays,
     busy,
@@ -155,7 +156,7 @@ class Dispatcher:
         return thread
 
     def _job(self, s, row: Reminder) -> Job:
-        user = s.scalars(select(User).where(User.login == row.owner)).first()
+        user = accounts.find_user(s, row.owner)
         return Job(
             id=row.id,
             owner=row.owner,

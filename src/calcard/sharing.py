@@ -116,13 +116,9 @@ def _targets(user: User) -> ColumnElement[bool]:
     )
 
 
-def _user(s: Session, login: str) -> User | None:
-    return s.scalars(select(User).where(User.login == login)).first()
-
-
 def _shared(s: Session, login: str, path: str) -> str:
     """The best access any share of ``path`` gives ``login``."""
-    user = _user(s, login)
+    user = accounts.find_user(s, login)
     if user is None:
         return ""
     rows = s.execute(
@@ -138,7 +134,7 @@ def _shared(s: Session, login: str, path: str) -> str:
 
 def shared_with(s: Session, login: str) -> list[SharedCollection]:
     """Collections others share with ``login``, under their alias paths, best access each."""
-    user = _user(s, login)
+    user = accounts.find_user(s, login)
     if user is None:
         return []
     access = accounts.product_access(s, login)
