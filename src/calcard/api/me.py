@@ -143,7 +143,6 @@ def _record_failure(call: Call) -> None:
 def begin_2fa(call: Call) -> dict:
     """Start TOTP enrollment: the secret, its otpauth:// URI and that URI as a QR code
     (an SVG data URI)."""
-    _account_credential(call)
     with call.write() as s:
         enrollment = twofactor.begin(s, call.login)
     return {
@@ -156,7 +155,7 @@ def begin_2fa(call: Call) -> dict:
 def confirm_2fa(call: Call) -> dict:
     """Turn 2FA on with a current code; from then on DAV accepts only app passwords.
     The caller's other web sessions end (they were opened without the second factor)."""
-    caller = _account_credential(call)
+    caller = call.caller()
     with call.write() as s:
         twofactor.confirm(s, call.login, call.field("code"), caller.session_token)
     return {"two_factor": True}
@@ -164,7 +163,6 @@ def confirm_2fa(call: Call) -> dict:
 
 def disable_2fa(call: Call) -> dict:
     """Turn 2FA off; needs a current code."""
-    _account_credential(call)
     with call.write() as s:
         twofactor.disable(s, call.login, call.field("code"))
     return {"two_factor": False}
