@@ -18,7 +18,7 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect, select, text
 
-from calcard import accounts
+from calcard import accounts, sharing
 from calcard.db import Database, alembic_config
 from calcard.models import Base, Share, User
 
@@ -176,8 +176,6 @@ def test_share_targets_of_a_deleted_user_are_deleted_in_the_service(backend):
         accounts.create_org(s, org, plan="team")
         accounts.add_user(s, owner, org, "legal-representative", PASSWORD)
         target = accounts.add_user(s, login, org, "collaborator", PASSWORD)
-        from calcard import sharing
-
         sharing.add_share(s, f"/{owner}/calendar/", "user", login, "read")
         target_id = target.id
     with backend.db.transaction(write=True, owners=["admin"]) as s:
