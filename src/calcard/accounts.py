@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
-from calcard import credentials, inbox, store
+from calcard import belongings, credentials, inbox, sessions, store
+from calcard.db import lock_owners
 from calcard.models import (
     AppPassword,
     Membership,
@@ -242,10 +243,12 @@ def require_manager(s: Session, actor: str | None, org: Organization, role: str 
 
 
 def remove_user(s: Session, login: str, org_name: str, actor: str | None = None) -> None:
-    """End a membership; a user left in no organization is deleted, data to trash.
+    """End a membership; a user left in no organization is deleted with all they own.
 
     A member may leave by themselves (``actor`` == ``login``); anyone else needs
-    to manage the organization.
+    to manage the organization. Deleting the user deletes their data for good,
+    trash included (``belongings.delete_belongings`` says why), so whoever gets
+    the login next starts empty.
     """
     org, user, membership = _require_membership(s, login, org_name)
     if actor is None or normalize_login(actor) != user.login:
@@ -261,9 +264,8 @@ def remove_user(s: Session, login: str, org_name: str, actor: str | None = None)
     s.flush()
     if s.scalar(select(func.count()).select_from(Membership).where(Membership.user_id == user.id)):
         return
-    home = store.get_collection(s, user.login)
-    if home is not None:
-        store.delete_collection(s, home, actor="admin")
+    lock_owners(s, [user.login])  # no DAV write of theirs lands in the middle
+    belongings.delete_belongings(s, user)
     s.delete(user)
     s.flush()
 
@@ -324,6 +326,41 @@ def update_settings(s: Session, login: str, changes: dict) -> dict:
     user.settings = json.dumps(settings, sort_keys=True)
     s.flush()
     return settings
+
+
+MIN_PASSWORD, MAX_PASSWORD = 8, 1000
+
+
+def _check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise AccountError(f"the password must have at most {MAX_PASSWORD} characters")
+
+
+def set_password(s: Session, login: str, password: str, keep_session: str = "") -> User:
+    """Give the user a new account password and end their other web sessions.
+
+    Whoever held another session (a stolen cookie included) must log in again
+    with the new password; ``keep_session`` is the cookie of the session making
+    the change, if any (the operator at the CLI has none: every session ends).
+    App passwords are separate, revocable device credentials and stay valid,
+    as on the big providers; the user revokes them one by one.
+    """
+    user = get_user(s, login)
+    _check_new_password(password)
+    user.password_hash = credentials.hash_password(password)
+    sessions.end_others(s, user.id, keep_session)
+    s.flush()
+    return user
+
+
+def change_password(s: Session, login: str, current: str, new: str, keep_session: str = "") -> User:
+    """The user's own change: the current account password (never an app password) first."""
+    user = get_user(s, login)
+    if not credentials.verify_password(user.password_hash, current):
+        raise PermissionDenied("the current password is wrong")
+    return set_password(s, login, new, keep_session)
 
 
 def add_app_password(s: Session, login: str, label: str) -> str:

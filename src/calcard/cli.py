@@ -145,8 +145,20 @@ def user_add(s, login, org_name, role, email, name, password_stdin) -> None:
 @click.option("--org", "org_name", required=True)
 @write
 def user_remove(s, login, org_name) -> None:
+    """End a membership; the last one ends the user, deleting all their data for good."""
     accounts.remove_user(s, login, org_name)
     click.echo(f"{login!r} removed from {org_name!r}")
+
+
+@user.command("password")
+@click.argument("login")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
+@write
+def user_password(s, login, password_stdin) -> None:
+    """Set a user's password (every web session of theirs ends; app passwords stay)."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    changed = accounts.set_password(s, login, password)
+    click.echo(f"password of {changed.login!r} changed; their web sessions are ended")
 
 
 @user.command("set")

@@ -37,8 +37,15 @@ class Base(DeclarativeBase):
     pass
 
 
+# SQLite reuses the largest rowid after a delete unless a table says AUTOINCREMENT;
+# ids of people, organizations, groups and collections are referenced elsewhere
+# (shares, links, sessions), so a new row must never take a deleted one's id.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 class Organization(Base):
     __tablename__ = "organizations"
+    __table_args__ = NEVER_REUSE_IDS
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     plan: Mapped[str] = mapped_column(String(20), default="free")
@@ -47,6 +54,7 @@ class Organization(Base):
 
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSE_IDS
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     login: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
@@ -97,7 +105,7 @@ class OrgBranding(Base):
 
 class Workgroup(Base):
     __tablename__ = "workgroups"
-    __table_args__ = (UniqueConstraint("org_id", "name"),)
+    __table_args__ = (UniqueConstraint("org_id", "name"), NEVER_REUSE_IDS)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
@@ -137,6 +145,7 @@ class Collection(Base):
             postgresql_where=text("deleted_at IS NULL"),
         ),
         Index("ix_collections_parent", "parent"),
+        NEVER_REUSE_IDS,
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     path: Mapped[str] = mapped_column(String(1000))
@@ -396,10 +405,13 @@ class WebSession(Base):
 
     Only a hash of the cookie value is stored: a leaked table opens no session.
     ``csrf`` is the per-session token every changing request must echo in a header.
+    ``user_id`` ties it to the person, not the login: deleting the user deletes
+    their sessions, and a later account with the same login never inherits one.
     """
 
     __tablename__ = "web_sessions"
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     owner: Mapped[str] = mapped_column(String(100), index=True)
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -3,6 +3,8 @@
 Once it is on, DAV and Basic-auth API calls accept only app passwords for the
 user (see ``calcard.logins``): a phone's stored password must not bypass the
 second factor. Codes are accepted once (the last used time step is kept).
+Turning it on ends the user's other web sessions: they were opened without
+the second factor.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calcard import accounts
+from calcard import accounts, sessions
 from calcard.models import User
 
 ISSUER = "calcard"
@@ -40,8 +42,12 @@ def begin(s: Session, login: str) -> Enrollment:
     return Enrollment(user.totp_secret, uri)
 
 
-def confirm(s: Session, login: str, code: str) -> None:
-    """Turn 2FA on once the user proves their authenticator shows the right code."""
+def confirm(s: Session, login: str, code: str, keep_session: str = "") -> None:
+    """Turn 2FA on once the user proves their authenticator shows the right code.
+
+    Every other web session of the user ends (``keep_session`` is the cookie of
+    the one making the change): whoever opened them had no second factor.
+    """
     user = accounts.get_user(s, login)
     if user.totp_enabled:
         raise accounts.AccountError("two-factor authentication is already on")
@@ -50,6 +56,7 @@ def confirm(s: Session, login: str, code: str) -> None:
     if not verify_totp(s, login, code):
         raise accounts.AccountError("wrong or expired code")
     user.totp_enabled = True
+    sessions.end_others(s, user.id, keep_session)
     s.flush()
 
 

@@ -103,6 +103,48 @@ def _session_login(ctx: ApiContext, request: Request, change: bool) -> str:
         return row.owner
 
 
+SESSION, PASSWORD, APP_PASSWORD = "session", "password", "app-password"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling and how they authenticated.
+
+    ``kind`` is SESSION (the web session cookie, ``session_token`` its value),
+    PASSWORD (Basic with the account password) or APP_PASSWORD (Basic with an
+    app password: a device credential, which must not manage credentials).
+    """
+
+    login: str
+    kind: str
+    session_token: str = ""
+
+    @property
+    def app_password(self) -> bool:
+        return self.kind == APP_PASSWORD
+
+
+def describe_caller(ctx: ApiContext, request: Request, login: str) -> Caller:
+    """The Caller of a request ``authenticated_login`` already accepted as ``login``.
+
+    For Basic it asks which of the user's secrets the password is (the check is
+    cached by ``calcard.credentials``, so it costs no second argon2 run).
+    Anything unclear counts as an app password: the least trusted kind.
+    """
+    given = _basic_credentials(request)
+    if given is None:
+        return Caller(login, SESSION, request.cookies.get(SESSION_COOKIE, ""))
+    with ctx.db.transaction() as s:
+        found = accounts.check_credentials(s, login, given[1])
+    account_password = found is not None and found.app_password_id is None
+    return Caller(login, PASSWORD if account_password else APP_PASSWORD)
+
+
+def authenticated_caller(ctx: ApiContext, request: Request, change: bool | None = None) -> Caller:
+    """``authenticated_login`` plus how the caller authenticated (see Caller)."""
+    return describe_caller(ctx, request, authenticated_login(ctx, request, change))
+
+
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     # The web UI gets no Basic challenge, or the browser would pop up its own login box.
@@ -164,6 +206,10 @@ class Call:
         if value is not None and not isinstance(value, kind):
             raise ApiError(400, f"body field {name!r} must be a {kind.__name__}")
         return value
+
+    def caller(self) -> Caller:
+        """How the caller authenticated (asked only by routes that care)."""
+        return describe_caller(self.ctx, self.request, self.login)
 
     def read(self):
         """A read transaction."""

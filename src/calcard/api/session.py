@@ -49,7 +49,7 @@ def _open(
         return None, verdict
     with ctx.db.transaction(write=True, owners=[verdict.login]) as s:  # type: ignore[list-item]
         user = accounts.get_user(s, verdict.login)  # type: ignore[arg-type]
-        return sessions.open_session(s, user.login), verdict
+        return sessions.open_session(s, user), verdict
 
 
 def _current(ctx: ApiContext, request: Request) -> tuple[str, str]:

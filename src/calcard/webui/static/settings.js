@@ -1,4 +1,4 @@
-// The settings page: preferences and reminder channels, app passwords, two-factor
+// The settings page: preferences and reminder channels, the password, app passwords, two-factor
 // authentication, device setup (Apple profile, QR code) and, for the organization's
 // managers, its logo and colors.
 import { ApiError, api, setCsrf } from "./api.js";
@@ -58,6 +58,27 @@ function savePreferences(event) {
     chat_webhook: form.chat_webhook.value.trim(),
   };
   attempt($("preferences-status"), () => api("PATCH", "/api/me/preferences", body), "Saved.");
+}
+
+// --- password ----------------------------------------------------------------------------
+
+function changePassword(event) {
+  event.preventDefault();
+  const form = event.target;
+  const status = $("password-status");
+  if (form.elements.new.value !== form.elements.again.value) {
+    say(status, "The two new passwords differ.", true);
+    return;
+  }
+  const body = { current: form.elements.current.value, new: form.elements.new.value };
+  attempt(
+    status,
+    async () => {
+      await api("POST", "/api/me/password", body);
+      form.reset();
+    },
+    "Password changed. Your other browser sessions are logged out.",
+  );
 }
 
 // --- app passwords -----------------------------------------------------------------------
@@ -151,7 +172,8 @@ function confirmTwoFactor(event) {
       event.target.reset();
       showTwoFactor(true);
     },
-    "Two-factor authentication is now on. Phones and desktops need app passwords from now on.",
+    "Two-factor authentication is now on. Phones and desktops need app passwords from now on;" +
+      " your other browser sessions are logged out.",
   );
 }
 
@@ -288,6 +310,7 @@ function wire() {
   $("use-browser-zone").addEventListener("click", () => {
     $("preferences-form").timezone.value = browserZone();
   });
+  $("password-form").addEventListener("submit", changePassword);
   $("app-password-form").addEventListener("submit", createAppPassword);
   $("copy-app-password").addEventListener("click", async () => {
     const field = $("new-app-password-value");
