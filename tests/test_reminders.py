@@ -112,6 +112,7 @@ def env(server, smtp, webhook):
         smtp_url=smtp.url,
         base_url=server.url,
         reminder_grace_minutes=15,
+        outbound_allow="127.0.0.0/8",  # the loopback webhook listener
     )
     clock = Clock()
     return login, Dispatcher(server.backend.db, settings, clock), clock
