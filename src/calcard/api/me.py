@@ -143,11 +143,21 @@ def routes(ctx: ApiContext) -> list[Route]:
     return [
         endpoint(ctx, "GET", "/api/me", me),
         endpoint(ctx, "PUT", "/api/me/current-org", switch, body=org),
-        endpoint(ctx, "PATCH", "/api/users/{login}", set_preferences, body=preferences),
+        endpoint(
+            ctx, "PATCH", "/api/users/{login}", set_preferences, body=preferences, devices=False
+        ),
         endpoint(ctx, "GET", "/api/me/app-passwords", list_app_passwords),
-        endpoint(ctx, "POST", "/api/me/app-passwords", add_app_password, body=label, status=201),
-        endpoint(ctx, "DELETE", "/api/me/app-passwords/{id}", revoke_app_password),
-        endpoint(ctx, "POST", "/api/me/2fa", begin_2fa, body={"type": "object"}),
-        endpoint(ctx, "POST", "/api/me/2fa/confirm", confirm_2fa, body=CODE),
-        endpoint(ctx, "POST", "/api/me/2fa/disable", disable_2fa, body=CODE),
+        endpoint(
+            ctx,
+            "POST",
+            "/api/me/app-passwords",
+            add_app_password,
+            body=label,
+            status=201,
+            devices=False,
+        ),
+        endpoint(ctx, "DELETE", "/api/me/app-passwords/{id}", revoke_app_password, devices=False),
+        endpoint(ctx, "POST", "/api/me/2fa", begin_2fa, body={"type": "object"}, devices=False),
+        endpoint(ctx, "POST", "/api/me/2fa/confirm", confirm_2fa, body=CODE, devices=False),
+        endpoint(ctx, "POST", "/api/me/2fa/disable", disable_2fa, body=CODE, devices=False),
     ]
