@@ -133,6 +133,7 @@ def start_server(backend: Backend, tmp: Path, extra_env: dict[str, str] | None =
         "CALCARD_DATA_DIR": str(tmp),
         "CALCARD_AUTH_DELAY": "0.05",
         "CALCARD_REMINDERS": "off",
+        "CALCARD_OUTBOUND_ALLOW": "127.0.0.0/8",  # the tests' loopback chat listeners
         "CALCARD_BASE_URL": f"http://127.0.0.1:{port}",
         **(extra_env or {}),
     }

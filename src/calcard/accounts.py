@@ -282,6 +282,19 @@ def set_role(s: Session, login: str, org_name: str, role: str, actor: str | None
     s.flush()
 
 
+def _check_outbound(url: str) -> None:
+    """A webhook that resolves to an internal address is refused when set (delivery re-checks)."""
+    from calcard import outbound
+    from calcard.config import load_settings
+
+    if not url:
+        return
+    try:
+        outbound.check_url(url, load_settings().outbound_allow)
+    except outbound.Refused as exc:
+        raise AccountError("the chat webhook must be a public address") from exc
+
+
 def set_user(
     s: Session,
     login: str,
@@ -302,6 +315,8 @@ def set_user(
             len(chat_webhook) > 1000 or not re.fullmatch(r"https?://\S+", chat_webhook)
         ):
             raise AccountError("the chat webhook must be an http(s) URL")
+        if actor is not None:  # a user's (or manager's) change; the operator is trusted
+            _check_outbound(chat_webhook)
         user.chat_webhook = chat_webhook
     if timezone is not None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

@@ -28,6 +28,7 @@ class Settings:
     auth_delay: float = 1.0  # seconds added to every 401/403, against guessing
     reminders: bool = True  # run a reminder dispatcher inside `calcard serve`
     reminder_grace_minutes: int = 15  # later than this after a downtime: marked missed
+    outbound_allow: str = ""  # host names or CIDRs outbound requests may reach although internal
     node_modules: str = ""  # where npm put the web UI's packages (default: the source tree's)
 
 

@@ -5,6 +5,7 @@ Each function raises on failure so the dispatcher can retry and record why.
 
 from __future__ import annotations
 
+import logging
 import smtplib
 from email.message import EmailMessage
 from urllib.parse import urlparse
@@ -12,7 +13,11 @@ from urllib.parse import urlparse
 import httpx
 from sqlalchemy.orm import Session
 
+from calcard import outbound
 from calcard.models import Notification
+
+log = logging.getLogger("calcard.delivery")
+CHAT_UNREACHABLE = "the chat webhook could not be reached"
 
 TIMEOUT_SECONDS = 10
 
@@ -63,14 +68,29 @@ def send_email(
         raise DeliveryError(f"SMTP: {exc}") from exc
 
 
-def post_chat(webhook: str, text: str) -> None:
-    """Mattermost/kChat/Slack-compatible incoming webhook: JSON {"text": ...}."""
+def post_chat(webhook: str, text: str, allow: str = "") -> None:
+    """Mattermost/kChat/Slack-compatible incoming webhook: JSON {"text": ...}.
+
+    Through the outbound guard (``calcard.outbound``): internal addresses only
+    when the operator allows them (``allow``, CALCARD_OUTBOUND_ALLOW), no
+    redirects. The user sees one generic error whatever went wrong, so the
+    webhook cannot be used to map what answers where; the log has the details.
+    """
     try:
-        response = httpx.post(webhook, json={"text": text}, timeout=TIMEOUT_SECONDS)
-    except httpx.HTTPError as exc:
-        raise DeliveryError(f"chat webhook: {exc}") from exc
-    if response.status_code >= 300:
-        raise DeliveryError(f"chat webhook answered {response.status_code}")
+        with outbound.client(allow, TIMEOUT_SECONDS) as http:
+            status = http.post(webhook, json={"text": text}).status_code
+    except (outbound.Refused, httpx.HTTPError, ValueError) as exc:
+        log.warning("chat webhook %s failed: %s", _redacted(webhook), exc)
+        raise DeliveryError(CHAT_UNREACHABLE) from exc
+    if status >= 300:
+        log.warning("chat webhook %s answered %d", _redacted(webhook), status)
+        raise DeliveryError(CHAT_UNREACHABLE)
+
+
+def _redacted(url: str) -> str:
+    """The webhook without its path (which is the secret of an incoming webhook)."""
+    parts = urlparse(url)
+    return f"{parts.scheme}://{parts.netloc}/..."
 
 
 def notify_browser(s: Session, owner: str, reminder_id: int | None, title: str, body: str) -> None:

@@ -176,7 +176,11 @@ class Dispatcher:
                 self._email(job)
             elif job.channel == "chat":
                 if job.webhook:
-                    delivery.post_chat(job.webhook, self._text(job, with_links=True))
+                    delivery.post_chat(
+                        job.webhook,
+                        self._text(job, with_links=True),
+                        self.settings.outbound_allow,
+                    )
             else:
                 with self.db.transaction(write=True) as s:
                     delivery.notify_browser(s, job.owner, job.id, job.title, self._text(job))

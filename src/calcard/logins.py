@@ -1,12 +1,19 @@
 """Network logins: credentials, the 2FA rule and failed-login throttling.
 
 Failures are rows in the database, so every process and node sees the same
-counts. A burst of wrong passwords first slows down (each refusal waits a
-little longer), then locks the (login, client address) pair for a while; an
-address failing for many logins is locked too. The right password from
-another address keeps working, and nothing locks forever: a lock ends when
-its failures are older than the window. Every refusal is logged on
+counts. Throttling slows guessing down and never locks anybody out: every
+refusal waits (the base delay from the first failure on), longer the more
+recent failures the login has (from any address) and the more the client's
+address has (for any login), up to MAX_SLOWDOWN times the base delay. The
+right password is never refused for the failures of others: a shared address
+(NAT, a proxy) under a password spray, or a login someone is guessing at,
+still lets the real user in at once. Every refusal is logged on
 ``calcard.auth``.
+
+Per-request cost: the check reads the recent failures in one query (with the
+credential check, the success path stays a read), and writes only what must
+be recorded: a failure, or the clearing of this address's failures after a
+success.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from calcard import accounts, twofactor
@@ -26,12 +33,10 @@ log = logging.getLogger("calcard.auth")
 
 WINDOW = timedelta(minutes=15)
 KEEP = timedelta(days=1)
-PAIR_LIMIT = 10  # failures of one login from one address within WINDOW -> locked
-ADDRESS_LIMIT = 50  # failures from one address (any logins) within WINDOW -> locked
-SLOW_AFTER = 3  # failures of a login (any address) before refusals slow down
+LOGIN_STEP = 3  # each this many recent failures of a login (any address): one more delay
+ADDRESS_STEP = 10  # each this many recent failures from an address (any login): one more
 MAX_SLOWDOWN = 10  # at most this many times the base delay
 
-LOCKED = "too many failed logins; try again later"
 WRONG = "wrong login or password"
 NEEDS_APP_PASSWORD = (
     "two-factor authentication is on for this account: "
@@ -48,29 +53,44 @@ class Verdict:
     login: str | None
     reason: str = ""
     delay: float = 0.0  # seconds the caller should wait before answering a refusal
+    app_password: bool = False  # accepted with an app password (a device), not the account's
 
     @property
     def ok(self) -> bool:
         return self.login is not None
 
 
-def _count(s: Session, *conditions) -> int:
-    since = utcnow() - WINDOW
-    query = select(func.count()).select_from(LoginFailure).where(LoginFailure.failed_at > since)
-    return s.scalar(query.where(*conditions)) or 0
+_RECENT_FAILURES = select(
+    func.count().filter(LoginFailure.login == bindparam("login")),
+    func.count().filter(
+        LoginFailure.login == bindparam("login"), LoginFailure.address == bindparam("address")
+    ),
+    func.count().filter(LoginFailure.address == bindparam("address")),
+).where(
+    or_(LoginFailure.login == bindparam("login"), LoginFailure.address == bindparam("address")),
+    LoginFailure.failed_at > bindparam("since"),
+)
 
 
-_ADDRESS_FAILURES = select(
-    func.count().filter(LoginFailure.login == bindparam("login")), func.count()
-).where(LoginFailure.address == bindparam("address"), LoginFailure.failed_at > bindparam("since"))
+@dataclass(frozen=True)
+class Recent:
+    """Failures within WINDOW: of the login (anywhere), of the pair, of the address."""
+
+    login: int
+    pair: int
+    address: int
+
+    def slowdown(self, base_delay: float) -> float:
+        """The wait for a refusal: the base delay, one more per step, at most MAX_SLOWDOWN."""
+        steps = 1 + self.login // LOGIN_STEP + self.address // ADDRESS_STEP
+        return base_delay * min(steps, MAX_SLOWDOWN)
 
 
-def _address_failures(s: Session, login: str, address: str) -> tuple[int, int]:
-    """Recent failures from ``address``: (of ``login``, of any login), in one read
-    built once (every DAV request pays for it)."""
+def _recent(s: Session, login: str, address: str) -> Recent:
+    """The three counts in one read built once (every DAV request pays for it)."""
     params = {"login": login, "address": address, "since": utcnow() - WINDOW}
-    row = s.execute(_ADDRESS_FAILURES, params).one()
-    return row[0], row[1]
+    row = s.execute(_RECENT_FAILURES, params).one()
+    return Recent(row[0], row[1], row[2])
 
 
 def _decide(
@@ -86,7 +106,9 @@ def _decide(
         return Verdict(None, NEEDS_APP_PASSWORD if twofactor.is_on(s, login) else WRONG), None
     if credential.two_factor and credential.app_password_id is None and not otp:
         return Verdict(None, NEEDS_CODE if web else NEEDS_APP_PASSWORD), None
-    return Verdict(credential.login), credential
+    return Verdict(credential.login, app_password=credential.app_password_id is not None), (
+        credential
+    )
 
 
 def record_failure(s: Session, login: str, address: str) -> None:
@@ -112,7 +134,7 @@ def _after_success(s: Session, credential: accounts.Credential, address: str, ot
             LoginFailure.login == credential.login, LoginFailure.address == address
         )
     )
-    return Verdict(credential.login)
+    return Verdict(credential.login, app_password=credential.app_password_id is not None)
 
 
 def _needs_writes(
@@ -155,21 +177,16 @@ def attempt(
     canonical = accounts.normalize_login(login)
     address = address or "unknown"
     with db.transaction() as s:
-        pair_failures, address_failures = _address_failures(s, canonical, address)
-        if pair_failures >= PAIR_LIMIT or address_failures >= ADDRESS_LIMIT:
-            verdict, credential = Verdict(None, LOCKED), None
-        else:
-            verdict, credential = _decide(s, canonical, password, otp, web)
-        writes = credential is not None and _needs_writes(s, credential, otp, pair_failures)
-        failures = 0 if verdict.ok else _count(s, LoginFailure.login == canonical)
+        recent = _recent(s, canonical, address)
+        verdict, credential = _decide(s, canonical, password, otp, web)
+        writes = credential is not None and _needs_writes(s, credential, otp, recent.pair)
     if credential is not None and writes:
         with db.transaction(write=True, owners=[canonical]) as s:
             verdict = _after_success(s, credential, address, otp)
-    elif not verdict.ok and verdict.reason != LOCKED:
+    elif not verdict.ok:
         with db.transaction(write=True, owners=[canonical]) as s:
             record_failure(s, canonical, address)
     if verdict.ok:
         return verdict
     log.warning("login refused for %r from %s: %s", canonical, address, verdict.reason)
-    slowdown = base_delay * min(max(0, failures + 1 - SLOW_AFTER), MAX_SLOWDOWN)
-    return Verdict(None, verdict.reason, slowdown)
+    return Verdict(None, verdict.reason, recent.slowdown(base_delay))

@@ -31,7 +31,7 @@ from calcard.api import (
     transfer,
     trash,
 )
-from calcard.api.common import ApiContext, api_error_handlers
+from calcard.api.common import ApiContext, api_error_handlers, guard
 
 FEATURES = (
     health,
@@ -59,11 +59,15 @@ FEATURES = (
 
 
 def routes(ctx: ApiContext) -> list[Route]:
-    """Every feature's routes, then the OpenAPI document describing them all."""
+    """Every feature's routes, then the OpenAPI document describing them all.
+
+    Each passes the guard against cross-site changes and non-JSON bodies
+    (``common.request_refusal``).
+    """
     found: list[Route] = []
     for feature in FEATURES:
         found.extend(feature.routes(ctx))
-    return [*found, openapi.route(found)]
+    return [guard(route, ctx.settings) for route in (*found, openapi.route(found))]
 
 
 __all__ = ["ApiContext", "api_error_handlers", "routes"]

@@ -11,7 +11,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from calcard import branding
-from calcard.api.common import ApiContext, ApiError, Call, authenticated_login, endpoint
+from calcard.api.common import (
+    ApiContext,
+    ApiError,
+    Call,
+    accepts,
+    authenticated_login,
+    endpoint,
+)
 
 BASE = "/api/orgs/{org}"
 # The logo is only ever an image: no sniffing, no scripts, no framing.
@@ -80,7 +87,7 @@ def routes(ctx: ApiContext) -> list[Route]:
 
     async def upload_logo(request: Request) -> JSONResponse:
         """Upload the logo as the raw body: a PNG, JPEG, GIF or WebP of at most 256 KB."""
-        login = await run_in_threadpool(authenticated_login, ctx, request)
+        login = await run_in_threadpool(authenticated_login, ctx, request, None, False)
         if not request.headers.get("content-type", "").startswith("image/"):
             raise ApiError(415, "send the logo as an image (Content-Type image/png, ...)")
         data = bytearray()
@@ -99,8 +106,8 @@ def routes(ctx: ApiContext) -> list[Route]:
     }
     return [
         endpoint(ctx, "GET", f"{BASE}/branding", show, auth=False),
-        endpoint(ctx, "PUT", f"{BASE}/branding", set_colors, body=colors),
+        endpoint(ctx, "PUT", f"{BASE}/branding", set_colors, body=colors, devices=False),
         endpoint(ctx, "GET", f"{BASE}/logo", logo, auth=False),
-        Route(f"{BASE}/logo", upload_logo, methods=["PUT"]),
-        endpoint(ctx, "DELETE", f"{BASE}/logo", remove_logo),
+        accepts(Route(f"{BASE}/logo", upload_logo, methods=["PUT"]), "image/*"),
+        endpoint(ctx, "DELETE", f"{BASE}/logo", remove_logo, devices=False),
     ]

@@ -17,12 +17,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from calcard import accounts, logins, sessions
 from calcard.config import Settings
@@ -61,15 +63,43 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     return login, password
 
 
-def authenticated_login(ctx: ApiContext, request: Request, change: bool | None = None) -> str:
-    """The caller's login from HTTP Basic credentials (as for DAV) or the web session, or 401.
+PASSWORD = "password"  # HTTP Basic with the account password (and a code under 2FA)
+APP_PASSWORD = "app-password"  # HTTP Basic with an app password: a device
+SESSION = "session"  # the web session cookie (opened with the account password)
+NOT_WITH_APP_PASSWORD = (
+    "an app password is for a device's calendar and contacts; "
+    "log in with your account password to do this"
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who calls and how they proved it (``kind``: PASSWORD, APP_PASSWORD or SESSION;
+    ``session_token`` is the session cookie's value, for "end my other sessions")."""
+
+    login: str
+    kind: str
+    session_token: str = ""
+
+    @property
+    def app_password(self) -> bool:
+        return self.kind == APP_PASSWORD
+
+
+def authenticate(
+    ctx: ApiContext, request: Request, change: bool | None = None, devices: bool = True
+) -> Caller:
+    """The caller from HTTP Basic credentials (as for DAV) or the web session, or 401.
 
     Basic: throttling and the 2FA rule apply as for DAV; a 2FA user may also
     send the account password with a current code in the X-Calcard-OTP header.
     Session: it never authorizes a change alone: unless the request is safe (or
     ``change`` is False) it must carry the session's CSRF token in
     ``X-CSRF-Token``, which a cross-site page cannot read. Pass ``change=True``
-    for a GET that changes something. Call from a sync endpoint: verification
+    for a GET that changes something. ``devices=False`` refuses (403) an app
+    password: app passwords are for devices and may not manage the account
+    (app passwords, password, 2FA, e-mail, organizations), so a stolen one
+    cannot outlive its revocation. Call from a sync endpoint: verification
     is deliberately slow (argon2) and runs in Starlette's thread pool there.
     """
     given = _basic_credentials(request)
@@ -85,12 +115,22 @@ def authenticated_login(ctx: ApiContext, request: Request, change: bool | None =
         if not verdict.ok:
             time.sleep(verdict.delay)
             raise ApiError(401, verdict.reason)
-        return verdict.login  # type: ignore[return-value]
+        caller = Caller(verdict.login or "", APP_PASSWORD if verdict.app_password else PASSWORD)
+        if caller.kind == APP_PASSWORD and not devices:
+            raise ApiError(403, NOT_WITH_APP_PASSWORD)
+        return caller
     if request.cookies.get(SESSION_COOKIE):
-        return _session_login(
-            ctx, request, request.method not in SAFE_METHODS if change is None else change
-        )
+        change = request.method not in SAFE_METHODS if change is None else change
+        token = request.cookies[SESSION_COOKIE]
+        return Caller(_session_login(ctx, request, change), SESSION, token)
     raise ApiError(401, "authentication required")
+
+
+def authenticated_login(
+    ctx: ApiContext, request: Request, change: bool | None = None, devices: bool = True
+) -> str:
+    """The caller's login (see ``authenticate``), for routes that need no more."""
+    return authenticate(ctx, request, change, devices).login
 
 
 def _session_login(ctx: ApiContext, request: Request, change: bool) -> str:
@@ -101,48 +141,6 @@ def _session_login(ctx: ApiContext, request: Request, change: bool) -> str:
         if change and not sessions.csrf_matches(row, request.headers.get(CSRF_HEADER, "")):
             raise ApiError(403, "missing or wrong CSRF token; reload the page")
         return row.owner
-
-
-SESSION, PASSWORD, APP_PASSWORD = "session", "password", "app-password"
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling and how they authenticated.
-
-    ``kind`` is SESSION (the web session cookie, ``session_token`` its value),
-    PASSWORD (Basic with the account password) or APP_PASSWORD (Basic with an
-    app password: a device credential, which must not manage credentials).
-    """
-
-    login: str
-    kind: str
-    session_token: str = ""
-
-    @property
-    def app_password(self) -> bool:
-        return self.kind == APP_PASSWORD
-
-
-def describe_caller(ctx: ApiContext, request: Request, login: str) -> Caller:
-    """The Caller of a request ``authenticated_login`` already accepted as ``login``.
-
-    For Basic it asks which of the user's secrets the password is (the check is
-    cached by ``calcard.credentials``, so it costs no second argon2 run).
-    Anything unclear counts as an app password: the least trusted kind.
-    """
-    given = _basic_credentials(request)
-    if given is None:
-        return Caller(login, SESSION, request.cookies.get(SESSION_COOKIE, ""))
-    with ctx.db.transaction() as s:
-        found = accounts.check_credentials(s, login, given[1])
-    account_password = found is not None and found.app_password_id is None
-    return Caller(login, PASSWORD if account_password else APP_PASSWORD)
-
-
-def authenticated_caller(ctx: ApiContext, request: Request, change: bool | None = None) -> Caller:
-    """``authenticated_login`` plus how the caller authenticated (see Caller)."""
-    return describe_caller(ctx, request, authenticated_login(ctx, request, change))
 
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
@@ -193,6 +191,7 @@ class Call:
     login: str  # "" for endpoints without authentication
     params: dict[str, str]
     body: dict[str, Any] = field(default_factory=dict)
+    caller: Caller = Caller("", "")  # how the login authenticated; kind "" without
 
     def field(self, name: str, kind: type = str) -> Any:
         """A required body field of the given type, or 400."""
@@ -206,10 +205,6 @@ class Call:
         if value is not None and not isinstance(value, kind):
             raise ApiError(400, f"body field {name!r} must be a {kind.__name__}")
         return value
-
-    def caller(self) -> Caller:
-        """How the caller authenticated (asked only by routes that care)."""
-        return describe_caller(self.ctx, self.request, self.login)
 
     def read(self):
         """A read transaction."""
@@ -236,9 +231,12 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _run(ctx: ApiContext, request: Request, handler: Handler, auth: bool, body: dict) -> Any:
-    login = authenticated_login(ctx, request) if auth else ""
-    return handler(Call(ctx, request, login, dict(request.path_params), body))
+def _run(
+    ctx: ApiContext, request: Request, handler: Handler, auth: bool, devices: bool, body: dict
+) -> Any:
+    caller = authenticate(ctx, request, devices=devices) if auth else Caller("", "")
+    call = Call(ctx, request, caller.login, dict(request.path_params), body, caller)
+    return handler(call)
 
 
 def endpoint(
@@ -249,12 +247,17 @@ def endpoint(
     body: dict[str, Any] | None = None,
     auth: bool = True,
     status: int = 200,
+    devices: bool = True,
 ) -> Route:
-    """A route whose handler returns JSON-able data (or a Response), documented for OpenAPI."""
+    """A route whose handler returns JSON-able data (or a Response), documented for OpenAPI.
+
+    ``devices=False``: not with an app password (403), for what manages the
+    account itself (see ``authenticate``).
+    """
 
     async def run(request: Request) -> Response:
         data = await _json_body(request) if body is not None else {}
-        result = await run_in_threadpool(_run, ctx, request, handler, auth, data)
+        result = await run_in_threadpool(_run, ctx, request, handler, auth, devices, data)
         if isinstance(result, Response):
             return result
         return JSONResponse(result, status_code=status)
@@ -266,6 +269,7 @@ def endpoint(
         "description": (handler.__doc__ or "").strip(),
         "body": body,
         "auth": auth,
+        "devices": devices,
         "status": status,
         "params": re.findall(r"{(\w+)(?::\w+)?}", path),
     }
@@ -275,3 +279,106 @@ def endpoint(
 async def json_body(request: Request) -> dict[str, Any]:
     """The request's JSON object (empty body: {}), or a 400 saying what is wrong."""
     return await _json_body(request)
+
+
+JSON = "application/json"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def accepts(route: Route, *media_types: str) -> Route:
+    """Declare the raw body types a route takes instead of JSON ('image/*' matches a family).
+
+    For the uploads that send a file as the body (imports, the logo) and the
+    forms behind links in mails; ``""`` allows a body without a Content-Type.
+    """
+    route.body_types = media_types  # type: ignore[attr-defined]
+    return route
+
+
+def guard(route: Route, settings: Settings) -> Route:
+    """Put ``request_refusal`` in front of a route (every /api route passes through it)."""
+    inner: ASGIApp = route.app
+    types: tuple[str, ...] = getattr(route, "body_types", (JSON,))
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = request_refusal(Request(scope), settings, types)
+        if refusal is not None:
+            response = JSONResponse({"error": refusal.message}, status_code=refusal.status)
+            await response(scope, receive, send)
+            return
+        await inner(scope, receive, send)
+
+    route.app = app
+    route.guarded = True  # type: ignore[attr-defined]
+    return route
+
+
+def request_refusal(
+    request: Request, settings: Settings, body_types: tuple[str, ...] = (JSON,)
+) -> ApiError | None:
+    """Why a changing request is refused before anything reads it, or None.
+
+    However the caller authenticates (Basic credentials are sent by browsers
+    too), a change must not come from another site: a foreign ``Origin`` or
+    ``Sec-Fetch-Site: cross-site`` (Fetch Metadata) is refused with 403. A body
+    must be JSON (415 otherwise) unless the route declared its raw types: the
+    content types a cross-site form can send without a CORS preflight
+    (text/plain, form encodings) never reach a JSON endpoint.
+    """
+    if request.method in SAFE_METHODS:
+        return None
+    if request.headers.get("sec-fetch-site", "").lower() == "cross-site":
+        return ApiError(403, "cross-site requests may not change anything")
+    origin = request.headers.get("origin")
+    if origin is not None and not _own_origin(origin, request, settings):
+        return ApiError(403, f"requests from {origin} may not change anything here")
+    if _has_body(request) and not _allowed_type(_media_type(request), body_types):
+        wanted = " or ".join(t or "no Content-Type" for t in body_types)
+        return ApiError(415, f"send the body as {wanted}")
+    return None
+
+
+def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    return "transfer-encoding" in request.headers or (length is not None and length != "0")
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _allowed_type(media_type: str, body_types: tuple[str, ...]) -> bool:
+    for allowed in body_types:
+        if allowed.endswith("/*") and media_type.startswith(allowed[:-1]):
+            return True
+        if media_type == allowed:
+            return True
+    return False
+
+
+def _origin_parts(scheme: str, netloc: str) -> tuple[str, int | None] | None:
+    """(host, port) of an origin or Host header, the port defaulting by scheme; None if bad."""
+    try:
+        parts = urlsplit(f"//{netloc}")
+        port = parts.port or DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        return None
+    return (parts.hostname, port) if parts.hostname else None
+
+
+def _own_origin(origin: str, request: Request, settings: Settings) -> bool:
+    """Whether ``origin`` (RFC 6454) is this server's: the public URL's or the Host reached.
+
+    Against the Host header the scheme is the origin's own, so a TLS-terminating
+    proxy in front (plain HTTP behind it) does not look foreign.
+    """
+    given = urlsplit(origin)
+    if given.scheme not in DEFAULT_PORTS:
+        return False  # "null" (sandboxed pages, privacy-sensitive contexts) and the like
+    mine = _origin_parts(given.scheme, given.netloc)
+    base = urlsplit(settings.base_url)
+    if mine is None:
+        return False
+    if base.scheme == given.scheme and _origin_parts(base.scheme, base.netloc) == mine:
+        return True
+    return _origin_parts(given.scheme, request.headers.get("host", "")) == mine

@@ -52,5 +52,5 @@ def routes(ctx: ApiContext) -> list[Route]:
     label = {"type": "object", "properties": {"label": {"type": "string"}}}
     return [
         endpoint(ctx, "GET", "/api/me/devices", setup),
-        endpoint(ctx, "POST", "/api/me/apple-profile", apple_profile, body=label),
+        endpoint(ctx, "POST", "/api/me/apple-profile", apple_profile, body=label, devices=False),
     ]

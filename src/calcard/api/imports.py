@@ -17,8 +17,19 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from calcard import importexport, importjobs
-from calcard.api.common import ApiContext, ApiError, authenticated_login
+from calcard.api.common import ApiContext, ApiError, accepts, authenticated_login
 from calcard.store import StoreError
+
+# What browsers and clients send a .ics or .vcf file as ("" and octet-stream: the
+# file's type is unknown and ?name= or ?kind= says which it is).
+UPLOAD_TYPES = (
+    "text/calendar",
+    "text/vcard",
+    "text/x-vcard",
+    "text/directory",
+    "application/octet-stream",
+    "",
+)
 
 
 def _kind(request: Request) -> str:
@@ -83,6 +94,6 @@ def routes(ctx: ApiContext) -> list[Route]:
             raise ApiError(404, str(exc)) from exc
 
     return [
-        Route("/api/import-jobs", create, methods=["POST"]),
+        accepts(Route("/api/import-jobs", create, methods=["POST"]), *UPLOAD_TYPES),
         Route("/api/import-jobs/{id}", show),
     ]

@@ -9,7 +9,7 @@ from datetime import datetime
 from starlette.routing import Route
 
 from calcard import accounts, logins, qrcodes, twofactor
-from calcard.api.common import ApiContext, ApiError, Call, Caller, endpoint
+from calcard.api.common import ApiContext, Call, endpoint
 from calcard.models import as_utc
 
 CODE = {"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}}
@@ -104,17 +104,6 @@ def revoke_app_password(call: Call) -> dict:
     return {"revoked": int(call.params["id"])}
 
 
-def _account_credential(call: Call) -> Caller:
-    """The caller, unless they came with an app password: a device credential that
-    leaked with its device must not be able to take over the account."""
-    caller = call.caller()
-    if caller.app_password:
-        raise ApiError(
-            403, "app passwords are for devices; log in with your password to change credentials"
-        )
-    return caller
-
-
 def change_password(call: Call) -> dict:
     """Change the caller's password: ``current`` must be right, ``new`` has at least 8
     characters. The caller's other web sessions end; app passwords stay valid.
@@ -122,11 +111,10 @@ def change_password(call: Call) -> dict:
     A wrong current password answers 403, changes nothing and counts as a failed
     login (throttling, calcard.logins), so a stolen session cannot guess it freely.
     """
-    caller = _account_credential(call)
     current, new = call.field("current"), call.field("new")
     try:
         with call.write() as s:
-            accounts.change_password(s, call.login, current, new, caller.session_token)
+            accounts.change_password(s, call.login, current, new, call.caller.session_token)
     except accounts.PermissionDenied:
         _record_failure(call)
         raise
@@ -155,9 +143,8 @@ def begin_2fa(call: Call) -> dict:
 def confirm_2fa(call: Call) -> dict:
     """Turn 2FA on with a current code; from then on DAV accepts only app passwords.
     The caller's other web sessions end (they were opened without the second factor)."""
-    caller = call.caller()
     with call.write() as s:
-        twofactor.confirm(s, call.login, call.field("code"), caller.session_token)
+        twofactor.confirm(s, call.login, call.field("code"), call.caller.session_token)
     return {"two_factor": True}
 
 
@@ -190,12 +177,22 @@ def routes(ctx: ApiContext) -> list[Route]:
     return [
         endpoint(ctx, "GET", "/api/me", me),
         endpoint(ctx, "PUT", "/api/me/current-org", switch, body=org),
-        endpoint(ctx, "PATCH", "/api/users/{login}", set_preferences, body=preferences),
+        endpoint(
+            ctx, "PATCH", "/api/users/{login}", set_preferences, body=preferences, devices=False
+        ),
         endpoint(ctx, "GET", "/api/me/app-passwords", list_app_passwords),
-        endpoint(ctx, "POST", "/api/me/app-passwords", add_app_password, body=label, status=201),
-        endpoint(ctx, "DELETE", "/api/me/app-passwords/{id}", revoke_app_password),
-        endpoint(ctx, "POST", "/api/me/password", change_password, body=password),
-        endpoint(ctx, "POST", "/api/me/2fa", begin_2fa, body={"type": "object"}),
-        endpoint(ctx, "POST", "/api/me/2fa/confirm", confirm_2fa, body=CODE),
-        endpoint(ctx, "POST", "/api/me/2fa/disable", disable_2fa, body=CODE),
+        endpoint(
+            ctx,
+            "POST",
+            "/api/me/app-passwords",
+            add_app_password,
+            body=label,
+            status=201,
+            devices=False,
+        ),
+        endpoint(ctx, "DELETE", "/api/me/app-passwords/{id}", revoke_app_password, devices=False),
+        endpoint(ctx, "POST", "/api/me/password", change_password, body=password, devices=False),
+        endpoint(ctx, "POST", "/api/me/2fa", begin_2fa, body={"type": "object"}, devices=False),
+        endpoint(ctx, "POST", "/api/me/2fa/confirm", confirm_2fa, body=CODE, devices=False),
+        endpoint(ctx, "POST", "/api/me/2fa/disable", disable_2fa, body=CODE, devices=False),
     ]

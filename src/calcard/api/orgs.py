@@ -118,16 +118,23 @@ def routes(ctx: ApiContext) -> list[Route]:
     }
     group = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}
     base = "/api/orgs/{org}"
+    admin = {"devices": False}  # managing an organization: not with an app password
     return [
         endpoint(ctx, "GET", f"{base}/members", list_members),
-        endpoint(ctx, "POST", f"{base}/members", add_member, body=member, status=201),
-        endpoint(ctx, "PATCH", f"{base}/members/{{login}}", change_member, body=change),
-        endpoint(ctx, "DELETE", f"{base}/members/{{login}}", remove_member),
+        endpoint(ctx, "POST", f"{base}/members", add_member, body=member, status=201, **admin),
+        endpoint(ctx, "PATCH", f"{base}/members/{{login}}", change_member, body=change, **admin),
+        endpoint(ctx, "DELETE", f"{base}/members/{{login}}", remove_member, **admin),
         endpoint(ctx, "GET", f"{base}/workgroups", list_groups),
-        endpoint(ctx, "POST", f"{base}/workgroups", create_group, body=group, status=201),
-        endpoint(ctx, "DELETE", f"{base}/workgroups/{{name}}", delete_group),
-        endpoint(ctx, "PUT", f"{base}/workgroups/{{name}}/members/{{login}}", add_group_member),
+        endpoint(ctx, "POST", f"{base}/workgroups", create_group, body=group, status=201, **admin),
+        endpoint(ctx, "DELETE", f"{base}/workgroups/{{name}}", delete_group, **admin),
         endpoint(
-            ctx, "DELETE", f"{base}/workgroups/{{name}}/members/{{login}}", remove_group_member
+            ctx, "PUT", f"{base}/workgroups/{{name}}/members/{{login}}", add_group_member, **admin
+        ),
+        endpoint(
+            ctx,
+            "DELETE",
+            f"{base}/workgroups/{{name}}/members/{{login}}",
+            remove_group_member,
+            **admin,
         ),
     ]

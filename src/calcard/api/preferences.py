@@ -44,5 +44,5 @@ def routes(ctx: ApiContext) -> list[Route]:
     }
     return [
         endpoint(ctx, "GET", "/api/me/preferences", show),
-        endpoint(ctx, "PATCH", "/api/me/preferences", change, body=body),
+        endpoint(ctx, "PATCH", "/api/me/preferences", change, body=body, devices=False),
     ]

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+from html import escape
 
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from calcard import dispatcher, links, reminders
-from calcard.api.common import ApiContext, ApiError, authenticated_login
+from calcard.api.common import JSON, ApiContext, ApiError, accepts, authenticated_login
+from calcard.api.rsvp import FORM, page
 from calcard.models import Notification, Reminder, utcnow
 
 STREAM_POLL_SECONDS = 1.0
@@ -54,6 +56,16 @@ def _notifications_after(ctx: ApiContext, login: str, after: int, limit: int = 5
     return [notification_json(r) for r in reversed(rows)]
 
 
+def _stop_purpose(reminder_id: int) -> str:
+    """What the stop link's signature covers (signed by the dispatcher's mail)."""
+    return f"stop-reminder:{reminder_id}"
+
+
+def public(route: Route) -> Route:
+    route.public = True  # type: ignore[attr-defined]  (a signed link, no login)
+    return route
+
+
 def routes(ctx: ApiContext) -> list[Route]:
     def list_reminders(request: Request) -> JSONResponse:
         """The caller's reminders with delivery status (optional ?status=)."""
@@ -63,23 +75,52 @@ def routes(ctx: ApiContext) -> list[Route]:
             rows = reminders.list_for(s, login, status)
             return JSONResponse({"reminders": [reminder_json(r) for r in rows]})
 
-    def stop(request: Request) -> JSONResponse | PlainTextResponse:
-        """Stop a repeating reminder (login, or the signed link from its mail)."""
+    def confirm_stop(request: Request) -> HTMLResponse:
+        """The page behind a repeating reminder's stop link: a button that stops it.
+
+        GET changes nothing (mail scanners and link previews follow links); the
+        button POSTs the signature back.
+        """
         reminder_id = int(request.path_params["id"])
-        signature = request.query_params.get("sig")
-        login = None if signature else authenticated_login(ctx, request, change=True)
+        signature = request.query_params.get("sig", "")
+        with ctx.db.transaction() as s:
+            row = s.get(Reminder, reminder_id)
+            if row is None or not links.verify(s, _stop_purpose(reminder_id), signature):
+                return page("en", "Reminder", f"<p>No reminder {reminder_id} to stop.</p>", 404)
+            title = row.title
+        return page(
+            "en",
+            "Stop this reminder?",
+            f"<p>{escape(title)}</p>"
+            f"<form method='post' action='/api/reminders/{reminder_id}/stop'>"
+            f"<input type='hidden' name='sig' value='{escape(signature)}'>"
+            "<button>Stop repeating</button></form>",
+        )
+
+    async def stop(request: Request) -> Response:
+        """Stop a repeating reminder (login, or the signature from its mail's link, POSTed)."""
+        signature = ""
+        if request.headers.get("content-type", "").startswith(FORM):
+            signature = str((await request.form()).get("sig", ""))
+        return await run_in_threadpool(_stop, request, signature)
+
+    def _stop(request: Request, signature: str) -> Response:
+        reminder_id = int(request.path_params["id"])
+        login = None if signature else authenticated_login(ctx, request)
         with ctx.db.transaction(write=True) as s:
             row = s.get(Reminder, reminder_id)
             allowed = row is not None and (
                 row.owner == login
                 if login
-                else links.verify(s, f"stop-reminder:{reminder_id}", signature or "")
+                else links.verify(s, _stop_purpose(reminder_id), signature)
             )
+            if not allowed and signature:
+                return page("en", "Reminder", f"<p>No reminder {reminder_id} to stop.</p>", 404)
             if not allowed:
                 raise ApiError(404, f"no reminder {reminder_id} to stop")
             dispatcher.stop(s, reminder_id, utcnow())
         if signature:
-            return PlainTextResponse("The reminder is stopped; it will not repeat again.")
+            return page("en", "Reminder stopped", "<p>It will not repeat again.</p>")
         return JSONResponse({"stopped": reminder_id})
 
     def notifications(request: Request) -> JSONResponse:
@@ -114,7 +155,8 @@ def routes(ctx: ApiContext) -> list[Route]:
 
     return [
         Route("/api/reminders", list_reminders),
-        Route("/api/reminders/{id:int}/stop", stop, methods=["GET", "POST"]),
+        public(Route("/api/reminders/{id:int}/stop", confirm_stop, methods=["GET"])),
+        accepts(Route("/api/reminders/{id:int}/stop", stop, methods=["POST"]), JSON, FORM, ""),
         Route("/api/notifications", notifications),
         Route("/api/notifications/stream", stream),
     ]

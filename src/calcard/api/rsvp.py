@@ -15,26 +15,40 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from calcard import itip, scheduling
-from calcard.api.common import ApiContext
+from calcard.api.common import ApiContext, accepts
 from calcard.models import utcnow
 
 FIELDS = ("c", "h", "a", "e", "sig")
 BUTTONS = {"ACCEPTED": "accept", "TENTATIVE": "maybe", "DECLINED": "decline"}
 
 
-def _page(language: str, title: str, body: str, status: int = 200) -> HTMLResponse:
+# The pages behind links in mails: nothing loads, nothing frames them, and their
+# one form may post only back here.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # the link's signature stays here
+    "Cache-Control": "no-store",
+}
+FORM = "application/x-www-form-urlencoded"
+
+
+def page(language: str, title: str, body: str, status: int = 200) -> HTMLResponse:
+    """A small page for a link in a mail (``body`` is HTML the caller escaped)."""
     return HTMLResponse(
         f"<!doctype html><html lang='{escape(language)}'><head><meta charset='utf-8'>"
         f"<title>{escape(title)}</title>"
         f"<meta name='viewport' content='width=device-width'></head><body>"
         f"<h1>{escape(title)}</h1>{body}</body></html>",
         status_code=status,
+        headers=PAGE_HEADERS,
     )
 
 
 def _refused(title_key: str, refusal: scheduling.LinkRefused) -> HTMLResponse:
     title = itip.words(refusal.language)[title_key]
-    return _page(refusal.language, title, f"<p>{escape(str(refusal))}</p>", 403)
+    return page(refusal.language, title, f"<p>{escape(str(refusal))}</p>", 403)
 
 
 def routes(ctx: ApiContext) -> list[Route]:
@@ -56,7 +70,7 @@ def routes(ctx: ApiContext) -> list[Route]:
             for value, label in BUTTONS.items()
         )
         details = "".join(f"<p>{escape(line)}</p>" for line in lines)
-        return _page(
+        return page(
             event.language,
             w["your_answer"],
             f"<h2>{escape(title)}</h2>{details}"
@@ -70,7 +84,7 @@ def routes(ctx: ApiContext) -> list[Route]:
         choice = str(form.get("answer", "")).upper()
         return await run_in_threadpool(_apply, ctx, params, choice)
 
-    found = [Route("/api/rsvp", show), Route("/api/rsvp", answer, methods=["POST"])]
+    found = [Route("/api/rsvp", show), accepts(Route("/api/rsvp", answer, methods=["POST"]), FORM)]
     for route in found:
         route.public = True  # type: ignore[attr-defined]  (signed links, no login)
     return found
@@ -87,4 +101,4 @@ def _apply(ctx: ApiContext, params: dict[str, str], choice: str) -> HTMLResponse
     w = itip.words(event.language)
     title, _ = event.title_and_lines
     done = w["answered"].format(answer=w[choice], title=title, organizer=event.organizer)
-    return _page(event.language, w["thanks"], f"<p>{escape(done)}</p>")
+    return page(event.language, w["thanks"], f"<p>{escape(done)}</p>")

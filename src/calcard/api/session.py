@@ -77,8 +77,7 @@ def routes(ctx: ApiContext) -> list[Route]:
             if verdict.reason in (logins.NEEDS_CODE, logins.WRONG_CODE):
                 answer = {"error": verdict.reason, "totp_required": True}
             else:
-                message = verdict.reason if verdict.reason == logins.LOCKED else WRONG_CREDENTIALS
-                answer = {"error": message}
+                answer = {"error": WRONG_CREDENTIALS}
             return JSONResponse(answer, status_code=401)
         user = await run_in_threadpool(_user_json, ctx, accounts.normalize_login(name), opened.csrf)
         response = JSONResponse(user)

@@ -11,7 +11,8 @@ from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 from calcard import ical, importexport
-from calcard.api.common import ApiContext, ApiError, authenticated_login, query_param
+from calcard.api.common import ApiContext, ApiError, accepts, authenticated_login, query_param
+from calcard.api.imports import UPLOAD_TYPES
 from calcard.store import StoreError
 
 MEDIA_TYPE = {".ics": "text/calendar; charset=utf-8", ".vcf": "text/vcard; charset=utf-8"}
@@ -62,6 +63,6 @@ def routes(ctx: ApiContext) -> list[Route]:
         )
 
     return [
-        Route("/api/import", import_, methods=["POST"]),
+        accepts(Route("/api/import", import_, methods=["POST"]), *UPLOAD_TYPES),
         Route("/api/export", export),
     ]
