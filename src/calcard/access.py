@@ -107,6 +107,20 @@ def require(s: Session, principal: str | None, action: str, path: str) -> Decisi
     return decide(s, principal, action, path).raise_if_refused()
 
 
+def may(s: Session, principal: str | None, action: str, path: str) -> bool:
+    return decide(s, principal, action, path).allowed
+
+
+def stored(s: Session, principal: str | None, action: str, path: str) -> Decision:
+    """:func:`decide` for the API's paths, which name stored collections only: a
+    sharee's alias (a DAV discovery path) counts as not found there, so the
+    API's writes always take the owner's lock (``store.owner_of`` of the path)."""
+    decision = decide(s, principal, action, path)
+    if decision.shared is None:
+        return decision
+    return Decision(action, decision.path, NONE, False, reason=f"no calendar at /{decision.path}/")
+
+
 @dataclass(frozen=True)
 class _Subject:
     path: str
