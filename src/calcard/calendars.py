@@ -78,7 +78,7 @@ def own_calendar(
 ) -> store.CollectionData:
     """The caller's calendar at ``path``, if the door lets them do ``action`` to it
     (change its properties, delete it): a sharee is refused (403), others see 404."""
-    decision = access.stored(s, login, action, str(path))
+    decision = access.decide(s, login, action, str(path))  # an alias: refused, never owned
     collection = decision.collection
     if collection is not None and collection.owner == login and collection.tag == "VCALENDAR":
         if not accounts.product_access(s, login).calendar:
