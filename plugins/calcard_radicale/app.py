@@ -11,6 +11,7 @@ from radicale import Application, config, httputils, pathutils
 from radicale.app.base import Access
 from radicale.log import logger
 
+from calcard import access
 from calcard.config import Settings
 from calcard_radicale import query, runtime, scheduling, storage
 
@@ -47,6 +48,7 @@ class CalcardApplication(Application):
     Free/busy REPORTs, the scheduling outbox and principal scheduling
     properties come from calcard (see scheduling.py).
 
+    Any answer of 400 or more rolls back what the request wrote (runtime.py).
     Forbidden XML constructs (entities, DTDs) get 400, not 500. A refusal a
     plugin recorded with its reason (plan limit, read-only share, 2FA needing
     an app password, throttling) replaces Radicale's generic error answer, so
@@ -56,8 +58,12 @@ class CalcardApplication(Application):
     def _handle_request(self, environ):
         state = runtime.begin_request()
         gzip_ok = _accepts_gzip(environ.pop("HTTP_ACCEPT_ENCODING", ""))  # compressed below
-        status_text, headers, answers = super()._handle_request(environ)
-        status = int(status_text.split(" ", 1)[0])
+        status = 500
+        try:
+            status_text, headers, answers = super()._handle_request(environ)
+            status = int(status_text.split(" ", 1)[0])
+        finally:  # an answer of 400 or more keeps nothing the request changed
+            runtime.finish_request(ok=status < 400)
         if state.refusal is not None and status >= 400:
             time.sleep(state.delay)
             status_text, headers, answers = _refusal_response(status, headers, *state.refusal)
@@ -114,6 +120,17 @@ class CalcardApplication(Application):
             return httputils.NOT_ALLOWED
         runtime.request().body = scheduling.read_body(environ)
         return super().do_PUT(environ, base_prefix, path, user, user_groups, request_info)
+
+    def do_DELETE(self, environ, base_prefix, path, user, user_groups, request_info):
+        """Deleting a collection is its owner's: a sharee is refused up front with the
+        door's reason (the rights plugin's ``d`` refuses it too, but says no why)."""
+        sane = pathutils.strip_path(path)
+        if sane.count("/") == 1:
+            refused = storage.refusal(access.DELETE_COLLECTION, sane, user)
+            if refused:
+                runtime.refuse(*refused)
+                return httputils.NOT_FOUND if refused[0] == 404 else httputils.NOT_ALLOWED
+        return super().do_DELETE(environ, base_prefix, path, user, user_groups, request_info)
 
     def do_POST(self, environ, base_prefix, path, user, user_groups, request_info):
         if user and scheduling.is_outbox(path, user):

@@ -1,4 +1,4 @@
-"""Radicale rights plugin: delegates every decision to calcard.sharing.
+"""Radicale rights plugin: its letters come from the one door, calcard.access.
 
 Radicale asks once per collection and item of a request; the answer is
 computed once per (user, path) and kept for the rest of the request.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from radicale import pathutils, rights
 
-from calcard import sharing
+from calcard import access
 from calcard_radicale import runtime
 from calcard_radicale.runtime import session
 
@@ -21,4 +21,4 @@ class Rights(rights.BaseRights):
     @staticmethod
     def _compute(user: str, sane: str) -> str:
         with session() as s:
-            return sharing.permissions(s, user, sane)
+            return access.dav_letters(s, user, sane)

@@ -2,7 +2,11 @@
 
 Radicale brackets each request's storage work in ``acquire_lock``; that opens
 one transaction here, and every plugin call on the same thread joins it, so a
-request reads one snapshot and commits (or rolls back) as a whole.
+request reads one snapshot and commits (or rolls back) as a whole. A write
+transaction outlives ``acquire_lock``: Radicale returns its error answers from
+inside the lock, whose exit would commit what the request changed before it
+was refused, so ``finish_request`` commits it only when the answer is a
+success (below 400) and rolls it back otherwise.
 
 A request also carries a rights cache (Radicale asks for rights per item) and
 a refusal: a plugin that refuses something with a reason records it here, and
@@ -14,13 +18,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from calcard.config import Settings, load_settings
-from calcard.db import Database
+from calcard.db import Database, lock_owners
 
 _database: Database | None = None
 _settings: Settings | None = None
@@ -67,6 +71,49 @@ class RequestState:
     refusal: tuple[int, str] | None = None
     delay: float = 0.0  # seconds to wait before answering the refusal (login throttling)
     body: bytes = b""  # a PUT's body, read before the write lock (whose locks it needs)
+    pending: AbstractContextManager[Session] | None = None  # the write transaction, open
+
+
+class _Refused(Exception):
+    """Thrown into the request's write transaction to roll it back."""
+
+
+@contextmanager
+def request_transaction(write: bool, owners: Iterable[str]) -> Iterator[None]:
+    """``acquire_lock``'s transaction: a read one ends with the block; a write one
+    stays open until ``finish_request`` knows the answer's status."""
+    current: Session | None = getattr(_local, "session", None)
+    if current is not None:
+        if write:
+            lock_owners(current, owners)  # a second lock in the same request
+        yield
+        return
+    if not write:
+        with session(owners=owners):
+            yield
+        return
+    manager = database().transaction(write=True, owners=owners)
+    _local.session = manager.__enter__()
+    request().pending = manager
+    try:
+        yield
+    except BaseException:
+        finish_request(ok=False)
+        raise
+
+
+def finish_request(ok: bool) -> None:
+    """Commit the request's write transaction (``ok``) or roll it back."""
+    state = request()
+    manager, state.pending = state.pending, None
+    if manager is None:
+        return
+    _local.session = None
+    if ok:
+        manager.__exit__(None, None, None)
+    else:
+        refused = _Refused()
+        manager.__exit__(_Refused, refused, None)
 
 
 def begin_request() -> RequestState:

@@ -20,7 +20,7 @@ import defusedxml.ElementTree as DefusedET
 from defusedxml import DefusedXmlException
 from radicale import httputils, pathutils, types
 
-from calcard import freebusy, inbox, sharing, store
+from calcard import access, freebusy, inbox, store
 from calcard.scheduling import DEFAULT_CALENDAR
 from calcard_radicale.runtime import session
 
@@ -58,15 +58,14 @@ def free_busy_report(body: bytes, path: str, user: str) -> types.WSGIResponse:
         return httputils.BAD_REQUEST
     sane = pathutils.strip_path(path)
     with session() as s:
-        found = sharing.collection_at(s, sane)  # a sharee's alias too
-        collection = found[0] if found else None
+        decision = access.decide(s, user, access.READ, sane)  # a sharee's alias too
+        collection = decision.collection
         if collection is None or collection.tag != "VCALENDAR":
             return httputils.NOT_FOUND
-        readable = "r" in sharing.permissions(s, user, sane)
         known = freebusy.unknown_reason(s, user, freebusy.resolve(s, collection.owner)) is None
-        if not (readable or known):
+        if not (decision.allowed or known):
             return httputils.NOT_ALLOWED
-        text = freebusy.vfreebusy(freebusy.collection_busy(s, collection, start, end), start, end)
+        text = freebusy.vfreebusy(freebusy.report_busy(s, collection, start, end), start, end)
     return client.OK, (("Content-Type", "text/calendar; charset=utf-8"),), text, None
 
 

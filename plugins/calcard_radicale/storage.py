@@ -19,7 +19,7 @@ from radicale import pathutils, storage, types, xmlutils
 from radicale.app.report import test_filter
 from radicale.item import filter as radicale_filter
 
-from calcard import accounts, inbox, scheduling, sharing, store
+from calcard import access, accounts, inbox, scheduling, sharing, store
 from calcard.sharing import SharedCollection
 from calcard.store import CollectionData, ItemData
 from calcard_radicale import runtime
@@ -197,7 +197,7 @@ class Collection(storage.BaseCollection):
 
     def delete(self, href: str | None = None) -> None:
         if href is None:
-            self._owner_only("delete")
+            _require(access.DELETE_COLLECTION, self.path)
             self._refuse_box_write()
         with session(write=True) as s:
             if href is None:
@@ -214,25 +214,37 @@ class Collection(storage.BaseCollection):
             self._refresh(s)
 
     def set_meta(self, props: Mapping[str, str]) -> None:
-        self._owner_only("change the properties of")
+        _require(access.CHANGE_PROPERTIES, self.path)
         self._refuse_box_write()
         with session(write=True) as s:
             store.set_props(s, self._data, props)
             self._refresh(s)
 
-    def _owner_only(self, what: str) -> None:
-        """Sharees use a shared collection's items; the collection itself is the owner's."""
-        if self._shared is not None:
-            _refuse(f"only its owner can {what} a shared calendar or address book")
-
     def _refresh(self, s) -> None:
         self._data = store.get_collection(s, self._data.path) or self._data
 
 
-def _refuse(reason: str) -> None:
+def _refuse(reason: str, status: int = 403) -> None:
     """A 403 with its reason (Radicale turns the ValueError into an error answer)."""
-    runtime.refuse(403, reason)
+    runtime.refuse(status, reason)
     raise ValueError(reason)
+
+
+def refusal(action: str, sane: str, user: str | None = None) -> tuple[int, str] | None:
+    """The door's refusal of ``user`` (default: the request's) doing ``action`` at
+    ``sane``, if any: 404 for who may not even read the collection, else 403."""
+    with session() as s:
+        decision = access.decide(s, runtime.actor() if user is None else user, action, sane)
+    if decision.allowed:
+        return None
+    return (403 if decision.readable else 404), decision.reason
+
+
+def _require(action: str, sane: str) -> None:
+    """Ask the door; a refusal becomes the request's answer (nothing it changed is kept)."""
+    refused = refusal(action, sane)
+    if refused is not None:
+        _refuse(refused[1], refused[0])
 
 
 def _lookup(s, sane: str) -> Collection | None:
@@ -340,6 +352,10 @@ class Storage(storage.BaseStorage):
         refused = scheduling_dav.box_refusal(sane)
         if refused:
             _refuse(refused)
+        with session() as s:
+            exists = sharing.collection_at(s, sane) is not None
+        # Replacing a whole collection (a PUT of a calendar) deletes what it held.
+        _require(access.DELETE_COLLECTION if exists else access.CREATE, sane)
         with session(write=True, owners=[owner]) as s:
             if props and props.get("tag") and store.get_collection(s, sane) is None:
                 _check_plan(s, owner, props["tag"])
@@ -363,7 +379,7 @@ class Storage(storage.BaseStorage):
         if mode == "w" and kwargs.get("request") in ("PUT", "DELETE"):
             owners |= _scheduling_owners(pathutils.strip_path(kwargs["path"]))
         runtime.set_actor(user)
-        with session(write=mode == "w", owners=owners):
+        with runtime.request_transaction(mode == "w", owners):
             yield
 
     def verify(self) -> bool:

@@ -18,7 +18,7 @@ import icalendar
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from calcard import accounts, sharing, store
+from calcard import access, accounts, sharing, store
 from calcard.models import Item
 
 MAX_RANGE_DAYS = 3 * 366
@@ -126,7 +126,11 @@ def _name_from_n(value: str) -> str:
 
 def source_addressbooks(s: Session, login: str) -> list[store.CollectionData]:
     """Address books the user owns or that are shared with them, own first."""
-    own = [c for c in store.child_collections(s, login) if c.tag == "VADDRESSBOOK"]
+    own = [
+        c
+        for c in store.child_collections(s, login)
+        if c.tag == "VADDRESSBOOK" and access.may(s, login, access.READ, c.path)
+    ]
     shared = [
         shared.collection
         for shared in sharing.shared_with(s, login)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.orm import Session
 
-from calcard import accounts, sharing, store
+from calcard import access, accounts, sharing, store
 
 PALETTE = ("#2563eb", "#059669", "#d97706", "#dc2626", "#7c3aed", "#db2777", "#0d9488", "#475569")
 COLOR_PROP = "ICAL:calendar-color"
@@ -73,18 +73,21 @@ def free_path(s: Session, login: str, name: str, fallback: str) -> str:
     return path
 
 
-def own_calendar(s: Session, login: str, path: str) -> store.CollectionData:
-    """The caller's calendar at ``path``; a calendar shared with them is refused (403)."""
-    clean = str(path).strip("/")
-    collection = store.get_collection(s, clean) if clean else None
-    if collection is not None and collection.tag == "VCALENDAR" and collection.owner == login:
+def own_calendar(
+    s: Session, login: str, path: str, action: str = access.CHANGE_PROPERTIES
+) -> store.CollectionData:
+    """The caller's calendar at ``path``, if the door lets them do ``action`` to it
+    (change its properties, delete it): a sharee is refused (403), others see 404."""
+    decision = access.decide(s, login, action, str(path))  # an alias: refused, never owned
+    collection = decision.collection
+    if collection is not None and collection.owner == login and collection.tag == "VCALENDAR":
         if not accounts.product_access(s, login).calendar:
             raise accounts.PermissionDenied("you have no access to calendars")
-        return collection
-    seen = bool(clean) and "r" in sharing.permissions(s, login, clean)
-    if seen and (collection is None or collection.tag == "VCALENDAR"):
+    if collection is None or collection.tag != "VCALENDAR" or not decision.readable:
+        raise accounts.NotFound(f"no calendar {path!r}")
+    if not decision.allowed:
         raise accounts.PermissionDenied("only its owner can change or delete a calendar")
-    raise accounts.NotFound(f"no calendar {path!r}")
+    return collection
 
 
 def update(
@@ -103,4 +106,5 @@ def update(
 
 def delete(s: Session, login: str, path: str) -> None:
     """Move the calendar and its items to the trash (restorable for the plan's retention)."""
-    store.delete_collection(s, own_calendar(s, login, path), actor=login)
+    collection = own_calendar(s, login, path, access.DELETE_COLLECTION)
+    store.delete_collection(s, collection, actor=login)

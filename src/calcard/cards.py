@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 import vobject
 from sqlalchemy.orm import Session
 
-from calcard import birthdays, contacts, sharing, store
+from calcard import access, birthdays, contacts, sharing, store
 from calcard.contacts import ContactConflict, ContactNotFound
 from calcard.store import ItemData, StoreError
 
@@ -72,18 +72,21 @@ class ContactInput:
 def addressbooks(s: Session, login: str) -> list[dict]:
     """The caller's own address books, then those shared with them."""
     own = [c for c in store.child_collections(s, login) if c.tag == "VADDRESSBOOK"]
-    shared = [c for c, _ in sharing.shared_with(s, login) if c.tag == "VADDRESSBOOK"]
+    shared = [
+        c.collection
+        for c in sharing.shared_with(s, login)
+        if c.collection.tag == "VADDRESSBOOK"
+    ]
     found = []
     for collection in own + shared:
-        letters = sharing.permissions(s, login, collection.path)
-        if "r" not in letters:
+        if not access.may(s, login, access.READ, collection.path):
             continue
         found.append(
             {
                 "path": f"/{collection.path}/",
                 "name": collection.props.get("D:displayname") or collection.path.rsplit("/", 1)[-1],
                 "owner": collection.owner,
-                "writable": "w" in letters,
+                "writable": access.may(s, login, access.WRITE, collection.path),
             }
         )
     return found

@@ -21,7 +21,7 @@ import vobject
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calcard import sharing, store
+from calcard import access, store
 from calcard.models import Collection, ContactMerge, Item, utcnow
 from calcard.store import ItemData, StoreError
 
@@ -44,12 +44,11 @@ class ContactConflict(StoreError):
 
 def addressbook(s: Session, login: str, path: str, write: bool = False) -> store.CollectionData:
     """The address book at ``path`` if ``login`` may read it (or write it)."""
-    clean = path.strip("/")
-    collection = store.get_collection(s, clean)
-    letters = set(sharing.permissions(s, login, clean)) if collection else set()
-    if collection is None or collection.tag != "VADDRESSBOOK" or not letters & set("rw"):
+    decision = access.stored(s, login, access.WRITE if write else access.READ, path)
+    collection = decision.collection
+    if collection is None or collection.tag != "VADDRESSBOOK" or not decision.readable:
         raise ContactNotFound(f"no address book at {path!r}")
-    if write and "w" not in letters:
+    if not decision.allowed:
         raise StoreError(f"{path!r} is read-only for {login!r}")
     return collection
 

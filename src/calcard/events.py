@@ -19,7 +19,7 @@ import icalendar
 import recurring_ical_events
 from sqlalchemy.orm import Session
 
-from calcard import alarms, attachments, busy, freebusy, ical, scheduling, sharing, store
+from calcard import access, alarms, attachments, busy, freebusy, ical, scheduling, sharing, store
 from calcard.calendars import color_of
 from calcard.store import ItemData
 
@@ -92,8 +92,7 @@ def calendars(s: Session, login: str) -> list[CalendarInfo]:
     ]
     found: list[CalendarInfo] = []
     for index, (collection, props) in enumerate(own + shared):
-        letters = sharing.permissions(s, login, collection.path)
-        if "r" not in letters:
+        if not access.may(s, login, access.READ, collection.path):
             continue
         found.append(
             CalendarInfo(
@@ -101,7 +100,7 @@ def calendars(s: Session, login: str) -> list[CalendarInfo]:
                 name=props.get("D:displayname") or collection.path.rsplit("/", 1)[-1],
                 color=color_of(props, index),
                 owner=collection.owner,
-                writable="w" in letters,
+                writable=access.may(s, login, access.WRITE, collection.path),
             )
         )
     return found
@@ -162,7 +161,7 @@ def detail(s: Session, login: str, path: str, href: str, recurrence_id: str | No
         "href": item.href,
         "etag": item.etag,
         "recurrence_id": recurrence_id,
-        "writable": "w" in sharing.permissions(s, login, collection.path),
+        "writable": access.may(s, login, access.WRITE, collection.path),
         **_form_json(component, zone),
         "rrule": _rule_json(master, zone),
     }
@@ -538,12 +537,12 @@ def save(s: Session, login: str, collection: store.CollectionData, href: str, ca
 
 
 def find_calendar(s: Session, login: str, path: str, write: bool = False) -> store.CollectionData:
-    clean = path.strip("/")
-    collection = store.get_collection(s, clean)
-    letters = sharing.permissions(s, login, clean) if collection else ""
-    if collection is None or collection.tag != "VCALENDAR" or "r" not in letters:
+    """The calendar at ``path`` if the door lets ``login`` read it (or write its events)."""
+    decision = access.stored(s, login, access.WRITE if write else access.READ, path)
+    collection = decision.collection
+    if collection is None or collection.tag != "VCALENDAR" or not decision.readable:
         raise EventError(f"no calendar {path!r}", 404)
-    if write and "w" not in letters:
+    if not decision.allowed:
         raise EventError(f"the calendar {path!r} is read-only for you", 403)
     return collection
 

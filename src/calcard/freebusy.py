@@ -90,13 +90,16 @@ def unknown_reason(
     return None if user.login in owners else NOT_SHARED
 
 
+def counts(collection: store.CollectionData) -> bool:
+    """Whether a calendar's events count for its owner's free/busy: not when the owner
+    took the calendar out (``EXCLUDE_PROP``). One rule for the slot finder, the
+    outbox (RFC 6638 §5) and the free-busy-query REPORT (RFC 4791 §7.10)."""
+    return collection.tag == "VCALENDAR" and collection.props.get(EXCLUDE_PROP) != "exclude"
+
+
 def counted_collections(s: Session, login: str) -> list[store.CollectionData]:
     """The user's own calendars, less those they excluded from free/busy."""
-    return [
-        c
-        for c in store.child_collections(s, login)
-        if c.tag == "VCALENDAR" and c.props.get(EXCLUDE_PROP) != "exclude"
-    ]
+    return [c for c in store.child_collections(s, login) if counts(c)]
 
 
 def busy_periods(
@@ -123,9 +126,7 @@ def busy_by_owner(
             Collection.deleted_at.is_(None),
         )
     ).all()
-    calendars = [
-        store.collection_data(r) for r in rows if json.loads(r.props).get(EXCLUDE_PROP) != "exclude"
-    ]
+    calendars = [c for c in map(store.collection_data, rows) if counts(c)]
     found: dict[str, list[Interval]] = {login: [] for login in logins}
     now = utcnow()
     if not (now - busy.WINDOW_BEFORE <= start and end <= now + busy.WINDOW_AFTER):
@@ -178,6 +179,15 @@ def collection_busy(
         if item.href != except_href
         for p in busy.occurrence_periods(item.text, start, end, zone)
     ]
+
+
+def report_busy(
+    s: Session, collection: store.CollectionData, start: datetime, end: datetime
+) -> list[busy.Period]:
+    """What a CalDAV free-busy-query REPORT on one calendar answers (RFC 4791 §7.10):
+    its busy periods by the slot finder's rules (transparent and cancelled events are
+    free), none at all for a calendar its owner took out of free/busy."""
+    return collection_busy(s, collection, start, end) if counts(collection) else []
 
 
 def working_hours_gaps(user: User, start: datetime, end: datetime) -> list[Interval]:

@@ -18,7 +18,7 @@ import icalendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calcard import accounts, ical, sharing, store
+from calcard import access, accounts, ical, store
 from calcard.db import Database
 from calcard.models import Item
 from calcard.store import ItemData, StoreError
@@ -61,10 +61,11 @@ def target(s: Session, login: str, kind: str, into: str | None) -> store.Collect
     """The collection an import writes to: the user's default one unless named."""
     login = accounts.get_user(s, login).login
     path = (into or f"{login}/{DEFAULT_TARGET[kind]}").strip("/")
-    collection = store.get_collection(s, path)
+    decision = access.stored(s, login, access.WRITE, path)
+    collection = decision.collection
     if collection is None:
         raise StoreError(f"no collection {path!r}")
-    if "w" not in sharing.permissions(s, login, path):
+    if not decision.allowed:
         raise StoreError(f"{login!r} may not write to {path!r}")
     if collection.tag != EXPECTED_TAG[kind]:
         raise StoreError(f"{path!r} is not a {'calendar' if kind == '.ics' else 'address book'}")
@@ -165,11 +166,11 @@ def _import_one(
 
 def readable(s: Session, login: str | None, path: str) -> store.CollectionData:
     """The calendar or address book at ``path``, if ``login`` may read it (None: admin)."""
-    clean = path.strip("/")
-    collection = store.get_collection(s, clean)
+    decision = access.stored(s, login, access.READ, path)
+    collection = decision.collection
     if collection is None or collection.tag not in ("VCALENDAR", "VADDRESSBOOK"):
         raise StoreError(f"no calendar or address book at {path!r}")
-    if login is not None and not set("rw") & set(sharing.permissions(s, login, clean)):
+    if not decision.allowed:
         raise StoreError(f"no calendar or address book at {path!r}")
     return collection
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calcard import accounts, store
+from calcard import access, accounts, store
 from calcard.models import Collection, PublicLink, as_utc, utcnow
 
 EXPIRIES: dict[str, timedelta | None] = {
@@ -40,11 +40,13 @@ def _hash(token: str) -> str:
 
 
 def _owned_calendar(s: Session, path: str, actor: str | None) -> store.CollectionData:
-    collection = store.get_collection(s, path.strip("/"))
-    if collection is None or collection.tag != "VCALENDAR":
+    """The calendar at ``path`` if the door lets ``actor`` (None: the operator) publish it."""
+    principal = None if actor is None else accounts.normalize_login(actor)
+    decision = access.stored(s, principal, access.PUBLISH, path)
+    collection = decision.collection
+    if collection is None or collection.tag != "VCALENDAR" or not decision.readable:
         raise accounts.NotFound(f"no calendar at {path!r}")
-    if actor is not None and accounts.normalize_login(actor) != collection.owner:
-        raise accounts.PermissionDenied("only the owner of a calendar can publish it")
+    decision.raise_if_refused()
     return collection
 
 

@@ -1,10 +1,7 @@
-"""Who may do what on a collection path: ownership, product access and shares.
+"""Shares: who a collection is shared with, at which access, and where sharees see it.
 
-Returns Radicale-style permission letters so the rights plugin stays a thin
-adapter, but knows nothing of Radicale itself: R/W read/write a principal,
-r/w read/write a calendar or address book, d forbids deleting the collection.
-A subscribed holiday calendar (calcard.public_holidays) is read-only for
-everyone, its owner included: the server writes it, nobody else.
+Who may do what with a collection is decided by calcard.access (the one door),
+which asks this module for a principal's share level.
 
 A collection shared with a user appears in the sharee's home under an alias
 path, ``<sharee>/shared-<owner>-<name>``, so DAV clients find it by normal
@@ -18,13 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, bindparam, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from calcard import accounts, inbox, store
+from calcard import accounts, store
 from calcard.models import (
     Collection,
-    HolidaySubscription,
     Membership,
     Organization,
     Share,
@@ -56,52 +52,6 @@ class SharedCollection:
         return props
 
 
-def permissions(s: Session, login: str, path: str) -> str:
-    """Permission letters of ``login`` on the sanitized ``path`` (no slashes)."""
-    if not login:
-        return ""
-    if not path:
-        return "R"
-    owner, _, rest = path.partition("/")
-    if "/" in rest:
-        return ""  # items take their collection's permissions
-    if owner == login:
-        if not rest:
-            return "RW"
-        found = collection_at(s, path) if alias_root(path) == path else None
-        shared = found[1] if found else None
-        if shared is not None:
-            writable = shared.access == "read-write" and _writable(s, shared.collection.id)
-            return "rwd" if writable else "rd"
-        return _own_collection(s, login, path)
-    return _shared(s, login, path) if rest else ""
-
-
-def _own_collection(s: Session, login: str, path: str) -> str:
-    access = accounts.product_access(s, login)
-    collection = store.get_collection(s, path)
-    if collection is None:
-        # Not created yet: only someone with both products may create either kind.
-        return "rw" if access.calendar and access.contacts else ""
-    allowed = {"VCALENDAR": access.calendar, "VADDRESSBOOK": access.contacts}
-    allowed |= {tag: access.calendar for tag in inbox.KINDS}
-    if not allowed.get(collection.tag, True):
-        return ""
-    return "rw" if _writable(s, collection.id) else "r"
-
-
-_HOLIDAY_SUBSCRIPTION = (
-    select(HolidaySubscription.id)
-    .where(HolidaySubscription.collection_id == bindparam("collection_id"))
-    .limit(1)
-)  # built once: asked on every DAV request
-
-
-def _writable(s: Session, collection_id: int) -> bool:
-    """False for a holiday calendar: only the server writes it."""
-    return s.scalar(_HOLIDAY_SUBSCRIPTION, {"collection_id": collection_id}) is None
-
-
 def _targets(user: User) -> ColumnElement[bool]:
     """Shares aimed at ``user``: directly, via a workgroup, or via an organization
     where they are not external (externals never get organization-wide shares)."""
@@ -116,20 +66,18 @@ def _targets(user: User) -> ColumnElement[bool]:
     )
 
 
-def _shared(s: Session, login: str, path: str) -> str:
-    """The best access any share of ``path`` gives ``login``."""
+def share_level(s: Session, login: str, collection_id: int) -> str | None:
+    """The best access any share of the collection gives ``login`` (read, read-write),
+    or None. Who may do what with it is calcard.access's to say."""
     user = accounts.find_user(s, login)
     if user is None:
-        return ""
-    rows = s.execute(
-        select(Share.access, Collection.id)
-        .join(Collection, Collection.id == Share.collection_id)
-        .where(Collection.path == path, Collection.deleted_at.is_(None), _targets(user))
-    ).all()
-    levels = {access for access, _id in rows}
-    if "read-write" in levels and _writable(s, rows[0][1]):
-        return "rwd"
-    return "r" if levels else ""
+        return None
+    levels = set(
+        s.scalars(
+            select(Share.access).where(Share.collection_id == collection_id, _targets(user))
+        )
+    )
+    return "read-write" if "read-write" in levels else ("read" if levels else None)
 
 
 def shared_with(s: Session, login: str) -> list[SharedCollection]:
@@ -210,11 +158,13 @@ def _target_id(s: Session, kind: str, name: str, owner_login: str) -> int:
 
 def _shareable(s: Session, path: str, actor: str | None) -> store.CollectionData:
     """The collection at ``path``, which only its owner (or the operator) shares."""
+    from calcard import access  # the door builds on this module's share lookups
+
     collection = store.get_collection(s, path.strip("/"))
     if collection is None or collection.tag not in ("VCALENDAR", "VADDRESSBOOK"):
         raise accounts.NotFound(f"no calendar or address book at {path!r}")
-    if actor is not None and accounts.normalize_login(actor) != collection.owner:
-        raise accounts.PermissionDenied("only the owner of a collection can share it")
+    principal = None if actor is None else accounts.normalize_login(actor)
+    access.require(s, principal, access.SHARE, collection.path)
     return collection
 
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import icalendar
 from sqlalchemy.orm import Session
 
-from calcard import busy, events, sharing, store
+from calcard import access, busy, events, store
 from calcard.events import EventError
 from calcard.store import ItemData
 
@@ -50,7 +50,7 @@ def tasks(
     """The calendar's tasks, open ones first by due date; with ``between``, only those due
     in that range (for the calendar views)."""
     collection = events.find_calendar(s, login, path)
-    writable = "w" in sharing.permissions(s, login, collection.path)
+    writable = access.may(s, login, access.WRITE, collection.path)
     zone = busy.user_zone(s, login)
     low, high = store.TIMESTAMP_MIN, store.TIMESTAMP_MAX
     if between:

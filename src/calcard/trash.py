@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calcard import accounts, ical, inbox, store
+from calcard import access, accounts, ical, inbox, store
 from calcard.db import Database
 from calcard.models import Collection, Item
 from calcard.store import ItemData, StoreError
@@ -212,8 +212,11 @@ def _item_target(s: Session, row: Item, tag: str, into: str | None) -> store.Col
                 _options(s, row.owner, tag, None),
             )
         return live
-    target = store.get_collection(s, into.strip("/"))
-    if target is None or target.owner != row.owner or target.tag != tag:
+    decision = access.stored(s, row.owner, access.WRITE, into)
+    target = decision.collection
+    if target is None or decision.relation != access.OWNER or not decision.allowed:
+        target = None  # restores go into the owner's own writable collections only
+    if target is None or target.tag != tag:
         raise StoreError(
             f"{into!r} is not one of your {'calendars' if tag == 'VCALENDAR' else 'address books'}"
         )

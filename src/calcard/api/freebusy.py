@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from calcard import accounts, busy, freebusy, rooms, store
+from calcard import access, accounts, busy, freebusy, rooms, store
 from calcard.api.common import ApiContext, ApiError, authenticated_login, json_body, query_param
 
 
@@ -140,8 +140,13 @@ def _calendars(ctx: ApiContext, request: Request, body: dict | None) -> JSONResp
     with ctx.db.transaction(write=body is not None, owners=[login]) as s:
         if body is not None:
             path = str(body.get("path", "")).strip("/")
-            collection = store.get_collection(s, path)
-            if collection is None or collection.owner != login or collection.tag != "VCALENDAR":
+            decision = access.stored(s, login, access.CHANGE_PROPERTIES, path)
+            collection = decision.collection
+            if (
+                collection is None
+                or decision.relation != access.OWNER
+                or collection.tag != "VCALENDAR"
+            ):
                 raise ApiError(400, f"{body.get('path')!r} is not one of your calendars")
             if not isinstance(body.get("counts"), bool):
                 raise ApiError(400, "counts must be true or false")
