@@ -150,7 +150,11 @@ def test_one_login_in_two_organizations_switches_between_them(server, team):
             f"/api/orgs/{other_org}/members", json={"login": me, "role": "external"}
         )
         assert response.status_code == 201, response.text
+        assert response.json()["status"] == "pending"  # an existing login is invited
     with api(server, me) as http:
+        (invitation,) = http.get("/api/me/invitations").json()["invitations"]
+        accepted = http.post(f"/api/me/invitations/{invitation['id']}/accept", json={})
+        assert accepted.status_code == 200, accepted.text
         data = http.get("/api/me").json()
         assert {o["org"]: o["role"] for o in data["organizations"]} == {
             team["org"]: "collaborator",
@@ -163,15 +167,20 @@ def test_one_login_in_two_organizations_switches_between_them(server, team):
         assert response.status_code == 404
 
 
-def test_contact_preferences_by_self_or_manager_only(server, team):
+def test_contact_preferences_by_self_only(server, team):
+    """A person's details are theirs: no manager changes them (issue 14, finding 2)."""
     me, peer = team["collaborator"], team["external"]
     with api(server, me) as http:
         response = http.patch(f"/api/users/{me}", json={"timezone": "Europe/Zurich"})
         assert response.status_code == 200
         assert http.patch(f"/api/users/{peer}", json={"email": "x@evil"}).status_code == 403
         assert http.patch(f"/api/users/{me}", json={"timezone": "Mars/Base"}).status_code == 400
-    with api(server, team["administrator"]) as http:
-        assert http.patch(f"/api/users/{peer}", json={"email": "p@example.com"}).status_code == 200
+    for manager in (team["administrator"], team["legal-representative"]):
+        with api(server, manager) as http:
+            response = http.patch(f"/api/users/{peer}", json={"email": "p@example.com"})
+            assert response.status_code == 403
+    with api(server, peer) as http:
+        assert http.get("/api/me").json()["email"] == f"{peer}@example.com"
 
 
 def test_workgroups_are_managed_by_managers_and_seen_by_members(server, team):

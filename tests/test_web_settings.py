@@ -368,3 +368,36 @@ def test_settings_trash_and_sharing_on_a_phone(page, server):
     page.click("#share-button")
     expect(page.locator("#link-list")).to_be_attached()
     shoot(page, "share-phone")
+
+
+def test_invitations_are_answered_and_a_new_address_waits_for_verification(page, server):
+    """Issue 14: membership by consent and verified addresses, on the settings page."""
+    login = server.user()
+    boss = server.user("legal-representative")
+    inviting = [f"org-{boss}"]
+    other_boss = server.user("legal-representative")
+    inviting.append(f"org-{other_boss}")
+    for manager, org in ((boss, inviting[0]), (other_boss, inviting[1])):
+        with server.client(manager) as http:
+            response = http.post(
+                f"/api/orgs/{org}/members", json={"login": login, "role": "external"}
+            )
+            assert response.status_code == 201 and response.json()["status"] == "pending"
+    open_settings(page, login)
+    items = page.locator("#invitation-list li")
+    expect(items).to_have_count(2)
+    items.filter(has_text=inviting[0]).locator("text=Accept").click()
+    expect(page.locator("#invitations-status")).to_contain_text(f"member of {inviting[0]}")
+    items.filter(has_text=inviting[1]).locator("text=Decline").click()
+    expect(page.locator("#invitations-status")).to_contain_text("declined")
+    expect(page.locator("#invitations")).to_be_hidden()
+    with server.client(login) as http:
+        orgs = {o["org"] for o in http.get("/api/me").json()["organizations"]}
+    assert inviting[0] in orgs and inviting[1] not in orgs
+    form = "#preferences-form"
+    page.fill(f"{form} [name=email]", f"neu.{login}@example.org")
+    page.click(f"{form} button[type=submit]")
+    expect(page.locator("#preferences-status")).to_contain_text("Open the link mailed")
+    expect(page.locator("#email-pending-address")).to_have_text(f"neu.{login}@example.org")
+    expect(page.locator(f"{form} [name=email]")).to_have_value(f"{login}@example.com")
+    shoot_part(page, "#preferences", "settings-email-pending")

@@ -85,7 +85,14 @@ def test_preferences_round_trip_and_refusals_change_nothing(server):
     }
     saved = http.patch("/api/me/preferences", json=wanted, headers=headers)
     assert saved.status_code == 200, saved.text
-    expected = {**wanted, "default_calendar": f"/{login}/calendar/", "timezone_chosen": True}
+    # A new address waits for its verification link; the verified one stays in use.
+    expected = {
+        **wanted,
+        "default_calendar": f"/{login}/calendar/",
+        "timezone_chosen": True,
+        "email": f"{login}@example.com",
+        "email_pending": f"{login}@example.org",
+    }
     assert saved.json() == expected == http.get("/api/me/preferences").json()
     hostile = [
         {"week_start": 7},

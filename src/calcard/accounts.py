@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from calcard import belongings, credentials, inbox, sessions, store
+from calcard import belongings, credentials, inbox, mailqueue, sessions, store, verification
 from calcard.db import lock_owners
 from calcard.models import (
     AppPassword,
     Membership,
     Organization,
+    OrgInvitation,
     User,
     Workgroup,
     WorkgroupMember,
@@ -66,6 +67,10 @@ class PermissionDenied(AccountError):
 
 class NotFound(AccountError):
     """No such organization, user or membership (the API answers 404)."""
+
+
+class Conflict(AccountError):
+    """The change clashes with another account's data, e.g. a taken address (API: 409)."""
 
 
 MANAGERS = ("legal-representative", "administrator")
@@ -145,12 +150,16 @@ def add_user(
     name: str = "",
     actor: str | None = None,
 ) -> User:
-    """Create a user (or add an existing login to another organization).
+    """Create a user, or add (operator) or invite (manager) an existing login.
 
     A new user gets a default calendar and address book right away, so a phone
     set up before the first web login finds them. ``actor`` None is the
     operator at the CLI; otherwise only a manager of the organization may add,
-    and only a legal representative may add a legal representative.
+    and only a legal representative may add a legal representative. A
+    manager's address for a new user is pending until verified (the
+    operator's counts as verified). An existing login is the user's own: a
+    manager only invites it (``membership_status`` then says "pending") and
+    the user accepts or declines; the operator adds it at once.
     """
     _check_role(role)
     org = get_org(s, org_name)
@@ -164,24 +173,138 @@ def add_user(
         raise AccountError(f"the login {canonical!r} is reserved")
     user = find_user(s, canonical)
     if user is None:
-        if len(password) < 8:
-            raise AccountError("the password must have at least 8 characters")
-        user = User(
-            login=canonical,
-            email=email,
-            name=name,
-            password_hash=credentials.hash_password(password),
-        )
-        s.add(user)
-        s.flush()
-        for slug, props in DEFAULT_COLLECTIONS.items():
-            store.create_collection(s, f"{canonical}/{slug}", props)
-        inbox.create_boxes(s, canonical)
+        user = _create_user(s, canonical, password, name)
+        _set_email(s, user, email, verified=actor is None)
     elif _membership(s, org, user) is not None:
         raise AccountError(f"{canonical!r} is already a member of {org_name!r}")
+    elif actor is not None:
+        _invite(s, org, user, role, actor)
+        return user
+    invited = _invitation(s, org, user)
+    if invited is not None:
+        s.delete(invited)  # the operator's add answers it
     s.add(Membership(org_id=org.id, user_id=user.id, role=role))
     s.flush()
     return user
+
+
+def _create_user(s: Session, login: str, password: str, name: str) -> User:
+    if len(password) < 8:
+        raise AccountError("the password must have at least 8 characters")
+    user = User(login=login, name=name, password_hash=credentials.hash_password(password))
+    s.add(user)
+    s.flush()
+    for slug, props in DEFAULT_COLLECTIONS.items():
+        store.create_collection(s, f"{login}/{slug}", props)
+    inbox.create_boxes(s, login)
+    return user
+
+
+# --- invitations: an existing login joins another organization only by consent ----------
+
+
+@dataclass(frozen=True)
+class InvitationInfo:
+    id: int
+    org: str
+    role: str
+    invited_by: str
+    created_at: datetime
+
+
+def _invitation(s: Session, org: Organization, user: User) -> OrgInvitation | None:
+    return s.scalars(
+        select(OrgInvitation).where(
+            OrgInvitation.org_id == org.id, OrgInvitation.user_id == user.id
+        )
+    ).first()
+
+
+def _invite(s: Session, org: Organization, user: User, role: str, actor: str) -> None:
+    """Ask ``user`` to join ``org``; nothing of theirs is visible there until they accept."""
+    if _invitation(s, org, user) is not None:
+        raise AccountError(f"{user.login!r} is already invited to {org.name!r}")
+    inviter = find_user(s, actor)
+    s.add(
+        OrgInvitation(
+            org_id=org.id, user_id=user.id, role=role, invited_by=inviter.id if inviter else None
+        )
+    )
+    s.flush()
+    if user.email:
+        text = (
+            f"{actor} invites you to join the organization {org.name!r} on calcard as {role}.\n"
+            "Accept or decline in the calendar's settings; until you accept, the "
+            "organization sees nothing of yours."
+        )
+        mailqueue.enqueue(s, user.login, user.email, f"Invitation to join {org.name}", text)
+
+
+def invitations_of(s: Session, login: str) -> list[InvitationInfo]:
+    """The invitations waiting for ``login``'s answer, oldest first."""
+    user = get_user(s, login)
+    inviter = aliased(User)
+    rows = s.execute(
+        select(OrgInvitation, Organization.name, inviter.login)
+        .join(Organization, Organization.id == OrgInvitation.org_id)
+        .outerjoin(inviter, inviter.id == OrgInvitation.invited_by)
+        .where(OrgInvitation.user_id == user.id)
+        .order_by(OrgInvitation.id)
+    )
+    return [
+        InvitationInfo(inv.id, org, inv.role, by or "", inv.created_at) for inv, org, by in rows
+    ]
+
+
+def _own_invitation(s: Session, login: str, invitation_id: int) -> OrgInvitation:
+    user = get_user(s, login)
+    row = s.get(OrgInvitation, invitation_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound(f"no invitation {invitation_id} for {user.login!r}")
+    return row
+
+
+def accept_invitation(s: Session, login: str, invitation_id: int) -> MembershipInfo:
+    """The invited user (or the operator for them) accepts: the membership begins."""
+    row = _own_invitation(s, login, invitation_id)
+    s.add(Membership(org_id=row.org_id, user_id=row.user_id, role=row.role))
+    org = s.get(Organization, row.org_id)
+    s.delete(row)
+    s.flush()
+    return member(s, org.name, login)  # type: ignore[union-attr]
+
+
+def decline_invitation(s: Session, login: str, invitation_id: int) -> str:
+    """The invited user declines; the invitation is gone. Returns the organization's name."""
+    row = _own_invitation(s, login, invitation_id)
+    org = s.get(Organization, row.org_id)
+    s.delete(row)
+    s.flush()
+    return org.name  # type: ignore[union-attr]
+
+
+def withdraw_invitation(s: Session, login: str, org_name: str, actor: str | None) -> bool:
+    """A manager withdraws a pending invitation; False when ``login`` is not invited there."""
+    org = get_org(s, org_name)
+    user = find_user(s, login)
+    row = _invitation(s, org, user) if user is not None else None
+    if row is None:
+        return False
+    require_manager(s, actor, org, row.role)
+    s.delete(row)
+    s.flush()
+    return True
+
+
+def membership_status(s: Session, login: str, org_name: str) -> str | None:
+    """Whether ``login`` is an "active" member of ``org_name``, "pending" (invited) or None."""
+    org = get_org(s, org_name)
+    user = find_user(s, login)
+    if user is None:
+        return None
+    if _membership(s, org, user) is not None:
+        return "active"
+    return "pending" if _invitation(s, org, user) is not None else None
 
 
 def _legal_representatives(s: Session, org: Organization) -> int:
@@ -303,13 +426,19 @@ def set_user(
     timezone: str | None = None,
     actor: str | None = None,
 ) -> User:
-    """Contact preferences: the user themselves or a manager of one of their organizations."""
+    """A person's own details: changed by the user themselves or the operator (actor None).
+
+    Never by a manager or legal representative: whoever sets the e-mail address
+    or chat webhook receives the reminders (titles, places) and invitations.
+    The user's new address waits for verification; the operator's is verified.
+    """
     user = get_user(s, login)
-    _require_self_or_manager(s, actor, user)
+    if actor is not None and normalize_login(actor) != user.login:
+        raise PermissionDenied(
+            f"only {user.login!r} changes their own e-mail, chat webhook and time zone"
+        )
     if email is not None:
-        if email and (len(email) > 320 or not re.fullmatch(r"[^@\s]+@[^@\s]+", email)):
-            raise AccountError(f"{email!r} is not an e-mail address")
-        user.email = email
+        _set_email(s, user, email, verified=actor is None)
     if chat_webhook is not None:
         if chat_webhook and (
             len(chat_webhook) > 1000 or not re.fullmatch(r"https?://\S+", chat_webhook)
@@ -391,13 +520,57 @@ def add_app_password(s: Session, login: str, label: str) -> str:
     return secret
 
 
-def _require_self_or_manager(s: Session, actor: str | None, user: User) -> None:
-    if actor is None or normalize_login(actor) == user.login:
-        return
-    for org in organizations_of(s, user.login):
-        if role_of(s, actor, org) in MANAGERS:
-            return
-    raise PermissionDenied(f"only {user.login!r} or a manager of their organization can do this")
+# --- e-mail addresses: unique (case-blind) and verified ---------------------------------
+
+
+def _check_email(email: str) -> str:
+    if email and (len(email) > 320 or not re.fullmatch(r"[^@\s]+@[^@\s]+", email)):
+        raise AccountError(f"{email!r} is not an e-mail address")
+    return email
+
+
+def _require_free_address(s: Session, user: User, address: str) -> None:
+    """Refuse an address another account holds (verified), any case."""
+    holder = s.scalar(
+        select(User.login).where(User.email_key == address.lower(), User.id != user.id)
+    )
+    if holder is not None:
+        raise Conflict(f"the address {address!r} belongs to another account")
+
+
+def _set_email(s: Session, user: User, email: str, verified: bool) -> None:
+    """Set (operator: ``verified``) or ask to verify (the user) an account address.
+
+    Removing one's address needs no proof; the same address (any case) keeps
+    the verified one and drops a pending request; any other address waits in
+    ``email_pending`` while the verified one stays in use, and a signed link
+    is mailed to it (calcard.verification).
+    """
+    email = _check_email(email.strip())
+    if email:
+        _require_free_address(s, user, email)
+    if verified or not email:
+        user.email, user.email_pending = email, ""
+    elif email.lower() == user.email_key:
+        user.email_pending = ""
+    else:
+        user.email_pending = email
+        s.flush()
+        verification.send(s, user)
+    s.flush()
+
+
+def verify_email(s: Session, params: dict[str, str]) -> User:
+    """Follow a verification link (its POST): the pending address becomes the account's.
+
+    Raises verification.LinkRefused for a bad link, Conflict when another
+    account verified the same address first.
+    """
+    pending = verification.open_link(s, params, utcnow())
+    _require_free_address(s, pending.user, pending.address)
+    pending.user.email, pending.user.email_pending = pending.address, ""
+    s.flush()
+    return pending.user
 
 
 def organizations_of(s: Session, login: str) -> list[Organization]:
@@ -527,6 +700,7 @@ class MembershipInfo:
     role: str
     calendar: bool
     contacts: bool
+    status: str = "active"  # "pending": invited, not a member yet
 
 
 def _membership_rows(s: Session):
@@ -564,7 +738,21 @@ def members(s: Session, org_name: str, actor: str | None = None) -> list[Members
     if actor is not None and role_of(s, actor, org) in (None, "external"):
         raise PermissionDenied(f"only members of {org_name!r} (not externals) see its members")
     rows = s.execute(_membership_rows(s).where(Organization.id == org.id).order_by(User.login))
-    return [_info(*r) for r in rows]
+    return [_info(*r) for r in rows] + _invited(s, org)
+
+
+def _invited(s: Session, org: Organization) -> list[MembershipInfo]:
+    """Pending invitations as the organization sees them: login and role, nothing more."""
+    rows = s.execute(
+        select(User.login, OrgInvitation.role)
+        .join(OrgInvitation, OrgInvitation.user_id == User.id)
+        .where(OrgInvitation.org_id == org.id)
+        .order_by(User.login)
+    )
+    return [
+        MembershipInfo(org.name, org.plan, login, "", "", role, False, False, "pending")
+        for login, role in rows
+    ]
 
 
 def member(s: Session, org_name: str, login: str) -> MembershipInfo:

@@ -135,6 +135,11 @@ def user() -> None:
 @click.option("--password-stdin", is_flag=True, required=True, help="Read the password from stdin.")
 @write
 def user_add(s, login, org_name, role, email, name, password_stdin) -> None:
+    """Create a user, or add an existing login to another organization at once.
+
+    The operator is trusted: no invitation, and the e-mail address counts as
+    verified (a new login's; an existing login keeps its own details).
+    """
     password = sys.stdin.readline().rstrip("\r\n")
     created = accounts.add_user(s, login, org_name, role, password, email=email, name=name)
     click.echo(f"user {created.login!r} is {role} of {org_name!r}")
@@ -173,10 +178,50 @@ def user_password(s, login, password_stdin) -> None:
 )
 @write
 def user_set(s, login, email, chat_webhook, timezone, language) -> None:
+    """Change a person's own details as the operator (an e-mail set here counts as verified)."""
     accounts.set_user(s, login, email=email, chat_webhook=chat_webhook, timezone=timezone)
     if language:
         accounts.update_settings(s, login, {"language": language})
     click.echo(f"{login!r} updated")
+
+
+def _invitation_to(s, login: str, org_name: str) -> int:
+    found = [i for i in accounts.invitations_of(s, login) if i.org == org_name]
+    if not found:
+        raise accounts.NotFound(f"{login!r} has no invitation to {org_name!r}")
+    return found[0].id
+
+
+@user.command("invitations")
+@click.argument("login")
+@refusals
+def user_invitations(login: str) -> None:
+    """One line per invitation waiting for LOGIN's answer: id, organization, role, by, when."""
+    with database().transaction() as s:
+        found = accounts.invitations_of(s, login)
+    for i in found:
+        by = i.invited_by or "-"
+        click.echo(f"{i.id}\t{i.org}\t{i.role}\tinvited by {by}\t{i.created_at:%Y-%m-%d %H:%M}")
+
+
+@user.command("accept")
+@click.argument("login")
+@click.option("--org", "org_name", required=True)
+@write
+def user_accept(s, login, org_name) -> None:
+    """Accept LOGIN's invitation to an organization on their behalf (they asked you to)."""
+    joined = accounts.accept_invitation(s, login, _invitation_to(s, login, org_name))
+    click.echo(f"{joined.login!r} is now {joined.role} of {org_name!r}")
+
+
+@user.command("decline")
+@click.argument("login")
+@click.option("--org", "org_name", required=True)
+@write
+def user_decline(s, login, org_name) -> None:
+    """Decline LOGIN's invitation to an organization on their behalf."""
+    accounts.decline_invitation(s, login, _invitation_to(s, login, org_name))
+    click.echo(f"{login!r} declined the invitation to {org_name!r}")
 
 
 @user.command("role")

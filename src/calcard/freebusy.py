@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from calcard import busy, sharing, store
@@ -47,11 +47,14 @@ class FindResult:
 
 
 def resolve(s: Session, address: str) -> User | None:
-    """A user (or room) by login or account address, case-insensitive."""
+    """A user (or room) by login or verified account address, case-insensitive.
+
+    Only verified addresses name a user (``email_key``, unique): an address
+    someone typed in but did not verify (``email_pending``) names nobody, so it
+    cannot divert invitations or free/busy lookups meant for its real owner.
+    """
     value = address.strip().lower().removeprefix("mailto:")
-    return s.scalars(
-        select(User).where(or_(User.login == value, func.lower(User.email) == value))
-    ).first()
+    return s.scalars(select(User).where(or_(User.login == value, User.email_key == value))).first()
 
 
 def _room_org(s: Session, user: User) -> int | None:

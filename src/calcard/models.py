@@ -21,7 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 
 def utcnow() -> datetime:
@@ -53,12 +53,29 @@ class Organization(Base):
 
 
 class User(Base):
+    """An account. ``email`` only ever holds a verified address (scheduling, free/busy and
+    mail match it); a new address waits in ``email_pending`` until its owner follows the
+    signed link mailed to it. Verified addresses are unique, case-blind: ``email_key`` is
+    ``email`` lowercased (kept so by ``_email_key``), unique where not empty; a plain
+    column rather than an index on lower(email), which SQLite cannot reflect."""
+
     __tablename__ = "users"
-    __table_args__ = NEVER_REUSE_IDS
+    __table_args__ = (
+        Index(
+            "uq_users_email_key",
+            "email_key",
+            unique=True,
+            sqlite_where=text("email_key != ''"),
+            postgresql_where=text("email_key != ''"),
+        ),
+        NEVER_REUSE_IDS,
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     login: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str] = mapped_column(String(320), default="")
+    email_key: Mapped[str] = mapped_column(String(320), default="", server_default="")
+    email_pending: Mapped[str] = mapped_column(String(320), default="", server_default="")
     password_hash: Mapped[str] = mapped_column(String(200))
     chat_webhook: Mapped[str] = mapped_column(String(1000), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
@@ -72,6 +89,11 @@ class User(Base):
     # The organization the user works in ("switching"); None = the first membership.
     current_org_id: Mapped[int | None] = mapped_column(Integer)
 
+    @validates("email")
+    def _email_key(self, _key: str, value: str) -> str:
+        self.email_key = (value or "").strip().lower()
+        return value
+
 
 class Membership(Base):
     __tablename__ = "memberships"
@@ -82,6 +104,25 @@ class Membership(Base):
     role: Mapped[str] = mapped_column(String(30))
     calendar_access: Mapped[bool] = mapped_column(Boolean, default=True)
     contacts_access: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class OrgInvitation(Base):
+    """An existing user asked to join an organization by one of its managers.
+
+    Not a membership: until the user accepts, the organization's people see
+    nothing of the user's (no shares, free/busy, workgroups apply), since every
+    such rule joins ``memberships``. Accepting turns it into one; declining
+    deletes it.
+    """
+
+    __tablename__ = "org_invitations"
+    __table_args__ = (UniqueConstraint("org_id", "user_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(30))
+    invited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class OrgBranding(Base):

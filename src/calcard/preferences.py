@@ -2,7 +2,8 @@
 the reminder channels (account e-mail and chat webhook).
 
 Time zone, e-mail and chat webhook are account fields the reminders and mails
-use (changed through ``accounts.set_user``, with its rules); week start and
+use (changed through ``accounts.set_user``, with its rules: a new e-mail
+address is pending until verified); week start and
 the default calendar only steer the web calendar and live in the user's
 settings JSON.
 """
@@ -25,7 +26,8 @@ class Preferences:
     timezone_chosen: bool  # False: still the default, the web app adopts the browser's zone
     week_start: int
     default_calendar: str  # a calendar path the user may write to, or ""
-    email: str
+    email: str  # the verified address, the one in use
+    email_pending: str  # a new address waiting for its verification link, or ""
     chat_webhook: str
 
 
@@ -38,6 +40,7 @@ def get(s: Session, login: str) -> Preferences:
         week_start=int(stored.get("week_start", DEFAULT_WEEK_START)),
         default_calendar=str(stored.get("default_calendar", "")),
         email=user.email,
+        email_pending=user.email_pending,
         chat_webhook=user.chat_webhook,
     )
 

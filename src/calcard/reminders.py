@@ -31,8 +31,10 @@ def aware(value: datetime) -> datetime:
 
 
 def owner_addresses(s: Session, login: str) -> set[str]:
-    email = s.scalar(select(User.email).where(User.login == login)) or ""
-    return {login, email.lower()} - {""}
+    """The addresses that are ``login`` in scheduling and alarms: the login and the
+    verified account address (never a pending one, see calcard.verification)."""
+    email = s.scalar(select(User.email_key).where(User.login == login)) or ""
+    return {login, email} - {""}
 
 
 def schedule_item(

@@ -19,6 +19,7 @@ from calcard.api import (
     health,
     holidays,
     imports,
+    invitations,
     me,
     openapi,
     orgs,
@@ -30,6 +31,7 @@ from calcard.api import (
     tasks,
     transfer,
     trash,
+    verify_email,
 )
 from calcard.api.common import ApiContext, api_error_handlers, guard
 
@@ -55,6 +57,8 @@ FEATURES = (
     preferences,
     devices,
     branding,
+    invitations,
+    verify_email,
 )
 
 

@@ -158,12 +158,14 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _refused(request: Request, exc: Exception) -> JSONResponse:
-    """A refusal of the service layer: 403, 404 or 400 with its message."""
+    """A refusal of the service layer: 403, 404, 409 or 400 with its message."""
     status = 400
     if isinstance(exc, accounts.PermissionDenied):
         status = 403
     elif isinstance(exc, accounts.NotFound):
         status = 404
+    elif isinstance(exc, accounts.Conflict):
+        status = 409
     return JSONResponse({"error": str(exc)}, status_code=status)
 
 

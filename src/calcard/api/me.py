@@ -29,6 +29,7 @@ def membership_json(m: accounts.MembershipInfo) -> dict:
         "role": m.role,
         "calendar": m.calendar,
         "contacts": m.contacts,
+        "status": m.status,
     }
 
 
@@ -41,6 +42,7 @@ def me(call: Call) -> dict:
             "login": user.login,
             "name": user.name,
             "email": user.email,
+            "email_pending": user.email_pending,
             "timezone": user.timezone,
             "chat_webhook": user.chat_webhook,
             "two_factor": user.totp_enabled,
@@ -57,7 +59,8 @@ def switch(call: Call) -> dict:
 
 
 def set_preferences(call: Call) -> dict:
-    """Change contact preferences of a user: themselves, or a manager of their organization."""
+    """Change one's own e-mail, chat webhook or time zone (403 for anyone else's: a person's
+    details are theirs). A new e-mail address is pending until verified by the mailed link."""
     with call.write() as s:
         user = accounts.set_user(
             s,
@@ -67,7 +70,12 @@ def set_preferences(call: Call) -> dict:
             timezone=call.optional("timezone", str),
             actor=call.login,
         )
-        return {"login": user.login, "email": user.email, "timezone": user.timezone}
+        return {
+            "login": user.login,
+            "email": user.email,
+            "email_pending": user.email_pending,
+            "timezone": user.timezone,
+        }
 
 
 def list_app_passwords(call: Call) -> dict:

@@ -21,7 +21,8 @@ def list_members(call: Call) -> dict:
 
 
 def add_member(call: Call) -> dict:
-    """Add a member: a new login (with a password) or an existing one from another organization."""
+    """Add a member: a new login (with a password) is active at once; an existing login
+    is invited ("status": "pending") and becomes a member only when it accepts."""
     with call.write() as s:
         user = accounts.add_user(
             s,
@@ -33,7 +34,12 @@ def add_member(call: Call) -> dict:
             name=call.optional("name", str, ""),
             actor=call.login,
         )
-        return {"login": user.login, "org": call.params["org"], "role": call.body["role"]}
+        return {
+            "login": user.login,
+            "org": call.params["org"],
+            "role": call.body["role"],
+            "status": accounts.membership_status(s, user.login, call.params["org"]),
+        }
 
 
 def change_member(call: Call) -> dict:
@@ -53,9 +59,12 @@ def change_member(call: Call) -> dict:
 
 
 def remove_member(call: Call) -> dict:
-    """Remove a member, or leave the organization when the login is the caller's own."""
+    """Remove a member (or withdraw a pending invitation), or leave the organization when
+    the login is the caller's own."""
+    login, org = call.params["login"], call.params["org"]
     with call.write() as s:
-        accounts.remove_user(s, call.params["login"], call.params["org"], actor=call.login)
+        if not accounts.withdraw_invitation(s, login, org, actor=call.login):
+            accounts.remove_user(s, login, org, actor=call.login)
     return {"removed": call.params["login"], "org": call.params["org"]}
 
 

@@ -1,4 +1,5 @@
-// The settings page: preferences and reminder channels, the password, app passwords, two-factor
+// The settings page: invitations to organizations, preferences and reminder channels (a
+// new e-mail address waits for verification), the password, app passwords, two-factor
 // authentication, device setup (Apple profile, QR code) and, for the organization's
 // managers, its logo and colors.
 import { ApiError, api, setCsrf } from "./api.js";
@@ -9,6 +10,7 @@ import { browserZone } from "./time.js";
 const MANAGERS = ["legal-representative", "administrator"];
 let csrf = "";
 let me;
+let savedEmail = "";
 
 function $(id) {
   return document.getElementById(id);
@@ -43,8 +45,16 @@ async function loadPreferences() {
   form.timezone.value = prefs.timezone;
   form.week_start.value = String(prefs.week_start);
   form.default_calendar.value = prefs.default_calendar;
-  form.email.value = prefs.email;
+  showEmail(prefs);
   form.chat_webhook.value = prefs.chat_webhook;
+}
+
+/** The verified address in the field; a pending one (not in use yet) named below it. */
+function showEmail(prefs) {
+  savedEmail = prefs.email;
+  $("preferences-form").email.value = prefs.email;
+  $("email-pending").hidden = !prefs.email_pending;
+  $("email-pending-address").textContent = prefs.email_pending;
 }
 
 function savePreferences(event) {
@@ -54,10 +64,63 @@ function savePreferences(event) {
     timezone: form.timezone.value.trim(),
     week_start: Number(form.week_start.value),
     default_calendar: form.default_calendar.value,
-    email: form.email.value.trim(),
     chat_webhook: form.chat_webhook.value.trim(),
   };
-  attempt($("preferences-status"), () => api("PATCH", "/api/me/preferences", body), "Saved.");
+  const email = form.email.value.trim();
+  if (email !== savedEmail) body.email = email; // unchanged: keep a pending request as is
+  attempt(
+    $("preferences-status"),
+    async () => {
+      const saved = await api("PATCH", "/api/me/preferences", body);
+      showEmail(saved);
+      if (saved.email_pending && "email" in body) {
+        say($("preferences-status"), `Saved. Open the link mailed to ${saved.email_pending}.`);
+      } else say($("preferences-status"), "Saved.");
+    },
+  );
+}
+
+// --- invitations to organizations --------------------------------------------------------
+
+async function loadInvitations() {
+  const { invitations } = await api("GET", "/api/me/invitations");
+  $("invitations").hidden = invitations.length === 0;
+  $("invitation-list").replaceChildren(
+    ...invitations.map((i) =>
+      h(
+        "li",
+        {},
+        h("strong", {}, i.org),
+        ` invites you as ${i.role}`,
+        i.invited_by ? ` (asked by ${i.invited_by}, ${when(i.created_at)}) ` : " ",
+        h(
+          "button",
+          { type: "button", class: "primary", onclick: () => answerInvitation(i, "accept") },
+          "Accept",
+        ),
+        " ",
+        h(
+          "button",
+          { type: "button", onclick: () => answerInvitation(i, "decline") },
+          "Decline",
+        ),
+      ),
+    ),
+  );
+}
+
+function answerInvitation(invitation, answer) {
+  attempt(
+    $("invitations-status"),
+    async () => {
+      await api("POST", `/api/me/invitations/${invitation.id}/${answer}`, {});
+      await loadInvitations();
+      me = await api("GET", "/api/me");
+    },
+    answer === "accept"
+      ? `You are now a member of ${invitation.org}.`
+      : `You declined the invitation of ${invitation.org}.`,
+  );
 }
 
 // --- password ----------------------------------------------------------------------------
@@ -340,7 +403,13 @@ async function start() {
   me = await api("GET", "/api/me");
   wire();
   showTwoFactor(me.two_factor);
-  await Promise.all([loadPreferences(), loadAppPasswords(), loadDevices(), loadOrganization()]);
+  await Promise.all([
+    loadInvitations(),
+    loadPreferences(),
+    loadAppPasswords(),
+    loadDevices(),
+    loadOrganization(),
+  ]);
   if (me.current_org && $("organization").hidden) await applyBranding(me.current_org);
   document.body.classList.add("ready");
   document.getElementById(window.location.hash.slice(1))?.scrollIntoView();

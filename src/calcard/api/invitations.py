@@ -1,0 +1,59 @@
+"""The caller's invitations to join organizations: list, accept, decline.
+
+An organization's manager who adds an existing login only invites it
+(calcard.accounts.add_user); the membership begins when the user accepts here.
+"""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from calcard import accounts
+from calcard.api.common import ApiContext, Call, endpoint
+from calcard.api.me import iso, membership_json
+
+
+def _invitation_id(call: Call) -> int:
+    if not call.params["id"].isdigit():
+        raise accounts.NotFound(f"no invitation {call.params['id']!r}")
+    return int(call.params["id"])
+
+
+def list_invitations(call: Call) -> dict:
+    """Invitations waiting for the caller's answer: organization, role, who invited, when."""
+    with call.read() as s:
+        found = accounts.invitations_of(s, call.login)
+    return {
+        "invitations": [
+            {
+                "id": i.id,
+                "org": i.org,
+                "role": i.role,
+                "invited_by": i.invited_by,
+                "created_at": iso(i.created_at),
+            }
+            for i in found
+        ]
+    }
+
+
+def accept(call: Call) -> dict:
+    """Accept an invitation: from now on the caller is a member of that organization."""
+    with call.write() as s:
+        return membership_json(accounts.accept_invitation(s, call.login, _invitation_id(call)))
+
+
+def decline(call: Call) -> dict:
+    """Decline an invitation; the organization never sees anything of the caller's."""
+    with call.write() as s:
+        org = accounts.decline_invitation(s, call.login, _invitation_id(call))
+    return {"declined": int(call.params["id"]), "org": org}
+
+
+def routes(ctx: ApiContext) -> list[Route]:
+    empty = {"type": "object"}
+    return [
+        endpoint(ctx, "GET", "/api/me/invitations", list_invitations),
+        endpoint(ctx, "POST", "/api/me/invitations/{id}/accept", accept, body=empty),
+        endpoint(ctx, "POST", "/api/me/invitations/{id}/decline", decline, body=empty),
+    ]
