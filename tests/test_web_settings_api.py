@@ -281,12 +281,13 @@ def test_share_dialog_endpoints_and_foreign_targets(server, org_people):
     ]
     for body, status in foreign:
         assert http.put(shares, json=body, headers=headers).status_code == status, body
-    # Someone else's collection cannot be shared, listed or published by the caller.
+    # Someone else's collection cannot be shared, listed or published by the caller, who
+    # cannot read it either: the door answers 404, hiding that it exists.
     theirs = f"/api/collections/{outsider}/calendar"
-    assert http.put(f"{theirs}/shares", json=share, headers=headers).status_code == 403
-    assert http.get(f"{theirs}/shares").status_code == 403
+    assert http.put(f"{theirs}/shares", json=share, headers=headers).status_code == 404
+    assert http.get(f"{theirs}/shares").status_code == 404
     assert (
         http.post(f"{theirs}/public-links", json={"expires": "7d"}, headers=headers).status_code
-        == 403
+        == 404
     )
     assert http.get(shares).json()["shares"] == [share]

@@ -284,6 +284,7 @@ async def json_body(request: Request) -> dict[str, Any]:
 
 
 JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"  # the mail links\' pages post a plain form
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 

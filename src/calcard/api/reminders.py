@@ -13,8 +13,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 
 from calcard import dispatcher, links, reminders
-from calcard.api.common import JSON, ApiContext, ApiError, accepts, authenticated_login
-from calcard.api.rsvp import FORM, page
+from calcard.api.common import FORM, JSON, ApiContext, ApiError, accepts, authenticated_login
+from calcard.api.rsvp import page
 from calcard.models import Notification, Reminder, utcnow
 
 STREAM_POLL_SECONDS = 1.0

@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from calcard import itip, scheduling
-from calcard.api.common import ApiContext, accepts
+from calcard.api.common import FORM, ApiContext, accepts
 from calcard.models import utcnow
 
 FIELDS = ("c", "h", "a", "e", "sig")
@@ -31,7 +31,6 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",  # the link's signature stays here
     "Cache-Control": "no-store",
 }
-FORM = "application/x-www-form-urlencoded"
 
 
 def page(language: str, title: str, body: str, status: int = 200) -> HTMLResponse:

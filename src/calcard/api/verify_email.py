@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from calcard import accounts, verification
-from calcard.api.common import ApiContext
+from calcard.api.common import FORM, ApiContext, accepts
 from calcard.models import utcnow
 
 
@@ -62,7 +62,7 @@ def routes(ctx: ApiContext) -> list[Route]:
 
     found = [
         Route(verification.PATH, show),
-        Route(verification.PATH, confirm, methods=["POST"]),
+        accepts(Route(verification.PATH, confirm, methods=["POST"]), FORM),
     ]
     for route in found:
         route.public = True  # type: ignore[attr-defined]  (signed links, no login)
