@@ -6,6 +6,11 @@ same transaction. Internal attendees get a copy in their default calendar,
 rooms answer by themselves from their free/busy, everyone else gets an iMIP
 mail with signed answer links. Only the organizer's changes spread; an
 attendee's save only ever reports their own participation.
+
+Everything is bound to the organizer (find_copy): a delivery only ever writes
+the attendee's copy of *that organizer's* event (same UID and ORGANIZER), an
+answer only the organizer's own event, and only members of a room's
+organization book the room.
 """
 
 from __future__ import annotations
