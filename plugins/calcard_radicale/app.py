@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import xml.etree.ElementTree as ET
 import zlib
 from http import HTTPStatus, client
 
@@ -11,9 +12,11 @@ from radicale import Application, config, httputils, pathutils
 from radicale.app.base import Access
 from radicale.log import logger
 
-from calcard import access
+from calcard import access, recurrence
 from calcard.config import Settings
 from calcard_radicale import query, runtime, scheduling, storage
+
+CALCARD_NS = "http://calcard.org/ns/"
 
 
 def radicale_configuration(settings: Settings) -> config.Configuration:
@@ -118,7 +121,10 @@ class CalcardApplication(Application):
         if refused:
             runtime.refuse(403, refused)
             return httputils.NOT_ALLOWED
-        runtime.request().body = scheduling.read_body(environ)
+        body = runtime.request().body = scheduling.read_body(environ)
+        too_many = user and recurrence.refusal(body.decode("utf-8", "replace"))
+        if too_many:  # (anonymous: Radicale asks for credentials first)
+            return max_instances(too_many)
         return super().do_PUT(environ, base_prefix, path, user, user_groups, request_info)
 
     def do_DELETE(self, environ, base_prefix, path, user, user_groups, request_info):
@@ -153,6 +159,18 @@ class CalcardApplication(Application):
     def _xml_response(self, xml_content, request_info):
         scheduling.advertise(xml_content)
         return super()._xml_response(xml_content, request_info)
+
+
+def max_instances(reason: str) -> tuple[int, tuple, bytes, None]:
+    """403 with the CALDAV:max-instances precondition (RFC 4791 §5.3.2.1) and the reason.
+
+    Answered before the write lock is taken: refusing costs the server nothing.
+    """
+    root = ET.Element(f"{{{scheduling.DAV}}}error")
+    ET.SubElement(root, f"{{{scheduling.CALDAV}}}max-instances")
+    ET.SubElement(root, f"{{{CALCARD_NS}}}reason").text = reason
+    body = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return client.FORBIDDEN, scheduling.XML_HEADERS, body, None
 
 
 def wsgi_app(settings: Settings) -> Application:

@@ -62,7 +62,11 @@ def is_guest_copy(calendar: icalendar.Calendar, owner_addresses: set[str]) -> bo
 def alarms_between(
     text: str, start: datetime, end: datetime, owner_addresses: Iterable[str] = ()
 ) -> list[Alarm]:
-    """Every alarm firing in [start, end), skipping acknowledged ones and guest copies."""
+    """Every alarm firing in [start, end), skipping acknowledged ones and guest copies.
+
+    Callers bound [start, end) with ``recurrence.window`` first (reminders.py)
+    and cut the list at ``recurrence.MAX_OCCURRENCES``.
+    """
     calendar = _stamped(text)
     if is_guest_copy(calendar, {a.lower() for a in owner_addresses}):
         return []

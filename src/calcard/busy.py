@@ -4,6 +4,11 @@ Occurrences of every VEVENT are expanded once, when an item is written, into
 ``occurrences`` rows for a window around now; free/busy and calendar-query
 time ranges inside the window are then indexed range lookups. Outside the
 window (or for an item not yet materialized) the same expansion runs on the fly.
+
+Every expansion is bounded (calcard.recurrence): an item keeps at most
+``recurrence.MAX_OCCURRENCES`` occurrences, so its index may cover a shorter
+window (an hourly rule: about four months from yesterday); the window stored in
+``indexed_items`` says which, so queries outside it expand on the fly.
 """
 
 from __future__ import annotations
@@ -13,10 +18,10 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from calcard import items
+from calcard import items, recurrence
 from calcard.models import IndexedItem, Occurrence, User
 
 WINDOW_BEFORE = timedelta(days=366)
@@ -63,15 +68,32 @@ def _zero_kind(calendar: icalendar.Calendar) -> str | None:
 
 
 def occurrences(
-    text: str, start: datetime, end: datetime, zone: ZoneInfo
+    text: str, start: datetime, end: datetime, zone: ZoneInfo, now: datetime | None = None
 ) -> tuple[list[Period], bool]:
     """Every VEVENT occurrence overlapping [start, end), and whether the list is exact:
-    fixed instants only (a floating time or a date depends on the reader's zone)."""
+    fixed instants only (a floating time or a date depends on the reader's zone).
+
+    Bounded: see ``bounded_occurrences``; a cut list is not exact.
+    """
+    periods, exact, _ = bounded_occurrences(text, start, end, zone, now)
+    return periods, exact
+
+
+def bounded_occurrences(
+    text: str, start: datetime, end: datetime, zone: ZoneInfo, now: datetime | None = None
+) -> tuple[list[Period], bool, datetime]:
+    """``occurrences`` with the end of what they cover: at most MAX_OCCURRENCES periods.
+
+    The span expanded is shortened by ``recurrence.window`` when the item's rules
+    would give more (so the expansion itself stays cheap), and the periods are
+    cut at the cap (long RDATE lists); the returned end is where coverage stops.
+    """
+    start, end = recurrence.window(text, start, end, now or datetime.now(UTC))
     try:
         calendar = icalendar.Calendar.from_ical(text)
         found, exact = _expand(calendar, start, end, zone)
     except (ValueError, TypeError, KeyError, recurring_ical_events.InvalidCalendar):
-        return [], False  # an item Radicale accepted but we cannot expand counts as free
+        return [], False, end  # an item Radicale accepted but we cannot expand counts as free
     periods: list[Period] = []
     for event in found:
         if event.get("DTSTART") is None:
@@ -93,7 +115,11 @@ def occurrences(
             exact = False
             continue
         periods.append((first, last, kind))
-    return periods, exact
+    if len(periods) > recurrence.MAX_OCCURRENCES:
+        periods.sort()
+        end = to_utc(periods[recurrence.MAX_OCCURRENCES][0])
+        periods = periods[: recurrence.MAX_OCCURRENCES]
+    return periods, exact, end
 
 
 def occurrence_periods(text: str, start: datetime, end: datetime, zone: ZoneInfo) -> list[Period]:
@@ -124,8 +150,8 @@ def materialize(
         if tracked is not None:
             s.delete(tracked)
         return
-    first, last = now - WINDOW_BEFORE, now + WINDOW_AFTER
-    periods, exact = occurrences(text, first, last, user_zone(s, owner))
+    first, last = recurrence.window(text, now - WINDOW_BEFORE, now + WINDOW_AFTER, now)
+    periods, exact, last = bounded_occurrences(text, first, last, user_zone(s, owner), now)
     rows = [
         {
             "owner": owner,
@@ -149,10 +175,22 @@ def materialize(
 
 
 def extend_windows(s: Session, now: datetime, limit: int = 200) -> int:
-    """Re-expand items whose window ends within a year (periodic, from the dispatcher)."""
+    """Re-expand items whose window ends within a year (periodic, from the dispatcher).
+
+    An item whose index was cut short (MAX_OCCURRENCES) is re-expanded once half
+    of its window lies behind, not on every run.
+    """
+    full = int((WINDOW_BEFORE + WINDOW_AFTER).total_seconds())
+    moment = int(now.timestamp())
     due = s.scalars(
         select(IndexedItem)
-        .where(IndexedItem.window_end < int((now + WINDOW_AFTER / 2).timestamp()))
+        .where(
+            IndexedItem.window_end < int((now + WINDOW_AFTER / 2).timestamp()),
+            or_(
+                IndexedItem.window_end - IndexedItem.window_start >= full,
+                IndexedItem.window_start + IndexedItem.window_end < 2 * moment,
+            ),
+        )
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()

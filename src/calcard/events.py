@@ -19,7 +19,18 @@ import icalendar
 import recurring_ical_events
 from sqlalchemy.orm import Session
 
-from calcard import access, alarms, attachments, busy, freebusy, ical, scheduling, sharing, store
+from calcard import (
+    access,
+    alarms,
+    attachments,
+    busy,
+    freebusy,
+    ical,
+    recurrence,
+    scheduling,
+    sharing,
+    store,
+)
 from calcard.calendars import color_of
 from calcard.store import ItemData
 
@@ -518,6 +529,9 @@ def save(s: Session, login: str, collection: store.CollectionData, href: str, ca
     entry = next(ical.split_calendar(calendar.to_ical()), None)
     if not isinstance(entry, ical.Entry):
         raise EventError(f"the event could not be stored: {entry}")
+    too_many = recurrence.refusal(entry.text)
+    if too_many:
+        raise EventError(too_many)
     data = ItemData(
         href, entry.uid, entry.etag, entry.text, entry.component, entry.start, entry.end
     )

@@ -18,7 +18,7 @@ import icalendar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calcard import access, accounts, ical, store
+from calcard import access, accounts, ical, recurrence, store
 from calcard.db import Database
 from calcard.models import Item
 from calcard.store import ItemData, StoreError
@@ -142,6 +142,10 @@ def _import_one(
 ) -> None:
     if isinstance(entry, ical.ParseError):
         summary.skipped.append(str(entry))
+        return
+    too_many = recurrence.refusal(entry.text) if kind == ".ics" else None
+    if too_many:
+        summary.skipped.append(f"{entry.uid}: {too_many}")
         return
     existing = store.item_by_uid(s, collection.id, entry.uid)
     if existing is not None and entry.uid in imported:

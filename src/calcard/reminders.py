@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from calcard import alarms, items, leases
+from calcard import alarms, items, leases, recurrence
 from calcard.models import Reminder, ReminderItem, User
 
 HORIZON = timedelta(days=60)
@@ -40,11 +40,15 @@ def owner_addresses(s: Session, login: str) -> set[str]:
 def schedule_item(
     s: Session, owner: str, collection_id: int, href: str, text: str, now: datetime
 ) -> None:
-    """Make the pending rows of one item match its alarms from now to now + HORIZON."""
-    until = now + HORIZON
-    wanted = []
-    if "BEGIN:VALARM" in text.upper():
-        wanted = alarms.alarms_between(text, now - LATE_ON_SAVE, until, owner_addresses(s, owner))
+    """Make the pending rows of one item match its alarms from now to now + HORIZON.
+
+    Bounded (calcard.recurrence): the span is shortened so the item's rules give
+    at most MAX_OCCURRENCES occurrences, and the alarms are cut there too; the
+    item is then scheduled only up to that point, and ``extend_horizon`` goes on
+    from there when it comes near.
+    """
+    has_alarms = "BEGIN:VALARM" in text.upper()
+    wanted, until = _bounded_alarms(s, owner, text, now) if has_alarms else ([], now + HORIZON)
     existing = s.execute(
         select(
             Reminder.id, Reminder.key, Reminder.channel, Reminder.fire_at, Reminder.status
@@ -68,7 +72,20 @@ def schedule_item(
     ]
     if rows:
         s.execute(Reminder.__table__.insert(), rows)
-    _track(s, owner, collection_id, href, until if "BEGIN:VALARM" in text.upper() else None)
+    _track(s, owner, collection_id, href, until if has_alarms else None)
+
+
+def _bounded_alarms(
+    s: Session, owner: str, text: str, now: datetime
+) -> tuple[list[alarms.Alarm], datetime]:
+    """The item's alarms from a little before now, at most MAX_OCCURRENCES, and until when."""
+    start, until = recurrence.window(text, now - LATE_ON_SAVE, now + HORIZON, now)
+    wanted = alarms.alarms_between(text, start, until, owner_addresses(s, owner))
+    if len(wanted) > recurrence.MAX_OCCURRENCES:
+        wanted.sort(key=lambda a: a.fire_at)
+        until = wanted[recurrence.MAX_OCCURRENCES].fire_at
+        wanted = [a for a in wanted if a.fire_at < until]
+    return wanted, until
 
 
 def _row(owner: str, collection_id: int, href: str, alarm: alarms.Alarm) -> dict:

@@ -6,6 +6,11 @@ same transaction. Internal attendees get a copy in their default calendar,
 rooms answer by themselves from their free/busy, everyone else gets an iMIP
 mail with signed answer links. Only the organizer's changes spread; an
 attendee's save only ever reports their own participation.
+
+Everything is bound to the organizer (find_copy): a delivery only ever writes
+the attendee's copy of *that organizer's* event (same UID and ORGANIZER), an
+answer only the organizer's own event, and only members of a room's
+organization book the room.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from calcard import busy, delivery, freebusy, inbox, itip, links, mailqueue, rem
 from calcard.config import load_settings
 from calcard.db import lock_owners
 from calcard.ical import split_calendar
-from calcard.models import Collection, Item, Room, User
+from calcard.models import Collection, Item, Membership, Room, User
 
 DEFAULT_CALENDAR = "calendar"
 
@@ -82,11 +87,31 @@ def store_text(
     return _put(s, collection, item.href, text, collection.owner)
 
 
-def find_copy(
-    s: Session, login: str, uid: str
-) -> tuple[store.CollectionData, store.ItemData] | None:
-    """The user's own copy of an event, in whichever of their calendars it lives."""
-    row = s.execute(
+# RFC 6638 §3.2.9 / RFC 5546 §3.6: "3.8" no authority (insufficient privileges): the
+# attendee already holds an item with this UID that this organizer did not organize,
+# or the room belongs to an organization the organizer is no member of.
+NO_AUTHORITY = "3.8"
+DELIVERED = "1.2"
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A calendar user's stored item of one organizer's event."""
+
+    collection: store.CollectionData
+    item: store.ItemData
+
+
+def organized_by(text: str, organizer: set[str]) -> bool:
+    """Whether the event's ORGANIZER is one of ``organizer``'s addresses (case-blind)."""
+    calendar = _parse(text)
+    found = itip.address(itip.events(calendar)[0].get("ORGANIZER")) if calendar else ""
+    return bool(found) and found in organizer
+
+
+def _with_uid(s: Session, login: str, uid: str) -> list[Copy]:
+    """Every live item with this UID in the user's calendars."""
+    rows = s.execute(
         select(Collection.path, Item.href)
         .join(Item, Item.collection_id == Collection.id)
         .where(
@@ -96,12 +121,30 @@ def find_copy(
             Item.uid == uid,
             Item.deleted_at.is_(None),
         )
-    ).first()
-    if row is None:
-        return None
-    collection = store.get_collection(s, row.path)
-    item = store.get_item(s, collection.id, row.href) if collection else None
-    return (collection, item) if collection and item else None
+        .order_by(Collection.path, Item.href)
+    ).all()
+    found = []
+    for row in rows:
+        collection = store.get_collection(s, row.path)
+        item = store.get_item(s, collection.id, row.href) if collection else None
+        if collection and item:
+            found.append(Copy(collection, item))
+    return found
+
+
+def find_copy(s: Session, login: str, uid: str, organizer: set[str]) -> tuple[Copy | None, bool]:
+    """The user's copy of *this organizer's* event, and whether the UID is taken otherwise.
+
+    Scheduling is bound to the organizer (RFC 6638 §3.2.2: the organizer's changes
+    update the attendee's copy of the organizer's event): an item with the same
+    UID whose ORGANIZER is not one of ``organizer``'s addresses (the user's own
+    event, another organizer's invitation) is never the copy, so it is never
+    overwritten, cancelled or answered on; the second value says such an item
+    exists, so that a new copy must not be made either.
+    """
+    found = _with_uid(s, login, uid)
+    mine = next((c for c in found if organized_by(c.item.text, organizer)), None)
+    return mine, mine is None and bool(found)
 
 
 def on_save(
@@ -140,7 +183,7 @@ def on_delete(s: Session, owner: str, old_text: str) -> None:
     mine = reminders.owner_addresses(s, owner)
     if organizer and organizer in mine:
         for attendee in itip.attendee_addresses(calendar) - mine:
-            _cancel(s, owner, attendee, calendar)
+            _cancel(s, owner, mine, attendee, calendar)
         return
     me = next((a for a in itip.attendee_addresses(calendar) if a in mine), None)
     if organizer and me:
@@ -164,28 +207,32 @@ def _as_organizer(
     cancelled = str(itip.events(new)[0].get("STATUS", "")).upper() == "CANCELLED"
     changed = old is None or itip.content_changed(old, new)
     for gone in before - attendees:
-        _cancel(s, owner, gone, old)  # type: ignore[arg-type]
+        _cancel(s, owner, mine, gone, old)  # type: ignore[arg-type]
     if reset:
         for attendee in attendees:
             itip.set_partstat(new, attendee, "NEEDS-ACTION")
     for attendee in sorted(attendees):
         if cancelled:
-            if changed:
-                _cancel(s, owner, attendee, new)
+            if changed and _cancel(s, owner, mine, attendee, new) == NO_AUTHORITY:
+                _refused(new, attendee)
             continue
         user = freebusy.resolve(s, attendee)
         room = user is not None and s.scalar(select(Room.id).where(Room.user_id == user.id))
         if room:
-            answer = _book_room(s, owner, user, new)
-            itip.set_partstat(new, attendee, answer, "1.2")
+            answer, status = _book_room(s, owner, mine, user, new)  # type: ignore[arg-type]
+            itip.set_partstat(new, attendee, answer, status)
             if reset or old is None or itip.partstat_of(old, attendee) != answer:
                 inbox.deliver(s, owner, itip.message(new, "REPLY", only=attendee))
         elif user is not None:
+            status = DELIVERED
             if changed or attendee not in before:
-                _deliver_internal(s, owner, user, attendee, new, reset)
-            itip.set_partstat(
-                new, attendee, itip.partstat_of(new, attendee) or "NEEDS-ACTION", "1.2"
-            )
+                status = _deliver_internal(s, owner, mine, user, attendee, new, reset)
+            if status == NO_AUTHORITY:
+                _refused(new, attendee)
+            else:
+                itip.set_partstat(
+                    new, attendee, itip.partstat_of(new, attendee) or "NEEDS-ACTION", status
+                )
         elif changed or attendee not in before:
             _mail_external(
                 s, owner, attendee, new, collection, href, base_url, updated=old is not None
@@ -197,33 +244,91 @@ def _as_organizer(
     return text
 
 
+def _refused(calendar: icalendar.Calendar, attendee: str) -> None:
+    """Record on the organizer's copy that a delivery was refused (RFC 6638 §3.2.9)."""
+    itip.set_partstat(
+        calendar, attendee, itip.partstat_of(calendar, attendee) or "NEEDS-ACTION", NO_AUTHORITY
+    )
+
+
+def _free_href(s: Session, collection: store.CollectionData, uid: str) -> str:
+    """Where a new copy goes: never onto an href the user already uses for something else."""
+    return store.free_href(s, collection.id, uid, ".ics")
+
+
 def _deliver_internal(
-    s: Session, organizer: str, user: User, me: str, calendar: icalendar.Calendar, reset: bool
-) -> None:
+    s: Session,
+    organizer: str,
+    mine: set[str],
+    user: User,
+    me: str,
+    calendar: icalendar.Calendar,
+    reset: bool,
+) -> str:
+    """Create or update the attendee's copy of the organizer's event; its SCHEDULE-STATUS.
+
+    A UID the attendee already uses for anything else is refused (NO_AUTHORITY) and
+    nothing of the attendee's changes.
+    """
     uid = str(itip.events(calendar)[0]["UID"])
-    existing = find_copy(s, user.login, uid)
-    previous = _parse(existing[1].text) if existing else None
+    existing, collides = find_copy(s, user.login, uid, mine)
+    if collides:
+        return NO_AUTHORITY
+    previous = _parse(existing.item.text) if existing else None
     text = itip.attendee_copy(calendar, previous, me, reset)
     if existing:
-        _put(s, existing[0], existing[1].href, text, organizer)
+        _put(s, existing.collection, existing.item.href, text, organizer)
     else:
         target = store.get_collection(s, f"{user.login}/{DEFAULT_CALENDAR}")
         if target is None:
-            return
-        _put(s, target, store.href_for_uid(uid, ".ics", set()), text, organizer)
+            return "5.1"  # RFC 6638 §3.2.9: could not be delivered
+        _put(s, target, _free_href(s, target, uid), text, organizer)
     inbox.deliver(s, user.login, itip.message(calendar, "REQUEST"))
     title, _ = itip.summary_lines(calendar, "en")
     delivery.notify_browser(
         s, user.login, None, f"Invitation: {title}", f"From {organizer}; answer in your calendar."
     )
+    return DELIVERED
 
 
-def _book_room(s: Session, organizer: str, room: User, calendar: icalendar.Calendar) -> str:
-    """Accept when free, decline when busy; one booking at a time per room."""
+def may_book(s: Session, organizer: str, room: User) -> bool:
+    """Members of the room's organization book its rooms; externals and outsiders do not.
+
+    A room is the organization's resource: its guests (role "external") are
+    invited to meetings a colleague books, like visitors at a front desk.
+    """
+    role = s.scalar(
+        select(Membership.role)
+        .join(User, User.id == Membership.user_id)
+        .join(Room, Room.org_id == Membership.org_id)
+        .where(User.login == organizer, Room.user_id == room.id)
+    )
+    return role is not None and role != "external"
+
+
+def _book_room(
+    s: Session, organizer: str, mine: set[str], room: User, calendar: icalendar.Calendar
+) -> tuple[str, str]:
+    """Accept when free, decline when busy; one booking at a time per room.
+
+    Returns the room's answer and SCHEDULE-STATUS. A booking is the room's copy of
+    one organizer's event (find_copy): only its organizer changes or cancels it;
+    an organizer outside the room's organization, or a UID the room holds for
+    someone else, gets DECLINED with NO_AUTHORITY and nothing is stored.
+    """
     lock_owners(s, [room.login])
     uid = str(itip.events(calendar)[0]["UID"])
-    existing = find_copy(s, room.login, uid)
-    href = existing[1].href if existing else store.href_for_uid(uid, ".ics", set())
+    existing, collides = find_copy(s, room.login, uid, mine)
+    if collides or not may_book(s, organizer, room):
+        return "DECLINED", NO_AUTHORITY
+    target = (
+        existing.collection
+        if existing
+        else store.get_collection(s, f"{room.login}/{DEFAULT_CALENDAR}")
+    )
+    if target is None:
+        return "DECLINED", "5.1"
+    href = existing.item.href if existing else _free_href(s, target, uid)
     zone = busy.user_zone(s, room.login)
     now = datetime.now(zone)
     wanted = busy.occurrence_periods(
@@ -237,36 +342,40 @@ def _book_room(s: Session, organizer: str, room: User, calendar: icalendar.Calen
     ]
     clash = any(a < d and c < b for a, b, _ in wanted for c, d in taken)
     answer = "DECLINED" if clash else "ACCEPTED"
+    if clash:
+        if existing:
+            store.delete_item(s, existing.collection, existing.item.href, actor=organizer)
+        return answer, DELIVERED
     copy_text = itip.attendee_copy(calendar, None, room.email.lower(), reset=True)
     room_calendar = icalendar.Calendar.from_ical(copy_text)
     itip.set_partstat(room_calendar, room.email.lower(), answer)
     itip.set_partstat(room_calendar, room.login, answer)
-    if clash:
-        if existing:
-            store.delete_item(s, existing[0], existing[1].href, actor=organizer)
-        return answer
-    target = (
-        existing[0] if existing else store.get_collection(s, f"{room.login}/{DEFAULT_CALENDAR}")
-    )
-    if target is not None:
-        _put(s, target, href, room_calendar.to_ical().decode(), organizer)
-    return answer
+    _put(s, target, href, room_calendar.to_ical().decode(), organizer)
+    return answer, DELIVERED
 
 
-def _cancel(s: Session, organizer: str, attendee: str, calendar: icalendar.Calendar) -> None:
+def _cancel(
+    s: Session, organizer: str, mine: set[str], attendee: str, calendar: icalendar.Calendar
+) -> str | None:
+    """Mark the attendee's copy of the organizer's event cancelled (or mail outside).
+
+    Returns NO_AUTHORITY when the attendee's item with this UID is not this
+    organizer's event: it is left untouched.
+    """
     user = freebusy.resolve(s, attendee)
     uid = str(itip.events(calendar)[0]["UID"])
     if user is None:
         _queue_mail(s, organizer, attendee, calendar, "CANCEL")
-        return
-    existing = find_copy(s, user.login, uid)
+        return None
+    existing, collides = find_copy(s, user.login, uid, mine)
     if existing is None:
-        return
-    copy_calendar = icalendar.Calendar.from_ical(existing[1].text)
+        return NO_AUTHORITY if collides else None
+    copy_calendar = icalendar.Calendar.from_ical(existing.item.text)
     for event in itip.events(copy_calendar):
         event["STATUS"] = "CANCELLED"
-    _put(s, existing[0], existing[1].href, copy_calendar.to_ical().decode(), organizer)
+    _put(s, existing.collection, existing.item.href, copy_calendar.to_ical().decode(), organizer)
     inbox.deliver(s, user.login, itip.message(calendar, "CANCEL"))
+    return DELIVERED
 
 
 def _as_attendee(
@@ -294,16 +403,29 @@ def _reply(s: Session, owner: str, me: str, organizer: str, calendar: icalendar.
 
 
 def apply_answer(
-    s: Session, organizer: str, uid: str, attendee: str, answer: str, actor: str
+    s: Session,
+    organizer: str,
+    uid: str,
+    attendee: str,
+    answer: str,
+    actor: str,
+    at: Copy | None = None,
 ) -> bool:
-    """Record an attendee's answer on the organizer's copy; False if they are no attendee."""
-    found = find_copy(s, organizer, uid)
-    if found is None:
+    """Record an attendee's answer on the organizer's copy; False if they are no attendee.
+
+    Only the organizer's own event (its ORGANIZER is one of theirs, RFC 6638
+    §3.2.2.3, §5546 §3.2.3) and only ``attendee``'s PARTSTAT change: an item of
+    the organizer's with this UID organized by someone else is no answer's target.
+    ``at`` names the item when the caller knows it (a signed answer link).
+    """
+    addresses = reminders.owner_addresses(s, organizer)
+    found = at if at is not None else find_copy(s, organizer, uid, addresses)[0]
+    if found is None or not organized_by(found.item.text, addresses):
         return False
-    calendar = icalendar.Calendar.from_ical(found[1].text)
+    calendar = icalendar.Calendar.from_ical(found.item.text)
     if not itip.set_partstat(calendar, attendee, answer, "2.0"):
         return False
-    _put(s, found[0], found[1].href, calendar.to_ical().decode(), actor)
+    _put(s, found.collection, found.item.href, calendar.to_ical().decode(), actor)
     inbox.deliver(s, organizer, itip.message(calendar, "REPLY", only=attendee))
     title, _ = itip.summary_lines(calendar, "en")
     delivery.notify_browser(s, organizer, None, f"{attendee}: {answer.lower()}", title)
@@ -406,6 +528,7 @@ class LinkedEvent:
     """The organizer's event behind a verified, unexpired answer link."""
 
     collection: store.CollectionData
+    item: store.ItemData
     calendar: icalendar.Calendar
     attendee: str
     language: str  # the organizer's, as in the invitation mail
@@ -441,7 +564,7 @@ def open_link(s: Session, params: dict[str, str], now: datetime) -> LinkedEvent:
     calendar = _parse(item.text) if item else None
     if collection is None or calendar is None:
         raise LinkRefused("event_gone", language)
-    return LinkedEvent(collection, calendar, attendee, language)
+    return LinkedEvent(collection, item, calendar, attendee, language)  # type: ignore[arg-type]
 
 
 def answer_link(s: Session, params: dict[str, str], answer: str, now: datetime) -> LinkedEvent:
@@ -451,7 +574,8 @@ def answer_link(s: Session, params: dict[str, str], answer: str, now: datetime) 
         raise LinkRefused("unknown_answer", event.language)
     organizer = event.collection.owner
     uid = str(itip.events(event.calendar)[0]["UID"])
-    if not apply_answer(s, organizer, uid, event.attendee, answer, actor=event.attendee):
+    at = Copy(event.collection, event.item)
+    if not apply_answer(s, organizer, uid, event.attendee, answer, event.attendee, at):
         raise LinkRefused("not_invited", event.language)
     organizer_email = s.scalar(select(User.email).where(User.login == organizer))
     if organizer_email:

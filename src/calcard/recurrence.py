@@ -1,0 +1,147 @@
+"""Bounds on recurrence expansion, so that no item's write holds its owner's lock for long.
+
+Expanding a recurrence set (RFC 5545 §3.3.10, §3.8.5) costs in two ways: the
+occurrences kept, and the steps the rule engine (dateutil) walks from DTSTART
+to reach them, which no later window start skips. Both are bounded here, from
+the iCalendar text alone (no parse: cheap enough to run before the write lock):
+
+- A rule with more than ``MAX_PER_DAY`` candidate instants a day (SECONDLY,
+  MINUTELY, or BYMINUTE/BYSECOND lists on top of an hourly pattern) is refused,
+  and so is a rule whose walk from DTSTART to a few years ahead takes more than
+  ``MAX_STEPS`` steps (an hourly rule that started in 1900). CalDAV clients get
+  403 with the RFC 4791 §5.3.2.1 CALDAV:max-instances precondition, the JSON
+  API 400, an import skips the entry with the reason.
+- Every expansion on write (the occurrence index, the reminder schedule, a
+  room's clash check) keeps at most ``MAX_OCCURRENCES`` occurrences per item:
+  ``window`` shortens the span it expands so that the rule's rate fits the cap,
+  and callers cut what is left over (RDATE lists) at the cap.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+MAX_OCCURRENCES = 3_000  # per item and per expansion: 125 days of an hourly rule
+MAX_PER_DAY = 24  # candidate instants a day: hourly is the most frequent rule allowed
+MAX_STEPS = 100_000  # rule steps from DTSTART to HORIZON (~0.7 s of dateutil)
+HORIZON = timedelta(days=4 * 366)  # how far ahead the walk is counted (index window + growth)
+
+# Instants a day one period step visits, before BY* expansion (RFC 5545 §3.3.10); a
+# coarser FREQ with day filters walks every day of its period (dateutil's day sets).
+_BASE = {"SECONDLY": 86_400, "MINUTELY": 1_440, "HOURLY": 24, "DAILY": 1}
+_PERIOD_DAYS = {"WEEKLY": 7, "MONTHLY": 28, "YEARLY": 365}
+_DAY_FILTERS = ("BYDAY", "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS")
+_FINER = {  # BYxxx lists that multiply the instants of a coarser FREQ
+    "BYHOUR": ("DAILY", "WEEKLY", "MONTHLY", "YEARLY"),
+    "BYMINUTE": ("HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"),
+    "BYSECOND": ("MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"),
+}
+_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
+
+
+RECURRING = ("VEVENT", "VTODO", "VJOURNAL")  # what recurring-ical-events expands
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One RRULE or EXRULE with its component's name and DTSTART day."""
+
+    parts: dict[str, str]
+    start: date | None
+    component: str = "VEVENT"
+
+    @property
+    def per_day(self) -> float:
+        """An upper bound of the instants the rule visits per day."""
+        freq = self.parts.get("FREQ", "").upper()
+        try:
+            interval = max(int(self.parts.get("INTERVAL", "1")), 1)
+        except ValueError:
+            interval = 1
+        if freq in _BASE or any(self.parts.get(n) for n in _DAY_FILTERS):
+            rate = _BASE.get(freq, 1) / interval
+        else:
+            rate = 1 / (_PERIOD_DAYS.get(freq, 1) * interval)
+        for name, coarser in _FINER.items():
+            if freq in coarser and self.parts.get(name):
+                rate *= len(self.parts[name].split(","))
+        return rate
+
+    def steps(self, today: date) -> float:
+        """About how many instants dateutil walks from DTSTART to ``today + HORIZON``."""
+        end = today + HORIZON
+        until = _DATE.match(self.parts.get("UNTIL", ""))
+        if until:
+            try:
+                end = min(end, date(*map(int, until.groups())))
+            except ValueError:
+                pass
+        days = max((end - (self.start or today)).days, 1)
+        return self.per_day * days
+
+
+def _unfolded(text: str) -> list[str]:
+    return re.sub(r"\r?\n[ \t]", "", text).splitlines()
+
+
+def rules(text: str) -> list[Rule]:
+    """The RRULEs and EXRULEs of every component, read from the text."""
+    found: list[Rule] = []
+    stack: list[tuple[str, dict]] = []  # (component, {"start": date, "rules": [...]})
+    for line in _unfolded(text):
+        name, _, value = line.partition(":")
+        key = name.split(";", 1)[0].strip().upper()
+        if key == "BEGIN":
+            stack.append((value.strip().upper(), {"start": None, "rules": []}))
+        elif key == "END" and stack:
+            component, frame = stack.pop()
+            found += [Rule(p, frame["start"], component) for p in frame["rules"]]
+        elif key == "DTSTART" and stack:
+            match = _DATE.search(value)
+            try:
+                stack[-1][1]["start"] = date(*map(int, match.groups())) if match else None
+            except ValueError:
+                pass
+        elif key in ("RRULE", "EXRULE") and stack:
+            parts = dict(p.partition("=")[::2] for p in value.split(";") if p)
+            stack[-1][1]["rules"].append({k.strip().upper(): v.strip() for k, v in parts.items()})
+    return found
+
+
+def refusal(text: str, today: date | None = None) -> str | None:
+    """Why the recurrences of an iCalendar text are refused, or None when they are fine."""
+    today = today or datetime.now(UTC).date()
+    for rule in rules(text):
+        if rule.per_day > MAX_PER_DAY:
+            return (
+                f"a recurrence more frequent than hourly (FREQ={rule.parts.get('FREQ', '?')}"
+                f") is not supported: at most {MAX_PER_DAY} occurrences a day"
+            )
+        if rule.component in RECURRING and rule.steps(today) > MAX_STEPS:
+            return (
+                "a recurrence this frequent cannot start this long ago: "
+                f"it would take more than {MAX_STEPS} steps to expand; move its start closer"
+            )
+    return None
+
+
+def per_day(text: str) -> float:
+    """Upper bound of the item's occurrences a day from its rules (0: none recur)."""
+    return sum(rule.per_day for rule in rules(text) if rule.component in RECURRING)
+
+
+def window(text: str, start: datetime, end: datetime, now: datetime) -> tuple[datetime, datetime]:
+    """The part of [start, end) to expand so the item's rules give at most MAX_OCCURRENCES.
+
+    When the whole span holds too many, the part starts at a day before ``now``
+    (when that is inside the span; the future is what free/busy, rooms and
+    reminders need) and is as long as the cap allows.
+    """
+    rate = per_day(text)
+    if rate <= 0 or rate * (end - start).total_seconds() / 86_400 <= MAX_OCCURRENCES:
+        return start, end
+    anchor = now - timedelta(days=1)
+    first = anchor if start <= anchor < end else start
+    return first, min(end, first + timedelta(days=MAX_OCCURRENCES / rate))
