@@ -291,4 +291,7 @@ def test_bad_requests_get_clear_errors(server, people):
         ):
             response = http.post("/api/freebusy/find", json=body)
             assert response.status_code == 400 and response.json()["error"]
-        assert http.post("/api/freebusy/find", content=b"{not json").status_code == 400
+        broken = http.post(
+            "/api/freebusy/find", content=b"{not json", headers={"Content-Type": "application/json"}
+        )
+        assert broken.status_code == 400
