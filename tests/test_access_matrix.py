@@ -90,6 +90,8 @@ def test_every_route_has_a_row():
     assert not stale, f"rows for routes that no longer exist: {stale}"
     for row in ROWS:
         assert set(row.expect) == set(ACTORS), f"{row.key}: not every actor has an answer"
+    cells = [cell_id(row, actor) for row in ROWS for actor in ACTORS]
+    assert len(cells) == len(set(cells)), "two rows with one method, URL and route"
 
 
 def test_every_dav_method_has_rows():
@@ -477,8 +479,7 @@ def is_refusal(expected: str) -> bool:
 
 
 def cell_id(row: Row, actor: str) -> str:
-    variant = row.route.partition("#")[2]
-    return f"{row.method} {row.url}{'#' + variant if variant else ''} [{actor}]"
+    return f"{row.method} {row.url} <{row.route}> [{actor}]"
 
 
 def _fill(template: str, values: dict[str, str]) -> str:
