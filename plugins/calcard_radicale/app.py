@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 import zlib
 from http import HTTPStatus, client
@@ -12,7 +13,9 @@ from radicale.app.base import Access
 from radicale.log import logger
 
 from calcard.config import Settings
-from calcard_radicale import query, runtime, scheduling, storage
+from calcard_radicale import query, runtime, scheduling, storage, xmldepth
+
+XML_TOO_DEEP = f"the XML body nests deeper than {xmldepth.MAX_DEPTH} elements"
 
 
 def radicale_configuration(settings: Settings) -> config.Configuration:
@@ -56,6 +59,9 @@ class CalcardApplication(Application):
     def _handle_request(self, environ):
         state = runtime.begin_request()
         gzip_ok = _accepts_gzip(environ.pop("HTTP_ACCEPT_ENCODING", ""))  # compressed below
+        refused = _malformed_request(environ)
+        if refused is not None:
+            return _refusal_response(refused[0], [], *refused)
         status_text, headers, answers = super()._handle_request(environ)
         status = int(status_text.split(" ", 1)[0])
         if state.refusal is not None and status >= 400:
@@ -66,6 +72,10 @@ class CalcardApplication(Application):
         return status_text, headers, answers
 
     def _read_xml_request_body(self, environ, request_info):
+        raw = scheduling.read_body(environ)  # read and put back for Radicale
+        if xmldepth.too_deep(httputils.decode_request(self.configuration, environ, raw)):
+            runtime.refuse(400, XML_TOO_DEEP)
+            raise RuntimeError(XML_TOO_DEEP)  # Radicale answers 400
         try:
             return super()._read_xml_request_body(environ, request_info)
         except DefusedXmlException as exc:
@@ -73,6 +83,9 @@ class CalcardApplication(Application):
 
     def do_REPORT(self, environ, base_prefix, path, user, user_groups, request_info):
         body = scheduling.read_body(environ)
+        if xmldepth.too_deep(body):
+            runtime.refuse(400, XML_TOO_DEEP)
+            return httputils.BAD_REQUEST
         if scheduling.is_free_busy_query(body):
             return scheduling.free_busy_report(body, path, user)
         parsed = query.parse(body)
@@ -140,6 +153,30 @@ class CalcardApplication(Application):
 
 def wsgi_app(settings: Settings) -> Application:
     return CalcardApplication(radicale_configuration(settings))
+
+
+def _malformed_request(environ: dict) -> tuple[int, str] | None:
+    """What Radicale would fail on with a 500 before any plugin runs: Basic credentials
+    that are not base64 of "login:password" (RFC 7617 §2), and a request charset Python
+    cannot decode with (Radicale tries it first, RFC 9110 §8.3.2). (status, reason)."""
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    if authorization.startswith("Basic"):
+        try:
+            decoded = base64.b64decode(authorization[len("Basic") :].strip().encode("ascii"))
+        except ValueError:  # binascii.Error, UnicodeEncodeError
+            decoded = b""
+        if b":" not in decoded:
+            return 401, "malformed Basic credentials"
+    content_type = environ.get("CONTENT_TYPE", "")
+    if "charset=" in content_type:
+        charset = content_type.split("charset=")[1].split(";")[0].strip()  # as Radicale reads it
+        try:
+            b"a".decode(charset)
+        except UnicodeDecodeError:
+            pass  # a real charset (UTF-16 needs two bytes)
+        except (LookupError, ValueError):  # unknown, not a text encoding, or 'undefined'
+            return 415, f"unsupported charset {charset!r}"
+    return None
 
 
 def _accepts_gzip(accept_encoding: str) -> bool:

@@ -51,7 +51,7 @@ def _timestamp(value: date | datetime, widen: timedelta) -> float:
         return value.timestamp()
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
-    return (value.replace(tzinfo=UTC) + widen).timestamp()
+    return value.replace(tzinfo=UTC).timestamp() + widen.total_seconds()  # no overflow at 9999
 
 
 def _duration(component) -> timedelta:
@@ -110,7 +110,18 @@ def _last_start(component) -> date | datetime | None:
 
 
 def time_range(components: list) -> tuple[int, int]:
-    """Enclosing POSIX range of all occurrences of the given components."""
+    """Enclosing POSIX range of all occurrences of the given components.
+
+    Dates near datetime's ends (year 1, 9999) get the widest range, a safe superset;
+    storing refuses such items anyway (timebounds), with a reason.
+    """
+    try:
+        return _time_range(components)
+    except (OverflowError, ValueError):  # ValueError: "year 10000 is out of range"
+        return TIMESTAMP_MIN, TIMESTAMP_MAX
+
+
+def _time_range(components: list) -> tuple[int, int]:
     starts: list[float] = []
     ends: list[float] = []
     for component in components:

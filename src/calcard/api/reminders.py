@@ -12,8 +12,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, StreamingRespon
 from starlette.routing import Route
 
 from calcard import dispatcher, links, reminders
-from calcard.api.common import ApiContext, ApiError, authenticated_login
-from calcard.models import Notification, Reminder, utcnow
+from calcard.api.common import ApiContext, ApiError, authenticated_login, query_number
+from calcard.models import Notification, Reminder, as_id, utcnow
 
 STREAM_POLL_SECONDS = 1.0
 STREAM_KEEPALIVE_SECONDS = 15.0
@@ -65,7 +65,9 @@ def routes(ctx: ApiContext) -> list[Route]:
 
     def stop(request: Request) -> JSONResponse | PlainTextResponse:
         """Stop a repeating reminder (login, or the signed link from its mail)."""
-        reminder_id = int(request.path_params["id"])
+        reminder_id = as_id(request.path_params["id"])
+        if reminder_id is None:
+            raise ApiError(404, f"no reminder {request.path_params['id']} to stop")
         signature = request.query_params.get("sig")
         login = None if signature else authenticated_login(ctx, request, change=True)
         with ctx.db.transaction(write=True) as s:
@@ -85,18 +87,19 @@ def routes(ctx: ApiContext) -> list[Route]:
     def notifications(request: Request) -> JSONResponse:
         """Recent browser notifications (?after=ID for newer ones only)."""
         login = authenticated_login(ctx, request)
-        after = int(request.query_params.get("after", "0") or 0)
+        after = query_number(request, "after")
         return JSONResponse({"notifications": _notifications_after(ctx, login, after)})
 
     async def stream(request: Request) -> StreamingResponse:
         """Browser notifications as server-sent events (Last-Event-ID resumes)."""
         login = await run_in_threadpool(authenticated_login, ctx, request)
         start = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
-        if not start.isdigit():
+        first = as_id(start)
+        if first is None:
             raise ApiError(400, "Last-Event-ID must be a notification id")
 
         async def events():
-            last, idle = int(start), 0.0
+            last, idle = first, 0.0
             while not await request.is_disconnected():
                 batch = await run_in_threadpool(_notifications_after, ctx, login, last)
                 for item in batch:
