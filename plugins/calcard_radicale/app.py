@@ -12,6 +12,7 @@ from radicale import Application, config, httputils, pathutils
 from radicale.app.base import Access
 from radicale.log import logger
 
+from calcard import timebounds
 from calcard.config import Settings
 from calcard_radicale import query, runtime, scheduling, storage, xmldepth
 
@@ -77,9 +78,14 @@ class CalcardApplication(Application):
             runtime.refuse(400, XML_TOO_DEEP)
             raise RuntimeError(XML_TOO_DEEP)  # Radicale answers 400
         try:
-            return super()._read_xml_request_body(environ, request_info)
+            root = super()._read_xml_request_body(environ, request_info)
         except DefusedXmlException as exc:
             raise RuntimeError(f"forbidden XML construct: {exc}") from exc
+        if root is not None and environ["REQUEST_METHOD"] == "PROPFIND" and not len(root):
+            # RFC 4918 §14.20: propfind holds propname, allprop or prop; Radicale reads root[0]
+            runtime.refuse(400, "a PROPFIND body names propname, allprop or prop")
+            raise RuntimeError("empty PROPFIND body element")
+        return root
 
     def do_REPORT(self, environ, base_prefix, path, user, user_groups, request_info):
         body = scheduling.read_body(environ)
@@ -126,6 +132,13 @@ class CalcardApplication(Application):
             runtime.refuse(403, refused)
             return httputils.NOT_ALLOWED
         runtime.request().body = scheduling.read_body(environ)
+        try:  # before Radicale's own time range, which answers dates near 9999 with 412
+            timebounds.check_item(
+                httputils.decode_request(self.configuration, environ, runtime.request().body)
+            )
+        except timebounds.OutOfRange as exc:
+            runtime.refuse(400, str(exc))
+            return httputils.BAD_REQUEST
         return super().do_PUT(environ, base_prefix, path, user, user_groups, request_info)
 
     def do_POST(self, environ, base_prefix, path, user, user_groups, request_info):
