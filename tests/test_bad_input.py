@@ -303,3 +303,42 @@ def test_nul_in_a_url_is_400(server):
         dav = http.get(f"/{login}/calendar/%00.ics")
         assert dav.status_code == 400
     assert_no_unhandled(server, mark)
+
+
+def test_time_zone_names_too_long_for_a_file_name_are_400(server):
+    """A zone lookup opens a file of that name: over the file system's limit it raised OSError."""
+    login = server.user()
+    mark = log_mark(server)
+    zone = "Zeitzone/" + "Ä" * 300
+    calendar = f"/{login}/calendar/"
+    text = event("long-zone", "20710304T090000", "20710304T100000").replace(
+        "DTSTART:", f"DTSTART;TZID={zone}:"
+    )
+    with server.client(login) as http:
+        put = http.put(calendar + "zone.ics", content=text.encode(), headers={"Content-Type": ICS})
+        assert put.status_code == 400, put.text
+        assert "TZID" in put.text
+        imported = http.post(
+            "/api/import",
+            params={"into": calendar},
+            content=text.encode(),
+            headers={"Content-Type": ICS},
+        )
+        assert imported.status_code == 200, imported.text
+        assert imported.json()["added"] == 0
+        created = http.post(
+            "/api/event",
+            json={
+                "calendar": calendar,
+                "title": "x",
+                "start": "2071-03-04T09:00",
+                "timezone": zone,
+            },
+        )
+        assert created.status_code == 400, created.text
+        before = http.get("/api/me/preferences").json()
+        preferences = http.patch("/api/me/preferences", json={"timezone": zone})
+        assert preferences.status_code == 400, preferences.text
+        assert http.get("/api/me/preferences").json() == before
+        assert hrefs(http, calendar) == []
+    assert_no_unhandled(server, mark)

@@ -1,7 +1,8 @@
 """Property-based attack on a running server: random input never gets a 5xx (ISSUE 14, item 10).
 
-Every API route and method (enumerated from ``calcard.api.routes``, so a new
-route is fuzzed without touching this file) and every DAV method on a user's
+Every API route and web page (enumerated from ``calcard.api.routes`` and
+``calcard.webui.routes``, so a new route is fuzzed without touching this file)
+and every DAV method on a user's
 paths receives random query strings, headers, JSON bodies, XML and
 iCalendar/vCard, authenticated as a real user (an administrator of their
 organization) and anonymously. Each answer must be below 500, and afterwards
@@ -25,15 +26,17 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from starlette.routing import Mount, Route
 
-from calcard import api
+from calcard import api, webui
 from calcard.api.common import ApiContext
+from calcard.config import load_settings
 
 from conftest import PASSWORD, Server, start_server, stop_server
 
 settings.register_profile(
     "calcard-fuzz",
-    max_examples=120,  # per test: two tests per backend, about 240 requests in all
+    max_examples=100,  # per test: two tests, 200 requests per backend
     deadline=None,
     derandomize=True,  # the same inputs every run, so a failure is reproducible as is
     database=None,  # no .hypothesis folder in the repository
@@ -44,11 +47,13 @@ FUZZ = settings.get_profile("calcard-fuzz")
 
 # RFC 4918 §9.8.5 / §9.9.4: a COPY or MOVE to another server is answered 502 (Bad Gateway).
 REMOTE_DESTINATION = "Remote destination not supported"
+WEB = webui.routes(ApiContext(None, load_settings()))  # type: ignore[arg-type]
 ROUTES = [
     (route.path, method)
-    for route in api.routes(ApiContext(None, None))  # type: ignore[arg-type]
+    for route in [*api.routes(ApiContext(None, None)), *WEB]  # type: ignore[arg-type]
+    if isinstance(route, Route)
     for method in sorted((route.methods or {"GET"}) - {"HEAD"})
-]
+] + [(mount.path + "/{name}", "GET") for mount in WEB if isinstance(mount, Mount)]
 DAV_METHODS = [
     "GET",
     "HEAD",
@@ -380,6 +385,7 @@ def header_values(actor: Actor) -> st.SearchStrategy[dict[str, bytes]]:
         "Accept-Encoding": st.sampled_from(["gzip", "br", "gzip;q=0", "*"]),
         "X-CSRF-Token": header_texts(10),
         "Range": st.sampled_from(["bytes=0-1", "bytes=9-1", "lines=1"]),
+        "Cookie": header_texts(30).map(lambda t: f"calcard_session={t}"),
     }
     encoded = {k: v.map(lambda x: x.encode("latin-1", "replace")) for k, v in choices.items()}
     return st.fixed_dictionaries({}, optional=encoded)

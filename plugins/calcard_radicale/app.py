@@ -51,7 +51,10 @@ class CalcardApplication(Application):
     Free/busy REPORTs, the scheduling outbox and principal scheduling
     properties come from calcard (see scheduling.py).
 
-    Forbidden XML constructs (entities, DTDs) get 400, not 500. A refusal a
+    Forbidden XML constructs (entities, DTDs), XML nested deeper than
+    xmldepth.MAX_DEPTH and dates outside calcard.timebounds get 400; malformed
+    Basic credentials 401 and an unknown request charset 415, before Radicale
+    (which failed on them with 500) sees the request. A refusal a
     plugin recorded with its reason (plan limit, read-only share, 2FA needing
     an app password, throttling) replaces Radicale's generic error answer, so
     a person reading the client's error sees why.

@@ -345,7 +345,7 @@ def parse_input(body: dict) -> EventInput:
     timezone = str(body.get("timezone") or "UTC")
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: name too long
         raise EventError(f"unknown time zone {timezone!r}") from exc
     start = _parse_time(body.get("start"), all_day, "start")
     end = (

@@ -20,6 +20,7 @@ import vobject
 from dateutil.rrule import rruleset, rrulestr
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
+from calcard import timebounds
 from calcard.store import TIMESTAMP_MAX, TIMESTAMP_MIN, etag_of  # noqa: F401 (part of this API)
 
 COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
@@ -212,7 +213,7 @@ def iana_zone(tzid: str) -> str:
 def _known_zone(tzid: str) -> bool:
     try:
         ZoneInfo(tzid)
-    except (ValueError, ZoneInfoNotFoundError):
+    except (ValueError, ZoneInfoNotFoundError, OSError):  # OSError: a name too long
         return False
     return True
 
@@ -391,7 +392,9 @@ def _calendar_text(zones: list, lines: list[str]) -> str:
 
 
 def _checked_components(text: str) -> list:
-    """The calendar's components, or ValueError naming what icalendar could not read."""
+    """The calendar's components, or ValueError naming what icalendar could not read
+    (or what calcard cannot compute with, timebounds.OutOfRange)."""
+    timebounds.check_item(text)
     calendar = icalendar.Calendar.from_ical(text)
     components = [c for c in calendar.subcomponents if c.name in COMPONENTS]
     for component in components:

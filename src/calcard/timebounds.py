@@ -14,6 +14,10 @@ of them raise OverflowError. So:
   one asked over DAV (RFC 4791 §9.9 time-range) is clamped to them (``clamp``).
 
 A window inside the bounds, widened by the longest span, stays inside datetime.
+A time zone name (TZID, RFC 5545 §3.2.19 and §3.8.3.1) longer than
+MAX_TZID is refused too: every zone lookup (icalendar's parser included) opens
+a file of that name, and a name over the file system's limit raised OSError.
+
 RRULE UNTIL is not bounded (clients write 99991231 for "forever"); expansion
 stops at the window. How many occurrences a rule may make is another matter
 (a cap on recurrence expansion), not decided here.
@@ -39,6 +43,11 @@ _DATED = re.compile(r"^(?:DTSTART|DTEND|DUE|RECURRENCE-ID|RDATE|EXDATE)[;:].*$",
 _YEAR = re.compile(r"(?<![0-9])([0-9]{4})[0-9]{4}(?![0-9])")
 _SPANS = re.compile(r"^(?:DURATION|TRIGGER)[;:].*$", re.M)
 _LONG_NUMBER = re.compile(r"[0-9]{5}")
+MAX_TZID = 200  # the longest IANA or Windows zone name is under 70 characters
+_TOO_LONG = f"{{{MAX_TZID + 1},}}"
+_LONG_TZID = re.compile(
+    rf'TZID=(?:"[^"]{_TOO_LONG}"|[^";:\r\n]{_TOO_LONG})|^TZID:.{_TOO_LONG}$', re.M
+)
 
 
 class OutOfRange(ValueError):
@@ -119,11 +128,13 @@ def check_item(text: str) -> None:
 
     Text that does not parse is not judged here: the parser that reads it refuses it.
     """
+    if _LONG_TZID.search(re.sub(r"\r?\n[ \t]", "", text)):
+        raise OutOfRange(f"a time zone name (TZID) may have at most {MAX_TZID} characters")
     if _plainly_inside(text):
         return
     try:
         calendar = icalendar.Calendar.from_ical(text)
-    except (ValueError, TypeError, KeyError, IndexError):
+    except (ValueError, TypeError, KeyError, IndexError, OSError):
         return
     for component in calendar.walk():
         if component.name in COMPONENTS:
