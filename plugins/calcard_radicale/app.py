@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 import xml.etree.ElementTree as ET
 import zlib
@@ -12,9 +13,11 @@ from radicale import Application, config, httputils, pathutils
 from radicale.app.base import Access
 from radicale.log import logger
 
-from calcard import access, recurrence
+from calcard import access, recurrence, timebounds
 from calcard.config import Settings
-from calcard_radicale import query, runtime, scheduling, storage
+from calcard_radicale import query, runtime, scheduling, storage, xmldepth
+
+XML_TOO_DEEP = f"the XML body nests deeper than {xmldepth.MAX_DEPTH} elements"
 
 CALCARD_NS = "http://calcard.org/ns/"
 
@@ -52,7 +55,10 @@ class CalcardApplication(Application):
     properties come from calcard (see scheduling.py).
 
     Any answer of 400 or more rolls back what the request wrote (runtime.py).
-    Forbidden XML constructs (entities, DTDs) get 400, not 500. A refusal a
+    Forbidden XML constructs (entities, DTDs), XML nested deeper than
+    xmldepth.MAX_DEPTH and dates outside calcard.timebounds get 400; malformed
+    Basic credentials 401 and an unknown request charset 415, before Radicale
+    (which failed on them with 500) sees the request. A refusal a
     plugin recorded with its reason (plan limit, read-only share, 2FA needing
     an app password, throttling) replaces Radicale's generic error answer, so
     a person reading the client's error sees why.
@@ -61,6 +67,9 @@ class CalcardApplication(Application):
     def _handle_request(self, environ):
         state = runtime.begin_request()
         gzip_ok = _accepts_gzip(environ.pop("HTTP_ACCEPT_ENCODING", ""))  # compressed below
+        refused = _malformed_request(environ)
+        if refused is not None:
+            return _refusal_response(refused[0], [], *refused)
         status = 500
         try:
             status_text, headers, answers = super()._handle_request(environ)
@@ -75,13 +84,25 @@ class CalcardApplication(Application):
         return status_text, headers, answers
 
     def _read_xml_request_body(self, environ, request_info):
+        raw = scheduling.read_body(environ)  # read and put back for Radicale
+        if xmldepth.too_deep(httputils.decode_request(self.configuration, environ, raw)):
+            runtime.refuse(400, XML_TOO_DEEP)
+            raise RuntimeError(XML_TOO_DEEP)  # Radicale answers 400
         try:
-            return super()._read_xml_request_body(environ, request_info)
+            root = super()._read_xml_request_body(environ, request_info)
         except DefusedXmlException as exc:
             raise RuntimeError(f"forbidden XML construct: {exc}") from exc
+        if root is not None and environ["REQUEST_METHOD"] == "PROPFIND" and not len(root):
+            # RFC 4918 §14.20: propfind holds propname, allprop or prop; Radicale reads root[0]
+            runtime.refuse(400, "a PROPFIND body names propname, allprop or prop")
+            raise RuntimeError("empty PROPFIND body element")
+        return root
 
     def do_REPORT(self, environ, base_prefix, path, user, user_groups, request_info):
         body = scheduling.read_body(environ)
+        if xmldepth.too_deep(body):
+            runtime.refuse(400, XML_TOO_DEEP)
+            return httputils.BAD_REQUEST
         if scheduling.is_free_busy_query(body):
             return scheduling.free_busy_report(body, path, user)
         parsed = query.parse(body)
@@ -122,6 +143,11 @@ class CalcardApplication(Application):
             runtime.refuse(403, refused)
             return httputils.NOT_ALLOWED
         body = runtime.request().body = scheduling.read_body(environ)
+        try:  # before Radicale's own time range, which answers dates near 9999 with 412
+            timebounds.check_item(httputils.decode_request(self.configuration, environ, body))
+        except timebounds.OutOfRange as exc:
+            runtime.refuse(400, str(exc))
+            return httputils.BAD_REQUEST
         too_many = user and recurrence.refusal(body.decode("utf-8", "replace"))
         if too_many:  # (anonymous: Radicale asks for credentials first)
             return max_instances(too_many)
@@ -175,6 +201,30 @@ def max_instances(reason: str) -> tuple[int, tuple, bytes, None]:
 
 def wsgi_app(settings: Settings) -> Application:
     return CalcardApplication(radicale_configuration(settings))
+
+
+def _malformed_request(environ: dict) -> tuple[int, str] | None:
+    """What Radicale would fail on with a 500 before any plugin runs: Basic credentials
+    that are not base64 of "login:password" (RFC 7617 §2), and a request charset Python
+    cannot decode with (Radicale tries it first, RFC 9110 §8.3.2). (status, reason)."""
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    if authorization.startswith("Basic"):
+        try:
+            decoded = base64.b64decode(authorization[len("Basic") :].strip().encode("ascii"))
+        except ValueError:  # binascii.Error, UnicodeEncodeError
+            decoded = b""
+        if b":" not in decoded:
+            return 401, "malformed Basic credentials"
+    content_type = environ.get("CONTENT_TYPE", "")
+    if "charset=" in content_type:
+        charset = content_type.split("charset=")[1].split(";")[0].strip()  # as Radicale reads it
+        try:
+            b"a".decode(charset)
+        except UnicodeDecodeError:
+            pass  # a real charset (UTF-16 needs two bytes)
+        except (LookupError, ValueError):  # unknown, not a text encoding, or 'undefined'
+            return 415, f"unsupported charset {charset!r}"
+    return None
 
 
 def _accepts_gzip(accept_encoding: str) -> bool:

@@ -180,7 +180,11 @@ class Collection(storage.BaseCollection):
         """Store, then schedule (RFC 6638): the organizer's copy may come back amended."""
         self._refuse_box_write()
         with session(write=True) as s:
-            stored, old = store.put_item(s, self._data, item_data(href, item))
+            try:
+                stored, old = store.put_item(s, self._data, item_data(href, item))
+            except store.StoreError as exc:  # Radicale answers 400; the client sees why
+                runtime.refuse(400, str(exc))
+                raise
             amended = scheduling.on_save(
                 s,
                 self._data.owner,

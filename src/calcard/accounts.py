@@ -452,7 +452,7 @@ def set_user(
 
         try:
             ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: name too long
             raise AccountError(f"unknown time zone {timezone!r}") from exc
         user.timezone = timezone
     s.flush()

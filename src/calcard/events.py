@@ -30,6 +30,7 @@ from calcard import (
     scheduling,
     sharing,
     store,
+    timebounds,
 )
 from calcard.calendars import color_of
 from calcard.store import ItemData
@@ -345,7 +346,7 @@ def parse_input(body: dict) -> EventInput:
     timezone = str(body.get("timezone") or "UTC")
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: name too long
         raise EventError(f"unknown time zone {timezone!r}") from exc
     start = _parse_time(body.get("start"), all_day, "start")
     end = (
@@ -399,11 +400,15 @@ def _list(body: dict, name: str, limit: int) -> list:
 
 def _parse_time(value: object, all_day: bool, name: str) -> datetime | date:
     try:
-        if all_day:
-            return date.fromisoformat(str(value)[:10])
-        moment = datetime.fromisoformat(str(value))
+        day = date.fromisoformat(str(value)[:10]) if all_day else None
+        moment = day or datetime.fromisoformat(str(value))
+        timebounds.check_instant(moment, name)
+    except timebounds.OutOfRange as exc:
+        raise EventError(str(exc)) from exc
     except ValueError as exc:
         raise EventError(f"{name} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM") from exc
+    if day is not None:
+        return day
     return moment.replace(tzinfo=None, second=0, microsecond=0)
 
 

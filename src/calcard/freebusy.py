@@ -18,7 +18,7 @@ import icalendar
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from calcard import busy, sharing, store
+from calcard import busy, sharing, store, timebounds
 from calcard.models import Collection, Membership, Occurrence, Room, User, utcnow
 
 DEFAULT_HORIZON_DAYS = 14
@@ -159,7 +159,11 @@ def collection_busy(
     end: datetime,
     except_href: str | None = None,
 ) -> list[busy.Period]:
-    """One calendar's busy periods (also what a CalDAV free-busy-query answers)."""
+    """One calendar's busy periods (also what a CalDAV free-busy-query answers).
+
+    The window is clamped to timebounds: no item lies outside, and expansion widens it.
+    """
+    start, end = timebounds.clamp(start, end)
     first, last = int(start.timestamp()), int(end.timestamp())
     now = utcnow()
     if now - busy.WINDOW_BEFORE <= start and end <= now + busy.WINDOW_AFTER:

@@ -20,6 +20,7 @@ import vobject
 from dateutil.rrule import rruleset, rrulestr
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
+from calcard import timebounds
 from calcard.store import TIMESTAMP_MAX, TIMESTAMP_MIN, etag_of  # noqa: F401 (part of this API)
 
 COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
@@ -51,7 +52,7 @@ def _timestamp(value: date | datetime, widen: timedelta) -> float:
         return value.timestamp()
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
-    return (value.replace(tzinfo=UTC) + widen).timestamp()
+    return value.replace(tzinfo=UTC).timestamp() + widen.total_seconds()  # no overflow at 9999
 
 
 def _duration(component) -> timedelta:
@@ -110,7 +111,18 @@ def _last_start(component) -> date | datetime | None:
 
 
 def time_range(components: list) -> tuple[int, int]:
-    """Enclosing POSIX range of all occurrences of the given components."""
+    """Enclosing POSIX range of all occurrences of the given components.
+
+    Dates near datetime's ends (year 1, 9999) get the widest range, a safe superset;
+    storing refuses such items anyway (timebounds), with a reason.
+    """
+    try:
+        return _time_range(components)
+    except (OverflowError, ValueError):  # ValueError: "year 10000 is out of range"
+        return TIMESTAMP_MIN, TIMESTAMP_MAX
+
+
+def _time_range(components: list) -> tuple[int, int]:
     starts: list[float] = []
     ends: list[float] = []
     for component in components:
@@ -201,7 +213,7 @@ def iana_zone(tzid: str) -> str:
 def _known_zone(tzid: str) -> bool:
     try:
         ZoneInfo(tzid)
-    except (ValueError, ZoneInfoNotFoundError):
+    except (ValueError, ZoneInfoNotFoundError, OSError):  # OSError: a name too long
         return False
     return True
 
@@ -380,7 +392,9 @@ def _calendar_text(zones: list, lines: list[str]) -> str:
 
 
 def _checked_components(text: str) -> list:
-    """The calendar's components, or ValueError naming what icalendar could not read."""
+    """The calendar's components, or ValueError naming what icalendar could not read
+    (or what calcard cannot compute with, timebounds.OutOfRange)."""
+    timebounds.check_item(text)
     calendar = icalendar.Calendar.from_ical(text)
     components = [c for c in calendar.subcomponents if c.name in COMPONENTS]
     for component in components:

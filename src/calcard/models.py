@@ -6,6 +6,7 @@ can be distributed by that key later (DESIGN.md, "Growing past one machine").
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -31,6 +32,21 @@ def utcnow() -> datetime:
 def as_utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything is stored in UTC."""
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+MAX_ID = 2**63 - 1  # the largest BIGINT (PostgreSQL) and SQLite INTEGER
+
+
+def as_id(value: object) -> int | None:
+    """A row id or counter given as text (a path or query parameter), or None if it is none.
+
+    ASCII digits up to ``MAX_ID`` only: ``str.isdigit`` also passes '²' (which int()
+    refuses), and a longer number overflows the column the query binds it to.
+    """
+    text = str(value)
+    if not re.fullmatch(r"[0-9]{1,19}", text) or int(text) > MAX_ID:
+        return None
+    return int(text)
 
 
 class Base(DeclarativeBase):

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from sqlalchemy import BindParameter, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from calcard import busy, reminders
+from calcard import busy, reminders, timebounds
 from calcard.models import (
     Collection,
     HolidaySubscription,
@@ -289,6 +289,7 @@ def put_item(
     s: Session, collection: CollectionData, item: ItemData, actor: str = ""
 ) -> tuple[ItemData, ItemData | None]:
     """Create or replace the item at ``item.href``; returns (stored, replaced)."""
+    _check_dates(collection, item.text)
     with s.begin_nested():
         old = get_item(s, collection.id, item.href)
         if (
@@ -425,6 +426,8 @@ def _create_collection(
     collection = collection_data(existing)
     new_items = list(items or [])
     _check_unique(new_items)
+    for new_item in new_items:
+        _check_dates(collection, new_item.text)
     for href in old_items:
         _mark_item_deleted(s, collection.id, href, actor)
     _insert_items(s, collection, new_items)
@@ -437,6 +440,15 @@ def _create_collection(
     _bump(s, collection.id, changes)
     replaced = {h: old_items[h] for h in new_hrefs if h in old_items}
     return get_collection(s, path), replaced, sorted(new_hrefs - old_items.keys())  # type: ignore[return-value]
+
+
+def _check_dates(collection: CollectionData, text: str) -> None:
+    """Refuse a calendar item whose dates no computation could handle (timebounds)."""
+    if collection.tag == "VCALENDAR":
+        try:
+            timebounds.check_item(text)
+        except timebounds.OutOfRange as exc:
+            raise StoreError(str(exc)) from exc
 
 
 def _check_unique(items: list[ItemData]) -> None:

@@ -228,7 +228,7 @@ def parse_input(body: dict) -> TaskInput:
     timezone = str(body.get("timezone") or "UTC")
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: name too long
         raise EventError(f"unknown time zone {timezone!r}") from exc
     priority = body.get("priority") or 0
     if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 9:

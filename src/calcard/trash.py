@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from calcard import access, accounts, ical, inbox, store
 from calcard.db import Database
-from calcard.models import Collection, Item
+from calcard.models import Collection, Item, as_id
 from calcard.store import ItemData, StoreError
 
 SUFFIX = {"VCALENDAR": ".ics", "VADDRESSBOOK": ".vcf"}
@@ -162,10 +162,11 @@ def restore(
     """
     owner = accounts.get_user(s, login).login
     kind, _, number = entry_id.partition("-")
-    if not number.isdigit() or kind not in ("item", "collection"):
+    row_id = as_id(number)
+    if row_id is None or kind not in ("item", "collection"):
         raise StoreError(f"not a trash id: {entry_id!r} (see 'calcard trash list')")
     model = Collection if kind == "collection" else Item
-    row = s.get(model, int(number))
+    row = s.get(model, row_id)
     if row is None or row.owner != owner or row.deleted_at is None:
         raise NotInTrash(f"no trash entry {entry_id!r} for {login!r}")
     if isinstance(row, Collection):

@@ -15,7 +15,7 @@ import time
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -122,6 +122,32 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+class RefuseNul:
+    """Refuse a URL whose path or query carries a NUL character (``%00``) with 400.
+
+    No name, id or date contains one, and PostgreSQL text cannot hold one: a
+    query parameter with NUL reaching a lookup was a 500 (psycopg DataError).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query = scope.get("query_string", b"") if scope["type"] == "http" else b""
+        if scope["type"] == "http" and (
+            "\x00" in scope["path"] or b"%00" in query or b"\x00" in query
+        ):
+            reason = "the URL contains a NUL character"
+            response = (
+                JSONResponse({"error": reason}, 400)
+                if scope["path"].startswith("/api/")
+                else PlainTextResponse(reason + "\n", 400)
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
     response = JSONResponse({"error": f"request body larger than {limit} bytes"}, status_code=413)
     await response(scope, receive, send)
@@ -157,4 +183,4 @@ def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
         ],
         exception_handlers=api.api_error_handlers,
     )
-    return AccessLog(BodyLimit(webui.BrowserRedirect(app), settings.max_body_size))
+    return AccessLog(RefuseNul(BodyLimit(webui.BrowserRedirect(app), settings.max_body_size)))

@@ -10,7 +10,6 @@ request body's JSON schema), so the document cannot drift from the routes.
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import re
 import time
@@ -29,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from calcard import accounts, logins, sessions
 from calcard.config import Settings
 from calcard.db import Database
+from calcard.models import as_id
 from calcard.store import StoreError
 
 OTP_HEADER = "x-calcard-otp"
@@ -58,7 +58,7 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
         return None
     try:
         login, _, password = base64.b64decode(header[6:]).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, non-ASCII (UnicodeEncodeError)
         return None
     return login, password
 
@@ -184,6 +184,17 @@ def query_param(request: Request, name: str) -> str:
     return value
 
 
+def query_number(request: Request, name: str, default: int = 0) -> int:
+    """A whole-number query parameter (an id or counter), ``default`` when absent, or 400."""
+    value = request.query_params.get(name)
+    if not value:
+        return default
+    number = as_id(value)
+    if number is None:
+        raise ApiError(400, f"query parameter {name!r} must be a whole number, not {value!r}")
+    return number
+
+
 @dataclass
 class Call:
     """One API request as a handler sees it."""
@@ -220,16 +231,45 @@ class Call:
 Handler = Callable[[Call], Any]
 
 
+MAX_JSON_DEPTH = 32  # far deeper than any real body
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not a JSON number (RFC 8259 §6)")
+
+
+def _check_json(value: Any) -> None:
+    """Refuse what parses but no endpoint can store or answer with: nesting deeper than
+    MAX_JSON_DEPTH, and strings with NUL (PostgreSQL text refuses it) or a lone surrogate
+    (not Unicode text, RFC 8259 §8.2). Iterative, so depth itself cannot overflow."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ApiError(400, f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(node, dict):
+            pending.extend((k, depth) for k in node)
+            pending.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            pending.extend((v, depth + 1) for v in node)
+        elif isinstance(node, str) and ("\x00" in node or _SURROGATE.search(node)):
+            raise ApiError(400, "the body has a NUL character or a lone surrogate in a string")
+
+
 async def _json_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     if not raw:
         return {}
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_not_json)
+    except RecursionError as exc:  # nesting deep enough to exhaust the C parser's stack
+        raise ApiError(400, f"the body nests deeper than {MAX_JSON_DEPTH} levels") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"the body is not JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise ApiError(400, "the body must be a JSON object")
+    _check_json(body)
     return body
 
 

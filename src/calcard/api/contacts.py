@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from calcard import contacts, store
 from calcard.api.common import ApiContext, ApiError, authenticated_login, json_body, query_param
+from calcard.models import as_id
 from calcard.store import StoreError
 
 
@@ -119,7 +120,9 @@ def routes(ctx: ApiContext) -> list[Route]:
         return call(request, lambda s, login: {"merges": contacts.list_merges(s, login)}, False)
 
     def undo_sync(request: Request) -> JSONResponse:
-        merge_id = request.path_params["id"]
+        merge_id = as_id(request.path_params["id"])
+        if merge_id is None:
+            raise ApiError(404, f"no merge {request.path_params['id']}")
         return call(request, lambda s, login: contacts.undo_merge(s, login, merge_id), True)
 
     async def undo(request: Request) -> JSONResponse:

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from calcard import events, scheduling, store
+from calcard import events, scheduling, store, timebounds
 from calcard.api.common import ApiContext, ApiError, authenticated_login, json_body, query_param
 
 MAX_RANGE = timedelta(days=400)
@@ -24,6 +24,10 @@ def time_range(request: Request) -> tuple[datetime, datetime]:
     try:
         start = datetime.fromisoformat(query_param(request, "start"))
         end = datetime.fromisoformat(query_param(request, "end"))
+        timebounds.check_instant(start, "start")
+        timebounds.check_instant(end, "end")
+    except timebounds.OutOfRange as exc:
+        raise ApiError(400, str(exc)) from exc
     except ValueError as exc:
         raise ApiError(400, "start and end must be ISO 8601 date-times with offset") from exc
     if start.tzinfo is None or end.tzinfo is None or not start < end <= start + MAX_RANGE:

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from calcard import access, accounts, busy, freebusy, rooms, store
+from calcard import access, accounts, busy, freebusy, rooms, store, timebounds
 from calcard.api.common import ApiContext, ApiError, authenticated_login, json_body, query_param
 
 
@@ -20,6 +20,10 @@ def _instant(value: object, name: str) -> datetime:
         raise ApiError(400, f"{name} must be an ISO 8601 date-time with offset") from exc
     if moment.tzinfo is None:
         raise ApiError(400, f"{name} needs a UTC offset, e.g. 2026-03-02T10:00:00+01:00")
+    try:
+        timebounds.check_instant(moment, name)
+    except timebounds.OutOfRange as exc:
+        raise ApiError(400, str(exc)) from exc
     return moment
 
 

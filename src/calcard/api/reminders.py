@@ -13,9 +13,17 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 
 from calcard import dispatcher, links, reminders
-from calcard.api.common import FORM, JSON, ApiContext, ApiError, accepts, authenticated_login
+from calcard.api.common import (
+    FORM,
+    JSON,
+    ApiContext,
+    ApiError,
+    accepts,
+    authenticated_login,
+    query_number,
+)
 from calcard.api.rsvp import page
-from calcard.models import Notification, Reminder, utcnow
+from calcard.models import Notification, Reminder, as_id, utcnow
 
 STREAM_POLL_SECONDS = 1.0
 STREAM_KEEPALIVE_SECONDS = 15.0
@@ -81,10 +89,10 @@ def routes(ctx: ApiContext) -> list[Route]:
         GET changes nothing (mail scanners and link previews follow links); the
         button POSTs the signature back.
         """
-        reminder_id = int(request.path_params["id"])
+        reminder_id = as_id(request.path_params["id"])
         signature = request.query_params.get("sig", "")
         with ctx.db.transaction() as s:
-            row = s.get(Reminder, reminder_id)
+            row = s.get(Reminder, reminder_id) if reminder_id is not None else None
             if row is None or not links.verify(s, _stop_purpose(reminder_id), signature):
                 return page("en", "Reminder", f"<p>No reminder {reminder_id} to stop.</p>", 404)
             title = row.title
@@ -105,10 +113,10 @@ def routes(ctx: ApiContext) -> list[Route]:
         return await run_in_threadpool(_stop, request, signature)
 
     def _stop(request: Request, signature: str) -> Response:
-        reminder_id = int(request.path_params["id"])
+        reminder_id = as_id(request.path_params["id"])
         login = None if signature else authenticated_login(ctx, request)
         with ctx.db.transaction(write=True) as s:
-            row = s.get(Reminder, reminder_id)
+            row = s.get(Reminder, reminder_id) if reminder_id is not None else None
             allowed = row is not None and (
                 row.owner == login
                 if login
@@ -126,18 +134,19 @@ def routes(ctx: ApiContext) -> list[Route]:
     def notifications(request: Request) -> JSONResponse:
         """Recent browser notifications (?after=ID for newer ones only)."""
         login = authenticated_login(ctx, request)
-        after = int(request.query_params.get("after", "0") or 0)
+        after = query_number(request, "after")
         return JSONResponse({"notifications": _notifications_after(ctx, login, after)})
 
     async def stream(request: Request) -> StreamingResponse:
         """Browser notifications as server-sent events (Last-Event-ID resumes)."""
         login = await run_in_threadpool(authenticated_login, ctx, request)
         start = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
-        if not start.isdigit():
+        first = as_id(start)
+        if first is None:
             raise ApiError(400, "Last-Event-ID must be a notification id")
 
         async def events():
-            last, idle = int(start), 0.0
+            last, idle = first, 0.0
             while not await request.is_disconnected():
                 batch = await run_in_threadpool(_notifications_after, ctx, login, last)
                 for item in batch:
