@@ -102,7 +102,8 @@ def test_calendar_changes_refuse_hostile_input_and_foreign_calendars(server):
             assert answer.status_code == 400, color
     for name in ("", "   ", "a\x00b", "x" * 201, ["list"]):
         answer = http.post("/api/calendars", json={"name": name, "color": "#123456"})
-        assert answer.status_code == 400 and "name" in answer.json()["error"], name
+        error = answer.json()["error"]  # a NUL is refused by the body parser, for any field
+        assert answer.status_code == 400 and ("name" in error or "NUL" in error), name
     assert http.put(f"/api/calendars{path}", json={}).status_code == 400
     assert propfind(server.client(login), path).text == before  # nothing changed
 
