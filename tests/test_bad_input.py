@@ -342,3 +342,17 @@ def test_time_zone_names_too_long_for_a_file_name_are_400(server):
         assert http.get("/api/me/preferences").json() == before
         assert hrefs(http, calendar) == []
     assert_no_unhandled(server, mark)
+
+
+def test_ids_in_paths_that_are_no_numbers_are_404(server):
+    """'²' passes str.isdigit but not int(); 25 digits overflow a BIGINT: both 404."""
+    login = server.user()
+    with server.client(login) as http:
+        for bad in ("²", "9" * 25, "-1", "x"):
+            for method, path in (
+                ("POST", f"/api/me/invitations/{bad}/accept"),
+                ("POST", f"/api/me/invitations/{bad}/decline"),
+                ("DELETE", f"/api/me/app-passwords/{bad}"),
+            ):
+                answer = http.request(method, path)
+                assert answer.status_code == 404, (method, path, answer.text)

@@ -219,6 +219,13 @@ class Call:
             raise ApiError(400, f"body field {name!r} must be a {kind.__name__}")
         return value
 
+    def path_id(self, what: str, name: str = "id") -> int:
+        """A row id from the path, or 404 naming ``what`` (models.as_id says why not int())."""
+        number = as_id(self.params[name])
+        if number is None:
+            raise accounts.NotFound(f"no {what} {self.params[name]!r}")
+        return number
+
     def read(self):
         """A read transaction."""
         return self.ctx.db.transaction()

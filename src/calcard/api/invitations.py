@@ -13,12 +13,6 @@ from calcard.api.common import ApiContext, Call, endpoint
 from calcard.api.me import iso, membership_json
 
 
-def _invitation_id(call: Call) -> int:
-    if not call.params["id"].isdigit():
-        raise accounts.NotFound(f"no invitation {call.params['id']!r}")
-    return int(call.params["id"])
-
-
 def list_invitations(call: Call) -> dict:
     """Invitations waiting for the caller's answer: organization, role, who invited, when."""
     with call.read() as s:
@@ -39,14 +33,15 @@ def list_invitations(call: Call) -> dict:
 
 def accept(call: Call) -> dict:
     """Accept an invitation: from now on the caller is a member of that organization."""
+    number = call.path_id("invitation")
     with call.write() as s:
-        return membership_json(accounts.accept_invitation(s, call.login, _invitation_id(call)))
+        return membership_json(accounts.accept_invitation(s, call.login, number))
 
 
 def decline(call: Call) -> dict:
     """Decline an invitation; the organization never sees anything of the caller's."""
     with call.write() as s:
-        org = accounts.decline_invitation(s, call.login, _invitation_id(call))
+        org = accounts.decline_invitation(s, call.login, call.path_id("invitation"))
     return {"declined": int(call.params["id"]), "org": org}
 
 

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from calcard import accounts, logins, qrcodes, twofactor
 from calcard.api.common import ApiContext, Call, endpoint
-from calcard.models import as_id, as_utc
+from calcard.models import as_utc
 
 CODE = {"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}}
 
@@ -105,9 +105,7 @@ def add_app_password(call: Call) -> dict:
 
 def revoke_app_password(call: Call) -> dict:
     """Revoke an app password; it stops working at once on every server process."""
-    number = as_id(call.params["id"])
-    if number is None:
-        raise accounts.NotFound(f"no app password {call.params['id']!r}")
+    number = call.path_id("app password")
     with call.write() as s:
         accounts.revoke_app_password(s, call.login, number)
     return {"revoked": number}

@@ -8,7 +8,6 @@ from starlette.routing import Route
 from calcard import accounts, importexport, publiclinks, sharing, store
 from calcard.api.common import ApiContext, Call, endpoint
 from calcard.api.me import iso
-from calcard.models import as_id
 
 COLLECTION = "/api/collections/{path:path}"
 
@@ -102,9 +101,7 @@ def create_link(call: Call) -> dict:
 
 def revoke_link(call: Call) -> dict:
     """Revoke a public link; its URL stops working at once."""
-    number = as_id(call.params["id"])
-    if number is None:
-        raise accounts.NotFound(f"no public link {call.params['id']!r}")
+    number = call.path_id("public link")
     with call.write() as s:
         publiclinks.revoke(s, _path(call), number, actor=call.login)
     return {"revoked": number}
