@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from test_freebusy import event
 from test_freebusy_dav import QUERY, periods
@@ -133,6 +134,33 @@ def test_the_door_answers_per_relation(server, shared):
     with server.client(sharee) as http:  # a reader learns why
         answer = http.get(f"/api/collections/{owner}/calendar/public-links")
         assert answer.status_code == 403 and "owner" in answer.json()["error"]
+
+
+HOME_PATCH = """<?xml version="1.0"?>
+<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>Mein Zuhause ä</D:displayname>
+</D:prop></D:set></D:propertyupdate>"""
+
+
+def test_the_door_keeps_the_dav_basics_of_homes_and_challenges(server, shared):
+    """What the door must not take away: a user changes the properties of their own home
+    (clients keep e.g. default alarms there), nobody else's (403, unchanged); and a DELETE
+    of a collection without credentials is asked for them (401 with a challenge, as
+    everywhere in DAV), so a client that authenticates only when asked can still delete."""
+    owner, sharee = shared
+    home = f"/{owner}/"
+    with server.client(sharee) as http:
+        assert http.request("PROPPATCH", home, content=HOME_PATCH, headers=XML).status_code == 403
+    with server.client(owner) as http:
+        found = http.request("PROPFIND", home, content=PROPS, headers={**XML, "Depth": "0"})
+        assert "Mein Zuhause" not in found.text
+        answer = http.request("PROPPATCH", home, content=HOME_PATCH, headers=XML)
+        assert answer.status_code == 207 and "200 OK" in answer.text, answer.text
+        found = http.request("PROPFIND", home, content=PROPS, headers={**XML, "Depth": "0"})
+        assert "Mein Zuhause ä" in found.text
+    before = owner_view(server, owner)
+    asked = httpx.delete(f"{server.url}/{owner}/calendar/")
+    assert asked.status_code == 401 and "Basic" in asked.headers["www-authenticate"]
+    assert owner_view(server, owner) == before
 
 
 def test_a_refused_dav_request_keeps_nothing_it_wrote(server, shared):

@@ -7,7 +7,7 @@ nothing stored changed (a snapshot of the accounts, collections, items, shares, 
 ... before and after that one request) and every cell checks that the answer shows
 nothing of the owner's data (a marker in the owner's calendar name, event, task and
 contact) to actors without a right to it, and nothing of the removed user's data to
-anybody. Holes the issue names are strict-xfail cells of ``test_known_hole``.
+anybody. Holes still open are strict-xfail cells of ``test_known_hole`` (none today).
 
 One world per backend (module scope): organizations A, B and C, the actors, shares, an
 app password, a removed user (whose session and Basic credentials are kept) and a new
@@ -24,6 +24,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
@@ -36,10 +37,10 @@ from access_matrix_rows import (
 )
 from sqlalchemy import select
 
-from calcard import accounts, api, sharing, store, webui, workgroups
+from calcard import accounts, api, links, sharing, store, verification, webui, workgroups
 from calcard.api.common import ApiContext
 from calcard.config import Settings
-from calcard.models import Base, ImportJob, Reminder
+from calcard.models import Base, ImportJob, Reminder, utcnow
 
 from conftest import PASSWORD, Backend, _pg_database, start_server, stop_server
 
@@ -51,6 +52,7 @@ SNAPSHOT = {
     "organizations": (),
     "users": (),
     "memberships": (),
+    "org_invitations": (),
     "workgroups": (),
     "workgroup_members": (),
     "app_passwords": ("last_used_at",),
@@ -219,8 +221,7 @@ def _build_world(backend: Backend, tmp: Path) -> World:
     )
     _put(owner_http, cal + "secret.ics", _event(f"secret-{tag}", f"Termin {marker}"))
     _put(owner_http, cal + "task.ics", _task(f"task-{tag}", f"Aufgabe {marker}"))
-    soon = time.strftime("%Y%m%dT090000Z", time.gmtime(time.time() + 3 * 86400))
-    _put(owner_http, cal + "alarm.ics", _event(f"alarm-{tag}", f"Wecker {marker}", soon, True))
+    _put(owner_http, cal + "alarm.ics", _event(f"alarm-{tag}", f"Wecker {marker}", _soon(), True))
     card_uid = f"card-{tag}"
     _put(owner_http, book + "card.vcf", _card(card_uid, f"Zoë {marker}"), "addressbook")
     for access, sharee in (("read", "reader"), ("read-write", "writer")):
@@ -433,7 +434,36 @@ def _fresh(w: World, kind: str | None) -> dict[str, str]:
         _ok(http.delete(f"{v['cal']}d-{u}.ics"))
         entries = _ok(http.get("/api/trash")).json()["trash"]
         return {"fresh_id": str(next(e["id"] for e in entries if e["uid"] == f"d-{u}"))}
+    if kind == "invitation":  # an organization of its own invites the owner
+        org, inviter = f"inv-{u}", f"i{u}"
+        with w.db.transaction(write=True, owners=["admin"]) as s:
+            accounts.create_org(s, org, plan="team")
+            accounts.add_user(s, inviter, org, "administrator", PASSWORD)
+            accounts.add_user(s, v["owner"], org, "collaborator", "", actor=inviter)
+            found = accounts.invitations_of(s, v["owner"])
+        return {"fresh_id": str(next(i.id for i in found if i.org == org))}
+    if kind == "verify_link":  # a new user's pending address and its mailed link
+        login = f"v{u}"
+        _add_user(w.db, login, v["org_a"], "collaborator")
+        with w.db.transaction(write=True, owners=[login]) as s:
+            user = accounts.get_user(s, login)
+            user.email_pending = f"{login}-neu@example.org"
+            s.flush()
+            url = verification.link(s, user, utcnow(), base_url="http://link.invalid")
+        return {"fresh_login": login, "fresh_query": urlsplit(url).query}
+    if kind == "reminder":  # a repeating reminder of the owner's and its stop link
+        _put(http, f"{v['cal']}r-{u}.ics", _event(f"r-{u}", "Erinnerung", _soon(), True))
+        with w.db.transaction() as s:
+            mine = (Reminder.owner == v["owner"], Reminder.href == f"r-{u}.ics")
+            found = s.scalar(select(Reminder.id).where(*mine))
+            assert found is not None, "the alarm made no reminder"
+            signature = links.sign(s, f"stop-reminder:{found}")
+        return {"fresh_id": str(found), "fresh_query": urlencode({"sig": signature})}
     raise AssertionError(f"no factory {kind!r}")
+
+
+def _soon() -> str:
+    return time.strftime("%Y%m%dT090000Z", time.gmtime(time.time() + 3 * 86400))
 
 
 def _group_members(s, v) -> list[str]:
@@ -507,15 +537,15 @@ def _run_cell(w: World, row: Row, actor: str) -> tuple[bool, str]:
     values = {**w.values, "self": w.values[actor], "actor": actor, "uuid": u, "uuid8": u[:8]}
     values.update(_fresh(w, row.fresh))
     refusal = is_refusal(expected)
-    before = snapshot(w) if refusal else None
+    before = snapshot(w) if refusal or row.still else None
     status, text = _send(w, row, actor, values)
     problems = []
     if not accepts(expected, status):
         problems.append(f"got {status}, expected {expected}: {text[:160]!r}")
-    if refusal:
+    if before is not None:
         changed = _diff(before, snapshot(w))
         if changed:
-            problems.append(f"refused but changed {changed}")
+            problems.append(f"{'refused' if refusal else 'a page'} but changed {changed}")
     _settle(w, row, values)
     if not row.public and actor not in OWNER_READERS and w.marker in text:
         problems.append("shows the owner's data")
@@ -576,8 +606,8 @@ def test_matrix(world, group):
 
 @pytest.mark.parametrize("cell", sorted(HOLES))
 def test_known_hole(world, cell, request):
-    """A hole the issue names: the right answer, a strict xfail on the backends where it
-    is open today (SQLite only, where the hole comes from a reused id)."""
+    """A hole still open: the right answer, a strict xfail on the backends where it is
+    open (``xf(..., backends=...)``), so closing it makes the test say so."""
     reason, backends = HOLES[cell]
     if world.backend.name in backends:
         request.applymarker(pytest.mark.xfail(strict=True, reason=reason))

@@ -280,6 +280,27 @@ def test_rooms_are_created_by_administrators_and_always_known(server, people):
     assert got["unknown"] == [room["login"]]
 
 
+def test_room_names_are_for_the_members_who_book_them(server, people):
+    """Finding 1 (issue 14): rooms are booked only by the members of their organization,
+    so only they list them; an administrator of another organization and an external
+    learn no room name (the listing was open to every signed-in user)."""
+    organizer, colleague, org = people
+    with server.client(organizer) as http:
+        made = http.post("/api/rooms", json={"org": org, "name": "Salle Ørsted"})
+        assert made.status_code == 201, made.text
+    outsider = server.user("administrator")
+    external = server.user("external", org=org)
+    for attacker in (outsider, external):
+        with server.client(attacker) as http:
+            answer = http.get("/api/rooms", params={"org": org})
+        assert answer.status_code == 403, answer.text
+        assert "Ørsted" not in answer.text and "orsted" not in answer.text
+    with server.client(colleague) as http:
+        listed = http.get("/api/rooms", params={"org": org})
+    assert listed.status_code == 200
+    assert [r["name"] for r in listed.json()["rooms"]] == ["Salle Ørsted"]
+
+
 def test_bad_requests_get_clear_errors(server, people):
     organizer, _, _ = people
     with server.client(organizer) as http:

@@ -181,6 +181,23 @@ def test_the_invited_user_accepts_or_declines(server, victim, rival):
     assert details(server, victim) == before
 
 
+def test_an_app_password_cannot_answer_an_invitation(server, victim, rival):
+    """A device's stolen app password must not make its owner a member of the rival's
+    organization (nor decline for them): joining is managing the account (finding 9)."""
+    org = rival["org"]
+    invite(server, rival["admin"], org, victim)
+    invitation = pending_invitation(server, victim, org)
+    with server.backend.db.transaction(write=True, owners=[victim]) as s:
+        secret = accounts.add_app_password(s, victim, "Téléphone volé")
+    with server.client(victim, secret) as stolen:
+        assert stolen.get("/api/me/invitations").status_code == 200  # reading is a device's
+        for answer in ("accept", "decline"):
+            refused = stolen.post(f"/api/me/invitations/{invitation}/{answer}", json={})
+            assert refused.status_code == 403 and "app password" in refused.json()["error"]
+    assert pending_invitation(server, victim, org) == invitation
+    assert org not in {o["org"] for o in me(server, victim)["organizations"]}
+
+
 def test_a_manager_withdraws_an_invitation_but_a_collaborator_cannot(server, victim, rival):
     org, admin = rival["org"], rival["admin"]
     worker = server.user(org=org)

@@ -157,7 +157,7 @@ class CalcardApplication(Application):
         """Deleting a collection is its owner's: a sharee is refused up front with the
         door's reason (the rights plugin's ``d`` refuses it too, but says no why)."""
         sane = pathutils.strip_path(path)
-        if sane.count("/") == 1:
+        if sane.count("/") == 1 and user:  # anonymous: Radicale asks for credentials first
             refused = storage.refusal(access.DELETE_COLLECTION, sane, user)
             if refused:
                 runtime.refuse(*refused)

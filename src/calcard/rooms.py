@@ -64,8 +64,15 @@ def create_room(
     return user
 
 
-def list_rooms(s: Session, org_name: str) -> list[dict]:
+def list_rooms(s: Session, org_name: str, actor: str | None = None) -> list[dict]:
+    """The organization's rooms, for the people who may book them (``may_book`` in
+    calcard.scheduling): members, not externals. Outsiders learn no room names; free/busy
+    of a room they know is answered by calcard.freebusy on its own terms."""
     org = accounts.get_org(s, org_name)
+    if actor is not None and accounts.role_of(s, actor, org) in (None, "external"):
+        raise accounts.PermissionDenied(
+            f"only members of {org_name!r} (not externals) see its rooms"
+        )
     rows = s.execute(
         select(Room.name, Room.capacity, User.login, User.email)
         .join(User, User.id == Room.user_id)

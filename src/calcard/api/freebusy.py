@@ -130,9 +130,8 @@ def _rooms(ctx: ApiContext, request: Request, body: dict | None) -> JSONResponse
                 if capacity is not None and (not isinstance(capacity, int) or capacity < 1):
                     raise ApiError(400, "capacity must be a positive whole number")
                 rooms.create_room(s, org, str(body.get("name", "")), capacity, actor=login)
-            return JSONResponse(
-                {"rooms": rooms.list_rooms(s, org)}, status_code=201 if body is not None else 200
-            )
+            found = rooms.list_rooms(s, org, actor=login)
+            return JSONResponse({"rooms": found}, status_code=201 if body is not None else 200)
         except accounts.AccountError as exc:
             status = 403 if "only" in str(exc) else 400
             raise ApiError(status, str(exc)) from exc

@@ -47,8 +47,11 @@ def decline(call: Call) -> dict:
 
 def routes(ctx: ApiContext) -> list[Route]:
     empty = {"type": "object"}
+    # Joining an organization is managing the account: not with an app password (a
+    # device's stolen secret must not make its owner a member anywhere; issue 14, 9).
+    person = {"body": empty, "devices": False}
     return [
         endpoint(ctx, "GET", "/api/me/invitations", list_invitations),
-        endpoint(ctx, "POST", "/api/me/invitations/{id}/accept", accept, body=empty),
-        endpoint(ctx, "POST", "/api/me/invitations/{id}/decline", decline, body=empty),
+        endpoint(ctx, "POST", "/api/me/invitations/{id}/accept", accept, **person),
+        endpoint(ctx, "POST", "/api/me/invitations/{id}/decline", decline, **person),
     ]
