@@ -321,6 +321,11 @@ def _wait_for_job(client: httpx.Client, job_id: str) -> None:
         time.sleep(0.2)
 
 
+# One worker builds the two worlds (a server and its actors per backend) and walks every
+# cell; spread over workers, each would build both (scripts/test runs --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("access-matrix")
+
+
 @pytest.fixture(scope="module", params=("sqlite", "postgresql"))
 def world(request, tmp_path_factory):
     """One world per backend, built and run once for all the tests of the module."""
