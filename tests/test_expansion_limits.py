@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from calcard import recurrence, store
+from calcard import accounts, recurrence, store
 from calcard.models import IndexedItem, Occurrence, Reminder
 
 
@@ -100,6 +100,44 @@ def test_a_frequent_rule_starting_long_ago_is_refused(server):
         birthday = event("birthday", "FREQ=YEARLY", datetime(1604, 2, 29, tzinfo=UTC))
         assert put(http, login, "birthday.ics", birthday).status_code == 201
     assert live_hrefs(server, login) == ["birthday.ics"]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=HOURLY;BYMONTH=2;BYMONTHDAY=30",  # 24 s of dateutil's walk to the year 9999
+        "FREQ=DAILY;BYMONTH=4,6,9,11;BYMONTHDAY=31",
+        "FREQ=YEARLY;BYWEEKNO=53;BYMONTH=6",
+        "FREQ=MONTHLY;BYSETPOS=40;BYDAY=MO",
+    ],
+)
+def test_a_rule_that_never_recurs_is_refused_and_reaches_no_attendee(server, rule):
+    """An impossible rule costs no walk to 9999, not even in an invited colleague's
+    calendar: the organizer's PUT is refused before anything is stored or delivered."""
+    organizer = server.user()
+    with server.backend.db.transaction() as s:
+        org = accounts.organizations_of(s, organizer)[0].name
+    victim = server.user(org=org)
+    text = event("nie-Ω", rule).replace(
+        "SUMMARY:", f"ORGANIZER:mailto:{organizer}@example.com\r\n"
+        f"ATTENDEE:mailto:{victim}@example.com\r\nSUMMARY:"
+    )
+    with server.client(organizer) as http:
+        refused = put(http, organizer, "never.ics", text)
+    assert refused.status_code == 403
+    assert "max-instances" in refused.text and "never recurs" in refused.text
+    assert live_hrefs(server, organizer) == [] and live_hrefs(server, victim) == []
+
+
+def test_rare_but_possible_rules_are_kept(server):
+    """A leap day, a fifth Monday of February: rare, real, and stored."""
+    login = server.user()
+    with server.client(login) as http:
+        leap = event("leap", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", alarm=False)
+        fifth = event("fifth", "FREQ=MONTHLY;BYMONTH=2;BYDAY=5MO", alarm=False)
+        assert put(http, login, "leap.ics", leap).status_code == 201
+        assert put(http, login, "fifth.ics", fifth).status_code == 201
+    assert sorted(live_hrefs(server, login)) == ["fifth.ics", "leap.ics"]
 
 
 def test_a_refusal_does_not_wait_for_the_owners_write_lock(server):

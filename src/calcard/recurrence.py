@@ -11,6 +11,12 @@ the iCalendar text alone (no parse: cheap enough to run before the write lock):
   ``MAX_STEPS`` steps (an hourly rule that started in 1900). CalDAV clients get
   403 with the RFC 4791 §5.3.2.1 CALDAV:max-instances precondition, the JSON
   API 400, an import skips the entry with the reason.
+- A rule whose BY* filters never select a day (BYMONTH=2;BYMONTHDAY=30) is
+  refused too: dateutil would walk every period to the year 9999 looking for
+  one (24 s for an hourly rule). The Gregorian calendar repeats every 400
+  years (146,097 days, a whole number of weeks), so the rule's day filters are
+  probed over one such cycle placed at the end of datetime's range, where
+  dateutil's walk ends after at most one cycle (``never_matches``).
 - Every expansion on write (the occurrence index, the reminder schedule, a
   room's clash check) keeps at most ``MAX_OCCURRENCES`` occurrences per item:
   ``window`` shortens the span it expands so that the rule's rate fits the cap,
@@ -22,6 +28,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from math import lcm
+
+from dateutil.rrule import rrulestr
 
 MAX_OCCURRENCES = 3_000  # per item and per expansion: 125 days of an hourly rule
 MAX_PER_DAY = 24  # candidate instants a day: hourly is the most frequent rule allowed
@@ -42,6 +51,12 @@ _DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 
 
 RECURRING = ("VEVENT", "VTODO", "VJOURNAL")  # what recurring-ical-events expands
+CYCLE_YEARS = 400  # the Gregorian calendar's period: dates and weekdays repeat exactly
+LAST_YEAR = 9999  # datetime.MAXYEAR: where dateutil stops walking
+# Filters that can make a rule select no day at all; a rule with none of them
+# selects days every period (RFC 5545 §3.3.10 defaults from DTSTART).
+_CAN_BE_EMPTY = ("BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYSETPOS")
+_DAY_LEVEL = ("BYMONTH", "BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY", "WKST")
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,45 @@ class Rule:
         return self.per_day * days
 
 
+    def never_matches(self) -> bool:
+        """True when the rule's day filters select no day in a whole 400-year cycle.
+
+        The probe keeps only what decides the days (RFC 5545 §3.3.10): MONTHLY
+        and YEARLY rules as they are (BYSETPOS and BYDAY ordinals count per
+        period), finer rules as a YEARLY rule of their day filters, without
+        ordinals (a superset of their days, so a possible rule is never refused).
+        """
+        if not any(self.parts.get(n) for n in _CAN_BE_EMPTY) and not _ordinal(self.parts):
+            return False
+        freq = self.parts.get("FREQ", "").upper()
+        keep = freq in ("MONTHLY", "YEARLY")
+        names = (*_DAY_LEVEL, "BYSETPOS", "INTERVAL") if keep else _DAY_LEVEL
+        parts = {n: self.parts[n] for n in names if self.parts.get(n)}
+        if not keep:
+            parts["BYDAY"] = re.sub(r"[+-]?\d+", "", parts.get("BYDAY", "")).strip(",")
+        try:
+            interval = max(int(parts.get("INTERVAL", "1")), 1)
+        except ValueError:
+            return False  # dateutil refuses it; Radicale answers the PUT itself
+        months = 12 if freq == "YEARLY" else 1
+        cycle = lcm(CYCLE_YEARS * 12, interval * months) // 12  # years until periods realign
+        start = self.start or date(2000, 1, 1)
+        shift = (LAST_YEAR - cycle - start.year) // CYCLE_YEARS * CYCLE_YEARS
+        if shift < 0:
+            return True  # the cycle outgrows datetime's range: refused as never matching
+        probed = {"FREQ": freq if keep else "YEARLY", **parts}
+        rule = ";".join(f"{k}={v}" for k, v in probed.items() if v)
+        probe = datetime(start.year + shift, start.month, start.day)
+        try:
+            return next(iter(rrulestr(rule, dtstart=probe)), None) is None
+        except (ValueError, TypeError):
+            return False  # not a rule dateutil takes; it fails the same way when expanded
+
+
+def _ordinal(parts: dict[str, str]) -> bool:
+    return bool(re.search(r"\d", parts.get("BYDAY", "")))
+
+
 def _unfolded(text: str) -> list[str]:
     return re.sub(r"\r?\n[ \t]", "", text).splitlines()
 
@@ -119,6 +173,9 @@ def refusal(text: str, today: date | None = None) -> str | None:
                 f"a recurrence more frequent than hourly (FREQ={rule.parts.get('FREQ', '?')}"
                 f") is not supported: at most {MAX_PER_DAY} occurrences a day"
             )
+        if rule.never_matches():
+            spelled = ";".join(f"{k}={v}" for k, v in rule.parts.items())
+            return f"this recurrence never recurs ({spelled}): its filters select no day"
         if rule.component in RECURRING and rule.steps(today) > MAX_STEPS:
             return (
                 "a recurrence this frequent cannot start this long ago: "
