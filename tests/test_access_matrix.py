@@ -37,7 +37,17 @@ from access_matrix_rows import (
 )
 from sqlalchemy import select
 
-from calcard import accounts, api, links, sharing, store, verification, webui, workgroups
+from calcard import (
+    accounts,
+    api,
+    dispatcher,
+    links,
+    sharing,
+    store,
+    verification,
+    webui,
+    workgroups,
+)
 from calcard.api.common import ApiContext
 from calcard.config import Settings
 from calcard.models import Base, ImportJob, Reminder, utcnow
@@ -462,7 +472,7 @@ def _fresh(w: World, kind: str | None) -> dict[str, str]:
             mine = (Reminder.owner == v["owner"], Reminder.href == f"r-{u}.ics")
             found = s.scalar(select(Reminder.id).where(*mine))
             assert found is not None, "the alarm made no reminder"
-            signature = links.sign(s, f"stop-reminder:{found}")
+            signature = links.sign(s, dispatcher.stop_purpose(s.get(Reminder, found)))
         return {"fresh_id": str(found), "fresh_query": urlencode({"sig": signature})}
     raise AssertionError(f"no factory {kind!r}")
 

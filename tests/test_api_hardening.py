@@ -11,9 +11,11 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from sqlalchemy import update
 from test_logins import new_app_password
 
-from calcard import links
+from calcard import dispatcher, links
+from calcard.models import Reminder
 
 from conftest import PASSWORD
 
@@ -198,7 +200,7 @@ def test_the_stop_link_shows_a_page_on_get_and_stops_only_on_post(server):
     login = server.user()
     reminder = _repeating_reminder(server, login)
     with server.backend.db.transaction() as s:
-        signature = links.sign(s, f"stop-reminder:{reminder}")
+        signature = links.sign(s, dispatcher.stop_purpose(s.get(Reminder, reminder)))
     link = f"{server.url}/api/reminders/{reminder}/stop"
     shown = httpx.get(link, params={"sig": signature})
     assert shown.status_code == 200 and shown.headers["content-type"].startswith("text/html")
@@ -211,3 +213,22 @@ def test_the_stop_link_shows_a_page_on_get_and_stops_only_on_post(server):
     stopped = httpx.post(link, data={"sig": signature}, headers={"Origin": server.url})
     assert stopped.status_code == 200, stopped.text
     assert _status(server, login) == "stopped"
+
+
+def test_a_stop_link_never_stops_another_reminder_that_gets_its_id(server):
+    """SQLite hands a freed reminder id to the next row: the attacker's old link, signed
+    for their own reminder, must not read or stop the victim's reminder under that id."""
+    attacker, victim = server.user(), server.user()
+    old_id = _repeating_reminder(server, attacker)
+    with server.backend.db.transaction() as s:
+        signature = links.sign(s, dispatcher.stop_purpose(s.get(Reminder, old_id)))
+    with server.client(attacker) as http:
+        assert http.delete(f"/{attacker}/calendar/stop-me.ics").status_code in (200, 204)
+    new_id = _repeating_reminder(server, victim)
+    with server.backend.db.transaction(write=True, owners=[victim]) as s:
+        s.execute(update(Reminder).where(Reminder.id == new_id).values(id=old_id))
+    link = f"{server.url}/api/reminders/{old_id}/stop"
+    shown = httpx.get(link, params={"sig": signature})
+    assert shown.status_code == 404 and "Prüfung" not in shown.text
+    assert httpx.post(link, data={"sig": signature}).status_code == 404
+    assert _status(server, victim) == "pending"

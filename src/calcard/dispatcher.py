@@ -223,10 +223,16 @@ class Dispatcher:
 
     def stop_link(self, reminder_id: int) -> str:
         with self.db.transaction() as s:
-            signature = links.sign(s, f"stop-reminder:{reminder_id}")
+            signature = links.sign(s, stop_purpose(s.get_one(Reminder, reminder_id)))
         return (
             f"{self.settings.base_url.rstrip('/')}/api/reminders/{reminder_id}/stop?sig={signature}"
         )
+
+
+def stop_purpose(row: Reminder) -> str:
+    """What a stop link's signature covers: the row id and whose reminder of which item it
+    is, so a link never works for another reminder that later gets the same id."""
+    return f"stop-reminder:{row.id}:{row.owner}:{row.collection_id}:{row.href}:{row.key}"
 
 
 def schedule_birthdays(s, now: datetime) -> int:

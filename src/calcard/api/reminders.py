@@ -23,6 +23,7 @@ from calcard.api.common import (
     query_number,
 )
 from calcard.api.rsvp import page
+from calcard.db import lock_owners
 from calcard.models import Notification, Reminder, as_id, utcnow
 
 STREAM_POLL_SECONDS = 1.0
@@ -64,11 +65,6 @@ def _notifications_after(ctx: ApiContext, login: str, after: int, limit: int = 5
     return [notification_json(r) for r in reversed(rows)]
 
 
-def _stop_purpose(reminder_id: int) -> str:
-    """What the stop link's signature covers (signed by the dispatcher's mail)."""
-    return f"stop-reminder:{reminder_id}"
-
-
 def public(route: Route) -> Route:
     route.public = True  # type: ignore[attr-defined]  (a signed link, no login)
     return route
@@ -93,7 +89,7 @@ def routes(ctx: ApiContext) -> list[Route]:
         signature = request.query_params.get("sig", "")
         with ctx.db.transaction() as s:
             row = s.get(Reminder, reminder_id) if reminder_id is not None else None
-            if row is None or not links.verify(s, _stop_purpose(reminder_id), signature):
+            if row is None or not links.verify(s, dispatcher.stop_purpose(row), signature):
                 return page("en", "Reminder", f"<p>No reminder {reminder_id} to stop.</p>", 404)
             title = row.title
         return page(
@@ -120,12 +116,13 @@ def routes(ctx: ApiContext) -> list[Route]:
             allowed = row is not None and (
                 row.owner == login
                 if login
-                else links.verify(s, _stop_purpose(reminder_id), signature)
+                else links.verify(s, dispatcher.stop_purpose(row), signature)
             )
             if not allowed and signature:
                 return page("en", "Reminder", f"<p>No reminder {reminder_id} to stop.</p>", 404)
             if not allowed:
                 raise ApiError(404, f"no reminder {reminder_id} to stop")
+            lock_owners(s, [row.owner])  # the stop writes ACKNOWLEDGED into the owner's event
             dispatcher.stop(s, reminder_id, utcnow())
         if signature:
             return page("en", "Reminder stopped", "<p>It will not repeat again.</p>")
