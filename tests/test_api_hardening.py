@@ -132,6 +132,7 @@ def test_an_app_password_cannot_manage_the_account_but_still_syncs(server, cli):
                 f"/api/orgs/{org}/members",
                 {"login": "mallory", "role": "administrator", "password": "x" * 20},
             ),
+            ("POST", "/api/rooms", {"org": org, "name": "Hinterzimmer"}),
         ):
             answer = stolen.request(method, path, json=body)
             assert answer.status_code == 403, (path, answer.text)
@@ -147,6 +148,7 @@ def test_an_app_password_cannot_manage_the_account_but_still_syncs(server, cli):
     with server.client(victim) as http:
         members = http.get(f"/api/orgs/{org}/members").json()
         assert "mallory" not in json.dumps(members)
+        assert http.get("/api/rooms", params={"org": org}).json()["rooms"] == []
         # The account password still manages everything.
         assert http.post("/api/me/app-passwords", json={"label": "Tablet"}).status_code == 201
 

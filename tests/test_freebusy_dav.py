@@ -55,6 +55,8 @@ def test_free_busy_query_report_answers_for_readers_only(server, people):  # noq
     stranger = server.user()
     with server.client(stranger) as http:
         assert report(http, f"/{colleague}/calendar/", QUERY).status_code == 403
+        # A stranger cannot tell an existing calendar from a missing one by its answer.
+        assert report(http, f"/{colleague}/no-such-kalender/", QUERY).status_code == 403
         assert report(http, f"/{stranger}/shared-{colleague}-calendar/", QUERY).status_code == 404
     with server.client(colleague) as http:
         assert (

@@ -60,11 +60,12 @@ def free_busy_report(body: bytes, path: str, user: str) -> types.WSGIResponse:
     with session() as s:
         decision = access.decide(s, user, access.READ, sane)  # a sharee's alias too
         collection = decision.collection
+        owner = collection.owner if collection else store.owner_of(sane)
+        known = freebusy.unknown_reason(s, user, freebusy.resolve(s, owner)) is None
+        if not (decision.allowed or known):  # before existence, as Radicale's rights are:
+            return httputils.NOT_ALLOWED  # a stranger learns no calendar names
         if collection is None or collection.tag != "VCALENDAR":
             return httputils.NOT_FOUND
-        known = freebusy.unknown_reason(s, user, freebusy.resolve(s, collection.owner)) is None
-        if not (decision.allowed or known):
-            return httputils.NOT_ALLOWED
         text = freebusy.vfreebusy(freebusy.report_busy(s, collection, start, end), start, end)
     return client.OK, (("Content-Type", "text/calendar; charset=utf-8"),), text, None
 

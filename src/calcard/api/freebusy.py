@@ -119,7 +119,9 @@ def routes(ctx: ApiContext) -> list[Route]:
 
 
 def _rooms(ctx: ApiContext, request: Request, body: dict | None) -> JSONResponse:
-    login = authenticated_login(ctx, request)
+    """List an organization's rooms, or add one (POST: managing the organization, so
+    never with an app password)."""
+    login = authenticated_login(ctx, request, devices=body is None)
     org = (body or {}).get("org") or request.query_params.get("org")
     if not isinstance(org, str) or not org:
         raise ApiError(400, "name the organization ('org')")
