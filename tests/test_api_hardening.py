@@ -11,11 +11,11 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from test_logins import new_app_password
 
 from calcard import links
 
 from conftest import PASSWORD
+from helpers import new_app_password
 
 PROPFIND = {"Depth": "0"}
 EVENT = {

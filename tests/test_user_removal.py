@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import uuid
 
-import httpx
 import pytest
 from alembic import command
 from sqlalchemy import inspect, select, text
@@ -23,6 +22,7 @@ from calcard.db import Database, alembic_config
 from calcard.models import Base, Share, User
 
 from conftest import PASSWORD, _pg_database
+from helpers import web_session
 
 NEW_PASSWORD = "nöuvel-Passwört-2031"
 EVENT = (
@@ -30,13 +30,6 @@ EVENT = (
     "UID:{uid}\r\nDTSTAMP:20400101T000000Z\r\nDTSTART:20400315T090000Z\r\n"
     "DTEND:20400315T100000Z\r\nSUMMARY:Gehälter — geheim\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 )
-
-
-def web_session(server, login: str, password: str = PASSWORD) -> tuple[httpx.Client, str]:
-    http = httpx.Client(base_url=server.url, timeout=30)
-    answer = http.post("/api/session", json={"login": login, "password": password})
-    assert answer.status_code == 200, answer.text
-    return http, answer.json()["csrf"]
 
 
 def user_id(server, login: str) -> int | None:
