@@ -10,7 +10,6 @@ the new user either.
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
@@ -21,7 +20,7 @@ from calcard import accounts, sharing
 from calcard.db import Database, alembic_config
 from calcard.models import Base, Share, User
 
-from conftest import PASSWORD, _pg_database
+from conftest import PASSWORD
 from helpers import web_session
 
 NEW_PASSWORD = "nöuvel-Passwört-2031"
@@ -178,16 +177,6 @@ def test_share_targets_of_a_deleted_user_are_deleted_in_the_service(backend):
             select(Share).where(Share.target_kind == "user", Share.target_id == target_id)
         ).all()
     assert left == []
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    gen = _pg_database(f"calcard_migrate_{os.getpid()}_{uuid.uuid4().hex[:8]}")
-    yield next(gen)
-    next(gen, None)
 
 
 OLD_ROWS = [
