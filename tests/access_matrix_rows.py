@@ -1218,18 +1218,3 @@ def web_rows() -> list[Row]:
 def all_rows() -> list[Row]:
     return [*dav_rows(), *api_rows(), *web_rows()]
 
-
-DAV_METHODS = (
-    "GET",
-    "PUT",
-    "DELETE",
-    "PROPFIND",
-    "PROPPATCH",
-    "REPORT",
-    "MKCALENDAR",
-    "MKCOL",
-    "MOVE",
-    "COPY",
-    "POST",
-    "OPTIONS",
-)

@@ -6,6 +6,7 @@ use another server. Each session creates and drops its own databases.
 
 from __future__ import annotations
 
+import email
 import os
 import re
 import socket
@@ -20,9 +21,14 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
 
-from calcard import accounts
+from calcard import accounts, rooms, sharing
 from calcard.db import Database
+from calcard.models import Membership, Organization, User
+
+pytest_plugins = ["browser"]  # the browser fixtures of the test_web_* modules
 
 PG_ADMIN_URL = os.environ.get(
     "CALCARD_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -211,3 +217,81 @@ def cli(server):
         return result
 
     return run
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request, tmp_path):
+    """The URL of an empty database (no schema), for migration tests."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrate.db'}"
+        return
+    gen = _pg_database(f"calcard_migrate_{os.getpid()}_{uuid.uuid4().hex[:8]}")
+    yield next(gen)
+    next(gen, None)
+
+
+@dataclass
+class Mailbox:
+    """What the test SMTP server (the ``smtp`` fixture) received."""
+
+    messages: list = field(default_factory=list)
+    refuse: bool = False
+    delay: float = 0.0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
+        if self.delay:
+            time.sleep(self.delay)
+        if self.refuse:
+            return "550 mailbox unavailable"
+        message = email.message_from_bytes(envelope.content)
+        message["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
+        self.messages.append(message)
+        return "250 OK"
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if m["X-Envelope-To"] == address]
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on a free port; its ``url`` goes into the server's settings."""
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    box.url = f"smtp://127.0.0.1:{controller.port}"
+    yield box
+    controller.stop()
+
+
+@pytest.fixture
+def team(server):
+    """An organizer, two colleagues, an uninvited colleague and a room in one organization."""
+    organizer = server.user("administrator")
+    org = f"org-{organizer}"
+    people = [server.user(org=org) for _ in range(3)]
+    with server.backend.db.transaction(write=True) as s:
+        for login in [organizer, *people]:
+            accounts.set_user(s, login, email=f"{login}@example.com")
+        accounts.update_settings(s, organizer, {"language": "de"})
+        room = rooms.create_room(s, org, f"Room {organizer}")
+        room_address = room.email
+    return organizer, people, room_address
+
+
+@pytest.fixture
+def people(server):
+    """An organizer and a colleague who shares a calendar with them, in one organization."""
+    organizer = server.user("administrator")
+    with server.backend.db.transaction() as s:
+        org = s.scalar(
+            select(Organization.name)
+            .join(Membership, Membership.org_id == Organization.id)
+            .join(User, User.id == Membership.user_id)
+            .where(User.login == organizer)
+        )
+    colleague = server.user(org=org)
+    with server.backend.db.transaction(write=True) as s:
+        accounts.set_user(s, organizer, timezone="Europe/Zurich")
+        accounts.set_user(s, colleague, timezone="Europe/Zurich")
+        sharing.add_share(s, f"/{colleague}/calendar/", "user", organizer, "read")
+    return organizer, colleague, org

@@ -11,12 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from test_freebusy import event
-from test_freebusy_dav import QUERY, periods
 
 from calcard import access, sharing, store
 
 from conftest import report
+from helpers import FREE_BUSY_QUERY, periods, zoned_event
 
 ICS = {"Content-Type": "text/calendar; charset=utf-8"}
 XML = {"Content-Type": "application/xml; charset=utf-8"}
@@ -40,7 +39,7 @@ def shared(server):
         store.set_props(s, calendar, {**calendar.props, "D:displayname": OWNER_NAME})
         sharing.add_share(s, f"/{owner}/calendar/", "user", sharee, "read-write")
     with server.client(owner) as http:
-        body = event("jahr-1", "20310310T100000", "20310310T110000")
+        body = zoned_event("jahr-1", "20310310T100000", "20310310T110000")
         assert http.put(f"/{owner}/calendar/jahr-1.ics", content=body, headers=ICS).is_success
     return owner, sharee
 
@@ -83,7 +82,7 @@ def test_read_write_sharee_never_changes_the_collection_properties(server, share
 def test_read_write_sharee_never_deletes_nor_replaces_the_collection(server, shared):
     owner, sharee = shared
     before = owner_view(server, owner)
-    whole = event("ersatz", "20310311T100000", "20310311T110000")
+    whole = zoned_event("ersatz", "20310311T100000", "20310311T110000")
     with server.client(sharee) as http:
         for path in paths(owner, sharee):
             answer = http.delete(path)
@@ -94,7 +93,7 @@ def test_read_write_sharee_never_deletes_nor_replaces_the_collection(server, sha
             assert http.put(path, json={"name": "Gekapert"}).status_code == 403
             assert http.delete(path).status_code == 403
         # What the share grants still works: the events.
-        mine = event("beitrag", "20310312T100000", "20310312T110000")
+        mine = zoned_event("beitrag", "20310312T100000", "20310312T110000")
         alias_item = f"/{sharee}/shared-{owner}-calendar/beitrag.ics"
         assert http.put(alias_item, content=mine, headers=ICS).status_code == 201
     after = owner_view(server, owner)
@@ -178,7 +177,7 @@ def test_a_refused_dav_request_keeps_nothing_it_wrote(server, shared):
     with server.backend.db.transaction() as s:
         calendar = store.get_collection(s, f"{owner}/calendar")
         assert calendar.tag == "VCALENDAR" and calendar.props["D:displayname"] == OWNER_NAME
-    changed = event("jahr-1", "20310310T120000", "20310310T130000")
+    changed = zoned_event("jahr-1", "20310310T120000", "20310310T130000")
     with server.client(sharee) as http:  # an outdated copy: 412, nothing stored
         answer = http.put(
             f"/{owner}/calendar/jahr-1.ics", content=changed, headers={**ICS, "If-Match": '"x"'}
@@ -197,9 +196,11 @@ def test_free_busy_report_leaves_out_a_calendar_excluded_from_free_busy(server, 
         sharing.add_share(s, f"/{owner}/calendar/", "user", viewer, "read")
     stamp = f"{day:%Y%m%d}"
     with server.client(owner) as http:
-        body = event("geheim", f"{stamp}T100000", f"{stamp}T110000", tz="")
+        body = zoned_event("geheim", f"{stamp}T100000", f"{stamp}T110000", tz="")
         assert http.put(f"/{owner}/calendar/geheim.ics", content=body, headers=ICS).is_success
-    query = QUERY.replace("20270104", stamp).replace("20270105", f"{day + timedelta(1):%Y%m%d}")
+    query = FREE_BUSY_QUERY.replace("20270104", stamp).replace(
+        "20270105", f"{day + timedelta(1):%Y%m%d}"
+    )
     with server.client(viewer) as http:
         assert periods(report(http, f"/{owner}/calendar/", query).text) == {
             ("BUSY", f"{stamp}T100000Z/{stamp}T110000Z")

@@ -28,13 +28,6 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
-from access_matrix_rows import (
-    ACTORS,
-    DAV_METHODS,
-    OWNER_READERS,
-    Row,
-    all_rows,
-)
 from sqlalchemy import select
 
 from calcard import (
@@ -52,7 +45,14 @@ from calcard.api.common import ApiContext
 from calcard.config import Settings
 from calcard.models import Base, ImportJob, Reminder, utcnow
 
+from access_matrix_rows import (
+    ACTORS,
+    OWNER_READERS,
+    Row,
+    all_rows,
+)
 from conftest import PASSWORD, Backend, _pg_database, start_server, stop_server
+from helpers import DAV_METHODS
 
 ROWS = all_rows()
 GONE_PASSWORD = "the removed one's password"

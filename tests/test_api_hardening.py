@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import update
-from test_logins import new_app_password
 
 from calcard import dispatcher, links
 from calcard.models import Reminder
 
 from conftest import PASSWORD
+from helpers import new_app_password
 
 PROPFIND = {"Depth": "0"}
 EVENT = {

@@ -13,7 +13,7 @@ import re
 import httpx
 
 from conftest import report
-from test_caldav_client import event
+from helpers import event
 
 ICS = "text/calendar; charset=utf-8"
 SPAN = event("span-1-9999", "00010101T000000Z", "99991231T235959Z", "Ewigkeit ☃")

@@ -4,24 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import caldav
 import pytest
 from caldav.lib.error import AuthorizationError, NotFoundError
 
-from conftest import PASSWORD
-
-EVENT = """BEGIN:VCALENDAR
-VERSION:2.0
-PRODID:-//calcard tests//EN
-BEGIN:VEVENT
-UID:{uid}
-DTSTAMP:20260101T000000Z
-DTSTART:{start}
-DTEND:{end}
-SUMMARY:{summary}
-END:VEVENT
-END:VCALENDAR
-"""
+from helpers import dav, event
 
 RECURRING = """BEGIN:VCALENDAR
 VERSION:2.0
@@ -57,16 +43,6 @@ SUMMARY:File taxes
 END:VTODO
 END:VCALENDAR
 """
-
-
-def dav(server, login: str, password: str = PASSWORD) -> caldav.DAVClient:
-    return caldav.DAVClient(
-        url=server.url + "/.well-known/caldav", username=login, password=password
-    )
-
-
-def event(uid: str, start: str, end: str, summary: str = "Meeting") -> str:
-    return EVENT.format(uid=uid, start=start, end=end, summary=summary)
 
 
 def test_discovery_from_well_known_reaches_home_and_default_calendar(server):

@@ -13,12 +13,12 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from test_sharing import share
 
 from calcard.store import ItemData
 from calcard_radicale import query
 
 from conftest import report
+from helpers import share
 
 DAV, CALDAV = "DAV:", "urn:ietf:params:xml:ns:caldav"
 ICS = {"Content-Type": "text/calendar; charset=utf-8"}

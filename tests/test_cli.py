@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from conftest import sync_report
-from test_caldav_client import event
+from helpers import event
 
 
 @pytest.fixture

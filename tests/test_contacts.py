@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import vobject
-from test_import import api_import
 
 from calcard import store
+
+from helpers import api_import
 
 ALICE_TWO = (
     "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:alice-two\r\nN:Martin;Ally;;;\r\nFN:Ally Martin\r\n"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import vobject
-from test_import import api_import
+
+from helpers import api_import
 
 PROPFIND = """<?xml version="1.0"?>
 <D:propfind xmlns:D="DAV:"><D:prop><D:getetag/></D:prop></D:propfind>"""

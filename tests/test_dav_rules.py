@@ -6,7 +6,7 @@ import threading
 
 from calcard import store
 
-from test_caldav_client import event
+from helpers import event
 
 ICS = "text/calendar; charset=utf-8"
 

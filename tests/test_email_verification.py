@@ -16,12 +16,11 @@ import httpx
 import pytest
 from alembic import command
 from sqlalchemy import text
-from test_migrations import empty_url  # noqa: F401 (fixture)
-from test_reminders import smtp  # noqa: F401 (fixture)
-from test_scheduling import flush_mail, invitation, partstats
 
 from calcard import accounts
 from calcard.db import Database, alembic_config
+
+from helpers import flush_mail, invitation, partstats
 
 ICS = {"Content-Type": "text/calendar; charset=utf-8"}
 START = datetime(2032, 5, 17, 8, 0, tzinfo=UTC)
@@ -38,7 +37,7 @@ def addresses(server, login: str) -> tuple[str, str]:
     return data["email"], data["email_pending"]
 
 
-def verification_link(smtp_box, address: str) -> str:  # noqa: F811
+def verification_link(smtp_box, address: str) -> str:
     (mail,) = smtp_box.to(address)
     assert mail["Subject"] == "Confirm your e-mail address"
     plain = next(p for p in mail.walk() if p.get_content_type() == "text/plain")
@@ -74,7 +73,7 @@ def test_a_colleagues_address_is_taken_in_any_case(server, colleagues):
     assert addresses(server, organizer) == (f"{organizer}@example.com", "")
 
 
-def test_an_unverified_partner_address_diverts_nothing(server, colleagues, smtp):  # noqa: F811
+def test_an_unverified_partner_address_diverts_nothing(server, colleagues, smtp):
     organizer, attacker = colleagues
     partner = f"zoë.{uuid.uuid4().hex[:6]}@partner.example"
     assert set_email(server, attacker, partner).status_code == 200
@@ -114,7 +113,7 @@ def test_an_unverified_partner_address_diverts_nothing(server, colleagues, smtp)
     assert smtp.to(f"{attacker}@example.com") == []
 
 
-def test_verifying_a_new_address_through_the_mailed_link(server, smtp):  # noqa: F811
+def test_verifying_a_new_address_through_the_mailed_link(server, smtp):
     login = server.user()
     new = f"Ærlig.{login}@Example.org"
     assert set_email(server, login, new).json()["email_pending"] == new
@@ -140,7 +139,7 @@ def test_verifying_a_new_address_through_the_mailed_link(server, smtp):  # noqa:
     assert addresses(server, login) == (new, "")
 
 
-def test_the_first_to_verify_an_address_wins(server, smtp):  # noqa: F811
+def test_the_first_to_verify_an_address_wins(server, smtp):
     first, second = server.user(), server.user()
     shared = f"équipe.{uuid.uuid4().hex[:6]}@example.net"
     assert set_email(server, first, shared).status_code == 200
@@ -174,7 +173,7 @@ def test_an_address_the_operator_sets_counts_as_verified_and_is_unique(server, c
     assert addresses(server, other) == (f"{other}@example.com", "")
 
 
-def test_a_manager_gives_a_new_login_a_pending_address(server, smtp):  # noqa: F811
+def test_a_manager_gives_a_new_login_a_pending_address(server, smtp):
     boss = server.user("legal-representative")
     newcomer = f"n{uuid.uuid4().hex[:8]}"
     address = f"{newcomer}@example.org"
@@ -196,7 +195,7 @@ def test_a_manager_gives_a_new_login_a_pending_address(server, smtp):  # noqa: F
     assert len(smtp.to(address)) == 1
 
 
-def test_the_migration_keeps_the_oldest_accounts_address(empty_url):  # noqa: F811
+def test_the_migration_keeps_the_oldest_accounts_address(empty_url):
     db = Database(empty_url)
     try:
         command.upgrade(alembic_config(empty_url), "0015")

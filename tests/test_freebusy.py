@@ -4,58 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
-from sqlalchemy import select
-
 from calcard import accounts, sharing, store
 from calcard.ical import split_calendar
-from calcard.models import Membership, Organization, User
+
+from helpers import put_event, zoned_event
 
 ZURICH = "+01:00"  # winter offset of Europe/Zurich, the organizer's zone below
-
-
-def event(uid: str, start: str, end: str, extra: str = "", tz: str = "Europe/Zurich") -> str:
-    when = (
-        f"DTSTART;TZID={tz}:{start}\r\nDTEND;TZID={tz}:{end}"
-        if tz
-        else f"DTSTART:{start}\r\nDTEND:{end}"
-    )
-    if "VALUE=DATE" in extra:
-        when, extra = "", extra.replace("VALUE=DATE", "")
-    return (
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\nBEGIN:VEVENT\r\n"
-        f"UID:{uid}\r\nDTSTAMP:20260101T000000Z\r\n{when}{extra}\r\nSUMMARY:{uid}\r\n"
-        "END:VEVENT\r\nEND:VCALENDAR\r\n"
-    )
-
-
-@pytest.fixture
-def people(server):
-    """An organizer and a colleague who shares a calendar with them, in one organization."""
-    organizer = server.user("administrator")
-    with server.backend.db.transaction() as s:
-        org = s.scalar(
-            select(Organization.name)
-            .join(Membership, Membership.org_id == Organization.id)
-            .join(User, User.id == Membership.user_id)
-            .where(User.login == organizer)
-        )
-    colleague = server.user(org=org)
-    with server.backend.db.transaction(write=True) as s:
-        accounts.set_user(s, organizer, timezone="Europe/Zurich")
-        accounts.set_user(s, colleague, timezone="Europe/Zurich")
-        sharing.add_share(s, f"/{colleague}/calendar/", "user", organizer, "read")
-    return organizer, colleague, org
-
-
-def put(server, login: str, uid: str, text: str) -> None:
-    with server.client(login) as http:
-        response = http.put(
-            f"/{login}/calendar/{uid}.ics",
-            content=text.encode(),
-            headers={"Content-Type": "text/calendar"},
-        )
-        assert response.status_code == 201, response.text
 
 
 def find(server, login: str, attendees: list[str], start: str, minutes: int = 60, **extra):
@@ -70,7 +24,9 @@ def find(server, login: str, attendees: list[str], start: str, minutes: int = 60
 
 def test_the_10_00_10_45_11_45_case(server, people):
     organizer, colleague, _ = people
-    put(server, colleague, "dentist", event("dentist", "20270104T104500", "20270104T114500"))
+    put_event(
+        server, colleague, "dentist", zoned_event("dentist", "20270104T104500", "20270104T114500")
+    )
     got = find(server, organizer, [colleague], f"2027-01-04T10:00:00{ZURICH}")
     assert got["start"] == f"2027-01-04T11:45:00{ZURICH}"
     assert got["end"] == f"2027-01-04T12:45:00{ZURICH}"
@@ -79,13 +35,13 @@ def test_the_10_00_10_45_11_45_case(server, people):
 
 def test_recurring_busy_time_with_exceptions_and_alternatives(server, people):
     organizer, colleague, _ = people
-    weekly = event(
+    weekly = zoned_event(
         "weekly",
         "20270104T100000",
         "20270104T110000",
         "\r\nRRULE:FREQ=WEEKLY;COUNT=5\r\nEXDATE;TZID=Europe/Zurich:20270111T100000",
     )
-    put(server, colleague, "weekly", weekly)
+    put_event(server, colleague, "weekly", weekly)
     assert find(server, organizer, [colleague], f"2027-01-04T10:00:00{ZURICH}")["start"] == (
         f"2027-01-04T11:00:00{ZURICH}"
     )
@@ -102,7 +58,9 @@ def test_recurring_busy_time_with_exceptions_and_alternatives(server, people):
 
 def test_a_calendar_can_be_left_out_of_free_busy(server, people):
     organizer, colleague, _ = people
-    put(server, colleague, "private", event("private", "20270115T100000", "20270115T110000"))
+    put_event(
+        server, colleague, "private", zoned_event("private", "20270115T100000", "20270115T110000")
+    )
     assert find(server, organizer, [colleague], f"2027-01-15T10:00:00{ZURICH}")["start"] == (
         f"2027-01-15T11:00:00{ZURICH}"
     )
@@ -121,23 +79,25 @@ def test_a_calendar_can_be_left_out_of_free_busy(server, people):
 
 def test_all_day_blocks_the_day_and_transparent_or_cancelled_do_not(server, people):
     organizer, colleague, _ = people
-    put(
+    put_event(
         server,
         colleague,
         "offsite",
-        event("offsite", "", "", "DTSTART;VALUE=DATE:20270105\r\nDTEND;VALUE=DATE:20270106", tz=""),
+        zoned_event(
+            "offsite", "", "", "DTSTART;VALUE=DATE:20270105\r\nDTEND;VALUE=DATE:20270106", tz=""
+        ),
     )
-    put(
+    put_event(
         server,
         colleague,
         "focus",
-        event("focus", "20270106T090000", "20270106T170000", "\r\nTRANSP:TRANSPARENT"),
+        zoned_event("focus", "20270106T090000", "20270106T170000", "\r\nTRANSP:TRANSPARENT"),
     )
-    put(
+    put_event(
         server,
         colleague,
         "off",
-        event("off", "20270107T090000", "20270107T170000", "\r\nSTATUS:CANCELLED"),
+        zoned_event("off", "20270107T090000", "20270107T170000", "\r\nSTATUS:CANCELLED"),
     )
     assert find(server, organizer, [colleague], f"2027-01-05T09:00:00{ZURICH}")["start"] == (
         f"2027-01-06T00:00:00{ZURICH}"
@@ -153,7 +113,7 @@ def test_all_day_blocks_the_day_and_transparent_or_cancelled_do_not(server, peop
 def test_dst_change_and_other_time_zones(server, people):
     organizer, colleague, _ = people
     # 28 March 2027: Zurich skips 02:00-03:00, so 01:30-04:00 local lasts 90 minutes.
-    put(server, colleague, "dst", event("dst", "20270328T013000", "20270328T040000"))
+    put_event(server, colleague, "dst", zoned_event("dst", "20270328T013000", "20270328T040000"))
     with server.client(organizer) as http:
         busy = http.get(
             "/api/freebusy",
@@ -169,11 +129,11 @@ def test_dst_change_and_other_time_zones(server, people):
     with server.backend.db.transaction(write=True) as s:
         accounts.set_user(s, colleague, timezone="America/New_York")
     # A floating 09:00-10:00 is New York time for this colleague: 15:00-16:00 in Zurich.
-    put(
+    put_event(
         server,
         colleague,
         "floating",
-        event("floating", "20270108T090000", "20270108T100000", tz=""),
+        zoned_event("floating", "20270108T090000", "20270108T100000", tz=""),
     )
     got = find(server, organizer, [colleague], f"2027-01-08T15:00:00{ZURICH}")
     assert got["start"] == f"2027-01-08T16:00:00{ZURICH}"
@@ -182,7 +142,7 @@ def test_dst_change_and_other_time_zones(server, people):
 def test_unknown_addresses_are_flagged_and_never_block(server, people):
     organizer, colleague, org = people
     stranger = server.user(org=org)  # shares nothing with the organizer
-    put(server, stranger, "busy", event("busy", "20270112T100000", "20270112T180000"))
+    put_event(server, stranger, "busy", zoned_event("busy", "20270112T100000", "20270112T180000"))
     got = find(
         server,
         organizer,
@@ -259,7 +219,7 @@ def test_rooms_are_created_by_administrators_and_always_known(server, people):
         (room,) = created.json()["rooms"]
     with server.backend.db.transaction(write=True) as s:  # rooms cannot log in: book in-process
         calendar = store.get_collection(s, f"{room['login']}/calendar")
-        (entry,) = split_calendar(event("booked", "20270113T100000", "20270113T120000"))
+        (entry,) = split_calendar(zoned_event("booked", "20270113T100000", "20270113T120000"))
         store.put_item(
             s,
             calendar,

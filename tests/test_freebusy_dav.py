@@ -6,42 +6,22 @@ from datetime import UTC, datetime
 
 import caldav
 import icalendar
-from test_freebusy import event, people, put  # noqa: F401 (fixture)
 
 from conftest import PASSWORD, report
-
-QUERY = """<?xml version="1.0"?><C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav">
-<C:time-range start="20270104T000000Z" end="20270105T000000Z"/></C:free-busy-query>"""
+from helpers import FREE_BUSY_QUERY, periods, put_event, zoned_event
 
 
-def periods(text) -> set[tuple[str, str]]:
-    """(FBTYPE, start/end) of every FREEBUSY value in a VFREEBUSY."""
-    calendar = icalendar.Calendar.from_ical(text)
-    found = set()
-    for component in calendar.walk("VFREEBUSY"):
-        values = component.get("FREEBUSY", [])
-        for value in values if isinstance(values, list) else [values]:
-            first, last = value.dt
-            found.add(
-                (
-                    value.params.get("FBTYPE", "BUSY"),
-                    f"{first:%Y%m%dT%H%M%SZ}/{last:%Y%m%dT%H%M%SZ}",
-                )
-            )
-    return found
-
-
-def test_free_busy_query_report_answers_for_readers_only(server, people):  # noqa: F811
+def test_free_busy_query_report_answers_for_readers_only(server, people):
     organizer, colleague, org = people
-    put(server, colleague, "meet", event("meet", "20270104T104500", "20270104T114500"))
-    put(
+    put_event(server, colleague, "meet", zoned_event("meet", "20270104T104500", "20270104T114500"))
+    put_event(
         server,
         colleague,
         "maybe",
-        event("maybe", "20270104T140000", "20270104T150000", "\r\nSTATUS:TENTATIVE"),
+        zoned_event("maybe", "20270104T140000", "20270104T150000", "\r\nSTATUS:TENTATIVE"),
     )
     with server.client(organizer) as http:
-        response = report(http, f"/{colleague}/calendar/", QUERY)
+        response = report(http, f"/{colleague}/calendar/", FREE_BUSY_QUERY)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/calendar")
     assert periods(response.text) == {
@@ -49,27 +29,33 @@ def test_free_busy_query_report_answers_for_readers_only(server, people):  # noq
         ("BUSY-TENTATIVE", "20270104T130000Z/20270104T140000Z"),
     }
     with server.client(organizer) as http:  # the same calendar through the sharee's alias
-        alias = report(http, f"/{organizer}/shared-{colleague}-calendar/", QUERY)
+        alias = report(http, f"/{organizer}/shared-{colleague}-calendar/", FREE_BUSY_QUERY)
     assert alias.status_code == 200, alias.text
     assert periods(alias.text) == periods(response.text)
     stranger = server.user()
     with server.client(stranger) as http:
-        assert report(http, f"/{colleague}/calendar/", QUERY).status_code == 403
+        assert report(http, f"/{colleague}/calendar/", FREE_BUSY_QUERY).status_code == 403
         # A stranger cannot tell an existing calendar from a missing one by its answer.
-        assert report(http, f"/{colleague}/no-such-kalender/", QUERY).status_code == 403
-        assert report(http, f"/{stranger}/shared-{colleague}-calendar/", QUERY).status_code == 404
+        missing = report(http, f"/{colleague}/no-such-kalender/", FREE_BUSY_QUERY)
+        assert missing.status_code == 403
+        assert (
+            report(http, f"/{stranger}/shared-{colleague}-calendar/", FREE_BUSY_QUERY).status_code
+            == 404
+        )
     with server.client(colleague) as http:
         assert (
             report(
-                http, f"/{colleague}/calendar/", QUERY.replace('start="20270104T000000Z" ', "")
+                http,
+                f"/{colleague}/calendar/",
+                FREE_BUSY_QUERY.replace('start="20270104T000000Z" ', ""),
             ).status_code
             == 400
         )
 
 
-def test_outbox_freebusy_request_with_the_caldav_library(server, people):  # noqa: F811
+def test_outbox_freebusy_request_with_the_caldav_library(server, people):
     organizer, colleague, _ = people
-    put(server, colleague, "meet", event("meet", "20270104T104500", "20270104T114500"))
+    put_event(server, colleague, "meet", zoned_event("meet", "20270104T104500", "20270104T114500"))
     principal = caldav.DAVClient(url=server.url, username=organizer, password=PASSWORD).principal()
     assert str(principal.schedule_outbox().url).endswith(f"/{organizer}/outbox/")
     assert f"mailto:{organizer}@example.com" in principal.calendar_user_address_set()

@@ -2,25 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import httpx
-
 from conftest import sync_report
-
-FIXTURES = Path(__file__).with_name("fixtures")
-
-
-def api_import(http: httpx.Client, name: str, into: str | None = None) -> dict:
-    media = "text/calendar" if name.endswith(".ics") else "text/vcard"
-    response = http.post(
-        "/api/import",
-        params={"into": into} if into else {},
-        content=(FIXTURES / name).read_bytes(),
-        headers={"Content-Type": media},
-    )
-    assert response.status_code == 200, response.text
-    return response.json()
+from helpers import FIXTURES, api_import, many_events
 
 
 def reasons(report: dict) -> str:
@@ -93,20 +76,6 @@ def test_vcards_from_apple_and_vcard4_with_broken_cards(server):
             headers={"Content-Type": "text/calendar"},
         )
         assert wrong.status_code == 400 and "not a calendar" in wrong.json()["error"]
-
-
-def many_events(count: int) -> str:
-    """A feed of ``count`` events, two of them broken, the way a big export looks."""
-    parts = ["BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calcard tests//EN\r\n"]
-    for n in range(count):
-        day = 1 + n % 28
-        start = "garbage" if n in (10, count - 5) else f"2027{1 + n % 12:02d}{day:02d}T090000Z"
-        parts.append(
-            f"BEGIN:VEVENT\r\nUID:bulk-{n}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\n"
-            f"DURATION:PT1H\r\nSUMMARY:Event {n}\r\nEND:VEVENT\r\n"
-        )
-    parts.append("END:VCALENDAR\r\n")
-    return "".join(parts)
 
 
 def test_thousands_of_events_stream_in_with_progress_and_back_out(server, cli, tmp_path):

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import func, select
-from test_import import many_events
-from test_web_api import web_session
 
 from calcard.models import ImportJob, Item
 
 from conftest import sync_report
+from helpers import many_events, web_session
 
 FIXTURES = Path(__file__).with_name("fixtures")
 PATIENCE = 900  # seconds a loaded shared machine may need; not a speed requirement

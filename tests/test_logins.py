@@ -8,34 +8,13 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pyotp
 
 from calcard import accounts, logins
 
 from conftest import PASSWORD
+from helpers import code, enable_2fa, new_app_password
 
 PROPFIND = {"Depth": "0"}
-
-
-def code(secret: str, steps_ahead: int = 0) -> str:
-    """A TOTP code; consecutive steps are all inside the server's drift window."""
-    totp = pyotp.TOTP(secret)
-    return totp.generate_otp(int(time.time() // totp.interval) + steps_ahead)
-
-
-def new_app_password(server, login: str, label: str = "Phone") -> dict:
-    with server.client(login) as http:
-        response = http.post("/api/me/app-passwords", json={"label": label})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def enable_2fa(server, login: str) -> str:
-    with server.client(login) as http:
-        secret = http.post("/api/me/2fa", json={}).json()["secret"]
-        assert http.post("/api/me/2fa/confirm", json={"code": "000000"}).status_code == 400
-        assert http.post("/api/me/2fa/confirm", json={"code": code(secret)}).status_code == 200
-    return secret
 
 
 def test_two_factor_user_needs_an_app_password_over_dav_and_the_401_says_so(server):

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -14,22 +10,10 @@ from sqlalchemy import inspect
 from calcard.db import Database, alembic_config
 from calcard.models import Base
 
-from conftest import _pg_database
-
 
 def test_migrated_schema_matches_the_models(backend):
     with backend.db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    gen = _pg_database(f"calcard_migrate_{os.getpid()}_{uuid.uuid4().hex[:8]}")
-    yield next(gen)
-    next(gen, None)
 
 
 def test_the_items_end_index_comes_and_goes_with_its_migration(empty_url):

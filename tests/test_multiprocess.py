@@ -10,7 +10,7 @@ import re
 import threading
 
 from conftest import sync_report
-from test_caldav_client import event
+from helpers import event
 
 THREADS = 6
 WRITES_PER_THREAD = 20

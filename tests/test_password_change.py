@@ -9,10 +9,9 @@ themselves (an app password never can; a session needs the current password).
 from __future__ import annotations
 
 import httpx
-from test_logins import code, new_app_password
-from test_user_removal import web_session
 
 from conftest import PASSWORD
+from helpers import code, new_app_password, web_session
 
 NEW = "Neues-Passwört-2031"
 PROPFIND = {"Depth": "0"}

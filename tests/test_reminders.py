@@ -6,7 +6,6 @@ tests then drive dispatchers with a controllable clock instead of sleeping.
 
 from __future__ import annotations
 
-import email
 import json
 import os
 import signal
@@ -15,12 +14,10 @@ import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import delete, func, select
 
 from calcard import accounts, store
@@ -31,36 +28,6 @@ from calcard.ical import split_calendar
 from calcard.models import OutgoingMail, Reminder
 
 from conftest import free_port
-
-
-@dataclass
-class Mailbox:
-    messages: list = field(default_factory=list)
-    refuse: bool = False
-    delay: float = 0.0
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
-        if self.delay:
-            time.sleep(self.delay)
-        if self.refuse:
-            return "550 mailbox unavailable"
-        message = email.message_from_bytes(envelope.content)
-        message["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
-        self.messages.append(message)
-        return "250 OK"
-
-    def to(self, address: str) -> list:
-        return [m for m in self.messages if m["X-Envelope-To"] == address]
-
-
-@pytest.fixture
-def smtp():
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    box.url = f"smtp://127.0.0.1:{controller.port}"
-    yield box
-    controller.stop()
 
 
 @pytest.fixture

@@ -12,16 +12,6 @@ import httpx
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
-from test_reminders import smtp  # noqa: F401 (fixture)
-from test_scheduling import (  # noqa: F401 (fixture)
-    answer,
-    client,
-    flush_mail,
-    invitation,
-    partstats,
-    rsvp_link,
-    team,
-)
 
 from calcard import accounts, inbox, store
 from calcard.config import Settings
@@ -29,6 +19,7 @@ from calcard.db import Database, alembic_config
 from calcard.dispatcher import Dispatcher
 
 from conftest import sync_report
+from helpers import answer, dav_calendar, flush_mail, invitation, partstats, rsvp_link
 
 DAV, CALDAV = "{DAV:}", "{urn:ietf:params:xml:ns:caldav}"
 ICS = {"Content-Type": "text/calendar"}
@@ -100,7 +91,7 @@ def test_principal_advertises_the_boxes_and_they_show_as_boxes(server, pair):
         tree = propfind(http, outbox_url, "<D:resourcetype/>")
         kinds = [child.tag for child in found(tree, f"{DAV}resourcetype")]
         assert kinds == [f"{DAV}collection", f"{CALDAV}schedule-outbox"]
-    principal = client(server, organizer).client.principal()
+    principal = dav_calendar(server, organizer).client.principal()
     assert str(principal.schedule_inbox().url).endswith(f"/{organizer}/inbox/")
     # The boxes are no calendars: clients listing calendars do not see them.
     assert [str(c.url).rstrip("/").rsplit("/", 1)[-1] for c in principal.calendars()] == [
@@ -110,10 +101,10 @@ def test_principal_advertises_the_boxes_and_they_show_as_boxes(server, pair):
 
 def test_inbox_receives_request_reply_and_cancel(server, pair):
     organizer, guest = pair
-    guest_inbox = client(server, guest).client.principal().schedule_inbox()
+    guest_inbox = dav_calendar(server, guest).client.principal().schedule_inbox()
     with server.client(guest) as http:
         token, _ = sync_report(http, f"/{guest}/inbox/")
-    client(server, organizer).save_event(
+    dav_calendar(server, organizer).save_event(
         invitation("boxed", organizer, [f"{guest}@example.com"], start_in(30))
     )
     (request,) = guest_inbox.get_items()
@@ -140,20 +131,20 @@ def test_inbox_receives_request_reply_and_cancel(server, pair):
     assert inbox_messages(server, guest) == {}
 
     # An update (another time) is a new REQUEST; deleting the event, a CANCEL.
-    event = client(server, organizer).event_by_uid("boxed")
+    event = dav_calendar(server, organizer).event_by_uid("boxed")
     event.data = invitation("boxed", organizer, [f"{guest}@example.com"], start_in(30) + HOUR)
     event.save()
     assert list(inbox_messages(server, guest).values()) == ["REQUEST"]
-    client(server, organizer).event_by_uid("boxed").delete()
+    dav_calendar(server, organizer).event_by_uid("boxed").delete()
     assert sorted(inbox_messages(server, guest).values()) == ["CANCEL", "REQUEST"]
     with server.client(guest) as http:
         listing = http.get("/api/trash").text
     assert "inbox" not in listing  # deleted messages do not clutter the trash
 
 
-def test_a_rooms_own_answer_reaches_the_organizers_inbox(server, team):  # noqa: F811
+def test_a_rooms_own_answer_reaches_the_organizers_inbox(server, team):
     organizer, _, room = team
-    calendar = client(server, organizer)
+    calendar = dav_calendar(server, organizer)
     calendar.save_event(invitation("roomy", organizer, [room], start_in(40)))
     (reply,) = inbox_messages(server, organizer).items()
     assert reply[1] == "REPLY"
@@ -172,7 +163,7 @@ def test_a_rooms_own_answer_reaches_the_organizers_inbox(server, team):  # noqa:
 
 def test_inbox_is_read_and_delete_only_and_private(server, pair):
     organizer, guest = pair
-    client(server, organizer).save_event(
+    dav_calendar(server, organizer).save_event(
         invitation("private", organizer, [f"{guest}@example.com"], start_in(31))
     )
     (href,) = inbox_messages(server, guest)
@@ -209,10 +200,12 @@ def test_inbox_is_read_and_delete_only_and_private(server, pair):
     assert shared.status_code == 404, shared.text
 
 
-def test_rsvp_page_speaks_the_organizers_language(server, pair, smtp):  # noqa: F811
+def test_rsvp_page_speaks_the_organizers_language(server, pair, smtp):
     organizer, _ = pair
     external = "gast@elsewhere.example"
-    client(server, organizer).save_event(invitation("sprache", organizer, [external], start_in(32)))
+    dav_calendar(server, organizer).save_event(
+        invitation("sprache", organizer, [external], start_in(32))
+    )
     flush_mail(server, smtp)
     link = rsvp_link(smtp.to(external)[-1])
     page = httpx.get(link)
@@ -288,7 +281,7 @@ def test_two_organizers_inviting_each_other_concurrently(server):
 
 def test_messages_older_than_a_month_leave_the_inbox_and_the_deletion_syncs(server, pair):
     organizer, guest = pair
-    client(server, organizer).save_event(
+    dav_calendar(server, organizer).save_event(
         invitation("aging", organizer, [f"{guest}@example.com"], start_in(3))
     )
     (href,) = inbox_messages(server, guest)
@@ -304,4 +297,4 @@ def test_messages_older_than_a_month_leave_the_inbox_and_the_deletion_syncs(serv
         _, changes = sync_report(http, f"/{guest}/inbox/", token)
         assert "404" in changes and href in changes
         assert http.get(href).status_code == 404
-    assert client(server, guest).event_by_uid("aging")  # the event itself stays
+    assert dav_calendar(server, guest).event_by_uid("aging")  # the event itself stays

@@ -7,101 +7,20 @@ import re
 import threading
 from datetime import UTC, datetime, timedelta
 
-import caldav
 import httpx
-import icalendar
-import pytest
-from test_reminders import smtp  # noqa: F401 (fixture)
 
-from calcard import accounts, links, rooms, scheduling
-from calcard.config import Settings
-from calcard.dispatcher import Dispatcher
+from calcard import links, scheduling
 
-from conftest import PASSWORD
+from helpers import answer, dav_calendar, flush_mail, invitation, partstats, rsvp_link
 
 
-@pytest.fixture
-def team(server):
-    """An organizer, two colleagues, an uninvited colleague and a room in one organization."""
-    organizer = server.user("administrator")
-    org = f"org-{organizer}"
-    people = [server.user(org=org) for _ in range(3)]
-    with server.backend.db.transaction(write=True) as s:
-        for login in [organizer, *people]:
-            accounts.set_user(s, login, email=f"{login}@example.com")
-        accounts.update_settings(s, organizer, {"language": "de"})
-        room = rooms.create_room(s, org, f"Room {organizer}")
-        room_address = room.email
-    return organizer, people, room_address
-
-
-def client(server, login: str) -> caldav.Calendar:
-    principal = caldav.DAVClient(url=server.url, username=login, password=PASSWORD).principal()
-    return principal.calendar(cal_id="calendar")
-
-
-def invitation(
-    uid: str,
-    organizer: str,
-    attendees: list[str],
-    start: datetime,
-    hours: int = 1,
-    status: str = "",
-) -> str:
-    people = "".join(f"ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{a}\r\n" for a in attendees)
-    return (
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\nBEGIN:VEVENT\r\n"
-        f"UID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{start:%Y%m%dT%H%M%SZ}\r\n"
-        f"DTEND:{start + timedelta(hours=hours):%Y%m%dT%H%M%SZ}\r\nSUMMARY:Planning {uid}\r\n"
-        f"LOCATION:HQ\r\nORGANIZER:mailto:{organizer}@example.com\r\n"
-        f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{organizer}@example.com\r\n{people}{status}"
-        "BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT10M\r\nDESCRIPTION:r\r\nEND:VALARM\r\n"
-        "END:VEVENT\r\nEND:VCALENDAR\r\n"
-    )
-
-
-def partstats(text: str) -> dict[str, str]:
-    event = icalendar.Calendar.from_ical(text).walk("VEVENT")[0]
-    found = event.get("ATTENDEE", [])
-    found = found if isinstance(found, list) else [found]
-    return {str(a).lower().removeprefix("mailto:"): str(a.params.get("PARTSTAT")) for a in found}
-
-
-def rsvp_link(mail) -> str:
-    plain = next(p for p in mail.walk() if p.get_content_type() == "text/plain")
-    return re.search(r"(http://\S+/api/rsvp\?\S+)", plain.get_payload(decode=True).decode())[1]
-
-
-def flush_mail(server, smtp_box) -> None:  # noqa: F811
-    settings = Settings(
-        data_dir=server.log.parent,
-        database_url=server.backend.url,
-        smtp_url=smtp_box.url,
-        base_url=server.url,
-    )
-    dispatcher = Dispatcher(server.backend.db, settings)
-    while dispatcher.run_once():
-        pass
-
-
-def answer(server, login: str, uid: str, partstat: str) -> None:
-    calendar = client(server, login)
-    event = calendar.event_by_uid(uid)
-    ical = event.icalendar_instance
-    for attendee in ical.walk("VEVENT")[0].get("ATTENDEE"):
-        if str(attendee).lower() == f"mailto:{login}@example.com":
-            attendee.params["PARTSTAT"] = partstat
-    event.data = ical.to_ical().decode()
-    event.save()
-
-
-def test_invite_answer_update_and_cancel(server, team, smtp):  # noqa: F811
+def test_invite_answer_update_and_cancel(server, team, smtp):
     organizer, (bob, carol, _), room = team
     start = (datetime.now(UTC) + timedelta(days=9)).replace(
         hour=9, minute=0, second=0, microsecond=0
     )
     external = "guest@elsewhere.example"
-    cal = client(server, organizer)
+    cal = dav_calendar(server, organizer)
     cal.save_event(
         invitation(
             "plan", organizer, [f"{bob}@example.com", f"{carol}@example.com", external, room], start
@@ -112,7 +31,7 @@ def test_invite_answer_update_and_cancel(server, team, smtp):  # noqa: F811
     assert "SCHEDULE-STATUS=1.2" in mine and "SCHEDULE-STATUS=1.1" in mine
 
     for login in (bob, carol):
-        copy = client(server, login).event_by_uid("plan").data
+        copy = dav_calendar(server, login).event_by_uid("plan").data
         assert partstats(copy)[f"{login}@example.com"] == "NEEDS-ACTION"
         assert "VALARM" not in copy  # the organizer's reminders are not the guests'
     flush_mail(server, smtp)
@@ -152,7 +71,7 @@ def test_invite_answer_update_and_cancel(server, team, smtp):  # noqa: F811
     )
     event.save()
     assert (
-        partstats(client(server, bob).event_by_uid("plan").data)[f"{bob}@example.com"]
+        partstats(dav_calendar(server, bob).event_by_uid("plan").data)[f"{bob}@example.com"]
         == "NEEDS-ACTION"
     )
     flush_mail(server, smtp)
@@ -160,7 +79,7 @@ def test_invite_answer_update_and_cancel(server, team, smtp):  # noqa: F811
 
     # Cancelling removes it from the attendees' calendars (marked cancelled) and mails outside.
     cal.event_by_uid("plan").delete()
-    copy = client(server, bob).event_by_uid("plan").data
+    copy = dav_calendar(server, bob).event_by_uid("plan").data
     assert "STATUS:CANCELLED" in copy
     flush_mail(server, smtp)
     cancel = smtp.to(external)[-1]
@@ -177,7 +96,7 @@ def test_two_organizers_racing_for_one_room(server, team):
     barrier = threading.Barrier(2)
 
     def book(login: str, uid: str) -> None:
-        calendar = client(server, login)
+        calendar = dav_calendar(server, login)
         barrier.wait()
         calendar.save_event(invitation(uid, login, [room], start))
 
@@ -187,19 +106,19 @@ def test_two_organizers_racing_for_one_room(server, team):
     for t in threads:
         t.join()
     results = sorted(
-        partstats(client(server, who).event_by_uid(f"race-{who}").data)[room]
+        partstats(dav_calendar(server, who).event_by_uid(f"race-{who}").data)[room]
         for who in (organizer, bob)
     )
     assert results == ["ACCEPTED", "DECLINED"]
 
 
-def test_forged_or_expired_links_and_replies_from_strangers_change_nothing(server, team, smtp):  # noqa: F811
+def test_forged_or_expired_links_and_replies_from_strangers_change_nothing(server, team, smtp):
     organizer, (bob, _, dave), _ = team
     start = (datetime.now(UTC) + timedelta(days=15)).replace(
         hour=9, minute=0, second=0, microsecond=0
     )
     external = "invitee@elsewhere.example"
-    cal = client(server, organizer)
+    cal = dav_calendar(server, organizer)
     cal.save_event(invitation("guarded", organizer, [f"{bob}@example.com", external], start))
     before = cal.event_by_uid("guarded").data
     flush_mail(server, smtp)
@@ -216,7 +135,7 @@ def test_forged_or_expired_links_and_replies_from_strangers_change_nothing(serve
     response = httpx.post(f"{server.url}/api/rsvp", data={**old, "answer": "ACCEPTED"})
     assert response.status_code == 403 and "abgelaufen" in response.text  # organizer's language
     # A colleague who was never invited "answers" by saving a copy of their own.
-    client(server, dave).save_event(
+    dav_calendar(server, dave).save_event(
         invitation("guarded", organizer, [f"{dave}@example.com"], start).replace(
             f"ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{dave}",
             f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{dave}",

@@ -16,7 +16,7 @@ from calcard import accounts
 from calcard.models import PublicLink, utcnow
 
 from conftest import sync_report
-from test_caldav_client import dav, event
+from helpers import dav, event, share
 
 ICS = {"Content-Type": "text/calendar; charset=utf-8"}
 PROPFIND_NAMES = """<?xml version="1.0"?>
@@ -39,15 +39,6 @@ def people(server):
             http.put(f"/{owner}/calendar/team-1.ics", content=body, headers=ICS).status_code == 201
         )
     return found
-
-
-def share(server, owner: str, kind: str, name: str, access: str = "read"):
-    with server.client(owner) as http:
-        response = http.put(
-            f"/api/collections/{owner}/calendar/shares",
-            json={"kind": kind, "name": name, "access": access},
-        )
-    assert response.status_code == 200, response.text
 
 
 def home(server, login: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from calcard import accounts, store, trash
 
 from conftest import PASSWORD
-from test_caldav_client import dav, event
+from helpers import dav, event
 
 VCARD = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{uid}\r\nFN:{name}\r\nN:{name};;;;\r\nEND:VCARD\r\n"
 

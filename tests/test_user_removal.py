@@ -10,10 +10,8 @@ the new user either.
 
 from __future__ import annotations
 
-import os
 import uuid
 
-import httpx
 import pytest
 from alembic import command
 from sqlalchemy import inspect, select, text
@@ -22,7 +20,8 @@ from calcard import accounts, sharing
 from calcard.db import Database, alembic_config
 from calcard.models import Base, Share, User
 
-from conftest import PASSWORD, _pg_database
+from conftest import PASSWORD
+from helpers import web_session
 
 NEW_PASSWORD = "nöuvel-Passwört-2031"
 EVENT = (
@@ -30,13 +29,6 @@ EVENT = (
     "UID:{uid}\r\nDTSTAMP:20400101T000000Z\r\nDTSTART:20400315T090000Z\r\n"
     "DTEND:20400315T100000Z\r\nSUMMARY:Gehälter — geheim\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
 )
-
-
-def web_session(server, login: str, password: str = PASSWORD) -> tuple[httpx.Client, str]:
-    http = httpx.Client(base_url=server.url, timeout=30)
-    answer = http.post("/api/session", json={"login": login, "password": password})
-    assert answer.status_code == 200, answer.text
-    return http, answer.json()["csrf"]
 
 
 def user_id(server, login: str) -> int | None:
@@ -185,16 +177,6 @@ def test_share_targets_of_a_deleted_user_are_deleted_in_the_service(backend):
             select(Share).where(Share.target_kind == "user", Share.target_id == target_id)
         ).all()
     assert left == []
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    gen = _pg_database(f"calcard_migrate_{os.getpid()}_{uuid.uuid4().hex[:8]}")
-    yield next(gen)
-    next(gen, None)
 
 
 OLD_ROWS = [

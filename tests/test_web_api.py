@@ -10,14 +10,7 @@ from calcard import accounts
 from calcard.webui import VENDOR_SCRIPTS
 
 from conftest import PASSWORD
-
-
-def web_session(server, login: str) -> tuple[httpx.Client, str]:
-    """A client holding a web session cookie, and the session's CSRF token."""
-    http = httpx.Client(base_url=server.url, timeout=30)
-    answer = http.post("/api/session", json={"login": login.upper(), "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    return http, answer.json()["csrf"]
+from helpers import web_session
 
 
 def test_login_cookie_csrf_and_logout(server):

@@ -10,12 +10,11 @@ from urllib.parse import unquote
 import icalendar
 import pytest
 from caldav.lib.error import DAVError
-from test_web_api import web_session
 
 from calcard import accounts, public_holidays, sharing
 
 from conftest import sync_report
-from test_caldav_client import dav
+from helpers import dav, web_session
 
 COLOR_PROPFIND = """<?xml version="1.0"?>
 <D:propfind xmlns:D="DAV:" xmlns:A="http://apple.com/ns/ical/">

@@ -4,7 +4,6 @@ Shares the browser fixtures of test_web_browser.py (console errors fail a test);
 screenshots go to tests/artifacts/.
 """
 
-# ruff: noqa: F811 - the browser fixtures imported from test_web_browser are test arguments here
 from __future__ import annotations
 
 import json
@@ -14,8 +13,9 @@ import httpx
 import pytest
 import vobject
 from playwright.sync_api import Page, expect
-from test_import import many_events
-from test_web_browser import browser, log_in, page, shoot  # noqa: F401 - fixtures
+
+from browser import log_in, shoot
+from helpers import many_events
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 IMPORT_PATIENCE_MS = 900_000  # a loaded shared machine may be slow; not a speed requirement

@@ -9,11 +9,10 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from test_web_api import web_session
-from test_web_browser import browser, log_in, page
-from test_web_settings import open_settings, shoot_part
 
-__all__ = ["browser", "page"]  # fixtures shared with test_web_browser.py
+from browser import log_in, open_settings, shoot_part
+from helpers import web_session
+
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 NEW = "Neues-Passwört-2031"
 

@@ -15,23 +15,20 @@ from contextlib import contextmanager
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from test_logins import code, enable_2fa
-from test_web_api import web_session
-from test_web_browser import (
-    ARTIFACTS,
-    ZONE,
-    browser,
-    log_in,
-    page,
-    shoot,
-    show_week_of,
-    tomorrow_at_ten,
-)
-from test_web_settings_api import png
 
 from calcard import accounts
 
-__all__ = ["browser", "page"]  # fixtures shared with test_web_browser.py
+from browser import (
+    ZONE,
+    log_in,
+    open_settings,
+    shoot,
+    shoot_part,
+    show_week_of,
+    tomorrow_at_ten,
+)
+from helpers import code, enable_2fa, png, web_session
+
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 PROPFIND = {"Depth": "0"}
 
@@ -49,21 +46,6 @@ def other_page(browser: Browser, server) -> Iterator[Page]:
     yield second
     context.close()
     assert errors == [], errors
-
-
-def open_settings(page: Page, login: str, section: str = "") -> None:
-    log_in(page, login)
-    expect(page).to_have_url(re.compile("/web/$"))
-    page.click("text=Settings")
-    expect(page).to_have_url(re.compile("/web/settings$"))
-    expect(page.locator("body.ready")).to_have_count(1)
-    if section:
-        page.locator(f"#{section}").scroll_into_view_if_needed()
-
-
-def shoot_part(page: Page, selector: str, name: str) -> None:
-    """A screenshot of one part of the page."""
-    page.locator(selector).screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
 def shows_image(page: Page, selector: str) -> bool:

@@ -4,28 +4,19 @@ branding, and the sharing endpoints the dialog uses; with hostile input."""
 
 from __future__ import annotations
 
-import io
 import os
 import plistlib
 import uuid
 
 import httpx
 import pytest
-from PIL import Image
-from test_logins import code, enable_2fa, new_app_password
-from test_web_api import web_session
 
 from calcard import accounts, qrcodes
 
 from conftest import PASSWORD
+from helpers import code, enable_2fa, new_app_password, png, web_session
 
 PROPFIND = {"Depth": "0"}
-
-
-def png(width: int = 40, height: int = 20) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), "#0f766e").save(out, "PNG")
-    return out.getvalue()
 
 
 def login_json(server, body: dict) -> httpx.Response:

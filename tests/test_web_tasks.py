@@ -3,7 +3,6 @@
 Uses the browser fixtures of test_web_browser.py (SQLite server, console errors fail the
 test, screenshots to tests/artifacts/), and checks from the DAV side what the UI did.
 """
-# ruff: noqa: F811 (the tests take the imported browser fixtures as arguments)
 
 from __future__ import annotations
 
@@ -12,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
-from test_web_browser import ZONE, browser, log_in, page, shoot  # noqa: F401 (fixtures)
 
-from test_caldav_client import dav
+from browser import ZONE, log_in, shoot
+from helpers import dav
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 

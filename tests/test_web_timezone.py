@@ -7,7 +7,6 @@ and what the UI stores is checked over DAV. Uses the browser fixtures of
 test_web_browser.py (SQLite server, console errors fail the test, screenshots to
 tests/artifacts/).
 """
-# ruff: noqa: F811 (the tests take the imported browser fixtures as arguments)
 
 from __future__ import annotations
 
@@ -19,7 +18,8 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 from playwright.sync_api import Page, expect
-from test_web_browser import ZONE, browser, browser_page, log_in, shoot, show_week_of  # noqa: F401
+
+from browser import ZONE, browser_page, log_in, shoot, show_week_of
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 DEVICE = "America/New_York"

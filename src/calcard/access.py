@@ -75,10 +75,6 @@ class Decision:
     allowed: bool = False
     reason: str = ""
 
-    @property
-    def is_owner(self) -> bool:
-        return self.relation in (OWNER, OPERATOR)
-
     def raise_if_refused(self) -> Decision:
         """NotFound for who may not read, else PermissionDenied with the reason."""
         if self.allowed:

@@ -33,13 +33,6 @@ Interval = tuple[int, int]
 
 
 @dataclass
-class Participant:
-    asked: str
-    login: str
-    is_room: bool = False
-
-
-@dataclass
 class FindResult:
     slots: list[Interval]
     unknown: dict[str, str]

@@ -509,7 +509,3 @@ def vcard_entry(number: int, text: str) -> Entry | ParseError:
 def iter_vcards(lines: Iterable[str]) -> Iterator[Entry | ParseError]:
     for found in vcard_texts(lines):
         yield found if isinstance(found, ParseError) else vcard_entry(*found)
-
-
-def split_vcards(data: str) -> Iterator[Entry | ParseError]:
-    return iter_vcards(data.splitlines())

@@ -359,7 +359,6 @@ def guard(route: Route, settings: Settings) -> Route:
         await inner(scope, receive, send)
 
     route.app = app
-    route.guarded = True  # type: ignore[attr-defined]
     return route
 
 

@@ -4,6 +4,7 @@
 // zone (FullCalendar's Luxon plugin), like the reminders, mails and invitations.
 import { api, logout, setCsrf } from "./api.js";
 import * as calendarDialog from "./calendars.js";
+import { h } from "./dom.js";
 import * as eventForm from "./event-form.js";
 import * as holidays from "./holidays.js";
 import { openTransfer } from "./import.js";
@@ -83,18 +84,15 @@ function calendarList(me) {
   const list = document.getElementById("calendar-list");
   list.replaceChildren(
     ...calendars.map((info) => {
-      const item = document.createElement("li");
-      const label = document.createElement("label");
-      label.className = "toggle";
-      const box = document.createElement("input");
-      box.type = "checkbox";
-      box.checked = !hidden.has(info.path);
-      box.addEventListener("change", () => toggleSource(info.path, box.checked, () => source(info)));
-      const swatch = document.createElement("span");
-      swatch.className = "swatch";
+      const box = h("input", {
+        type: "checkbox",
+        checked: !hidden.has(info.path),
+        onchange: () => toggleSource(info.path, box.checked, () => source(info)),
+      });
+      const swatch = h("span", { className: "swatch" });
       swatch.style.background = info.color;
-      label.append(box, swatch, ` ${info.name}${info.writable ? "" : " (read-only)"}`);
-      item.append(label);
+      const text = ` ${info.name}${info.writable ? "" : " (read-only)"}`;
+      const item = h("li", {}, h("label", { className: "toggle" }, box, swatch, text));
       if (info.owner === me) item.append(calendarDialog.editButton(info));
       return item;
     }),

@@ -1,5 +1,7 @@
 // The event form's attachments: links (ATTACH;VALUE=URI), http and https only, shown as
 // links that open in a new tab without access to this page.
+import { h } from "./dom.js";
+
 const list = document.getElementById("attachment-list");
 const error = document.getElementById("attachment-error");
 let input;
@@ -14,20 +16,19 @@ function webLink(text) {
 }
 
 function row(link) {
-  const item = document.createElement("li");
-  item.dataset.link = link;
-  const anchor = document.createElement("a");
-  anchor.href = link; // only http(s): webLink() and the server checked it
-  anchor.textContent = link;
-  anchor.target = "_blank";
-  anchor.rel = "noopener noreferrer";
-  const remove = document.createElement("button");
-  remove.type = "button";
-  remove.className = "icon-button";
-  remove.textContent = "✕";
-  remove.setAttribute("aria-label", `Remove link ${link}`);
-  remove.addEventListener("click", () => item.remove());
-  item.append(anchor, remove);
+  // href: only http(s), webLink() and the server checked it
+  const anchor = h("a", { href: link, target: "_blank", rel: "noopener noreferrer" }, link);
+  const remove = h(
+    "button",
+    {
+      type: "button",
+      className: "icon-button",
+      "aria-label": `Remove link ${link}`,
+      onclick: () => item.remove(),
+    },
+    "✕",
+  );
+  const item = h("li", { "data-link": link }, anchor, remove);
   return item;
 }
 

@@ -1,6 +1,7 @@
 // The calendar dialog: create, rename, recolor and delete the user's own calendars.
 // The color is the DAV property phones read (ICAL:calendar-color).
 import { api } from "./api.js";
+import { h } from "./dom.js";
 
 const PALETTE = ["#2563eb", "#059669", "#d97706", "#dc2626", "#7c3aed", "#db2777", "#0d9488", "#475569"];
 const dialog = document.getElementById("calendar-dialog");
@@ -43,14 +44,17 @@ function open(info) {
 
 /** A button that opens the dialog for one of the user's own calendars. */
 export function editButton(info) {
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "icon-button edit-calendar";
-  button.textContent = "✎";
-  button.title = `Edit ${info.name}`;
-  button.setAttribute("aria-label", `Edit calendar ${info.name}`);
-  button.addEventListener("click", () => open(info));
-  return button;
+  return h(
+    "button",
+    {
+      type: "button",
+      className: "icon-button edit-calendar",
+      title: `Edit ${info.name}`,
+      "aria-label": `Edit calendar ${info.name}`,
+      onclick: () => open(info),
+    },
+    "✎",
+  );
 }
 
 async function save(event) {
@@ -86,16 +90,13 @@ async function deleteCalendar() {
 function palette() {
   document.getElementById("calendar-palette").replaceChildren(
     ...PALETTE.map((color) => {
-      const button = document.createElement("button");
-      button.type = "button";
-      button.className = "swatch-button";
-      button.style.background = color;
-      button.dataset.color = color;
-      button.setAttribute("aria-label", `Color ${color}`);
-      button.addEventListener("click", () => {
+      const onclick = () => {
         form.color.value = color;
         markChosen();
-      });
+      };
+      const attributes = { type: "button", className: "swatch-button", "data-color": color };
+      const button = h("button", { ...attributes, "aria-label": `Color ${color}`, onclick });
+      button.style.background = color;
       return button;
     }),
   );

@@ -3,6 +3,7 @@
 // stores cards like a CardDAV client would, so phones and desktops see each change.
 import { api, logout, query, setCsrf } from "./api.js";
 import { brandCurrentOrg } from "./branding.js";
+import { h } from "./dom.js";
 import { openTransfer } from "./import.js";
 import { listen, toast } from "./notify.js";
 import { registerServiceWorker } from "./pwa.js";
@@ -41,43 +42,42 @@ function initials(name) {
 function bookList() {
   $("book-list").replaceChildren(
     ...books.map((info) => {
-      const item = document.createElement("li");
-      const label = document.createElement("label");
-      label.className = "toggle";
-      const radio = document.createElement("input");
-      radio.type = "radio";
-      radio.name = "addressbook";
-      radio.value = info.path;
-      radio.checked = info.path === book.path;
-      radio.addEventListener("change", () => chooseBook(info));
-      label.append(radio, ` ${info.name}${info.writable ? "" : " (read-only)"}`);
-      item.append(label);
-      return item;
+      const radio = h("input", {
+        type: "radio",
+        name: "addressbook",
+        value: info.path,
+        checked: info.path === book.path,
+        onchange: () => chooseBook(info),
+      });
+      const label = h(
+        "label",
+        { className: "toggle" },
+        radio,
+        ` ${info.name}${info.writable ? "" : " (read-only)"}`,
+      );
+      return h("li", {}, label);
     }),
   );
 }
 
 function groupButton(uid, name, count) {
-  const item = document.createElement("li");
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "group-filter";
-  button.dataset.group = uid;
-  button.setAttribute("aria-pressed", String(uid === group));
-  button.append(name);
-  if (count !== null) {
-    const badge = document.createElement("span");
-    badge.className = "count";
-    badge.textContent = String(count);
-    button.append(badge);
-  }
-  button.addEventListener("click", () => {
-    group = uid;
-    groupList();
-    refresh();
-  });
-  item.append(button);
-  return item;
+  const button = h(
+    "button",
+    {
+      type: "button",
+      className: "group-filter",
+      "data-group": uid,
+      "aria-pressed": String(uid === group),
+      onclick: () => {
+        group = uid;
+        groupList();
+        refresh();
+      },
+    },
+    name,
+    count !== null && h("span", { className: "count" }, String(count)),
+  );
+  return h("li", {}, button);
 }
 
 function groupList() {
@@ -106,33 +106,25 @@ async function chooseBook(info) {
 // --- the list --------------------------------------------------------------------------------
 
 function row(contact) {
-  const item = document.createElement("li");
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "contact-row";
-  button.dataset.uid = contact.uid;
-  const avatar = document.createElement("span");
-  avatar.className = "avatar";
-  avatar.setAttribute("aria-hidden", "true");
-  avatar.textContent = initials(contact.name).toUpperCase();
-  const who = document.createElement("span");
-  who.className = "who-line";
-  const name = document.createElement("strong");
-  name.textContent = contact.name;
-  const org = document.createElement("span");
-  org.className = "hint";
-  org.textContent = contact.org;
-  who.append(name, org);
-  const email = document.createElement("span");
-  email.className = "email";
-  email.textContent = contact.email;
-  const phone = document.createElement("span");
-  phone.className = "phone";
-  phone.textContent = contact.phone;
-  button.append(avatar, who, email, phone);
-  button.addEventListener("click", () => openContact(contact.uid).catch((f) => toast(f.message)));
-  item.append(button);
-  return item;
+  const button = h(
+    "button",
+    {
+      type: "button",
+      className: "contact-row",
+      "data-uid": contact.uid,
+      onclick: () => openContact(contact.uid).catch((f) => toast(f.message)),
+    },
+    h("span", { className: "avatar", "aria-hidden": "true" }, initials(contact.name).toUpperCase()),
+    h(
+      "span",
+      { className: "who-line" },
+      h("strong", {}, contact.name),
+      h("span", { className: "hint" }, contact.org),
+    ),
+    h("span", { className: "email" }, contact.email),
+    h("span", { className: "phone" }, contact.phone),
+  );
+  return h("li", {}, button);
 }
 
 async function refresh() {
@@ -200,14 +192,13 @@ function fill(contact) {
   const member = new Set(contact?.groups || []);
   $("group-choices").replaceChildren(
     ...groups.map((g) => {
-      const label = document.createElement("label");
-      const box = document.createElement("input");
-      box.type = "checkbox";
-      box.name = "group";
-      box.value = g.uid;
-      box.checked = member.has(g.uid) || (!contact && g.uid === group);
-      label.append(box, ` ${g.name}`);
-      return label;
+      const box = h("input", {
+        type: "checkbox",
+        name: "group",
+        value: g.uid,
+        checked: member.has(g.uid) || (!contact && g.uid === group),
+      });
+      return h("label", {}, box, ` ${g.name}`);
     }),
   );
   $("group-fields").hidden = groups.length === 0;
@@ -340,19 +331,12 @@ function setupGroups() {
 // --- duplicates and merges -------------------------------------------------------------------
 
 function line(text, ...buttons) {
-  const item = document.createElement("li");
-  const label = document.createElement("span");
-  label.textContent = text;
-  item.append(label, ...buttons);
-  return item;
+  return h("li", {}, h("span", {}, text), ...buttons);
 }
 
 function button(text, handler) {
-  const made = document.createElement("button");
-  made.type = "button";
-  made.textContent = text;
-  made.addEventListener("click", () => handler().catch((failure) => toast(failure.message)));
-  return made;
+  const onclick = () => handler().catch((failure) => toast(failure.message));
+  return h("button", { type: "button", onclick }, text);
 }
 
 async function undo(id) {

@@ -2,6 +2,7 @@
 // and the slot finder.
 import { api } from "./api.js";
 import * as attachmentList from "./attachment-list.js";
+import { h } from "./dom.js";
 import { addDays, instantOf, wallTime } from "./time.js";
 
 const dialog = document.getElementById("event-dialog");
@@ -200,16 +201,9 @@ async function remove() {
 function showParticipants(list, reasons) {
   participants.replaceChildren(
     ...list.map((name) => {
-      const item = document.createElement("li");
-      item.textContent = name;
-      if (reasons[name]) {
-        const mark = document.createElement("abbr");
-        mark.className = "unknown";
-        mark.textContent = "*";
-        mark.title = reasons[name];
-        item.append(mark);
-      }
-      return item;
+      const reason = reasons[name];
+      const mark = reason ? h("abbr", { className: "unknown", title: reason }, "*") : null;
+      return h("li", {}, name, mark);
     }),
   );
 }

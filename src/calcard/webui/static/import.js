@@ -2,6 +2,7 @@
 // progress (the server stores it, so any server process answers the poll), or
 // download any calendar or address book (streamed by /api/export).
 import { api, csrfToken, query } from "./api.js";
+import { h } from "./dom.js";
 import { toast } from "./notify.js";
 
 const POLL_MS = 500;
@@ -13,70 +14,60 @@ let preferred = "";
 let imported = () => {};
 let running = false;
 
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "role" || key.startsWith("aria-")) node.setAttribute(key, value);
-    else node[key] = value;
-  }
-  node.append(...children);
-  return node;
-}
-
 function field(text, control) {
-  return el("label", {}, text, control);
+  return h("label", {}, text, control);
 }
 
 function build() {
   parts = {
-    file: el("input", {
+    file: h("input", {
       type: "file",
       id: "import-file",
       required: true,
       accept: ".ics,.vcf,.vcard,text/calendar,text/vcard",
     }),
-    target: el("select", { id: "import-target", required: true }),
-    start: el("button", { type: "submit", id: "import-start", className: "primary" }, "Import"),
-    bar: el("progress", { id: "import-bar", max: 100, value: 0 }),
-    status: el("p", { id: "import-status", role: "status" }),
-    summary: el("p", { id: "import-summary" }),
-    skipped: el("ul", { id: "import-skipped", className: "skipped" }),
-    error: el("p", { id: "import-error", className: "error", role: "alert", hidden: true }),
-    source: el("select", { id: "export-source" }),
-    download: el("a", { id: "export-link", className: "button", download: "" }, "Download"),
+    target: h("select", { id: "import-target", required: true }),
+    start: h("button", { type: "submit", id: "import-start", className: "primary" }, "Import"),
+    bar: h("progress", { id: "import-bar", max: 100, value: 0 }),
+    status: h("p", { id: "import-status", role: "status" }),
+    summary: h("p", { id: "import-summary" }),
+    skipped: h("ul", { id: "import-skipped", className: "skipped" }),
+    error: h("p", { id: "import-error", className: "error", role: "alert", hidden: true }),
+    source: h("select", { id: "export-source" }),
+    download: h("a", { id: "export-link", className: "button", download: "" }, "Download"),
   };
-  parts.progress = el("div", { className: "import-progress", hidden: true }, parts.bar, parts.status);
-  parts.details = el("details", { hidden: true }, el("summary", {}, "Skipped entries"), parts.skipped);
-  const form = el(
+  parts.progress = h("div", { className: "import-progress", hidden: true }, parts.bar, parts.status);
+  parts.details = h("details", { hidden: true }, h("summary", {}, "Skipped entries"), parts.skipped);
+  const form = h(
     "form",
     { id: "import-form" },
-    el(
+    h(
       "fieldset",
       {},
-      el("legend", {}, "Import a file"),
+      h("legend", {}, "Import a file"),
       field("File (.ics calendar or .vcf contacts) ", parts.file),
       field("Into ", parts.target),
-      el("div", { className: "actions" }, parts.start),
+      h("div", { className: "actions" }, parts.start),
       parts.progress,
       parts.summary,
       parts.details,
       parts.error,
     ),
   );
-  const close = el("button", { type: "button", id: "transfer-close" }, "Close");
-  dialog = el(
+  const close = h("button", { type: "button", id: "transfer-close" }, "Close");
+  dialog = h(
     "dialog",
     { id: "transfer-dialog", className: "transfer", "aria-labelledby": "transfer-title" },
-    el("h2", { id: "transfer-title" }, "Import and export"),
+    h("h2", { id: "transfer-title" }, "Import and export"),
     form,
-    el(
+    h(
       "fieldset",
       {},
-      el("legend", {}, "Export"),
+      h("legend", {}, "Export"),
       field("Calendar or address book ", parts.source),
-      el("div", { className: "actions" }, parts.download),
+      h("div", { className: "actions" }, parts.download),
     ),
-    el("div", { className: "actions" }, el("span", { className: "spacer" }), close),
+    h("div", { className: "actions" }, h("span", { className: "spacer" }), close),
   );
   document.body.append(dialog);
   parts.file.addEventListener("change", fillTargets);
@@ -93,7 +84,7 @@ function kindOf(name) {
 }
 
 function option(info) {
-  return el("option", { value: info.path, title: info.path }, info.name);
+  return h("option", { value: info.path, title: info.path }, info.name);
 }
 
 function fillTargets() {
@@ -109,7 +100,7 @@ function fillTargets() {
 }
 
 function fillSources() {
-  const group = (label, list) => el("optgroup", { label }, ...list.map(option));
+  const group = (label, list) => h("optgroup", { label }, ...list.map(option));
   parts.source.replaceChildren(
     group("Calendars", collections.calendars),
     group("Address books", collections.addressbooks),
@@ -179,9 +170,9 @@ function finish(job) {
     return;
   }
   parts.summary.textContent = `${job.filename}: ${counts(job)}.`;
-  parts.skipped.replaceChildren(...job.skipped.map((s) => el("li", {}, s.reason)));
+  parts.skipped.replaceChildren(...job.skipped.map((s) => h("li", {}, s.reason)));
   if (job.skipped_count > job.skipped.length) {
-    parts.skipped.append(el("li", {}, `… and ${job.skipped_count - job.skipped.length} more`));
+    parts.skipped.append(h("li", {}, `… and ${job.skipped_count - job.skipped.length} more`));
   }
   parts.details.hidden = job.skipped_count === 0;
   imported(job);

@@ -1,25 +1,18 @@
 // Reminders while the app is open: the notification stream, shown as a browser
 // notification (when allowed) and as a toast with a Stop button.
 import { api, closeOnLogout } from "./api.js";
+import { h } from "./dom.js";
 
 const toasts = document.getElementById("toasts");
 
 export function toast(text, actions = []) {
-  const box = document.createElement("div");
-  box.className = "toast";
-  box.setAttribute("role", "status");
-  const message = document.createElement("p");
-  message.textContent = text;
-  box.append(message);
+  const box = h("div", { className: "toast", role: "status" }, h("p", {}, text));
   for (const [label, handler] of [...actions, ["Dismiss", () => {}]]) {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.textContent = label;
-    button.addEventListener("click", async () => {
+    const onclick = async () => {
       await handler();
       box.remove();
-    });
-    box.append(button);
+    };
+    box.append(h("button", { type: "button", onclick }, label));
   }
   toasts.append(box);
   return box;

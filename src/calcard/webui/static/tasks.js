@@ -1,6 +1,7 @@
 // Tasks (VTODO): the task pane (one list per calendar), the task dialog, and the
 // tasks with a due date as entries of the calendar views.
 import { api } from "./api.js";
+import { h } from "./dom.js";
 import { toast } from "./notify.js";
 
 const pane = document.getElementById("tasks-pane");
@@ -59,37 +60,22 @@ export async function taskEvents(info, range) {
 }
 
 function taskItem(task) {
-  const item = document.createElement("li");
-  item.className = `task-item${task.completed ? " done" : ""}`;
-  const box = document.createElement("input");
-  box.type = "checkbox";
-  box.checked = task.completed;
-  box.disabled = !task.writable;
-  box.setAttribute("aria-label", `Completed: ${task.summary}`);
-  box.addEventListener("change", () => complete(task, box.checked));
-  const open = document.createElement("button");
-  open.type = "button";
-  open.className = "task-open";
-  const summary = document.createElement("span");
-  summary.className = "summary";
-  summary.textContent = task.summary;
-  open.append(summary);
+  const box = h("input", {
+    type: "checkbox",
+    checked: task.completed,
+    disabled: !task.writable,
+    "aria-label": `Completed: ${task.summary}`,
+    onchange: () => complete(task, box.checked),
+  });
   const priority = priorityName(task.priority);
-  if (priority) {
-    const mark = document.createElement("span");
-    mark.className = `priority ${priority}`;
-    mark.textContent = priority;
-    open.append(mark);
-  }
-  if (task.due) {
-    const due = document.createElement("span");
-    due.className = "due";
-    due.textContent = dueText(task);
-    open.append(due);
-  }
-  open.addEventListener("click", () => openTask(task));
-  item.append(box, open);
-  return item;
+  const open = h(
+    "button",
+    { type: "button", className: "task-open", onclick: () => openTask(task) },
+    h("span", { className: "summary" }, task.summary),
+    priority ? h("span", { className: `priority ${priority}` }, priority) : null,
+    task.due ? h("span", { className: "due" }, dueText(task)) : null,
+  );
+  return h("li", { className: `task-item${task.completed ? " done" : ""}` }, box, open);
 }
 
 async function showList() {

@@ -1,0 +1,259 @@
+"""Plain helpers the test modules share: request builders, iCalendar texts, mail parsing.
+
+Test modules import from here (or take fixtures from conftest.py and browser.py), never
+from one another: ``test_layout.py`` checks that.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import caldav
+import httpx
+import icalendar
+import pyotp
+from PIL import Image
+
+from calcard.config import Settings
+from calcard.dispatcher import Dispatcher
+
+from conftest import PASSWORD
+
+FIXTURES = Path(__file__).with_name("fixtures")
+
+# The DAV methods calcard answers (RFC 4918, 4791, 6352, 6578); the access matrix has rows
+# for each, the fuzzer throws them (and a few more) at every URL.
+DAV_METHODS = (
+    "GET",
+    "PUT",
+    "DELETE",
+    "PROPFIND",
+    "PROPPATCH",
+    "REPORT",
+    "MKCALENDAR",
+    "MKCOL",
+    "MOVE",
+    "COPY",
+    "POST",
+    "OPTIONS",
+)
+
+EVENT = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//calcard tests//EN
+BEGIN:VEVENT
+UID:{uid}
+DTSTAMP:20260101T000000Z
+DTSTART:{start}
+DTEND:{end}
+SUMMARY:{summary}
+END:VEVENT
+END:VCALENDAR
+"""
+
+FREE_BUSY_QUERY = (
+    '<?xml version="1.0"?><C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav">\n'
+    '<C:time-range start="20270104T000000Z" end="20270105T000000Z"/></C:free-busy-query>'
+)
+
+
+# --- DAV and iCalendar ---------------------------------------------------------------
+
+
+def dav(server, login: str, password: str = PASSWORD) -> caldav.DAVClient:
+    return caldav.DAVClient(
+        url=server.url + "/.well-known/caldav", username=login, password=password
+    )
+
+
+def event(uid: str, start: str, end: str, summary: str = "Meeting") -> str:
+    return EVENT.format(uid=uid, start=start, end=end, summary=summary)
+
+
+def zoned_event(uid: str, start: str, end: str, extra: str = "", tz: str = "Europe/Zurich") -> str:
+    """An event with local times in ``tz`` (UTC times if ``tz`` is empty)."""
+    when = (
+        f"DTSTART;TZID={tz}:{start}\r\nDTEND;TZID={tz}:{end}"
+        if tz
+        else f"DTSTART:{start}\r\nDTEND:{end}"
+    )
+    if "VALUE=DATE" in extra:
+        when, extra = "", extra.replace("VALUE=DATE", "")
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\nBEGIN:VEVENT\r\n"
+        f"UID:{uid}\r\nDTSTAMP:20260101T000000Z\r\n{when}{extra}\r\nSUMMARY:{uid}\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+
+
+def put_event(server, login: str, uid: str, text: str) -> None:
+    with server.client(login) as http:
+        response = http.put(
+            f"/{login}/calendar/{uid}.ics",
+            content=text.encode(),
+            headers={"Content-Type": "text/calendar"},
+        )
+        assert response.status_code == 201, response.text
+
+
+def periods(text) -> set[tuple[str, str]]:
+    """(FBTYPE, start/end) of every FREEBUSY value in a VFREEBUSY."""
+    calendar = icalendar.Calendar.from_ical(text)
+    found = set()
+    for component in calendar.walk("VFREEBUSY"):
+        values = component.get("FREEBUSY", [])
+        for value in values if isinstance(values, list) else [values]:
+            first, last = value.dt
+            found.add(
+                (
+                    value.params.get("FBTYPE", "BUSY"),
+                    f"{first:%Y%m%dT%H%M%SZ}/{last:%Y%m%dT%H%M%SZ}",
+                )
+            )
+    return found
+
+
+def many_events(count: int) -> str:
+    """A feed of ``count`` events, two of them broken, the way a big export looks."""
+    parts = ["BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calcard tests//EN\r\n"]
+    for n in range(count):
+        day = 1 + n % 28
+        start = "garbage" if n in (10, count - 5) else f"2027{1 + n % 12:02d}{day:02d}T090000Z"
+        parts.append(
+            f"BEGIN:VEVENT\r\nUID:bulk-{n}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\n"
+            f"DURATION:PT1H\r\nSUMMARY:Event {n}\r\nEND:VEVENT\r\n"
+        )
+    parts.append("END:VCALENDAR\r\n")
+    return "".join(parts)
+
+
+# --- the JSON API --------------------------------------------------------------------
+
+
+def web_session(server, login: str, password: str = PASSWORD) -> tuple[httpx.Client, str]:
+    """A client holding a web session cookie, and the session's CSRF token (logging in with
+    the login in capitals: logins are case-insensitive)."""
+    http = httpx.Client(base_url=server.url, timeout=30)
+    answer = http.post("/api/session", json={"login": login.upper(), "password": password})
+    assert answer.status_code == 200, answer.text
+    return http, answer.json()["csrf"]
+
+
+def api_import(http: httpx.Client, name: str, into: str | None = None) -> dict:
+    media = "text/calendar" if name.endswith(".ics") else "text/vcard"
+    response = http.post(
+        "/api/import",
+        params={"into": into} if into else {},
+        content=(FIXTURES / name).read_bytes(),
+        headers={"Content-Type": media},
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def share(server, owner: str, kind: str, name: str, access: str = "read"):
+    with server.client(owner) as http:
+        response = http.put(
+            f"/api/collections/{owner}/calendar/shares",
+            json={"kind": kind, "name": name, "access": access},
+        )
+    assert response.status_code == 200, response.text
+
+
+def png(width: int = 40, height: int = 20) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), "#0f766e").save(out, "PNG")
+    return out.getvalue()
+
+
+# --- logins --------------------------------------------------------------------------
+
+
+def code(secret: str, steps_ahead: int = 0) -> str:
+    """A TOTP code; consecutive steps are all inside the server's drift window."""
+    totp = pyotp.TOTP(secret)
+    return totp.generate_otp(int(time.time() // totp.interval) + steps_ahead)
+
+
+def new_app_password(server, login: str, label: str = "Phone") -> dict:
+    with server.client(login) as http:
+        response = http.post("/api/me/app-passwords", json={"label": label})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def enable_2fa(server, login: str) -> str:
+    with server.client(login) as http:
+        secret = http.post("/api/me/2fa", json={}).json()["secret"]
+        assert http.post("/api/me/2fa/confirm", json={"code": "000000"}).status_code == 400
+        assert http.post("/api/me/2fa/confirm", json={"code": code(secret)}).status_code == 200
+    return secret
+
+
+# --- mail and scheduling -------------------------------------------------------------
+
+
+def dav_calendar(server, login: str) -> caldav.Calendar:
+    """``login``'s default calendar through the caldav library."""
+    principal = caldav.DAVClient(url=server.url, username=login, password=PASSWORD).principal()
+    return principal.calendar(cal_id="calendar")
+
+
+def invitation(
+    uid: str,
+    organizer: str,
+    attendees: list[str],
+    start: datetime,
+    hours: int = 1,
+    status: str = "",
+) -> str:
+    people = "".join(f"ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{a}\r\n" for a in attendees)
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\nBEGIN:VEVENT\r\n"
+        f"UID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{start:%Y%m%dT%H%M%SZ}\r\n"
+        f"DTEND:{start + timedelta(hours=hours):%Y%m%dT%H%M%SZ}\r\nSUMMARY:Planning {uid}\r\n"
+        f"LOCATION:HQ\r\nORGANIZER:mailto:{organizer}@example.com\r\n"
+        f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{organizer}@example.com\r\n{people}{status}"
+        "BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT10M\r\nDESCRIPTION:r\r\nEND:VALARM\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+
+
+def partstats(text: str) -> dict[str, str]:
+    event = icalendar.Calendar.from_ical(text).walk("VEVENT")[0]
+    found = event.get("ATTENDEE", [])
+    found = found if isinstance(found, list) else [found]
+    return {str(a).lower().removeprefix("mailto:"): str(a.params.get("PARTSTAT")) for a in found}
+
+
+def rsvp_link(mail) -> str:
+    plain = next(p for p in mail.walk() if p.get_content_type() == "text/plain")
+    return re.search(r"(http://\S+/api/rsvp\?\S+)", plain.get_payload(decode=True).decode())[1]
+
+
+def flush_mail(server, smtp_box) -> None:
+    """Run a dispatcher until the mail queue is empty (into the ``smtp`` fixture's box)."""
+    settings = Settings(
+        data_dir=server.log.parent,
+        database_url=server.backend.url,
+        smtp_url=smtp_box.url,
+        base_url=server.url,
+    )
+    dispatcher = Dispatcher(server.backend.db, settings)
+    while dispatcher.run_once():
+        pass
+
+
+def answer(server, login: str, uid: str, partstat: str) -> None:
+    calendar = dav_calendar(server, login)
+    event = calendar.event_by_uid(uid)
+    ical = event.icalendar_instance
+    for attendee in ical.walk("VEVENT")[0].get("ATTENDEE"):
+        if str(attendee).lower() == f"mailto:{login}@example.com":
+            attendee.params["PARTSTAT"] = partstat
+    event.data = ical.to_ical().decode()
+    event.save()
