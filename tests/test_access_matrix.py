@@ -43,7 +43,8 @@ from calcard import (
 )
 from calcard.api.common import ApiContext
 from calcard.config import Settings
-from calcard.models import Base, ImportJob, Reminder, utcnow
+from calcard.models import Base, ImportJob, Reminder
+from calcard.times import utcnow
 
 from access_matrix_rows import (
     ACTORS,

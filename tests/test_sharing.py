@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import update
 
 from calcard import accounts
-from calcard.models import PublicLink, utcnow
+from calcard.models import PublicLink
+from calcard.times import utcnow
 
 from conftest import sync_report
 from helpers import dav, event, share

@@ -10,7 +10,6 @@ import posixpath
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager as ContextManager
-from datetime import UTC
 from email.utils import format_datetime
 from typing import Any
 
@@ -19,7 +18,7 @@ from radicale import pathutils, storage, types, xmlutils
 from radicale.app.report import test_filter
 from radicale.item import filter as radicale_filter
 
-from calcard import access, accounts, inbox, scheduling, sharing, store
+from calcard import access, accounts, inbox, scheduling, sharing, store, times
 from calcard.sharing import SharedCollection
 from calcard.store import CollectionData, ItemData
 from calcard_radicale import runtime
@@ -34,9 +33,7 @@ ROOT = CollectionData(id=0, path="", owner="", tag="", props={}, revision=0, upd
 def _http_date(value) -> str:
     if value is None:
         return "Thu, 01 Jan 1970 00:00:00 GMT"
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return format_datetime(value.astimezone(UTC), usegmt=True)
+    return format_datetime(times.as_utc(value), usegmt=True)
 
 
 def item_data(href: str, item: radicale_item.Item) -> ItemData:

@@ -24,9 +24,8 @@ from calcard.models import (
     User,
     Workgroup,
     WorkgroupMember,
-    as_utc,
-    utcnow,
 )
+from calcard.times import as_utc, utcnow, valid_zone
 
 LAST_USED_STEP = timedelta(minutes=1)
 ROLES = ("legal-representative", "administrator", "collaborator", "external")
@@ -448,12 +447,8 @@ def set_user(
             _check_outbound(chat_webhook)
         user.chat_webhook = chat_webhook
     if timezone is not None:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: name too long
-            raise AccountError(f"unknown time zone {timezone!r}") from exc
+        if not valid_zone(timezone):
+            raise AccountError(f"unknown time zone {timezone!r}")
         user.timezone = timezone
     s.flush()
     return user

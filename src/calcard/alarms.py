@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 import icalendar
 import recurring_ical_events
 
+from calcard.times import as_utc
+
 INDEX_PROP = "X-CALCARD-ALARM-INDEX"
 REPEAT_PROP = "X-CALCARD-REPEAT"
 REPEATS = {"hourly": timedelta(hours=1), "daily": timedelta(days=1), "weekly": timedelta(weeks=1)}
@@ -30,14 +32,6 @@ class Alarm:
     starts_at: datetime | None
     location: str
     repeat: str
-
-
-def _utc(value) -> datetime:
-    if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def _stamped(text: str) -> icalendar.Calendar:
@@ -79,14 +73,14 @@ def alarms_between(
 
 
 def _alarm_rows(occurrence, alarm, start: datetime, end: datetime) -> Iterable[Alarm]:
-    fire_at = _utc(alarm["TRIGGER"].dt)
+    fire_at = as_utc(alarm["TRIGGER"].dt)
     acknowledged = alarm.get("ACKNOWLEDGED")
-    if acknowledged is not None and fire_at <= _utc(acknowledged.dt):
+    if acknowledged is not None and fire_at <= as_utc(acknowledged.dt):
         return
     if not start <= fire_at < end:
         return
     begin = occurrence.get("DTSTART") or occurrence.get("DUE")
-    starts_at = _utc(begin.dt) if begin is not None else None
+    starts_at = as_utc(begin.dt) if begin is not None else None
     start_text = starts_at.isoformat() if starts_at else ""
     key = f"{_anchor(occurrence)}|{alarm.get(INDEX_PROP, '0')}|{start_text}"
     repeat = str(alarm.get(REPEAT_PROP, "")).lower()
@@ -118,4 +112,4 @@ def acknowledge(text: str, key: str, when: datetime) -> str:
 
 def _anchor(component) -> str:
     recurrence = component.get("RECURRENCE-ID")
-    return _utc(recurrence.dt).isoformat() if recurrence is not None else "master"
+    return as_utc(recurrence.dt).isoformat() if recurrence is not None else "master"

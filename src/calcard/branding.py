@@ -18,7 +18,8 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
 from calcard import accounts
-from calcard.models import Organization, OrgBranding, as_utc, utcnow
+from calcard.models import Organization, OrgBranding
+from calcard.times import as_utc, utcnow
 
 MAX_LOGO_BYTES = 256 * 1024
 MAX_LOGO_SIDE = 2048  # pixels, either side

@@ -21,7 +21,7 @@ import recurring_ical_events
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from calcard import items, recurrence
+from calcard import items, recurrence, times
 from calcard.models import IndexedItem, Occurrence, User
 
 WINDOW_BEFORE = timedelta(days=366)
@@ -33,13 +33,6 @@ BUSY_KINDS = ("BUSY", "BUSY-TENTATIVE")
 
 # (start, end) as POSIX seconds, and BUSY | BUSY-TENTATIVE | FREE | INSTANT
 Period = tuple[int, int, str]
-
-
-def localize(value, zone: ZoneInfo) -> datetime:
-    """Dates are local midnights; floating times are in the owner's zone."""
-    if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day)
-    return value.replace(tzinfo=zone) if value.tzinfo is None else value
 
 
 def _expand(calendar: icalendar.Calendar, start: datetime, end: datetime, zone: ZoneInfo):
@@ -107,8 +100,8 @@ def bounded_occurrences(
             finish = begin + (duration or (timedelta(days=1) if day_long else timedelta(0)))
         exact = exact and all(isinstance(v, datetime) and v.tzinfo for v in (begin, finish))
         first, last = (
-            int(localize(begin, zone).timestamp()),
-            int(localize(finish, zone).timestamp()),
+            int(times.localize(begin, zone).timestamp()),
+            int(times.localize(finish, zone).timestamp()),
         )
         kind = _kind(event) if last > first else _zero_kind(calendar)
         if last < first or kind is None:
@@ -117,7 +110,7 @@ def bounded_occurrences(
         periods.append((first, last, kind))
     if len(periods) > recurrence.MAX_OCCURRENCES:
         periods.sort()
-        end = to_utc(periods[recurrence.MAX_OCCURRENCES][0])
+        end = times.from_posix(periods[recurrence.MAX_OCCURRENCES][0])
         periods = periods[: recurrence.MAX_OCCURRENCES]
     return periods, exact, end
 
@@ -128,14 +121,7 @@ def occurrence_periods(text: str, start: datetime, end: datetime, zone: ZoneInfo
 
 
 def user_zone(s: Session, login: str) -> ZoneInfo:
-    return zone_named(s.scalar(select(User.timezone).where(User.login == login)) or "UTC")
-
-
-def zone_named(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ValueError, KeyError):
-        return ZoneInfo("UTC")
+    return times.zone(s.scalar(select(User.timezone).where(User.login == login)) or "UTC")
 
 
 def materialize(
@@ -198,10 +184,6 @@ def extend_windows(s: Session, now: datetime, limit: int = 200) -> int:
         text = items.live_text(s, tracked.collection_id, tracked.href)
         materialize(s, tracked.owner, tracked.collection_id, tracked.href, text, now)
     return len(due)
-
-
-def to_utc(value: int) -> datetime:
-    return datetime.fromtimestamp(value, UTC)
 
 
 def day_start(day: date, zone: ZoneInfo) -> datetime:

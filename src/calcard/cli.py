@@ -8,12 +8,22 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
 
-from calcard import accounts, demo, importexport, publiclinks, sharing, trash, twofactor, workgroups
+from calcard import (
+    accounts,
+    demo,
+    importexport,
+    publiclinks,
+    sharing,
+    times,
+    trash,
+    twofactor,
+    workgroups,
+)
 from calcard.config import load_settings
 from calcard.db import Database
 
@@ -495,9 +505,7 @@ def _conflict_hint(options: dict) -> str:
 @refusals
 def trash_purge(now_text: str | None) -> None:
     """Delete for good what is older than each owner's plan retention."""
-    now = datetime.fromisoformat(now_text) if now_text else datetime.now(UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
+    now = times.as_utc(datetime.fromisoformat(now_text)) if now_text else times.utcnow()
     db = database()
     db.upgrade()
     click.echo(str(trash.purge(db, now)))

@@ -22,8 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calcard import access, store
-from calcard.models import Collection, ContactMerge, Item, utcnow
+from calcard.models import Collection, ContactMerge, Item
 from calcard.store import ItemData, StoreError
+from calcard.times import utcnow
 
 APPLE_KIND, APPLE_MEMBER = "x-addressbookserver-kind", "x-addressbookserver-member"
 URN = "urn:uuid:"

@@ -16,7 +16,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -33,6 +32,7 @@ from calcard import (
     public_holidays,
     reminders,
     store,
+    times,
     trash,
 )
 from calcard.config import Settings
@@ -47,7 +47,7 @@ PURGE_PERIOD = timedelta(hours=1)  # old trash and inbox messages go; holidays m
 
 
 def system_clock() -> datetime:
-    return datetime.now(UTC)
+    return times.utcnow()
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ class Dispatcher:
             owner=row.owner,
             channel=row.channel,
             title=row.title,
-            starts_at=reminders.aware(row.starts_at) if row.starts_at else None,
+            starts_at=times.as_utc(row.starts_at) if row.starts_at else None,
             location=row.location,
             repeat=row.repeat,
             email=user.email if user else "",
@@ -205,7 +205,7 @@ class Dispatcher:
         )
 
     def _when(self, job: Job) -> str:
-        zone = _zone(job.timezone)
+        zone = times.zone(job.timezone)
         assert job.starts_at is not None
         return job.starts_at.astimezone(zone).strftime(f"%a %d %b %Y %H:%M ({job.timezone})")
 
@@ -243,7 +243,7 @@ def schedule_birthdays(s, now: datetime) -> int:
     """
     added = 0
     for login, zone_name in s.execute(select(User.login, User.timezone)).all():
-        zone = _zone(zone_name)
+        zone = times.zone(zone_name)
         local = now.astimezone(zone)
         if local.hour < BIRTHDAY_HOUR:
             continue
@@ -290,13 +290,6 @@ def _add_once(s, row: Reminder) -> int:
     except IntegrityError:
         return 0  # another node queued it at the same moment
     return 1
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ValueError, KeyError):
-        return ZoneInfo("UTC")
 
 
 def dead_local_workers(s) -> list[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
@@ -31,6 +31,7 @@ from calcard import (
     sharing,
     store,
     timebounds,
+    times,
 )
 from calcard.calendars import color_of
 from calcard.store import ItemData
@@ -206,7 +207,7 @@ def _rule_json(master, zone: ZoneInfo) -> dict | None:
         return None
     until = rule.get("UNTIL", [None])[0]
     if isinstance(until, datetime):
-        until = busy.localize(until, zone).astimezone(zone).date()
+        until = times.localize(until, zone).astimezone(zone).date()
     return {
         "freq": rule["FREQ"][0],
         "interval": int(rule.get("INTERVAL", [1])[0]),
@@ -344,10 +345,8 @@ def parse_input(body: dict) -> EventInput:
     if not isinstance(all_day, bool):
         raise EventError("all_day must be true or false")
     timezone = str(body.get("timezone") or "UTC")
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: name too long
-        raise EventError(f"unknown time zone {timezone!r}") from exc
+    if not times.valid_zone(timezone):
+        raise EventError(f"unknown time zone {timezone!r}")
     start = _parse_time(body.get("start"), all_day, "start")
     end = (
         _parse_time(body["end"], all_day, "end")
@@ -622,7 +621,7 @@ def _occurrence(calendar, master, recurrence_id: str):
     found = _overrides(calendar, moment)
     if found:
         return found[0]
-    start = busy.localize(moment, ZoneInfo("UTC"))
+    start = times.localize(moment, times.UTC_ZONE)
     for occurrence in recurring_ical_events.of(calendar).between(start, start + timedelta(1)):
         if _instant(occurrence["DTSTART"].dt) == _instant(moment):
             return occurrence
@@ -665,31 +664,31 @@ def zone_of(value: datetime | date, fallback: ZoneInfo) -> ZoneInfo:
     if isinstance(tz, ZoneInfo):
         return tz
     if tz is not None and value.utcoffset() == timedelta(0):  # type: ignore[union-attr]
-        return ZoneInfo("UTC")
+        return times.UTC_ZONE
     return fallback
 
 
 def iso(value: datetime | date, zone: ZoneInfo) -> str:
     if not isinstance(value, datetime):
         return value.isoformat()
-    return busy.localize(value, zone).isoformat()
+    return times.localize(value, zone).isoformat()
 
 
 def _local(value: datetime | date, zone: ZoneInfo) -> str:
     """Form value: a date, or a wall-clock time in ``zone`` without seconds."""
     if not isinstance(value, datetime):
         return value.isoformat()
-    return busy.localize(value, zone).astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+    return times.localize(value, zone).astimezone(zone).strftime("%Y-%m-%dT%H:%M")
 
 
 def _as_zone(value: datetime | date, zone: ZoneInfo) -> datetime | date:
     if not isinstance(value, datetime):
         return value
-    return busy.localize(value, zone).astimezone(zone)
+    return times.localize(value, zone).astimezone(zone)
 
 
 def _day(value: datetime | date, zone: ZoneInfo) -> date:
-    return busy.localize(value, zone).astimezone(zone).date()
+    return times.localize(value, zone).astimezone(zone).date()
 
 
 def _shift_exceptions(calendar, master, delta: timedelta) -> None:

@@ -18,8 +18,9 @@ import icalendar
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from calcard import busy, sharing, store, timebounds
-from calcard.models import Collection, Membership, Occurrence, Room, User, utcnow
+from calcard import busy, sharing, store, timebounds, times
+from calcard.models import Collection, Membership, Occurrence, Room, User
+from calcard.times import utcnow
 
 DEFAULT_HORIZON_DAYS = 14
 MAX_HORIZON_DAYS = 366
@@ -199,7 +200,7 @@ def working_hours_gaps(user: User, start: datetime, end: datetime) -> list[Inter
     hours = json.loads(user.settings or "{}").get("working_hours")
     if not hours:
         return []
-    zone = busy.zone_named(user.timezone)
+    zone = times.zone(user.timezone)
     gaps: list[Interval] = []
     day = start.astimezone(zone).date() - timedelta(days=1)
     while busy.day_start(day, zone) < end:
@@ -327,7 +328,7 @@ def vfreebusy(
         component.add("ATTENDEE", attendee)
     for kind in ("BUSY", "BUSY-TENTATIVE"):
         for first, last in merge([(a, b) for a, b, k in periods if k == kind]):
-            line = icalendar.vPeriod((busy.to_utc(first), busy.to_utc(last)))
+            line = icalendar.vPeriod((times.from_posix(first), times.from_posix(last)))
             component.add("FREEBUSY", line, parameters={"FBTYPE": kind})
     calendar.add_component(component)
     return calendar.to_ical().decode()

@@ -13,14 +13,13 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
 import vobject
 from dateutil.rrule import rruleset, rrulestr
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
-from calcard import timebounds
+from calcard import timebounds, times
 from calcard.store import TIMESTAMP_MAX, TIMESTAMP_MIN, etag_of  # noqa: F401 (part of this API)
 
 COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
@@ -210,18 +209,10 @@ def iana_zone(tzid: str) -> str:
     return WINDOWS_TO_OLSON.get(clean, clean)
 
 
-def _known_zone(tzid: str) -> bool:
-    try:
-        ZoneInfo(tzid)
-    except (ValueError, ZoneInfoNotFoundError, OSError):  # OSError: a name too long
-        return False
-    return True
-
-
 @functools.lru_cache(maxsize=128)
 def generated_vtimezone(tzid: str) -> str | None:
     """A VTIMEZONE for an IANA zone, for files that use a zone without defining it."""
-    if not _known_zone(tzid):
+    if not times.valid_zone(tzid):
         return None
     return icalendar.Timezone.from_tzid(tzid).to_ical().decode()
 
@@ -294,7 +285,7 @@ class CalendarReader:
                     block, stack = Block(component, [line], number), [component]
                 elif name == "X-WR-TIMEZONE":
                     zone = iana_zone(value)
-                    self.default_zone = zone if _known_zone(zone) else None
+                    self.default_zone = zone if times.valid_zone(zone) else None
                 elif not self.seen_calendar and name != "BEGIN":
                     raise ParseError("not an iCalendar file: no BEGIN:VCALENDAR")
                 continue
@@ -368,7 +359,7 @@ class CalendarReader:
                 raise ValueError(f"time zone {', '.join(missing)} is not defined")
             # IANA zones resolve without their VTIMEZONE: parsing one per entry is most of
             # the cost of a big import, so only custom zones go through the parser.
-            custom = [t for z, t in zones.items() if not _known_zone(z)]
+            custom = [t for z, t in zones.items() if not times.valid_zone(z)]
             components = _checked_components(_calendar_text(custom, lines))
             start, end = time_range(components)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:

@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 
 from calcard import accounts, ical, importexport
 from calcard.db import Database
-from calcard.models import ImportJob, as_utc, utcnow
+from calcard.models import ImportJob
 from calcard.store import StoreError
+from calcard.times import as_utc, utcnow
 
 log = logging.getLogger("calcard.import")
 MAX_REASONS = 1000  # skipped entries listed with their reason; the rest are only counted

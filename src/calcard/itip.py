@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import copy
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 import icalendar
+
+from calcard import times
 
 PARTSTATS = ("ACCEPTED", "DECLINED", "TENTATIVE")
 # Properties whose change makes attendees answer again (RFC 5546 §2.1.4, §3.2.2.1).
@@ -306,6 +308,4 @@ def last_end(calendar: icalendar.Calendar, now: datetime) -> datetime:
         return now.replace(year=now.year + 1)
     end = first.get("DTEND") or first.get("DTSTART")
     value = end.dt if end is not None else now
-    if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day, tzinfo=UTC)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return times.as_utc(value)

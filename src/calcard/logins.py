@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 
 from calcard import accounts, twofactor
 from calcard.db import Database
-from calcard.models import LoginFailure, utcnow
+from calcard.models import LoginFailure
+from calcard.times import utcnow
 
 log = logging.getLogger("calcard.auth")
 

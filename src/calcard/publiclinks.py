@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calcard import access, accounts, store
-from calcard.models import Collection, PublicLink, as_utc, utcnow
+from calcard.models import Collection, PublicLink
+from calcard.times import as_utc, utcnow
 
 EXPIRIES: dict[str, timedelta | None] = {
     "7d": timedelta(days=7),

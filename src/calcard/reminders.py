@@ -10,24 +10,20 @@ rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock on SQLite).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from calcard import alarms, items, leases, recurrence
 from calcard.models import Reminder, ReminderItem, User
+from calcard.times import as_utc
 
 HORIZON = timedelta(days=60)
 LATE_ON_SAVE = timedelta(minutes=5)  # an alarm this late when saved still fires
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
 REPEAT_SUFFIX = "|repeat"
-
-
-def aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything here is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def owner_addresses(s: Session, login: str) -> set[str]:
@@ -55,13 +51,13 @@ def schedule_item(
         ).where(Reminder.collection_id == collection_id, Reminder.href == href)
     ).all()
     wanted_keys = {(a.key, a.channel, a.fire_at) for a in wanted}
-    known = {(r.key, r.channel, aware(r.fire_at)) for r in existing}
+    known = {(r.key, r.channel, as_utc(r.fire_at)) for r in existing}
     stale = [
         r.id
         for r in existing
         if r.status == "pending"
         and not r.key.endswith(REPEAT_SUFFIX)
-        and (r.key, r.channel, aware(r.fire_at)) not in wanted_keys
+        and (r.key, r.channel, as_utc(r.fire_at)) not in wanted_keys
     ]
     if stale:
         s.execute(delete(Reminder).where(Reminder.id.in_(stale)))
@@ -195,7 +191,7 @@ def record_sent(s: Session, reminder_id: int, now: datetime) -> None:
         return
     row.status, row.sent_at, row.lease_until = "sent", now, None
     if row.repeat in alarms.REPEATS:
-        following = aware(row.fire_at) + alarms.REPEATS[row.repeat]
+        following = as_utc(row.fire_at) + alarms.REPEATS[row.repeat]
         while following <= now:
             following += alarms.REPEATS[row.repeat]
         s.add(

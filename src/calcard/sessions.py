@@ -23,7 +23,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from calcard.models import User, WebSession, as_utc, utcnow
+from calcard.models import User, WebSession
+from calcard.times import as_utc, utcnow
 
 LIFETIME = timedelta(days=14)
 

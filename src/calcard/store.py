@@ -22,15 +22,8 @@ from sqlalchemy import BindParameter, and_, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from calcard import busy, reminders, timebounds
-from calcard.models import (
-    Collection,
-    HolidaySubscription,
-    IndexedItem,
-    Item,
-    Occurrence,
-    SyncLog,
-    utcnow,
-)
+from calcard.models import Collection, HolidaySubscription, IndexedItem, Item, Occurrence, SyncLog
+from calcard.times import utcnow
 
 # The bounds Radicale uses for "no limit" (datetime.min / datetime.max as POSIX seconds).
 TIMESTAMP_MIN = math.floor(datetime.min.replace(tzinfo=UTC).timestamp())

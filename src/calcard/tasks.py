@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import icalendar
 from sqlalchemy.orm import Session
 
-from calcard import access, busy, events, store
+from calcard import access, busy, events, store, times
 from calcard.events import EventError
 from calcard.store import ItemData
 
@@ -80,7 +80,7 @@ def _is_completed(todo) -> bool:
 
 def _due_between(todo, between: tuple[datetime, datetime], zone: ZoneInfo) -> bool:
     due = todo.get("DUE")
-    return due is not None and between[0] <= busy.localize(due.dt, zone) < between[1]
+    return due is not None and between[0] <= times.localize(due.dt, zone) < between[1]
 
 
 def _task_json(todo, item: ItemData, path: str, zone: ZoneInfo, writable: bool) -> dict:
@@ -99,7 +99,7 @@ def _task_json(todo, item: ItemData, path: str, zone: ZoneInfo, writable: bool) 
         "timezone": own_zone.key,
         "priority": int(todo.get("PRIORITY", 0) or 0),
         "completed": _is_completed(todo),
-        "completed_at": busy.localize(completed_at.dt, UTC).isoformat() if completed_at else None,
+        "completed_at": times.localize(completed_at.dt, UTC).isoformat() if completed_at else None,
         "percent": int(todo.get("PERCENT-COMPLETE", 0) or 0),
         "recurring": todo.get("RRULE") is not None,
         "writable": writable,
@@ -108,7 +108,7 @@ def _task_json(todo, item: ItemData, path: str, zone: ZoneInfo, writable: bool) 
 
 def _order(task: dict) -> tuple:
     due = task["due"]
-    moment = busy.localize(events.parse_instant(due, "due"), UTC) if due else None
+    moment = times.localize(events.parse_instant(due, "due"), UTC) if due else None
     return (
         task["completed"],
         moment is None,
@@ -226,10 +226,8 @@ def parse_input(body: dict) -> TaskInput:
     if not isinstance(description, str) or len(description) > 20000:
         raise EventError("description must be text of at most 20000 characters")
     timezone = str(body.get("timezone") or "UTC")
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: name too long
-        raise EventError(f"unknown time zone {timezone!r}") from exc
+    if not times.valid_zone(timezone):
+        raise EventError(f"unknown time zone {timezone!r}")
     priority = body.get("priority") or 0
     if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 9:
         raise EventError("priority must be a whole number from 0 (none) to 9")

@@ -30,6 +30,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import icalendar
 
+from calcard.times import MAX_TZID
+
 EARLIEST = datetime(300, 1, 1)
 LATEST = datetime(9700, 1, 1)
 LONGEST = timedelta(days=200 * 365)
@@ -43,7 +45,6 @@ _DATED = re.compile(r"^(?:DTSTART|DTEND|DUE|RECURRENCE-ID|RDATE|EXDATE)[;:].*$",
 _YEAR = re.compile(r"(?<![0-9])([0-9]{4})[0-9]{4}(?![0-9])")
 _SPANS = re.compile(r"^(?:DURATION|TRIGGER)[;:].*$", re.M)
 _LONG_NUMBER = re.compile(r"[0-9]{5}")
-MAX_TZID = 200  # the longest IANA or Windows zone name is under 70 characters
 _TOO_LONG = f"{{{MAX_TZID + 1},}}"
 _LONG_TZID = re.compile(
     rf'TZID=(?:"[^"]{_TOO_LONG}"|[^";:\r\n]{_TOO_LONG})|^TZID:.{_TOO_LONG}$', re.M

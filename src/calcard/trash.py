@@ -12,12 +12,12 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calcard import access, accounts, ical, inbox, store
+from calcard import access, accounts, ical, inbox, store, times
 from calcard.db import Database
 from calcard.models import Collection, Item, as_id
 from calcard.store import ItemData, StoreError
@@ -85,10 +85,6 @@ class Restored:
         return self.path
 
 
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 def _title(text: str) -> str:
     found = TITLE_RE.search(text)
     return found.group(1).replace("\\,", ",").replace("\\;", ";") if found else ""
@@ -121,7 +117,7 @@ def _trashed_collections(s: Session, owner: str) -> list[Collection]:
 
 
 def _collection_entry(row: Collection, keep: timedelta) -> TrashEntry:
-    deleted = _aware(row.deleted_at)  # type: ignore[arg-type]
+    deleted = times.as_utc(row.deleted_at)  # type: ignore[arg-type]
     return TrashEntry(
         id=f"collection-{row.id}",
         kind=row.tag.lower() or "folder",
@@ -137,7 +133,7 @@ def _collection_entry(row: Collection, keep: timedelta) -> TrashEntry:
 
 def _item_entry(row: Item, collection_path: str, tag: str, keep: timedelta) -> TrashEntry:
     """Radicale stores no component name for vCards; the address book says what it is."""
-    deleted = _aware(row.deleted_at)  # type: ignore[arg-type]
+    deleted = times.as_utc(row.deleted_at)  # type: ignore[arg-type]
     return TrashEntry(
         id=f"item-{row.id}",
         kind=row.component.lower() or ("vcard" if tag == "VADDRESSBOOK" else "item"),

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from calcard import links, mailqueue
 from calcard.config import load_settings
-from calcard.models import User, utcnow
+from calcard.models import User
+from calcard.times import utcnow
 
 VALID_FOR = timedelta(days=3)
 FIELDS = ("u", "a", "e", "sig")

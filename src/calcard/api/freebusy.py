@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from calcard import access, accounts, busy, freebusy, rooms, store, timebounds
+from calcard import access, accounts, freebusy, rooms, store, timebounds, times
 from calcard.api.common import ApiContext, ApiError, authenticated_login, json_body, query_param
 
 
@@ -52,7 +52,7 @@ def _find(ctx: ApiContext, request: Request, body: dict) -> JSONResponse:
     zone = start.tzinfo
 
     def iso(value: int) -> str:
-        return busy.to_utc(value).astimezone(zone).isoformat()
+        return times.from_posix(value).astimezone(zone).isoformat()
 
     first = result.slots[0] if result.slots else None
     return JSONResponse(
@@ -91,8 +91,8 @@ def routes(ctx: ApiContext) -> list[Route]:
                 "known": True,
                 "busy": [
                     {
-                        "start": busy.to_utc(a).isoformat(),
-                        "end": busy.to_utc(b).isoformat(),
+                        "start": times.from_posix(a).isoformat(),
+                        "end": times.from_posix(b).isoformat(),
                         "type": k,
                     }
                     for a, b, k in sorted(periods)

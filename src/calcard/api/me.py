@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from calcard import accounts, logins, qrcodes, twofactor
 from calcard.api.common import ApiContext, Call, endpoint
-from calcard.models import as_utc
+from calcard.times import as_utc
 
 CODE = {"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}}
 

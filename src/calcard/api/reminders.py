@@ -24,7 +24,8 @@ from calcard.api.common import (
 )
 from calcard.api.rsvp import page
 from calcard.db import lock_owners
-from calcard.models import Notification, Reminder, as_id, utcnow
+from calcard.models import Notification, Reminder, as_id
+from calcard.times import as_utc, utcnow
 
 STREAM_POLL_SECONDS = 1.0
 STREAM_KEEPALIVE_SECONDS = 15.0
@@ -35,7 +36,7 @@ def reminder_json(row: Reminder) -> dict:
         "id": row.id,
         "title": row.title,
         "channel": row.channel,
-        "fire_at": reminders.aware(row.fire_at).isoformat(),
+        "fire_at": as_utc(row.fire_at).isoformat(),
         "status": row.status,
         "attempts": row.attempts,
         "last_error": row.last_error,
@@ -50,7 +51,7 @@ def notification_json(row: Notification) -> dict:
         "title": row.title,
         "body": row.body,
         "reminder_id": row.reminder_id,
-        "created_at": reminders.aware(row.created_at).isoformat(),
+        "created_at": as_utc(row.created_at).isoformat(),
     }
 
 

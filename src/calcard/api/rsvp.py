@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from calcard import itip, scheduling
 from calcard.api.common import FORM, ApiContext, accepts
-from calcard.models import utcnow
+from calcard.times import utcnow
 
 FIELDS = ("c", "h", "a", "e", "sig")
 BUTTONS = {"ACCEPTED": "accept", "TENTATIVE": "maybe", "DECLINED": "decline"}

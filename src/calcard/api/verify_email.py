@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from calcard import accounts, verification
 from calcard.api.common import FORM, ApiContext, accepts
-from calcard.models import utcnow
+from calcard.times import utcnow
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
