@@ -17,7 +17,7 @@ from calcard import dispatcher, links
 from calcard.models import Reminder
 
 from conftest import PASSWORD
-from helpers import new_app_password
+from helpers import new_app_password, put_event
 
 PROPFIND = {"Depth": "0"}
 EVENT = {
@@ -180,13 +180,8 @@ def _repeating_reminder(server, login: str) -> int:
         "X-CALCARD-REPEAT:DAILY\r\nDESCRIPTION:r\r\nSUMMARY:r\r\nEND:VALARM\r\n"
         "END:VEVENT\r\nEND:VCALENDAR\r\n"
     )
+    put_event(server, login, "stop-me", text)
     with server.client(login) as http:
-        put = http.put(
-            f"/{login}/calendar/stop-me.ics",
-            content=text.encode(),
-            headers={"Content-Type": "text/calendar"},
-        )
-        assert put.status_code in (201, 204), put.text
         (row,) = http.get("/api/reminders").json()["reminders"]
     return row["id"]
 

@@ -24,6 +24,7 @@ from calcard.dispatcher import Dispatcher
 from calcard.models import Reminder
 
 from conftest import free_port, start_server, stop_server
+from helpers import put_event
 
 REFUSED = [
     "127.0.0.1",
@@ -192,13 +193,7 @@ def _chat_reminder(server, login: str, webhook: str) -> datetime:
         "SUMMARY:Gehaltsverhandlung\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT5M\r\n"
         "DESCRIPTION:d\r\nEND:VALARM\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
     )
-    with server.client(login) as http:
-        put = http.put(
-            f"/{login}/calendar/chat.ics",
-            content=text.encode(),
-            headers={"Content-Type": "text/calendar"},
-        )
-        assert put.status_code in (201, 204), put.text
+    put_event(server, login, "chat", text)
     return start
 
 
