@@ -779,7 +779,7 @@ class Postgres:
 
 def _entries(indices: list[int]) -> list[tuple]:
     """Worker: store metadata for events, computed by calcard's own import code."""
-    from calcard import ical
+    from calcard.store import ical
 
     out = []
     for i in indices:
@@ -803,7 +803,7 @@ def _entries(indices: list[int]) -> list[tuple]:
 def calcard_bulk_load(url: str, count: int) -> float:
     """Insert events 0..count-1 with calcard's Python API in one transaction."""
     from calcard import store
-    from calcard.db import Database
+    from calcard.core.db import Database
 
     started = time.perf_counter()
     chunks = [list(range(a, min(a + 2000, count))) for a in range(0, count, 2000)]

@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from calcard import accounts, freebusy, sharing, store
-from calcard.db import Database
-from calcard.ical import split_calendar
+from calcard.core.db import Database
+from calcard.store.ical import split_calendar
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -22,10 +22,10 @@ import psycopg
 from aiosmtpd.controller import Controller
 from sqlalchemy import select, text
 
-from calcard.config import Settings
-from calcard.db import Database
-from calcard.dispatcher import Dispatcher
-from calcard.models import Reminder, User
+from calcard.core.config import Settings
+from calcard.core.db import Database
+from calcard.core.models import Reminder, User
+from calcard.worker import Dispatcher
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 

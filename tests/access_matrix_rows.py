@@ -1,7 +1,7 @@
 """The access matrix as data: one row per (method, route or DAV target), each actor's answer.
 
 Read by tests/test_access_matrix.py only. A row names the route it covers (exactly as
-``calcard.api.routes``/``calcard.webui.routes`` spell its path) or, for DAV, the kind of
+``calcard.web.api.routes``/``calcard.web.ui.routes`` spell its path) or, for DAV, the kind of
 target; ``url`` is a template filled from the fixture world (``{cal}``, ``{href}``, ...),
 the actor (``{self}``: the actor's own login) and per-cell throwaway objects (``fresh``
 names a factory; it adds e.g. ``{fresh_href}``).

@@ -24,9 +24,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from calcard import accounts, rooms, sharing
-from calcard.db import Database
-from calcard.models import Membership, Organization, User
+from calcard import accounts, sharing
+from calcard.accounts import rooms
+from calcard.core.db import Database
+from calcard.core.models import Membership, Organization, User
 
 pytest_plugins = ["browser"]  # the browser fixtures of the test_web_* modules
 

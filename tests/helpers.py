@@ -18,8 +18,8 @@ import icalendar
 import pyotp
 from PIL import Image
 
-from calcard.config import Settings
-from calcard.dispatcher import Dispatcher
+from calcard.core.config import Settings
+from calcard.worker import Dispatcher
 
 from conftest import PASSWORD
 

@@ -12,7 +12,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from calcard import access, sharing, store
+from calcard import sharing, store
+from calcard.sharing import access
 
 from conftest import report
 from helpers import FREE_BUSY_QUERY, periods, zoned_event

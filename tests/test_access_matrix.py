@@ -30,21 +30,15 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from calcard import (
-    accounts,
-    api,
-    dispatcher,
-    links,
-    sharing,
-    store,
-    verification,
-    webui,
-    workgroups,
-)
-from calcard.api.common import ApiContext
-from calcard.config import Settings
-from calcard.models import Base, ImportJob, Reminder
-from calcard.times import utcnow
+from calcard import accounts, sharing, store, worker
+from calcard.accounts import verification, workgroups
+from calcard.core import links
+from calcard.core.config import Settings
+from calcard.core.models import Base, ImportJob, Reminder
+from calcard.core.times import utcnow
+from calcard.web import api
+from calcard.web import ui as webui
+from calcard.web.api.common import ApiContext
 
 from access_matrix_rows import (
     ACTORS,
@@ -473,7 +467,7 @@ def _fresh(w: World, kind: str | None) -> dict[str, str]:
             mine = (Reminder.owner == v["owner"], Reminder.href == f"r-{u}.ics")
             found = s.scalar(select(Reminder.id).where(*mine))
             assert found is not None, "the alarm made no reminder"
-            signature = links.sign(s, dispatcher.stop_purpose(s.get(Reminder, found)))
+            signature = links.sign(s, worker.stop_purpose(s.get(Reminder, found)))
         return {"fresh_id": str(found), "fresh_query": urlencode({"sig": signature})}
     raise AssertionError(f"no factory {kind!r}")
 

@@ -181,7 +181,8 @@ def test_birthday_calendar_is_never_served_over_dav(server, contacts):
 def test_shared_address_books_feed_it_and_the_morning_reminder_hook(server, contacts):
     from datetime import date
 
-    from calcard import birthdays, sharing
+    from calcard import sharing
+    from calcard.contacts import birthdays
 
     login, put, _ = contacts
     friend = server.user()

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from calcard.birthdays import ContactDate, occurrence, parse_card, parse_date
+from calcard.contacts.birthdays import ContactDate, occurrence, parse_card, parse_date
 
 
 @pytest.mark.parametrize(

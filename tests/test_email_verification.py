@@ -18,7 +18,7 @@ from alembic import command
 from sqlalchemy import text
 
 from calcard import accounts
-from calcard.db import Database, alembic_config
+from calcard.core.db import Database, alembic_config
 
 from helpers import flush_mail, invitation, partstats
 

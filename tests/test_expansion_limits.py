@@ -17,8 +17,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from calcard import accounts, recurrence, store
-from calcard.models import IndexedItem, Occurrence, Reminder
+from calcard import accounts, store
+from calcard.core import recurrence
+from calcard.core.models import IndexedItem, Occurrence, Reminder
 
 
 def event(uid: str, rule: str, start: datetime | None = None, alarm: bool = True) -> str:

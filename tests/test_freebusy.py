@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from calcard import accounts, sharing, store
-from calcard.ical import split_calendar
+from calcard.store.ical import split_calendar
 
 from helpers import put_event, zoned_event
 

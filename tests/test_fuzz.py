@@ -1,7 +1,7 @@
 """Property-based attack on a running server: random input never gets a 5xx (ISSUE 14, item 10).
 
 Every API route and web page (enumerated from ``calcard.api.routes`` and
-``calcard.webui.routes``, so a new route is fuzzed without touching this file)
+``calcard.web.ui.routes``, so a new route is fuzzed without touching this file)
 and every DAV method on a user's
 paths receives random query strings, headers, JSON bodies, XML and
 iCalendar/vCard, authenticated as a real user (an administrator of their
@@ -28,9 +28,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.routing import Mount, Route
 
-from calcard import api, webui
-from calcard.api.common import ApiContext
-from calcard.config import load_settings
+from calcard.core.config import load_settings
+from calcard.web import api
+from calcard.web import ui as webui
+from calcard.web.api.common import ApiContext
 
 from conftest import PASSWORD, Server, start_server, stop_server
 from helpers import DAV_METHODS

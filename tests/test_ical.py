@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from radicale import item as radicale_item
 
-from calcard import ical
+from calcard.store import ical
 
 CASES = {
     "single": "DTSTART:20260310T100000Z\r\nDTEND:20260310T110000Z",

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import func, select
 
-from calcard.models import ImportJob, Item
+from calcard.core.models import ImportJob, Item
 
 from conftest import sync_report
 from helpers import many_events, web_session

@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from calcard import accounts, logins
+from calcard import accounts
+from calcard.accounts import logins
 
 from conftest import PASSWORD
 from helpers import code, enable_2fa, new_app_password

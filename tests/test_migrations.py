@@ -7,8 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from calcard.db import Database, alembic_config
-from calcard.models import Base
+from calcard.core.db import Database, alembic_config
+from calcard.core.models import Base
 
 
 def test_migrated_schema_matches_the_models(backend):

@@ -6,8 +6,8 @@ import re
 
 import httpx
 
-from calcard import api
-from calcard.config import load_settings
+from calcard.core.config import load_settings
+from calcard.web import api
 
 
 def test_every_api_route_is_in_the_openapi_document(server):

@@ -18,10 +18,12 @@ import httpcore
 import pytest
 from sqlalchemy import delete
 
-from calcard import accounts, delivery, outbound
-from calcard.config import Settings
-from calcard.dispatcher import Dispatcher
-from calcard.models import Reminder
+from calcard import accounts
+from calcard.core import outbound
+from calcard.core.config import Settings
+from calcard.core.models import Reminder
+from calcard.reminders import delivery
+from calcard.worker import Dispatcher
 
 from conftest import free_port, start_server, stop_server
 from helpers import put_event

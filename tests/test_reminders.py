@@ -21,11 +21,11 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from calcard import accounts, store
-from calcard.config import load_settings
-from calcard.db import Database
-from calcard.dispatcher import Dispatcher
-from calcard.ical import split_calendar
-from calcard.models import OutgoingMail, Reminder
+from calcard.core.config import load_settings
+from calcard.core.db import Database
+from calcard.core.models import OutgoingMail, Reminder
+from calcard.store.ical import split_calendar
+from calcard.worker import Dispatcher
 
 from conftest import free_port
 

@@ -13,10 +13,11 @@ import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 
-from calcard import accounts, inbox, store
-from calcard.config import Settings
-from calcard.db import Database, alembic_config
-from calcard.dispatcher import Dispatcher
+from calcard import accounts, store
+from calcard.core.config import Settings
+from calcard.core.db import Database, alembic_config
+from calcard.store import inbox
+from calcard.worker import Dispatcher
 
 from conftest import sync_report
 from helpers import answer, dav_calendar, flush_mail, invitation, partstats, rsvp_link

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from calcard import links, scheduling
+from calcard import scheduling
+from calcard.core import links
 
 from helpers import answer, dav_calendar, flush_mail, invitation, partstats, rsvp_link
 

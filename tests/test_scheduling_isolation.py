@@ -17,7 +17,8 @@ import httpx
 import icalendar
 import pytest
 
-from calcard import accounts, rooms, store
+from calcard import accounts, store
+from calcard.accounts import rooms
 
 START = datetime(2031, 3, 14, 9, 30, tzinfo=UTC)  # far from today, fixed
 

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import update
 
 from calcard import accounts
-from calcard.models import PublicLink
-from calcard.times import utcnow
+from calcard.core.models import PublicLink
+from calcard.core.times import utcnow
 
 from conftest import sync_report
 from helpers import dav, event, share

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select, update
 
 from calcard import store
-from calcard.models import Item
+from calcard.core.models import Item
 from calcard.store import ItemData, StoreError
 
 

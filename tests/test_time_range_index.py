@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from calcard.models import IndexedItem
+from calcard.core.models import IndexedItem
 
 from conftest import report
 

@@ -17,8 +17,8 @@ from alembic import command
 from sqlalchemy import inspect, select, text
 
 from calcard import accounts, sharing
-from calcard.db import Database, alembic_config
-from calcard.models import Base, Share, User
+from calcard.core.db import Database, alembic_config
+from calcard.core.models import Base, Share, User
 
 from conftest import PASSWORD
 from helpers import web_session

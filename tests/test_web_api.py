@@ -7,7 +7,7 @@ import icalendar
 import pytest
 
 from calcard import accounts
-from calcard.webui import VENDOR_SCRIPTS
+from calcard.web.ui import VENDOR_SCRIPTS
 
 from conftest import PASSWORD
 from helpers import web_session

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Page, expect
 
-from calcard.models import Notification
+from calcard.core.models import Notification
 
 from browser import ZONE, log_in, shoot, show_week_of, tomorrow_at_ten
 from conftest import PASSWORD

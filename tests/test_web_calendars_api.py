@@ -11,7 +11,8 @@ import icalendar
 import pytest
 from caldav.lib.error import DAVError
 
-from calcard import accounts, public_holidays, sharing
+from calcard import accounts, sharing
+from calcard.calendar import public_holidays
 
 from conftest import sync_report
 from helpers import dav, web_session

@@ -11,7 +11,8 @@ import uuid
 import httpx
 import pytest
 
-from calcard import accounts, qrcodes
+from calcard import accounts
+from calcard.web import qrcodes
 
 from conftest import PASSWORD
 from helpers import code, enable_2fa, new_app_password, png, web_session

@@ -13,8 +13,9 @@ from radicale import Application, config, httputils, pathutils
 from radicale.app.base import Access
 from radicale.log import logger
 
-from calcard import access, recurrence, timebounds
-from calcard.config import Settings
+from calcard.core import recurrence, timebounds
+from calcard.core.config import Settings
+from calcard.sharing import access
 from calcard_radicale import query, runtime, scheduling, storage, xmldepth
 
 XML_TOO_DEEP = f"the XML body nests deeper than {xmldepth.MAX_DEPTH} elements"

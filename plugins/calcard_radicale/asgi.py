@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from a2wsgi import WSGIMiddleware
 
-from calcard import web
-from calcard.config import load_settings
-from calcard.db import Database
+from calcard.core.config import load_settings
+from calcard.core.db import Database
+from calcard.web import app as web
 from calcard_radicale import runtime
 from calcard_radicale.app import wsgi_app
 

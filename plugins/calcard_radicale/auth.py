@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from radicale import auth
 
-from calcard import logins
+from calcard.accounts import logins
 from calcard_radicale import runtime
 
 

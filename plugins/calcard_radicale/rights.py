@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from radicale import pathutils, rights
 
-from calcard import access
+from calcard.sharing import access
 from calcard_radicale import runtime
 from calcard_radicale.runtime import session
 

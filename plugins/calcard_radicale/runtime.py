@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from calcard.config import Settings, load_settings
-from calcard.db import Database, lock_owners
+from calcard.core.config import Settings, load_settings
+from calcard.core.db import Database, lock_owners
 
 _database: Database | None = None
 _settings: Settings | None = None

@@ -20,8 +20,10 @@ import defusedxml.ElementTree as DefusedET
 from defusedxml import DefusedXmlException
 from radicale import httputils, pathutils, types
 
-from calcard import access, freebusy, inbox, store
+from calcard import freebusy, store
 from calcard.scheduling import DEFAULT_CALENDAR
+from calcard.sharing import access
+from calcard.store import inbox
 from calcard_radicale.runtime import session
 
 DAV, CALDAV = "DAV:", "urn:ietf:params:xml:ns:caldav"

@@ -18,9 +18,10 @@ from radicale import pathutils, storage, types, xmlutils
 from radicale.app.report import test_filter
 from radicale.item import filter as radicale_filter
 
-from calcard import access, accounts, inbox, scheduling, sharing, store, times
-from calcard.sharing import SharedCollection
-from calcard.store import CollectionData, ItemData
+from calcard import accounts, scheduling, sharing, store
+from calcard.core import times
+from calcard.sharing import SharedCollection, access
+from calcard.store import CollectionData, ItemData, inbox
 from calcard_radicale import runtime
 from calcard_radicale import scheduling as scheduling_dav
 from calcard_radicale.runtime import session

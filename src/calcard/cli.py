@@ -13,19 +13,13 @@ from pathlib import Path
 
 import click
 
-from calcard import (
-    accounts,
-    demo,
-    importexport,
-    publiclinks,
-    sharing,
-    times,
-    trash,
-    twofactor,
-    workgroups,
-)
-from calcard.config import load_settings
-from calcard.db import Database
+from calcard import accounts, demo, sharing, trash
+from calcard.accounts import twofactor, workgroups
+from calcard.core import times
+from calcard.core.config import load_settings
+from calcard.core.db import Database
+from calcard.sharing import publiclinks
+from calcard.transfer import importexport
 
 PROGRESS_EVERY = 1000
 
@@ -77,7 +71,7 @@ def main() -> None:
 @refusals
 def serve(host: str, port: int, workers: int, with_demo: bool) -> None:
     """Serve CalDAV/CardDAV, the API and the web UI on one port."""
-    from calcard.server import serve as run
+    from calcard.web.server import serve as run
 
     db = database()
     db.upgrade()
@@ -523,7 +517,7 @@ def reminders_run(once: bool) -> None:
     """Dispatch reminders (any number may run against one database)."""
     import signal
 
-    from calcard.dispatcher import Dispatcher
+    from calcard.worker import Dispatcher
 
     settings = load_settings()
     db = Database(settings.database_url)
@@ -551,7 +545,7 @@ def room_group() -> None:
 @click.option("--capacity", type=click.IntRange(1, 100_000))
 @write
 def room_add(s, name, org_name, capacity) -> None:
-    from calcard import rooms
+    from calcard.accounts import rooms
 
     room = rooms.create_room(s, org_name, name, capacity)
     click.echo(f"room {name!r} added: calendar /{room.login}/calendar/, address {room.email}")

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calcard import accounts
-from calcard.models import Organization
+from calcard.core.models import Organization
 
 DEMO_ORG = "Demo"
 DEMO_USERS = (

@@ -17,10 +17,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from calcard import access, accounts, ical, inbox, store, times
-from calcard.db import Database
-from calcard.models import Collection, Item, as_id
-from calcard.store import ItemData, StoreError
+from calcard import accounts, store
+from calcard.core import times
+from calcard.core.db import Database
+from calcard.core.models import Collection, Item, as_id
+from calcard.sharing import access
+from calcard.store import ItemData, StoreError, ical, inbox
 
 SUFFIX = {"VCALENDAR": ".ics", "VADDRESSBOOK": ".vcf"}
 TITLE_RE = re.compile(r"^(?:SUMMARY|FN)(?:;[^:\r\n]*)?:(.*?)\r?$", re.MULTILINE)

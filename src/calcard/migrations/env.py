@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from calcard.models import Base
+from calcard.core.models import Base
 
 config = context.config
 

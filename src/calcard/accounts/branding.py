@@ -1,0 +1,129 @@
+"""An organization's branding: its logo and colors on its login page and in the app.
+
+Only its legal representatives and administrators change it; anyone may read
+it (the login page shows it before anybody has logged in). A logo must decode
+as a PNG, JPEG, GIF or WebP image within the size limits: its media type is
+the decoded format's, whatever the upload claimed, and SVG (which can carry
+scripts) is never accepted.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy.orm import Session
+
+from calcard import accounts
+from calcard.core.models import Organization, OrgBranding
+from calcard.core.times import as_utc, utcnow
+
+MAX_LOGO_BYTES = 256 * 1024
+MAX_LOGO_SIDE = 2048  # pixels, either side
+FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+@dataclass(frozen=True)
+class Branding:
+    org: str
+    accent: str  # "#rrggbb" or "" for the default
+    background: str
+    logo_type: str  # "" when there is no logo
+    updated_at: datetime
+
+
+def _info(org: Organization, row: OrgBranding) -> Branding:
+    return Branding(org.name, row.accent, row.background, row.logo_type, as_utc(row.updated_at))
+
+
+def _row(s: Session, org_name: str) -> tuple[Organization, OrgBranding] | None:
+    try:
+        org = accounts.get_org(s, org_name)
+    except accounts.NotFound:
+        return None
+    row = s.get(OrgBranding, org.id)
+    return (org, row) if row else None
+
+
+def get(s: Session, org_name: str) -> Branding | None:
+    """The organization's branding, None when it has none (or there is no such organization)."""
+    found = _row(s, org_name)
+    return _info(*found) if found else None
+
+
+def _editable(s: Session, org_name: str, actor: str | None) -> tuple[Organization, OrgBranding]:
+    """The organization's branding row (new if needed), if ``actor`` manages the organization."""
+    org = accounts.get_org(s, org_name)
+    if actor is not None and accounts.role_of(s, actor, org) not in accounts.MANAGERS:
+        raise accounts.PermissionDenied(
+            f"only a legal representative or an administrator of {org.name!r} can change "
+            "its logo and colors"
+        )
+    row = s.get(OrgBranding, org.id)
+    if row is None:
+        row = OrgBranding(org_id=org.id, accent="", background="", logo_type="")
+        s.add(row)
+    row.updated_at = utcnow()
+    return org, row
+
+
+def _color(value: str, name: str) -> str:
+    if value and not COLOR_RE.match(value):
+        raise accounts.AccountError(f"{name} must be a color like #1a2b3c")
+    return value.lower()
+
+
+def set_colors(
+    s: Session, org_name: str, accent: str, background: str, actor: str | None = None
+) -> Branding:
+    """Set both colors ("" = the default)."""
+    accent, background = _color(accent, "accent"), _color(background, "background")
+    org, row = _editable(s, org_name, actor)
+    row.accent, row.background = accent, background
+    s.flush()
+    return _info(org, row)
+
+
+def image_type(data: bytes) -> str:
+    """The media type of a logo, or AccountError saying why it is not acceptable."""
+    if len(data) > MAX_LOGO_BYTES:
+        raise accounts.AccountError(f"the logo is larger than {MAX_LOGO_BYTES // 1024} KB")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            kind, (width, height) = image.format, image.size
+            if kind in FORMATS and max(width, height) <= MAX_LOGO_SIDE:
+                image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise accounts.AccountError("the logo is not a readable PNG, JPEG, GIF or WebP") from exc
+    if kind not in FORMATS:
+        raise accounts.AccountError("the logo must be a PNG, JPEG, GIF or WebP image")
+    if max(width, height) > MAX_LOGO_SIDE:
+        raise accounts.AccountError(f"the logo must be at most {MAX_LOGO_SIDE} pixels a side")
+    return FORMATS[kind]
+
+
+def set_logo(s: Session, org_name: str, data: bytes, actor: str | None = None) -> Branding:
+    media_type = image_type(data)
+    org, row = _editable(s, org_name, actor)
+    row.logo, row.logo_type = data, media_type
+    s.flush()
+    return _info(org, row)
+
+
+def remove_logo(s: Session, org_name: str, actor: str | None = None) -> Branding:
+    org, row = _editable(s, org_name, actor)
+    row.logo, row.logo_type = None, ""
+    s.flush()
+    return _info(org, row)
+
+
+def logo(s: Session, org_name: str) -> tuple[bytes, str]:
+    """The logo's bytes and media type, or NotFound (the same for an unknown organization)."""
+    found = _row(s, org_name)
+    if found is None or not found[1].logo:
+        raise accounts.NotFound("no logo")
+    return found[1].logo, found[1].logo_type

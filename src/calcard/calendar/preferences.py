@@ -1,0 +1,82 @@
+"""What a user sets on the web settings page: time zone, week start, default calendar and
+the reminder channels (account e-mail and chat webhook).
+
+Time zone, e-mail and chat webhook are account fields the reminders and mails
+use (changed through ``accounts.set_user``, with its rules: a new e-mail
+address is pending until verified); week start and
+the default calendar only steer the web calendar and live in the user's
+settings JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from calcard import accounts
+from calcard.calendar import events
+
+DEFAULT_WEEK_START = 1  # Monday; 0 = Sunday ... 6 = Saturday, as FullCalendar's firstDay
+DEFAULT_TIMEZONE = "UTC"  # what accounts start with
+
+
+@dataclass(frozen=True)
+class Preferences:
+    timezone: str
+    timezone_chosen: bool  # False: still the default, the web app adopts the browser's zone
+    week_start: int
+    default_calendar: str  # a calendar path the user may write to, or ""
+    email: str  # the verified address, the one in use
+    email_pending: str  # a new address waiting for its verification link, or ""
+    chat_webhook: str
+
+
+def get(s: Session, login: str) -> Preferences:
+    user = accounts.get_user(s, login)
+    stored = accounts.get_settings(s, user.login)
+    return Preferences(
+        timezone=user.timezone,
+        timezone_chosen=user.timezone != DEFAULT_TIMEZONE or bool(stored.get("timezone_chosen")),
+        week_start=int(stored.get("week_start", DEFAULT_WEEK_START)),
+        default_calendar=str(stored.get("default_calendar", "")),
+        email=user.email,
+        email_pending=user.email_pending,
+        chat_webhook=user.chat_webhook,
+    )
+
+
+def _writable_calendar(s: Session, login: str, path: str) -> str:
+    if not path:
+        return ""
+    normalized = "/" + path.strip("/") + "/"
+    if not any(c.writable and c.path == normalized for c in events.calendars(s, login)):
+        raise accounts.AccountError(f"{path!r} is not a calendar you can add events to")
+    return normalized
+
+
+def update(
+    s: Session,
+    login: str,
+    timezone: str | None = None,
+    week_start: int | None = None,
+    default_calendar: str | None = None,
+    email: str | None = None,
+    chat_webhook: str | None = None,
+) -> Preferences:
+    """Change the given preferences (None = keep); refuses the whole change on a bad value."""
+    if week_start is not None and not 0 <= week_start <= 6:
+        raise accounts.AccountError("week_start must be 0 (Sunday) to 6 (Saturday)")
+    changes: dict[str, object] = {}
+    if week_start is not None:
+        changes["week_start"] = week_start
+    if timezone is not None:
+        changes["timezone_chosen"] = True
+    if default_calendar is not None:
+        changes["default_calendar"] = _writable_calendar(s, login, default_calendar)
+    accounts.set_user(
+        s, login, email=email, chat_webhook=chat_webhook, timezone=timezone, actor=login
+    )
+    if changes:
+        accounts.update_settings(s, login, changes)
+    return get(s, login)

@@ -1,0 +1,117 @@
+"""Engine, transactions and migrations for SQLite (embedded) and PostgreSQL.
+
+Writes are serialized per owner so that concurrent requests on any number of
+processes and machines never interleave (DESIGN.md, Storage):
+PostgreSQL takes a transaction-scoped advisory lock per owner; SQLite takes the
+database write lock up front with ``BEGIN IMMEDIATE``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.orm import Session
+
+MIGRATIONS_DIR = Path(__file__).parents[1] / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _setup_sqlite(engine: Engine) -> None:
+    """Let us issue BEGIN ourselves (pysqlite's implicit BEGIN is deferred)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:
+        write = conn.get_execution_options().get("calcard_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        _setup_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def lock_key(owner: str) -> int:
+    """A stable signed 64-bit key for pg_advisory_xact_lock."""
+    return int.from_bytes(hashlib.sha256(owner.encode()).digest()[:8], "big", signed=True)
+
+
+def lock_owners(session: Session, owners: Iterable[str]) -> None:
+    """Serialize this write transaction with the writes of ``owners`` too.
+
+    Locks are taken in one global order (by key) and kept until the transaction
+    ends, so transactions that name all their owners up front never deadlock.
+    Taking more later (a change that turned out to reach someone else) is
+    allowed; owners already held cost nothing. On SQLite the transaction holds
+    the database write lock already.
+    """
+    held: set[str] = session.info.setdefault("calcard_locked_owners", set())
+    missing = set(owners) - held
+    if session.get_bind().dialect.name == "postgresql":
+        for key in sorted({lock_key(o) for o in missing}):
+            session.execute(select(func.pg_advisory_xact_lock(key)))
+    held |= missing
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.is_postgres = self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def transaction(self, write: bool = False, owners: Iterable[str] = ()) -> Iterator[Session]:
+        """One transaction; committed when the block ends, rolled back on error.
+
+        Reads on PostgreSQL use REPEATABLE READ so a sync token and the changes
+        it reports come from one snapshot. Writes stay READ COMMITTED so that
+        after the advisory lock they see what the previous holder committed.
+        """
+        options: dict[str, object] = {"calcard_write": write}
+        if self.is_postgres and not write:
+            options["isolation_level"] = "REPEATABLE READ"
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**options)
+            with conn.begin():
+                with Session(bind=conn, expire_on_commit=False, autoflush=True) as session:
+                    if write:
+                        lock_owners(session, owners)
+                    yield session
+                    session.flush()
+
+    def upgrade(self) -> None:
+        """Apply pending Alembic migrations."""
+        from alembic import command
+
+        command.upgrade(alembic_config(self.url), "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg

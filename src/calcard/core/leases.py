@@ -1,0 +1,47 @@
+"""Claiming due rows of a delivery queue (reminders, outgoing mail) under a lease.
+
+Any number of dispatchers on any number of machines take rows with ``SKIP
+LOCKED`` (PostgreSQL; SQLite's write lock already serializes them), so no row is
+taken twice; a row stays ``sending`` until its lease runs out, so a dispatcher
+that dies mid-send leaves it due again rather than lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy.orm import Session
+
+from calcard.core.models import OutgoingMail, Reminder
+
+Queued = TypeVar("Queued", Reminder, OutgoingMail)
+
+
+def claim_due(
+    s: Session,
+    model: type[Queued],
+    due: ColumnElement[bool],
+    limit: int,
+    lease_until: datetime,
+    **values: object,
+) -> Sequence[Queued]:
+    """Take up to ``limit`` rows matching ``due``, earliest first, as ``sending`` until
+    ``lease_until`` (with ``values`` set too)."""
+    ids = s.scalars(
+        select(model.id)
+        .where(due)
+        .order_by(model.due_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not ids:
+        return []
+    s.execute(
+        update(model)
+        .where(model.id.in_(ids))
+        .values(status="sending", lease_until=lease_until, **values)
+    )
+    return s.scalars(select(model).where(model.id.in_(ids)).order_by(model.due_at)).all()

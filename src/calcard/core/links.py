@@ -1,0 +1,37 @@
+"""Signed links that work without a login (e.g. "stop this reminder" in a mail).
+
+The key lives in the database so every node signs and verifies alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from calcard.core.models import ServerSecret
+
+KEY_NAME = "link-signing-key"
+
+
+def _key(s: Session) -> bytes:
+    row = s.get(ServerSecret, KEY_NAME)
+    if row is None:
+        try:
+            with s.begin_nested():
+                s.add(ServerSecret(name=KEY_NAME, value=secrets.token_hex(32)))
+        except IntegrityError:
+            pass  # another node created it first
+        row = s.get(ServerSecret, KEY_NAME)
+    return bytes.fromhex(row.value)  # type: ignore[union-attr]
+
+
+def sign(s: Session, purpose: str) -> str:
+    return hmac.new(_key(s), purpose.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def verify(s: Session, purpose: str, signature: str) -> bool:
+    return hmac.compare_digest(sign(s, purpose), signature)

@@ -1,0 +1,267 @@
+"""The reminder schedule: alarm occurrences as rows, kept in step with items.
+
+``schedule_item`` runs in the same transaction as the item change (DESIGN.md
+rule 3), so a saved, moved or deleted event never leaves a stale reminder
+behind. Rows cover a rolling horizon; ``extend_horizon`` pushes it forward so
+a reminder far in the future still fires on time. Dispatchers then claim due
+rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock on SQLite).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from calcard.core import leases, recurrence
+from calcard.core.models import Reminder, ReminderItem, User
+from calcard.core.times import as_utc
+from calcard.store import alarms, items
+
+HORIZON = timedelta(days=60)
+LATE_ON_SAVE = timedelta(minutes=5)  # an alarm this late when saved still fires
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 5
+REPEAT_SUFFIX = "|repeat"
+
+
+def owner_addresses(s: Session, login: str) -> set[str]:
+    """The addresses that are ``login`` in scheduling and alarms: the login and the
+    verified account address (never a pending one, see calcard.verification)."""
+    email = s.scalar(select(User.email_key).where(User.login == login)) or ""
+    return {login, email} - {""}
+
+
+def schedule_item(
+    s: Session, owner: str, collection_id: int, href: str, text: str, now: datetime
+) -> None:
+    """Make the pending rows of one item match its alarms from now to now + HORIZON.
+
+    Bounded (calcard.recurrence): the span is shortened so the item's rules give
+    at most MAX_OCCURRENCES occurrences, and the alarms are cut there too; the
+    item is then scheduled only up to that point, and ``extend_horizon`` goes on
+    from there when it comes near.
+    """
+    has_alarms = "BEGIN:VALARM" in text.upper()
+    wanted, until = _bounded_alarms(s, owner, text, now) if has_alarms else ([], now + HORIZON)
+    existing = s.execute(
+        select(
+            Reminder.id, Reminder.key, Reminder.channel, Reminder.fire_at, Reminder.status
+        ).where(Reminder.collection_id == collection_id, Reminder.href == href)
+    ).all()
+    wanted_keys = {(a.key, a.channel, a.fire_at) for a in wanted}
+    known = {(r.key, r.channel, as_utc(r.fire_at)) for r in existing}
+    stale = [
+        r.id
+        for r in existing
+        if r.status == "pending"
+        and not r.key.endswith(REPEAT_SUFFIX)
+        and (r.key, r.channel, as_utc(r.fire_at)) not in wanted_keys
+    ]
+    if stale:
+        s.execute(delete(Reminder).where(Reminder.id.in_(stale)))
+    rows = [
+        _row(owner, collection_id, href, a)
+        for a in wanted
+        if (a.key, a.channel, a.fire_at) not in known
+    ]
+    if rows:
+        s.execute(Reminder.__table__.insert(), rows)
+    _track(s, owner, collection_id, href, until if has_alarms else None)
+
+
+def _bounded_alarms(
+    s: Session, owner: str, text: str, now: datetime
+) -> tuple[list[alarms.Alarm], datetime]:
+    """The item's alarms from a little before now, at most MAX_OCCURRENCES, and until when."""
+    start, until = recurrence.window(text, now - LATE_ON_SAVE, now + HORIZON, now)
+    wanted = alarms.alarms_between(text, start, until, owner_addresses(s, owner))
+    if len(wanted) > recurrence.MAX_OCCURRENCES:
+        wanted.sort(key=lambda a: a.fire_at)
+        until = wanted[recurrence.MAX_OCCURRENCES].fire_at
+        wanted = [a for a in wanted if a.fire_at < until]
+    return wanted, until
+
+
+def _row(owner: str, collection_id: int, href: str, alarm: alarms.Alarm) -> dict:
+    return {
+        "owner": owner,
+        "collection_id": collection_id,
+        "href": href,
+        "key": alarm.key,
+        "channel": alarm.channel,
+        "fire_at": alarm.fire_at,
+        "due_at": alarm.fire_at,
+        "status": "pending",
+        "attempts": 0,
+        "last_error": "",
+        "claimed_by": "",
+        "repeat": alarm.repeat,
+        "title": alarm.title[:1000],
+        "starts_at": alarm.starts_at,
+        "location": alarm.location[:1000],
+    }
+
+
+def _track(s: Session, owner: str, collection_id: int, href: str, until: datetime | None) -> None:
+    row = s.get(ReminderItem, (collection_id, href))
+    if until is None:
+        if row is not None:
+            s.delete(row)
+    elif row is None:
+        s.add(
+            ReminderItem(collection_id=collection_id, href=href, owner=owner, scheduled_until=until)
+        )
+    else:
+        row.scheduled_until = until
+    s.flush()
+
+
+def unschedule_item(s: Session, collection_id: int, href: str) -> None:
+    """The item is gone: its pending reminders (repeats included) go with it."""
+    s.execute(
+        delete(Reminder).where(
+            Reminder.collection_id == collection_id,
+            Reminder.href == href,
+            Reminder.status == "pending",
+        )
+    )
+    _track(s, "", collection_id, href, None)
+
+
+def extend_horizon(s: Session, now: datetime, limit: int = 200) -> int:
+    """Reschedule items whose scheduled window ends within half a horizon."""
+    due = s.scalars(
+        select(ReminderItem)
+        .where(ReminderItem.scheduled_until < now + HORIZON / 2)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for tracked in due:
+        text = items.live_text(s, tracked.collection_id, tracked.href)
+        if text is None:
+            unschedule_item(s, tracked.collection_id, tracked.href)
+        else:
+            schedule_item(s, tracked.owner, tracked.collection_id, tracked.href, text, now)
+    return len(due)
+
+
+def claimants(s: Session) -> Sequence[str]:
+    """Workers currently holding claimed rows."""
+    return s.scalars(
+        select(Reminder.claimed_by).where(Reminder.status == "sending").distinct()
+    ).all()
+
+
+def claim(
+    s: Session,
+    worker: str,
+    now: datetime,
+    grace: timedelta,
+    limit: int,
+    dead_workers: Sequence[str] = (),
+) -> Sequence[Reminder]:
+    """Take up to ``limit`` due rows for this worker; too-late first sends become missed.
+
+    Rows held by a worker whose lease ran out, or that is known dead, are due again.
+    """
+    s.execute(
+        update(Reminder)
+        .where(
+            Reminder.status == "pending",
+            Reminder.attempts == 0,
+            Reminder.due_at <= now,
+            Reminder.fire_at < now - grace,
+        )
+        .values(status="missed", last_error="the server was not running when it was due")
+    )
+    due = or_(
+        and_(Reminder.status == "pending", Reminder.due_at <= now),
+        and_(Reminder.status == "sending", Reminder.lease_until < now),
+        and_(Reminder.status == "sending", Reminder.claimed_by.in_(dead_workers)),
+    )
+    return leases.claim_due(s, Reminder, due, limit, now + LEASE, claimed_by=worker)
+
+
+def record_sent(s: Session, reminder_id: int, now: datetime) -> None:
+    """Mark one delivery done; a repeating reminder gets its next row."""
+    row = s.get(Reminder, reminder_id)
+    if row is None or row.status != "sending":
+        return
+    row.status, row.sent_at, row.lease_until = "sent", now, None
+    if row.repeat in alarms.REPEATS:
+        following = as_utc(row.fire_at) + alarms.REPEATS[row.repeat]
+        while following <= now:
+            following += alarms.REPEATS[row.repeat]
+        s.add(
+            Reminder(
+                owner=row.owner,
+                collection_id=row.collection_id,
+                href=row.href,
+                key=row.key if row.key.endswith(REPEAT_SUFFIX) else row.key + REPEAT_SUFFIX,
+                channel=row.channel,
+                fire_at=following,
+                due_at=following,
+                status="pending",
+                attempts=0,
+                last_error="",
+                claimed_by="",
+                repeat=row.repeat,
+                title=row.title,
+                starts_at=row.starts_at,
+                location=row.location,
+            )
+        )
+    s.flush()
+
+
+def record_failure(s: Session, reminder_id: int, now: datetime, error: str) -> None:
+    """Retry with exponential backoff (30 s, 1 min, 2 min, ...); give up after MAX_ATTEMPTS."""
+    row = s.get(Reminder, reminder_id)
+    if row is None or row.status != "sending":
+        return
+    row.attempts += 1
+    row.last_error = error[:1000]
+    row.lease_until = None
+    if row.attempts >= MAX_ATTEMPTS:
+        row.status = "failed"
+    else:
+        row.status = "pending"
+        row.due_at = now + timedelta(seconds=30 * 2 ** (row.attempts - 1))
+    s.flush()
+
+
+def release(s: Session, reminder_ids: Sequence[int]) -> None:
+    """Hand claimed but undelivered rows back (a dispatcher stopping cleanly)."""
+    if reminder_ids:
+        s.execute(
+            update(Reminder)
+            .where(Reminder.id.in_(reminder_ids), Reminder.status == "sending")
+            .values(status="pending", lease_until=None, claimed_by="")
+        )
+
+
+def stop_chain(s: Session, reminder: Reminder) -> None:
+    """Stop a repeating reminder: every pending row of the same alarm occurrence."""
+    base = reminder.key.removesuffix(REPEAT_SUFFIX)
+    s.execute(
+        update(Reminder)
+        .where(
+            Reminder.collection_id == reminder.collection_id,
+            Reminder.href == reminder.href,
+            Reminder.key.in_([base, base + REPEAT_SUFFIX]),
+            Reminder.status.in_(["pending", "sending"]),
+        )
+        .values(status="stopped", lease_until=None)
+    )
+
+
+def list_for(
+    s: Session, owner: str, status: str | None = None, limit: int = 200
+) -> Sequence[Reminder]:
+    query = select(Reminder).where(Reminder.owner == owner)
+    if status:
+        query = query.where(Reminder.status == status)
+    return s.scalars(query.order_by(Reminder.fire_at.desc()).limit(limit)).all()

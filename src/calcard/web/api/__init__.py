@@ -1,0 +1,77 @@
+"""The JSON API under /api/: one module per feature, each exposing ``routes(ctx)``.
+
+Errors are JSON ``{"error": "..."}`` with a 4xx status (CONTRACT.md).
+"""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from calcard.web.api import (
+    birthdays,
+    branding,
+    calendars,
+    cards,
+    contacts,
+    devices,
+    events,
+    freebusy,
+    health,
+    holidays,
+    imports,
+    invitations,
+    me,
+    openapi,
+    orgs,
+    preferences,
+    reminders,
+    rsvp,
+    session,
+    shares,
+    tasks,
+    transfer,
+    trash,
+    verify_email,
+)
+from calcard.web.api.common import ApiContext, api_error_handlers, guard
+
+FEATURES = (
+    health,
+    session,
+    me,
+    orgs,
+    shares,
+    birthdays,
+    reminders,
+    freebusy,
+    events,
+    rsvp,
+    trash,
+    transfer,
+    imports,
+    contacts,
+    calendars,
+    tasks,
+    holidays,
+    cards,
+    preferences,
+    devices,
+    branding,
+    invitations,
+    verify_email,
+)
+
+
+def routes(ctx: ApiContext) -> list[Route]:
+    """Every feature's routes, then the OpenAPI document describing them all.
+
+    Each passes the guard against cross-site changes and non-JSON bodies
+    (``common.request_refusal``).
+    """
+    found: list[Route] = []
+    for feature in FEATURES:
+        found.extend(feature.routes(ctx))
+    return [guard(route, ctx.settings) for route in (*found, openapi.route(found))]
+
+
+__all__ = ["ApiContext", "api_error_handlers", "routes"]

@@ -1,0 +1,115 @@
+"""The web UI's contacts: address books, the list with search and group filter, and
+create, read, edit, delete of one contact. Thin JSON over ``calcard.cards``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.routing import Route
+
+from calcard.contacts import cards
+from calcard.store import StoreError, owner_of
+from calcard.web.api.common import ApiContext, ApiError, Call, endpoint, query_param
+from calcard.web.api.contacts import refusal_status
+
+FIELDS: dict[str, Any] = {
+    "name": {"type": "string", "description": "display name (FN); made from the rest if empty"},
+    "given": {"type": "string"},
+    "family": {"type": "string"},
+    "emails": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {"type": {"enum": list(cards.EMAIL_TYPES)}, "value": {"type": "string"}},
+        },
+    },
+    "phones": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {"type": {"enum": list(cards.PHONE_TYPES)}, "value": {"type": "string"}},
+        },
+    },
+    "org": {"type": "string"},
+    "title": {"type": "string"},
+    "address": {
+        "type": ["object", "null"],
+        "properties": {name: {"type": "string"} for name in cards.ADDRESS_FIELDS},
+    },
+    "birthday": {"type": "string", "description": "YYYY-MM-DD, or --MM-DD without the year"},
+    "note": {"type": "string"},
+}
+BOOK = {"addressbook": {"type": "string", "description": "address book path, /alice/contacts/"}}
+CREATE = {"type": "object", "required": ["addressbook"], "properties": {**BOOK, **FIELDS}}
+UPDATE = {
+    "type": "object",
+    "required": ["addressbook", "uid"],
+    "properties": {**BOOK, "uid": {"type": "string"}, "etag": {"type": "string"}, **FIELDS},
+}
+
+
+def _run(call: Call, path: str, work: Callable, write: bool = False) -> Any:
+    """``work(session)`` in one transaction (writes lock the book's owner, as DAV does)."""
+    owners = [call.login, owner_of(path.strip("/"))] if write else []
+    try:
+        with call.ctx.db.transaction(write=write, owners=owners) as s:
+            return work(s)
+    except StoreError as exc:
+        raise ApiError(refusal_status(exc), str(exc)) from exc
+
+
+def routes(ctx: ApiContext) -> list[Route]:
+    def addressbooks(call: Call) -> dict:
+        """The caller's address books and those shared with them."""
+        with call.read() as s:
+            return {"addressbooks": cards.addressbooks(s, call.login)}
+
+    def listing(call: Call) -> dict:
+        """Contacts of an address book by name; ?q= searches name, e-mail, phone and
+        organization, ?group= keeps the members of one group."""
+        path = query_param(call.request, "addressbook")
+        q, group = (call.request.query_params.get(k, "") for k in ("q", "group"))
+        found = _run(call, path, lambda s: cards.list_contacts(s, call.login, path, q, group))
+        return {"contacts": found}
+
+    def one(call: Call) -> dict:
+        """One contact's fields as the form edits them, with its groups and ETag."""
+        path, uid = query_param(call.request, "addressbook"), query_param(call.request, "uid")
+        return _run(call, path, lambda s: cards.detail(s, call.login, path, uid))
+
+    def create(call: Call) -> dict:
+        """Create a contact (a vCard 3.0 card, visible over CardDAV)."""
+        path = call.field("addressbook")
+        data = cards.parse_input(call.body)  # a refusal is a 400 with its reason
+        return _run(call, path, lambda s: cards.create(s, call.login, path, data), write=True)
+
+    def update(call: Call) -> dict:
+        """Change the fields sent; other lines of the card stay. 409 if the ETag is stale."""
+        path, uid = call.field("addressbook"), call.field("uid")
+        etag = call.optional("etag", str, "")
+        data = cards.parse_input(call.body)  # a refusal is a 400 with its reason
+        return _run(
+            call, path, lambda s: cards.update(s, call.login, path, uid, etag, data), write=True
+        )
+
+    def remove(call: Call) -> dict:
+        """Move a contact to the trash (If-Match: its ETag, optional)."""
+        path, uid = query_param(call.request, "addressbook"), query_param(call.request, "uid")
+        etag = call.request.headers.get("if-match", "")
+
+        def work(s) -> dict:
+            cards.delete(s, call.login, path, uid, etag, call.login)
+            return {"deleted": uid}
+
+        return _run(call, path, work, write=True)
+
+    return [
+        endpoint(ctx, "GET", "/api/addressbooks", addressbooks),
+        endpoint(ctx, "GET", "/api/contacts", listing),
+        endpoint(ctx, "GET", "/api/contact", one),
+        endpoint(ctx, "POST", "/api/contact", create, body=CREATE, status=201),
+        endpoint(ctx, "PUT", "/api/contact", update, body=UPDATE),
+        endpoint(ctx, "DELETE", "/api/contact", remove),
+    ]

@@ -1,0 +1,434 @@
+"""What every API module shares: context, authentication, JSON errors, endpoints.
+
+An endpoint is declared with ``endpoint(...)``: the handler is a plain sync
+function of a ``Call`` (run in the thread pool, since password checks are
+deliberately slow), and the declaration carries what the OpenAPI document
+says about it (summary from the handler's docstring, path parameters, the
+request body's JSON schema), so the document cannot drift from the routes.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from calcard import accounts
+from calcard.accounts import logins, sessions
+from calcard.core.config import Settings
+from calcard.core.db import Database
+from calcard.core.models import as_id
+from calcard.store import StoreError
+
+OTP_HEADER = "x-calcard-otp"
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    db: Database
+    settings: Settings
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+SESSION_COOKIE = "calcard_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        login, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    except ValueError:  # binascii.Error, UnicodeDecodeError, non-ASCII (UnicodeEncodeError)
+        return None
+    return login, password
+
+
+PASSWORD = "password"  # HTTP Basic with the account password (and a code under 2FA)
+APP_PASSWORD = "app-password"  # HTTP Basic with an app password: a device
+SESSION = "session"  # the web session cookie (opened with the account password)
+NOT_WITH_APP_PASSWORD = (
+    "an app password is for a device's calendar and contacts; "
+    "log in with your account password to do this"
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who calls and how they proved it (``kind``: PASSWORD, APP_PASSWORD or SESSION;
+    ``session_token`` is the session cookie's value, for "end my other sessions")."""
+
+    login: str
+    kind: str
+    session_token: str = ""
+
+    @property
+    def app_password(self) -> bool:
+        return self.kind == APP_PASSWORD
+
+
+def authenticate(
+    ctx: ApiContext, request: Request, change: bool | None = None, devices: bool = True
+) -> Caller:
+    """The caller from HTTP Basic credentials (as for DAV) or the web session, or 401.
+
+    Basic: throttling and the 2FA rule apply as for DAV; a 2FA user may also
+    send the account password with a current code in the X-Calcard-OTP header.
+    Session: it never authorizes a change alone: unless the request is safe (or
+    ``change`` is False) it must carry the session's CSRF token in
+    ``X-CSRF-Token``, which a cross-site page cannot read. Pass ``change=True``
+    for a GET that changes something. ``devices=False`` refuses (403) an app
+    password: app passwords are for devices and may not manage the account
+    (app passwords, password, 2FA, e-mail, organizations), so a stolen one
+    cannot outlive its revocation. Call from a sync endpoint: verification
+    is deliberately slow (argon2) and runs in Starlette's thread pool there.
+    """
+    given = _basic_credentials(request)
+    if given is not None:
+        verdict = logins.attempt(
+            ctx.db,
+            given[0],
+            given[1],
+            request.client.host if request.client else None,
+            otp=request.headers.get(OTP_HEADER, ""),
+            base_delay=ctx.settings.auth_delay,
+        )
+        if not verdict.ok:
+            time.sleep(verdict.delay)
+            raise ApiError(401, verdict.reason)
+        caller = Caller(verdict.login or "", APP_PASSWORD if verdict.app_password else PASSWORD)
+        if caller.kind == APP_PASSWORD and not devices:
+            raise ApiError(403, NOT_WITH_APP_PASSWORD)
+        return caller
+    if request.cookies.get(SESSION_COOKIE):
+        change = request.method not in SAFE_METHODS if change is None else change
+        token = request.cookies[SESSION_COOKIE]
+        return Caller(_session_login(ctx, request, change), SESSION, token)
+    raise ApiError(401, "authentication required")
+
+
+def authenticated_login(
+    ctx: ApiContext, request: Request, change: bool | None = None, devices: bool = True
+) -> str:
+    """The caller's login (see ``authenticate``), for routes that need no more."""
+    return authenticate(ctx, request, change, devices).login
+
+
+def _session_login(ctx: ApiContext, request: Request, change: bool) -> str:
+    with ctx.db.transaction() as s:
+        row = sessions.find(s, request.cookies[SESSION_COOKIE])
+        if row is None:
+            raise ApiError(401, "your session has ended; log in again")
+        if change and not sessions.csrf_matches(row, request.headers.get(CSRF_HEADER, "")):
+            raise ApiError(403, "missing or wrong CSRF token; reload the page")
+        return row.owner
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    # The web UI gets no Basic challenge, or the browser would pop up its own login box.
+    browser = SESSION_COOKIE in request.cookies or CSRF_HEADER in request.headers
+    challenge = exc.status == 401 and not browser
+    headers = {"WWW-Authenticate": 'Basic realm="calcard"'} if challenge else None
+    return JSONResponse({"error": exc.message}, status_code=exc.status, headers=headers)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+
+
+async def _refused(request: Request, exc: Exception) -> JSONResponse:
+    """A refusal of the service layer: 403, 404, 409 or 400 with its message."""
+    status = 400
+    if isinstance(exc, accounts.PermissionDenied):
+        status = 403
+    elif isinstance(exc, accounts.NotFound):
+        status = 404
+    elif isinstance(exc, accounts.Conflict):
+        status = 409
+    return JSONResponse({"error": str(exc)}, status_code=status)
+
+
+api_error_handlers = {
+    ApiError: _api_error,
+    HTTPException: _http_error,
+    accounts.AccountError: _refused,
+    StoreError: _refused,
+}
+
+
+def query_param(request: Request, name: str) -> str:
+    value = request.query_params.get(name)
+    if not value:
+        raise ApiError(400, f"missing query parameter {name!r}")
+    return value
+
+
+def query_number(request: Request, name: str, default: int = 0) -> int:
+    """A whole-number query parameter (an id or counter), ``default`` when absent, or 400."""
+    value = request.query_params.get(name)
+    if not value:
+        return default
+    number = as_id(value)
+    if number is None:
+        raise ApiError(400, f"query parameter {name!r} must be a whole number, not {value!r}")
+    return number
+
+
+@dataclass
+class Call:
+    """One API request as a handler sees it."""
+
+    ctx: ApiContext
+    request: Request
+    login: str  # "" for endpoints without authentication
+    params: dict[str, str]
+    body: dict[str, Any] = field(default_factory=dict)
+    caller: Caller = Caller("", "")  # how the login authenticated; kind "" without
+
+    def field(self, name: str, kind: type = str) -> Any:
+        """A required body field of the given type, or 400."""
+        value = self.body.get(name)
+        if not isinstance(value, kind) or (kind is str and not value):
+            raise ApiError(400, f"body field {name!r} must be a non-empty {kind.__name__}")
+        return value
+
+    def optional(self, name: str, kind: type, default: Any = None) -> Any:
+        value = self.body.get(name, default)
+        if value is not None and not isinstance(value, kind):
+            raise ApiError(400, f"body field {name!r} must be a {kind.__name__}")
+        return value
+
+    def path_id(self, what: str, name: str = "id") -> int:
+        """A row id from the path, or 404 naming ``what`` (models.as_id says why not int())."""
+        number = as_id(self.params[name])
+        if number is None:
+            raise accounts.NotFound(f"no {what} {self.params[name]!r}")
+        return number
+
+    def read(self):
+        """A read transaction."""
+        return self.ctx.db.transaction()
+
+    def write(self):
+        """A write transaction, serialized with the CLI's account changes."""
+        return self.ctx.db.transaction(write=True, owners=["admin"])
+
+
+Handler = Callable[[Call], Any]
+
+
+MAX_JSON_DEPTH = 32  # far deeper than any real body
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not a JSON number (RFC 8259 §6)")
+
+
+def _check_json(value: Any) -> None:
+    """Refuse what parses but no endpoint can store or answer with: nesting deeper than
+    MAX_JSON_DEPTH, and strings with NUL (PostgreSQL text refuses it) or a lone surrogate
+    (not Unicode text, RFC 8259 §8.2). Iterative, so depth itself cannot overflow."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ApiError(400, f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(node, dict):
+            pending.extend((k, depth) for k in node)
+            pending.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            pending.extend((v, depth + 1) for v in node)
+        elif isinstance(node, str) and ("\x00" in node or _SURROGATE.search(node)):
+            raise ApiError(400, "the body has a NUL character or a lone surrogate in a string")
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        body = json.loads(raw, parse_constant=_not_json)
+    except RecursionError as exc:  # nesting deep enough to exhaust the C parser's stack
+        raise ApiError(400, f"the body nests deeper than {MAX_JSON_DEPTH} levels") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"the body is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    _check_json(body)
+    return body
+
+
+def _run(
+    ctx: ApiContext, request: Request, handler: Handler, auth: bool, devices: bool, body: dict
+) -> Any:
+    caller = authenticate(ctx, request, devices=devices) if auth else Caller("", "")
+    call = Call(ctx, request, caller.login, dict(request.path_params), body, caller)
+    return handler(call)
+
+
+def endpoint(
+    ctx: ApiContext,
+    method: str,
+    path: str,
+    handler: Handler,
+    body: dict[str, Any] | None = None,
+    auth: bool = True,
+    status: int = 200,
+    devices: bool = True,
+) -> Route:
+    """A route whose handler returns JSON-able data (or a Response), documented for OpenAPI.
+
+    ``devices=False``: not with an app password (403), for what manages the
+    account itself (see ``authenticate``).
+    """
+
+    async def run(request: Request) -> Response:
+        data = await _json_body(request) if body is not None else {}
+        result = await run_in_threadpool(_run, ctx, request, handler, auth, devices, data)
+        if isinstance(result, Response):
+            return result
+        return JSONResponse(result, status_code=status)
+
+    route = Route(path, run, methods=[method])
+    route.openapi = {  # type: ignore[attr-defined]
+        "method": method.lower(),
+        "summary": (handler.__doc__ or path).strip().splitlines()[0],
+        "description": (handler.__doc__ or "").strip(),
+        "body": body,
+        "auth": auth,
+        "devices": devices,
+        "status": status,
+        "params": re.findall(r"{(\w+)(?::\w+)?}", path),
+    }
+    return route
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object (empty body: {}), or a 400 saying what is wrong."""
+    return await _json_body(request)
+
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"  # the mail links\' pages post a plain form
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def accepts(route: Route, *media_types: str) -> Route:
+    """Declare the raw body types a route takes instead of JSON ('image/*' matches a family).
+
+    For the uploads that send a file as the body (imports, the logo) and the
+    forms behind links in mails; ``""`` allows a body without a Content-Type.
+    """
+    route.body_types = media_types  # type: ignore[attr-defined]
+    return route
+
+
+def guard(route: Route, settings: Settings) -> Route:
+    """Put ``request_refusal`` in front of a route (every /api route passes through it)."""
+    inner: ASGIApp = route.app
+    types: tuple[str, ...] = getattr(route, "body_types", (JSON,))
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = request_refusal(Request(scope), settings, types)
+        if refusal is not None:
+            response = JSONResponse({"error": refusal.message}, status_code=refusal.status)
+            await response(scope, receive, send)
+            return
+        await inner(scope, receive, send)
+
+    route.app = app
+    return route
+
+
+def request_refusal(
+    request: Request, settings: Settings, body_types: tuple[str, ...] = (JSON,)
+) -> ApiError | None:
+    """Why a changing request is refused before anything reads it, or None.
+
+    However the caller authenticates (Basic credentials are sent by browsers
+    too), a change must not come from another site: a foreign ``Origin`` or
+    ``Sec-Fetch-Site: cross-site`` (Fetch Metadata) is refused with 403. A body
+    must be JSON (415 otherwise) unless the route declared its raw types: the
+    content types a cross-site form can send without a CORS preflight
+    (text/plain, form encodings) never reach a JSON endpoint.
+    """
+    if request.method in SAFE_METHODS:
+        return None
+    if request.headers.get("sec-fetch-site", "").lower() == "cross-site":
+        return ApiError(403, "cross-site requests may not change anything")
+    origin = request.headers.get("origin")
+    if origin is not None and not _own_origin(origin, request, settings):
+        return ApiError(403, f"requests from {origin} may not change anything here")
+    if _has_body(request) and not _allowed_type(_media_type(request), body_types):
+        wanted = " or ".join(t or "no Content-Type" for t in body_types)
+        return ApiError(415, f"send the body as {wanted}")
+    return None
+
+
+def _has_body(request: Request) -> bool:
+    length = request.headers.get("content-length")
+    return "transfer-encoding" in request.headers or (length is not None and length != "0")
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _allowed_type(media_type: str, body_types: tuple[str, ...]) -> bool:
+    for allowed in body_types:
+        if allowed.endswith("/*") and media_type.startswith(allowed[:-1]):
+            return True
+        if media_type == allowed:
+            return True
+    return False
+
+
+def _origin_parts(scheme: str, netloc: str) -> tuple[str, int | None] | None:
+    """(host, port) of an origin or Host header, the port defaulting by scheme; None if bad."""
+    try:
+        parts = urlsplit(f"//{netloc}")
+        port = parts.port or DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        return None
+    return (parts.hostname, port) if parts.hostname else None
+
+
+def _own_origin(origin: str, request: Request, settings: Settings) -> bool:
+    """Whether ``origin`` (RFC 6454) is this server's: the public URL's or the Host reached.
+
+    Against the Host header the scheme is the origin's own, so a TLS-terminating
+    proxy in front (plain HTTP behind it) does not look foreign.
+    """
+    given = urlsplit(origin)
+    if given.scheme not in DEFAULT_PORTS:
+        return False  # "null" (sandboxed pages, privacy-sensitive contexts) and the like
+    mine = _origin_parts(given.scheme, given.netloc)
+    base = urlsplit(settings.base_url)
+    if mine is None:
+        return False
+    if base.scheme == given.scheme and _origin_parts(base.scheme, base.netloc) == mine:
+        return True
+    return _origin_parts(given.scheme, request.headers.get("host", "")) == mine

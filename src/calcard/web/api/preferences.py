@@ -1,0 +1,48 @@
+"""The settings page's preferences: time zone, week start, default calendar, reminder channels."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from starlette.routing import Route
+
+from calcard.calendar import preferences
+from calcard.web.api.common import ApiContext, Call, endpoint
+
+
+def show(call: Call) -> dict:
+    """The caller's preferences."""
+    with call.read() as s:
+        return asdict(preferences.get(s, call.login))
+
+
+def change(call: Call) -> dict:
+    """Change some of the caller's preferences; a bad value refuses the whole change."""
+    with call.write() as s:
+        found = preferences.update(
+            s,
+            call.login,
+            timezone=call.optional("timezone", str),
+            week_start=call.optional("week_start", int),
+            default_calendar=call.optional("default_calendar", str),
+            email=call.optional("email", str),
+            chat_webhook=call.optional("chat_webhook", str),
+        )
+    return asdict(found)
+
+
+def routes(ctx: ApiContext) -> list[Route]:
+    body = {
+        "type": "object",
+        "properties": {
+            "timezone": {"type": "string", "description": "IANA name, e.g. Europe/Zurich"},
+            "week_start": {"type": "integer", "minimum": 0, "maximum": 6, "description": "0: Sun"},
+            "default_calendar": {"type": "string", "description": "a writable calendar path or ''"},
+            "email": {"type": "string"},
+            "chat_webhook": {"type": "string", "description": "http(s) URL or ''"},
+        },
+    }
+    return [
+        endpoint(ctx, "GET", "/api/me/preferences", show),
+        endpoint(ctx, "PATCH", "/api/me/preferences", change, body=body, devices=False),
+    ]

@@ -1,0 +1,186 @@
+"""The ASGI application: /api, the web UI under /web/, well-known redirects, and DAV
+for every other path.
+
+The DAV application (Radicale) is passed in, so this module never imports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import logging
+import time
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from calcard.core.config import Settings
+from calcard.core.db import Database
+from calcard.web import api, ui
+from calcard.worker import Dispatcher
+
+access_log = logging.getLogger("calcard.access")
+
+
+def basic_login(headers: dict[bytes, bytes]) -> str:
+    """The login named in a Basic Authorization header (unverified, for logs)."""
+    value = headers.get(b"authorization", b"")
+    if not value.lower().startswith(b"basic "):
+        return "-"
+    try:
+        return base64.b64decode(value[6:]).decode("utf-8", "replace").split(":", 1)[0] or "-"
+    except (binascii.Error, ValueError):
+        return "-"
+
+
+class AccessLog:
+    """One line per request: user, method, path, status, milliseconds."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            access_log.info(
+                "%s %s %s %d %.1fms",
+                basic_login(dict(scope["headers"])),
+                scope["method"],
+                scope["path"],
+                status[0],
+                (time.perf_counter() - started) * 1000,
+            )
+
+
+class BodyLimit:
+    """Refuse bodies over the limit with 413 before any of them is processed.
+
+    A declared Content-Length is checked up front; a chunked body is read up to
+    the limit first, so the application never sees a truncated request.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > self.limit:
+                await _too_large(scope, receive, send, self.limit)
+                return
+            await self.app(scope, receive, send)
+            return
+        if b"chunked" not in headers.get(b"transfer-encoding", b""):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                await _too_large(scope, receive, send, self.limit)
+                return
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        scope["headers"] = [*scope["headers"], (b"content-length", str(len(body)).encode())]
+        await self.app(scope, replay, send)
+
+
+class RefuseNul:
+    """Refuse a URL whose path or query carries a NUL character (``%00``) with 400.
+
+    No name, id or date contains one, and PostgreSQL text cannot hold one: a
+    query parameter with NUL reaching a lookup was a 500 (psycopg DataError).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query = scope.get("query_string", b"") if scope["type"] == "http" else b""
+        if scope["type"] == "http" and (
+            "\x00" in scope["path"] or b"%00" in query or b"\x00" in query
+        ):
+            reason = "the URL contains a NUL character"
+            response = (
+                JSONResponse({"error": reason}, 400)
+                if scope["path"].startswith("/api/")
+                else PlainTextResponse(reason + "\n", 400)
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    response = JSONResponse({"error": f"request body larger than {limit} bytes"}, status_code=413)
+    await response(scope, receive, send)
+
+
+def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
+    async def api_not_found(request: Request) -> JSONResponse:
+        return JSONResponse({"error": f"no API endpoint {request.url.path}"}, status_code=404)
+
+    async def well_known(request: Request) -> RedirectResponse:
+        return RedirectResponse("/", status_code=301)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        """Each serving process also dispatches reminders unless turned off."""
+        worker = Dispatcher(db, settings) if settings.reminders else None
+        thread = worker.start_thread() if worker else None
+        yield
+        if worker and thread:
+            worker.stopping.set()
+            await asyncio.to_thread(thread.join, 15)
+
+    ctx = api.ApiContext(db, settings)
+    app = Starlette(
+        lifespan=lifespan,
+        routes=[
+            *api.routes(ctx),
+            Route("/api/{rest:path}", api_not_found, methods=["GET", "POST", "PUT", "DELETE"]),
+            Route("/.well-known/caldav", well_known, methods=["GET", "PROPFIND", "HEAD"]),
+            Route("/.well-known/carddav", well_known, methods=["GET", "PROPFIND", "HEAD"]),
+            *ui.routes(ctx),
+            Mount("/", app=dav),
+        ],
+        exception_handlers=api.api_error_handlers,
+    )
+    return AccessLog(RefuseNul(BodyLimit(ui.BrowserRedirect(app), settings.max_body_size)))

@@ -1,0 +1,171 @@
+"""The web calendar: pages and static files under /web/, FullCalendar from node_modules.
+
+The UI is a few static HTML pages (calendar, login, contacts, settings, trash) and plain
+ES modules that talk to the JSON API with the session cookie, so there is no
+build step and no server-side rendering. FullCalendar, Luxon and FullCalendar's Luxon
+plugin (which lets the calendar show the account's time zone) are installed by npm
+(``package.json`` at the project root) and served from ``node_modules`` under
+/web/vendor/, never copied into the repository.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from calcard.accounts import sessions
+from calcard.web.api.common import SESSION_COOKIE, ApiContext
+
+mimetypes.add_type("application/manifest+json", ".webmanifest")
+HERE = Path(__file__).parent
+PREFIX = "/web/"
+SECURITY_HEADERS = {
+    # FullCalendar injects its CSS (and its icon font as a data: URL) at run time.
+    "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self'; object-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+# The npm packages' browser builds: name under /web/vendor/ -> directory in node_modules.
+VENDOR = {
+    "fullcalendar": "fullcalendar",
+    "luxon": "luxon/build/global",
+    "fullcalendar-luxon3": "@fullcalendar/luxon3",
+}
+# The scripts app.html loads from them, in this order (the plugin needs both globals).
+VENDOR_SCRIPTS = (
+    "fullcalendar/index.global.min.js",
+    "luxon/luxon.min.js",
+    "fullcalendar-luxon3/index.global.min.js",
+)
+
+
+def find_node_modules(configured: str = "") -> Path | None:
+    """node_modules with every vendor script, from the setting or next to the source tree."""
+    candidates = [Path(configured)] if configured else []
+    candidates += [parent / "node_modules" for parent in HERE.parents]
+    for base in candidates:
+        if all(_vendor_file(base, script).is_file() for script in VENDOR_SCRIPTS):
+            return base
+    return None
+
+
+def _vendor_file(node_modules: Path, script: str) -> Path:
+    name, _, rest = script.partition("/")
+    return node_modules / VENDOR[name] / rest
+
+
+class BrowserRedirect:
+    """Send browsers that open the server root to the web UI; DAV clients pass through.
+
+    A browser asks for ``text/html`` with a plain GET; DAV clients use PROPFIND
+    and friends, and their GETs do not ask for HTML.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["path"] == "/"
+            and scope["method"] in ("GET", "HEAD")
+            and b"text/html" in dict(scope["headers"]).get(b"accept", b"")
+        ):
+            await RedirectResponse(PREFIX, status_code=302)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _page(name: str) -> FileResponse:
+    return FileResponse(HERE / name, media_type="text/html", headers=SECURITY_HEADERS)
+
+
+def service_worker(node_modules: Path | None) -> str:
+    """static/sw.js with the app shell's files and a version that changes with any of them.
+
+    A new version makes browsers install the new worker, which fills a fresh cache
+    and drops the old one, so an upgrade never mixes old and new files.
+    """
+    files = sorted(p for p in (HERE / "static").iterdir() if p.is_file() and p.name != "sw.js")
+    shell = [f"{PREFIX}static/{p.name}" for p in files]
+    stamp = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+    vendor = [(s, _vendor_file(node_modules, s)) for s in VENDOR_SCRIPTS] if node_modules else []
+    for script, bundle in vendor:
+        shell.append(f"{PREFIX}vendor/{script}")
+        stamp.append((str(bundle), bundle.stat().st_size, bundle.stat().st_mtime_ns))
+    version = hashlib.sha256(repr(stamp).encode()).hexdigest()[:16]
+    source = (HERE / "static" / "sw.js").read_text()
+    return source.replace('"__VERSION__"', json.dumps(version)).replace(
+        "__SHELL__", json.dumps(shell)
+    )
+
+
+def routes(ctx: ApiContext) -> list[BaseRoute]:
+    node_modules = find_node_modules(ctx.settings.node_modules)
+    worker = service_worker(node_modules)
+
+    def has_session(request: Request) -> bool:
+        with ctx.db.transaction() as s:
+            return sessions.find(s, request.cookies.get(SESSION_COOKIE, "")) is not None
+
+    async def signed_in_page(request: Request, name: str) -> Response:
+        if not await run_in_threadpool(has_session, request):
+            return RedirectResponse(PREFIX + "login", status_code=303)
+        return _page(name)
+
+    async def app_page(request: Request) -> Response:
+        if node_modules is None:
+            return PlainTextResponse(
+                "The web calendar needs its npm packages: run `npm ci` in the calcard "
+                "source tree (scripts/serve does) or set CALCARD_NODE_MODULES.",
+                status_code=503,
+            )
+        return await signed_in_page(request, "app.html")
+
+    async def login_page(request: Request) -> Response:
+        return _page("login.html")
+
+    def logged_in_page(name: str):
+        """A page of its own (contacts, settings, trash) that needs a session."""
+
+        async def page(request: Request) -> Response:
+            return await signed_in_page(request, name)
+
+        return page
+
+    async def worker_script(request: Request) -> Response:
+        """Served from /web/ so it may control every page under it; never cached itself."""
+        return Response(
+            worker,
+            media_type="text/javascript",
+            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+        )
+
+    found: list[BaseRoute] = [
+        Route("/web", lambda request: RedirectResponse(PREFIX, status_code=301)),
+        Route(PREFIX, app_page),
+        Route(PREFIX + "login", login_page),
+        Route(PREFIX + "contacts", logged_in_page("contacts.html")),
+        Route(PREFIX + "settings", logged_in_page("settings.html")),
+        Route(PREFIX + "trash", logged_in_page("trash.html")),
+        Route(PREFIX + "sw.js", worker_script),
+        Mount(PREFIX + "static", app=StaticFiles(directory=HERE / "static"), name="static"),
+    ]
+    if node_modules is not None:
+        found += [
+            Mount(f"{PREFIX}vendor/{name}", app=StaticFiles(directory=node_modules / directory))
+            for name, directory in VENDOR.items()
+        ]
+    return found

@@ -1,0 +1,56 @@
+// calcard's service worker: the app shell from a versioned cache, for a fast start.
+// Only the public, versioned files under /web/static/ and /web/vendor/ are cached.
+// Pages (which depend on the login), /api/ and DAV always go to the network, so
+// nothing private is stored and no stale login or app page is ever served.
+// The server fills in VERSION and SHELL (calcard.web.ui.service_worker).
+const VERSION = "__VERSION__";
+const SHELL = __SHELL__;
+const PREFIX = "calcard-shell-";
+const CACHE = PREFIX + VERSION;
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      .then((cache) => cache.addAll(SHELL))
+      .then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((keys) =>
+        Promise.all(
+          keys.filter((k) => k.startsWith(PREFIX) && k !== CACHE).map((k) => caches.delete(k)),
+        ),
+      )
+      .then(() => self.clients.claim()),
+  );
+});
+
+function cacheable(request) {
+  if (request.method !== "GET") return false;
+  const url = new URL(request.url);
+  return (
+    url.origin === self.location.origin &&
+    (url.pathname.startsWith("/web/static/") || url.pathname.startsWith("/web/vendor/"))
+  );
+}
+
+async function fromCache(request) {
+  const cache = await caches.open(CACHE);
+  const hit = await cache.match(request);
+  if (hit) return hit;
+  const response = await fetch(request);
+  if (response.ok && response.type === "basic" && !response.redirected) {
+    await cache.put(request, response.clone());
+  }
+  return response;
+}
+
+self.addEventListener("fetch", (event) => {
+  if (cacheable(event.request)) event.respondWith(fromCache(event.request));
+  // Anything else is not answered here: the browser fetches it as if there were no worker.
+});
