@@ -317,18 +317,5 @@ def stop(s, reminder_id: int, now: datetime) -> Reminder:
     if collection is not None and item is not None:
         base_key = row.key.removesuffix(reminders.REPEAT_SUFFIX)
         text = alarms.acknowledge(item.text, base_key, now)
-        store.put_item(
-            s,
-            collection,
-            store.ItemData(
-                item.href,
-                item.uid,
-                store.etag_of(text),
-                text,
-                item.component,
-                item.start,
-                item.end,
-            ),
-            actor=row.owner,
-        )
+        store.put_item(s, collection, item.with_text(text), actor=row.owner)
     return row
