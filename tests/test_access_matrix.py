@@ -30,12 +30,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from calcard import accounts, sharing, store, worker
+from calcard import accounts, sharing, store
 from calcard.accounts import verification, workgroups
 from calcard.core import links
 from calcard.core.config import Settings
 from calcard.core.models import Base, ImportJob, Reminder
 from calcard.core.times import utcnow
+from calcard.reminders import dispatch
 from calcard.web import api
 from calcard.web import ui as webui
 from calcard.web.api.common import ApiContext
@@ -467,7 +468,7 @@ def _fresh(w: World, kind: str | None) -> dict[str, str]:
             mine = (Reminder.owner == v["owner"], Reminder.href == f"r-{u}.ics")
             found = s.scalar(select(Reminder.id).where(*mine))
             assert found is not None, "the alarm made no reminder"
-            signature = links.sign(s, worker.stop_purpose(s.get(Reminder, found)))
+            signature = links.sign(s, dispatch.stop_purpose(s.get(Reminder, found)))
         return {"fresh_id": str(found), "fresh_query": urlencode({"sig": signature})}
     raise AssertionError(f"no factory {kind!r}")
 

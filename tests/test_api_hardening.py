@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import update
 
-from calcard import worker
 from calcard.core import links
 from calcard.core.models import Reminder
+from calcard.reminders import dispatch
 
 from conftest import PASSWORD
 from helpers import new_app_password, put_event
@@ -198,7 +198,7 @@ def test_the_stop_link_shows_a_page_on_get_and_stops_only_on_post(server):
     login = server.user()
     reminder = _repeating_reminder(server, login)
     with server.backend.db.transaction() as s:
-        signature = links.sign(s, worker.stop_purpose(s.get(Reminder, reminder)))
+        signature = links.sign(s, dispatch.stop_purpose(s.get(Reminder, reminder)))
     link = f"{server.url}/api/reminders/{reminder}/stop"
     shown = httpx.get(link, params={"sig": signature})
     assert shown.status_code == 200 and shown.headers["content-type"].startswith("text/html")
@@ -219,7 +219,7 @@ def test_a_stop_link_never_stops_another_reminder_that_gets_its_id(server):
     attacker, victim = server.user(), server.user()
     old_id = _repeating_reminder(server, attacker)
     with server.backend.db.transaction() as s:
-        signature = links.sign(s, worker.stop_purpose(s.get(Reminder, old_id)))
+        signature = links.sign(s, dispatch.stop_purpose(s.get(Reminder, old_id)))
     with server.client(attacker) as http:
         assert http.delete(f"/{attacker}/calendar/stop-me.ics").status_code in (200, 204)
     new_id = _repeating_reminder(server, victim)

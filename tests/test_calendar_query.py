@@ -233,7 +233,9 @@ def test_the_occurrence_limit_counts_begin_vevent_lines_like_radicale():
     case; a description that only mentions it does not count."""
 
     def item(href: str, text: str) -> ItemData:
-        return ItemData(href, href, f'"{href}"', text, "VEVENT", 0, 1)
+        return ItemData(
+            href=href, uid=href, etag=f'"{href}"', text=text, component="VEVENT", start=0, end=1
+        )
 
     two = item("two.ics", "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nEND:VEVENT\r\nbegin:vevent\r\n")
     mention = item("m.ics", "BEGIN:VEVENT\r\nDESCRIPTION:BEGIN:VEVENT BEGIN:VEVENT\r\n")

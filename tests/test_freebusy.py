@@ -220,19 +220,7 @@ def test_rooms_are_created_by_administrators_and_always_known(server, people):
     with server.backend.db.transaction(write=True) as s:  # rooms cannot log in: book in-process
         calendar = store.get_collection(s, f"{room['login']}/calendar")
         (entry,) = split_calendar(zoned_event("booked", "20270113T100000", "20270113T120000"))
-        store.put_item(
-            s,
-            calendar,
-            store.ItemData(
-                "booked.ics",
-                entry.uid,
-                entry.etag,
-                entry.text,
-                entry.component,
-                entry.start,
-                entry.end,
-            ),
-        )
+        store.put_item(s, calendar, store.ItemData.from_entry("booked.ics", entry))
     got = find(server, organizer, [room["email"]], f"2027-01-13T10:00:00{ZURICH}")
     assert got["start"] == f"2027-01-13T12:00:00{ZURICH}" and got["unknown"] == []
     outsider = server.user()

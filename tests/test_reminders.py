@@ -307,19 +307,7 @@ def _many(server, login: str, count: int, start: datetime) -> None:
         calendar = store.get_collection(s, f"{login}/calendar")
         for n in range(count):
             (entry,) = list(split_calendar(ics(f"m{n}", start)))
-            store.put_item(
-                s,
-                calendar,
-                store.ItemData(
-                    f"m{n}.ics",
-                    entry.uid,
-                    entry.etag,
-                    entry.text,
-                    entry.component,
-                    entry.start,
-                    entry.end,
-                ),
-            )
+            store.put_item(s, calendar, store.ItemData.from_entry(f"m{n}.ics", entry))
 
 
 def _delivered(smtp) -> list[str]:

@@ -11,7 +11,15 @@ from calcard.store import ItemData, StoreError
 
 
 def item(href: str, uid: str, text: str = "x", start: int = 0, end: int = 10) -> ItemData:
-    return ItemData(href, uid, store.etag_of(text + uid), text + uid, "VEVENT", start, end)
+    return ItemData(
+        href=href,
+        uid=uid,
+        etag=store.etag_of(text + uid),
+        text=text + uid,
+        component="VEVENT",
+        start=start,
+        end=end,
+    )
 
 
 @pytest.fixture

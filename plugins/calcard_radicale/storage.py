@@ -19,6 +19,7 @@ from radicale.app.report import test_filter
 from radicale.item import filter as radicale_filter
 
 from calcard import accounts, scheduling, sharing, store
+from calcard.calendar import saving
 from calcard.core import times
 from calcard.sharing import SharedCollection, access
 from calcard.store import CollectionData, ItemData, inbox
@@ -175,25 +176,16 @@ class Collection(storage.BaseCollection):
             return store.has_uid(s, self._data.id, uid)
 
     def upload(self, href: str, item: radicale_item.Item):
-        """Store, then schedule (RFC 6638): the organizer's copy may come back amended."""
+        """Store, then schedule (calendar.saving): the organizer's copy may come back amended."""
         self._refuse_box_write()
         with session(write=True) as s:
             try:
-                stored, old = store.put_item(s, self._data, item_data(href, item))
+                stored, old = saving.save(
+                    s, self._data, item_data(href, item), base_url=runtime.settings().base_url
+                )
             except store.StoreError as exc:  # Radicale answers 400; the client sees why
                 runtime.refuse(400, str(exc))
                 raise
-            amended = scheduling.on_save(
-                s,
-                self._data.owner,
-                self._data,
-                href,
-                old.text if old else None,
-                stored.text,
-                runtime.settings().base_url,
-            )
-            if amended is not None and amended != stored.text:
-                stored = scheduling.store_text(s, self._data, stored, amended)
             self._refresh(s)
         return self._item(stored), (self._item(old) if old else None)
 
@@ -209,10 +201,7 @@ class Collection(storage.BaseCollection):
                 store.discard_item(s, self._data, href)
                 self._refresh(s)
                 return
-            old = store.get_item(s, self._data.id, href)
-            store.delete_item(s, self._data, href, actor=runtime.actor())
-            if old is not None and self._data.tag == "VCALENDAR":
-                scheduling.on_delete(s, self._data.owner, old.text)
+            saving.delete(s, self._data, href, actor=runtime.actor())
             self._refresh(s)
 
     def set_meta(self, props: Mapping[str, str]) -> None:

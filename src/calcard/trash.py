@@ -195,7 +195,7 @@ def _restore_item(s: Session, row: Item, into: str | None, new_uid: bool) -> Res
     uid = str(uuid.uuid4()) if new_uid else row.uid
     text = ical.with_uid(row.text, row.component, uid) if new_uid else row.text
     href = store.free_href(s, target.id, uid, SUFFIX.get(tag, ""))
-    data = ItemData(href, uid, store.etag_of(text), text, row.component, row.start, row.end)
+    data = ItemData.from_row(row).at(href, uid).with_text(text)
     store.put_item(s, target, data, actor=row.owner)
     s.delete(row)  # it lives on as the new item; the trash keeps no second copy
     return Restored(f"/{target.path}/{href}", uid)

@@ -19,8 +19,8 @@ import icalendar
 import recurring_ical_events
 from sqlalchemy.orm import Session
 
-from calcard import freebusy, scheduling, sharing, store
-from calcard.calendar import attachments
+from calcard import freebusy, sharing, store
+from calcard.calendar import attachments, saving
 from calcard.calendar.calendars import color_of
 from calcard.core import recurrence, timebounds, times
 from calcard.sharing import access
@@ -312,10 +312,7 @@ def delete(
     collection = find_calendar(s, login, path, write=True)
     calendar = _load(s, collection, href, etag)
     if not recurrence_id:
-        old = store.get_item(s, collection.id, href)
-        store.delete_item(s, collection, href, actor=login)
-        if old is not None:
-            scheduling.on_delete(s, collection.owner, old.text)
+        saving.delete(s, collection, href, actor=login)
         return
     master = _master(calendar)
     moment = _recurrence(master, recurrence_id)
@@ -518,27 +515,20 @@ def touch(component) -> None:
 
 
 def save(s: Session, login: str, collection: store.CollectionData, href: str, calendar) -> ItemData:
-    """Store through calcard.store, with the time range DAV queries rely on."""
+    """Store and schedule through ``calendar.saving``, the sequence DAV uses too, with the
+    time range DAV queries rely on."""
     calendar.add_missing_timezones()
-    entry = next(ical.split_calendar(calendar.to_ical()), None)
-    if not isinstance(entry, ical.Entry):
-        raise EventError(f"the event could not be stored: {entry}")
-    too_many = recurrence.refusal(entry.text)
+    try:
+        data = ItemData.from_text(href, calendar.to_ical())
+    except ical.ParseError as exc:
+        raise EventError(f"the event could not be stored: {exc}") from exc
+    too_many = recurrence.refusal(data.text)
     if too_many:
         raise EventError(too_many)
-    data = ItemData(
-        href, entry.uid, entry.etag, entry.text, entry.component, entry.start, entry.end
-    )
     try:
-        stored, old = store.put_item(s, collection, data, actor=login)
+        return saving.save(s, collection, data, actor=login)[0]
     except store.StoreError as exc:
         raise EventError(str(exc), 409) from exc
-    amended = scheduling.on_save(
-        s, collection.owner, collection, href, old.text if old else None, stored.text
-    )
-    if amended is not None and amended != stored.text:
-        stored = scheduling.store_text(s, collection, stored, amended)
-    return stored
 
 
 # --- finding things ------------------------------------------------------------------------

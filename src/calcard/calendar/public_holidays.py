@@ -28,7 +28,6 @@ from calcard import accounts, store
 from calcard.calendar import calendars
 from calcard.core.db import Database
 from calcard.core.models import Collection, HolidaySubscription
-from calcard.store import ical
 
 PAST_YEARS, FUTURE_YEARS = 1, 2
 UID_DOMAIN = "holidays.calcard"
@@ -217,11 +216,7 @@ def _item(row: HolidaySubscription, holiday: Holiday) -> store.ItemData:
     calendar.add("VERSION", "2.0")
     calendar.add("PRODID", "-//calcard//holidays//EN")
     calendar.add_component(event)
-    entry = next(ical.split_calendar(calendar.to_ical()))
-    assert isinstance(entry, ical.Entry)
-    return store.ItemData(
-        f"{uid}.ics", entry.uid, entry.etag, entry.text, entry.component, entry.start, entry.end
-    )
+    return store.ItemData.from_text(f"{uid}.ics", calendar.to_ical())
 
 
 def refresh(s: Session, row: HolidaySubscription, today: date) -> int:

@@ -1,6 +1,6 @@
 """Tasks (VTODO) for the web calendar: list, create, edit, complete, reopen, delete.
 
-Like events, tasks are written through ``events.save`` and ``calcard.store``,
+Like events, tasks are written through ``events.save`` and ``calendar.saving``,
 so DAV clients (phones' reminder apps, Thunderbird) see the same VTODO at
 their next sync. Completion follows RFC 5545 as those clients expect:
 ``STATUS:COMPLETED`` with a ``COMPLETED`` time and ``PERCENT-COMPLETE:100``;
@@ -18,7 +18,7 @@ import icalendar
 from sqlalchemy.orm import Session
 
 from calcard import store
-from calcard.calendar import events
+from calcard.calendar import events, saving
 from calcard.calendar.events import EventError
 from calcard.core import times
 from calcard.sharing import access
@@ -156,7 +156,7 @@ def complete(s: Session, login: str, path: str, href: str, etag: str | None, don
 def delete(s: Session, login: str, path: str, href: str, etag: str | None) -> None:
     """Move the task to the trash."""
     collection = _open(s, login, path, href, etag)[0]
-    store.delete_item(s, collection, href, actor=login)
+    saving.delete(s, collection, href, actor=login)
 
 
 def _open(s: Session, login: str, path: str, href: str, etag: str | None):

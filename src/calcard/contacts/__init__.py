@@ -82,10 +82,7 @@ def save_card(s: Session, collection: store.CollectionData, item: ItemData, card
     """Store ``card`` at ``item``'s href and UID, after checking it reads back."""
     text = card.serialize()
     _card(text)  # what we store must read back
-    data = ItemData(
-        item.href, item.uid, store.etag_of(text), text, item.component, item.start, item.end
-    )
-    return store.put_item(s, collection, data)[0]
+    return store.put_item(s, collection, item.with_text(text))[0]
 
 
 # --- groups ------------------------------------------------------------------------------------
@@ -168,12 +165,7 @@ def create_group(s: Session, collection: store.CollectionData, name: str, style:
     card.add("n").value = vobject.vcard.Name(family=name)
     card.add("kind" if style == "vcard4" else APPLE_KIND).value = "group"
     href = store.free_href(s, collection.id, uid, ".vcf")
-    save_card(
-        s,
-        collection,
-        ItemData(href, uid, "", "", "", store.TIMESTAMP_MIN, store.TIMESTAMP_MAX),
-        card,
-    )
+    save_card(s, collection, ItemData.placeholder(href, uid), card)
     return Group(uid, name, style)
 
 
@@ -239,11 +231,7 @@ def transfer(
         if move:
             store.move_item(s, source, item.href, target, href)
         else:
-            store.put_item(
-                s,
-                target,
-                ItemData(href, uid, item.etag, item.text, item.component, item.start, item.end),
-            )
+            store.put_item(s, target, item.at(href))
         report.done.append(uid)
     return report
 
@@ -518,13 +506,6 @@ def _put_back(s: Session, collection: store.CollectionData, original: dict) -> N
     if original["removed"] and trashed is not None:
         store.restore_item(s, collection, trashed)  # out of the trash, not a second copy
         return
-    data = ItemData(
-        original["href"],
-        original["uid"],
-        store.etag_of(text),
-        text,
-        "",
-        store.TIMESTAMP_MIN,
-        store.TIMESTAMP_MAX,
+    store.put_item(
+        s, collection, ItemData.placeholder(original["href"], original["uid"]).with_text(text)
     )
-    store.put_item(s, collection, data)

@@ -3,7 +3,9 @@
 It is never a DAV collection (DESIGN.md rule 4): nothing here creates a
 storage path, and birthdays are not busy time. Computing at read time means a
 changed contact shows at once with nothing derived to keep in step; an SQL
-prefilter keeps it to the cards that carry a date at all.
+prefilter keeps it to the cards that carry a date at all. Its morning-of
+notifications are reminder rows (``queue_reminders``) that the reminder
+dispatcher delivers like any other.
 """
 
 from __future__ import annotations
@@ -12,19 +14,22 @@ import calendar
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import icalendar
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from calcard import accounts, sharing, store
-from calcard.core.models import Item
+from calcard.core import times
+from calcard.core.models import Item, Reminder, User
 from calcard.sharing import access
 
 MAX_RANGE_DAYS = 3 * 366
 APPLE_NO_YEAR = 1604  # X-APPLE-OMIT-YEAR convention: the year is unknown
 KINDS = {"BDAY": "birthday", "ANNIVERSARY": "anniversary"}
+REMINDER_HOUR = 8  # morning-of notification, in the user's time zone
 
 _UNFOLD = re.compile(r"\r?\n[ \t]")
 _LINE = re.compile(
@@ -190,11 +195,69 @@ def _in_range(
 def morning_reminders(s: Session, login: str, day: date) -> list[Birthday]:
     """Today's entries for the morning-of notification, unless the user turned it off.
 
-    The reminder dispatcher (its own issue) calls this once per user and day.
+    ``queue_reminders`` calls this once per user and day.
     """
     if not accounts.get_settings(s, login).get("birthday_reminders", True):
         return []
     return birthdays(s, login, day, day)
+
+
+def queue_reminders(s: Session, now: datetime) -> int:
+    """Queue today's birthday notifications (display and chat) from 08:00 local time.
+
+    Idempotent: the reminders' unique key makes a second run (or another node)
+    add nothing. The worker calls this every few minutes; the reminder
+    dispatcher (``reminders.dispatch``) delivers the rows like any other.
+    """
+    added = 0
+    for login, zone_name in s.execute(select(User.login, User.timezone)).all():
+        zone = times.zone(zone_name)
+        local = now.astimezone(zone)
+        if local.hour < REMINDER_HOUR:
+            continue
+        fire_at = datetime.combine(local.date(), time(REMINDER_HOUR), zone).astimezone(UTC)
+        for entry in morning_reminders(s, login, local.date()):
+            title = f"{entry.name} ({entry.age})" if entry.age is not None else entry.name
+            for channel in ("display", "chat"):
+                added += _add_once(
+                    s,
+                    Reminder(
+                        owner=login,
+                        collection_id=0,
+                        href=f"{entry.kind}:{entry.contact_uid}",
+                        key=f"{entry.kind}|{local.date().isoformat()}",
+                        channel=channel,
+                        fire_at=fire_at,
+                        due_at=fire_at,
+                        status="pending",
+                        attempts=0,
+                        last_error="",
+                        claimed_by="",
+                        repeat="",
+                        title=f"{entry.kind.title()}: {title}",
+                        location="",
+                    ),
+                )
+    return added
+
+
+def _add_once(s: Session, row: Reminder) -> int:
+    exists = s.scalar(
+        select(Reminder.id).where(
+            Reminder.collection_id == row.collection_id,
+            Reminder.href == row.href,
+            Reminder.key == row.key,
+            Reminder.channel == row.channel,
+        )
+    )
+    if exists:
+        return 0
+    try:
+        with s.begin_nested():
+            s.add(row)
+    except IntegrityError:
+        return 0  # another node queued it at the same moment
+    return 1
 
 
 def to_icalendar(entries: list[Birthday]) -> str:

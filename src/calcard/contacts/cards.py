@@ -298,8 +298,7 @@ def create(s: Session, login: str, path: str, data: ContactInput) -> dict:
     card.add("uid").value = uid
     _apply(card, data, ContactInput())
     href = store.free_href(s, book.id, uid, ".vcf")
-    empty = ItemData(href, uid, "", "", "VCARD", store.TIMESTAMP_MIN, store.TIMESTAMP_MAX)
-    stored = contacts.save_card(s, book, empty, card)
+    stored = contacts.save_card(s, book, ItemData.placeholder(href, uid, "VCARD"), card)
     return _form_json(stored, book.path, read(card), [])
 
 

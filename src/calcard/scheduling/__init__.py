@@ -33,7 +33,6 @@ from calcard.core.models import Collection, Item, Membership, Room, User
 from calcard.reminders import delivery
 from calcard.scheduling import itip
 from calcard.store import busy, inbox, reminders
-from calcard.store.ical import split_calendar
 
 DEFAULT_CALENDAR = "calendar"
 
@@ -76,11 +75,7 @@ def _put(
     s: Session, collection: store.CollectionData, href: str, text: str, actor: str
 ) -> store.ItemData:
     lock_owners(s, [collection.owner])
-    (entry,) = [e for e in split_calendar(text) if not isinstance(e, Exception)]
-    data = store.ItemData(
-        href, entry.uid, entry.etag, entry.text, entry.component, entry.start, entry.end
-    )
-    stored, _ = store.put_item(s, collection, data, actor=actor)
+    stored, _ = store.put_item(s, collection, store.ItemData.from_text(href, text), actor=actor)
     return stored
 
 

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import BindParameter, and_, bindparam, delete, func, or_, select, update
@@ -35,16 +34,17 @@ from calcard.core.models import (
     SyncLog,
 )
 from calcard.core.times import utcnow
-from calcard.store import busy, reminders
-
-# The bounds Radicale uses for "no limit" (datetime.min / datetime.max as POSIX seconds).
-TIMESTAMP_MIN = math.floor(datetime.min.replace(tzinfo=UTC).timestamp())
-TIMESTAMP_MAX = math.ceil(datetime.max.replace(tzinfo=UTC).timestamp())
+from calcard.store import busy, ical, reminders
+from calcard.store.ical import TIMESTAMP_MAX, TIMESTAMP_MIN, etag_of
 
 
 @dataclass(frozen=True)
 class ItemData:
-    """A fully loaded item: nothing is read lazily after the transaction ends."""
+    """A fully loaded item: nothing is read lazily after the transaction ends.
+
+    Built by the constructors below (or by keyword where another parser, Radicale's,
+    already computed the fields), so a field is never taken for its neighbour.
+    """
 
     href: str
     uid: str
@@ -54,6 +54,56 @@ class ItemData:
     start: int
     end: int
     last_modified: datetime | None = None
+
+    @classmethod
+    def from_entry(cls, href: str, entry: ical.Entry) -> ItemData:
+        """A parsed object (``ical.Entry``) to be stored at ``href``."""
+        return cls(href, entry.uid, entry.etag, entry.text, entry.component, entry.start, entry.end)
+
+    @classmethod
+    def from_text(cls, href: str, text: str | bytes) -> ItemData:
+        """One calendar object's text as stored: UID, component and time range computed
+        by ``ical.split_calendar`` (the text comes back in its normalized form).
+
+        Raises ``ical.ParseError`` when the text holds no storable object.
+        """
+        entry = next(ical.split_calendar(text), None)
+        if entry is None:
+            raise ical.ParseError("no calendar object")
+        if isinstance(entry, ical.ParseError):
+            raise entry
+        return cls.from_entry(href, entry)
+
+    @classmethod
+    def placeholder(cls, href: str, uid: str, component: str = "") -> ItemData:
+        """An item whose text is still to come (``with_text``): a new card's place.
+
+        Its time range is "no limit", what Radicale gives every vCard.
+        """
+        return cls(href, uid, "", "", component, TIMESTAMP_MIN, TIMESTAMP_MAX)
+
+    @classmethod
+    def from_row(cls, row: Item) -> ItemData:
+        """The plain form of an item row (live or in the trash)."""
+        return cls(
+            href=row.href,
+            uid=row.uid,
+            etag=row.etag,
+            text=row.text,
+            component=row.component,
+            start=row.start,
+            end=row.end,
+            last_modified=row.last_modified,
+        )
+
+    def with_text(self, text: str) -> ItemData:
+        """The same item with another text and its ETag; UID, component and time range
+        are kept, so the text must not change them (an acknowledged alarm, an edited card)."""
+        return replace(self, text=text, etag=etag_of(text))
+
+    def at(self, href: str, uid: str | None = None) -> ItemData:
+        """The same object under another href (and UID, when given: a copy or a restore)."""
+        return replace(self, href=href, uid=self.uid if uid is None else uid)
 
 
 @dataclass(frozen=True)
@@ -89,19 +139,6 @@ def collection_data(row: Collection) -> CollectionData:
         props=json.loads(row.props),
         revision=row.revision,
         updated_at=row.updated_at,
-    )
-
-
-def _item_data(row: Item) -> ItemData:
-    return ItemData(
-        href=row.href,
-        uid=row.uid,
-        etag=row.etag,
-        text=row.text,
-        component=row.component,
-        start=row.start,
-        end=row.end,
-        last_modified=row.last_modified,
     )
 
 
@@ -560,11 +597,6 @@ def verify(s: Session) -> bool:
     return ok
 
 
-def etag_of(text: str) -> str:
-    """Quoted SHA-256 of the text, the same ETag Radicale computes for an item."""
-    return f'"{hashlib.sha256(text.encode()).hexdigest()}"'
-
-
 def restore_item(s: Session, collection: CollectionData, item_id: int) -> ItemData:
     """Bring a trashed item back under its href and UID, refusing any clash."""
     row = s.get(Item, item_id)
@@ -579,7 +611,7 @@ def restore_item(s: Session, collection: CollectionData, item_id: int) -> ItemDa
     s.flush()
     _bump(s, collection.id, [(row.href, False)])
     _derive(s, collection, row.href, row.text)
-    return _item_data(row)
+    return ItemData.from_row(row)
 
 
 def restore_collection(

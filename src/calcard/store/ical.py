@@ -1,13 +1,18 @@
-"""Parsing and splitting iCalendar and vCard data outside the DAV path (import, export).
+"""Parsing and splitting iCalendar and vCard data outside the DAV path (import,
+export, the web's saves through ``ItemData.from_text``).
 
-DAV uploads get their metadata from Radicale; imports compute the same fields
-here. The time range is a safe superset: a too-wide range only costs an extra
-check in Radicale, a too-narrow one would hide an event from a query.
+DAV uploads get their metadata from Radicale; everything else computes the same
+fields here. The time range is a safe superset: a too-wide range only costs an
+extra check in Radicale, a too-narrow one would hide an event from a query.
+The module sits below ``calcard.store``, which re-exports its ETag
+(``etag_of``) and "no limit" bounds.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import math
 import re
 import uuid
 from collections.abc import Iterable, Iterator
@@ -20,8 +25,10 @@ from dateutil.rrule import rruleset, rrulestr
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from calcard.core import timebounds, times
-from calcard.store import TIMESTAMP_MAX, TIMESTAMP_MIN, etag_of  # noqa: F401 (part of this API)
 
+# The bounds Radicale uses for "no limit" (datetime.min / datetime.max as POSIX seconds).
+TIMESTAMP_MIN = math.floor(datetime.min.replace(tzinfo=UTC).timestamp())
+TIMESTAMP_MAX = math.ceil(datetime.max.replace(tzinfo=UTC).timestamp())
 COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
 FLOATING_SLACK = timedelta(hours=14)  # the widest UTC offset in use
 MAX_COUNT_EXPANSION = 100_000
@@ -29,6 +36,11 @@ MAX_COUNT_EXPANSION = 100_000
 
 class ParseError(ValueError):
     pass
+
+
+def etag_of(text: str) -> str:
+    """Quoted SHA-256 of the text, the same ETag Radicale computes for an item."""
+    return f'"{hashlib.sha256(text.encode()).hexdigest()}"'
 
 
 @dataclass(frozen=True)

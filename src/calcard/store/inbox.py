@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -59,15 +60,9 @@ def deliver(s: Session, login: str, message: str) -> None:
     if entry is None:
         return
     lock_owners(s, [login])
-    item = store.ItemData(
-        href=f"{uuid.uuid4().hex}.ics",
-        uid="",
-        etag=store.etag_of(message),
-        text=message,
-        component=entry.component,
-        start=entry.start,
-        end=entry.end,
-    )
+    # Kept as sent and without UID: messages about one event pile up side by side.
+    href = f"{uuid.uuid4().hex}.ics"
+    item = store.ItemData.from_entry(href, replace(entry, uid="", text=message))
     store.put_item(s, box, item)  # type: ignore[arg-type]
 
 

@@ -153,11 +153,8 @@ def _import_one(
     if existing is not None and entry.uid in imported:
         entry = ical.merge_entry(existing.text, entry)
     href = existing.href if existing else store.free_href(s, collection.id, entry.uid, kind)
-    data = ItemData(
-        href, entry.uid, entry.etag, entry.text, entry.component, entry.start, entry.end
-    )
     try:
-        store.put_item(s, collection, data, actor=actor)
+        store.put_item(s, collection, ItemData.from_entry(href, entry), actor=actor)
     except StoreError as exc:
         summary.skipped.append(f"{entry.uid}: {exc}")
         return

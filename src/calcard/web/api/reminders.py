@@ -12,11 +12,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from calcard import worker
 from calcard.core import links
 from calcard.core.db import lock_owners
 from calcard.core.models import Notification, Reminder, as_id
 from calcard.core.times import as_utc, utcnow
+from calcard.reminders import dispatch
 from calcard.store import reminders
 from calcard.web.api.common import (
     FORM,
@@ -92,7 +92,7 @@ def routes(ctx: ApiContext) -> list[Route]:
         signature = request.query_params.get("sig", "")
         with ctx.db.transaction() as s:
             row = s.get(Reminder, reminder_id) if reminder_id is not None else None
-            if row is None or not links.verify(s, worker.stop_purpose(row), signature):
+            if row is None or not links.verify(s, dispatch.stop_purpose(row), signature):
                 return page("en", "Reminder", f"<p>No reminder {reminder_id} to stop.</p>", 404)
             title = row.title
         return page(
@@ -119,14 +119,14 @@ def routes(ctx: ApiContext) -> list[Route]:
             allowed = row is not None and (
                 row.owner == login
                 if login
-                else links.verify(s, worker.stop_purpose(row), signature)
+                else links.verify(s, dispatch.stop_purpose(row), signature)
             )
             if not allowed and signature:
                 return page("en", "Reminder", f"<p>No reminder {reminder_id} to stop.</p>", 404)
             if not allowed:
                 raise ApiError(404, f"no reminder {reminder_id} to stop")
             lock_owners(s, [row.owner])  # the stop writes ACKNOWLEDGED into the owner's event
-            worker.stop(s, reminder_id, utcnow())
+            dispatch.stop(s, reminder_id, utcnow())
         if signature:
             return page("en", "Reminder stopped", "<p>It will not repeat again.</p>")
         return JSONResponse({"stopped": reminder_id})
