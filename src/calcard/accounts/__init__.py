@@ -764,7 +764,7 @@ def current_org(s: Session, login: str) -> Organization | None:
     user = get_user(s, login)
     orgs = organizations_of(s, user.login)
     chosen = [o for o in orgs if o.id == user.current_org_id]
-    return (chosen or orgs or [None])[0]
+    return next(iter(chosen or orgs), None)
 
 
 def switch_org(s: Session, login: str, org_name: str) -> Organization:

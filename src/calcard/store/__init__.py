@@ -26,6 +26,7 @@ from sqlalchemy import BindParameter, and_, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from calcard.core import timebounds
+from calcard.core.db import rowcount
 from calcard.core.models import (
     Collection,
     HolidaySubscription,
@@ -266,7 +267,7 @@ def _mark_item_deleted(s: Session, collection_id: int, href: str, actor: str) ->
         .where(Item.collection_id == collection_id, Item.href == href, Item.deleted_at.is_(None))
         .values(deleted_at=utcnow(), deleted_by=actor)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 def _insert_items(s: Session, collection: CollectionData, items: Iterable[ItemData]) -> None:
@@ -336,11 +337,13 @@ def delete_item(s: Session, collection: CollectionData, href: str, actor: str = 
 
 def discard_item(s: Session, collection: CollectionData, href: str) -> None:
     """Delete for good, bypassing the trash (what nobody would restore: inbox messages)."""
-    removed = s.execute(
-        delete(Item).where(
-            Item.collection_id == collection.id, Item.href == href, Item.deleted_at.is_(None)
+    removed = rowcount(
+        s.execute(
+            delete(Item).where(
+                Item.collection_id == collection.id, Item.href == href, Item.deleted_at.is_(None)
+            )
         )
-    ).rowcount
+    )
     if removed:
         _bump(s, collection.id, [(href, True)])
         _derive(s, collection, href, None)
@@ -654,8 +657,10 @@ def purge_trash(s: Session, owner: str, cutoff: datetime) -> tuple[int, int]:
     sync-log rows: the collection no longer exists for any client.
     """
     cutoff = cutoff.astimezone(UTC)  # SQLite compares stored datetimes as text
-    items = s.execute(delete(Item).where(Item.owner == owner, Item.deleted_at < cutoff)).rowcount
-    collections = s.execute(
-        delete(Collection).where(Collection.owner == owner, Collection.deleted_at < cutoff)
-    ).rowcount
+    items = rowcount(s.execute(delete(Item).where(Item.owner == owner, Item.deleted_at < cutoff)))
+    collections = rowcount(
+        s.execute(
+            delete(Collection).where(Collection.owner == owner, Collection.deleted_at < cutoff)
+        )
+    )
     return items, collections
