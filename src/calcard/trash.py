@@ -163,8 +163,7 @@ def restore(
     row_id = as_id(number)
     if row_id is None or kind not in ("item", "collection"):
         raise StoreError(f"not a trash id: {entry_id!r} (see 'calcard trash list')")
-    model = Collection if kind == "collection" else Item
-    row = s.get(model, row_id)
+    row = s.get(Collection, row_id) if kind == "collection" else s.get(Item, row_id)
     if row is None or row.owner != owner or row.deleted_at is None:
         raise NotInTrash(f"no trash entry {entry_id!r} for {login!r}")
     if isinstance(row, Collection):

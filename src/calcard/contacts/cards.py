@@ -14,6 +14,7 @@ import functools
 import re
 import uuid
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import vobject
 from sqlalchemy.orm import Session
@@ -211,7 +212,8 @@ def _cards(
 ) -> tuple[list[tuple[ItemData, ContactInput]], dict[str, list[str]]]:
     """The people of an address book with their form view, and contact UID -> UIDs
     of its groups. A card vobject cannot read is left to DAV clients."""
-    people, member_of = [], {}
+    people: list[tuple[ItemData, ContactInput]] = []
+    member_of: dict[str, list[str]] = {}
     for item in store.all_items(s, book.id):
         summary = _summary(item.text)
         if isinstance(summary, ContactInput):
@@ -449,7 +451,7 @@ def _set_birthday(card, value: str, v4: bool) -> None:
 
 def parse_input(body: dict) -> ContactInput:
     """Validate the contact form's JSON; every problem is a StoreError with its reason."""
-    values = {
+    values: dict[str, Any] = {  # the fields of ContactInput
         "name": _string(body, "name"),
         "given": _string(body, "given"),
         "family": _string(body, "family"),
