@@ -119,7 +119,7 @@ def _trashed_collections(s: Session, owner: str) -> list[Collection]:
 
 
 def _collection_entry(row: Collection, keep: timedelta) -> TrashEntry:
-    deleted = times.as_utc(row.deleted_at)  # type: ignore[arg-type]
+    deleted = times.as_utc(row.deleted_at)  # type: ignore[arg-type]  # in the trash: set
     return TrashEntry(
         id=f"collection-{row.id}",
         kind=row.tag.lower() or "folder",
@@ -135,7 +135,7 @@ def _collection_entry(row: Collection, keep: timedelta) -> TrashEntry:
 
 def _item_entry(row: Item, collection_path: str, tag: str, keep: timedelta) -> TrashEntry:
     """Radicale stores no component name for vCards; the address book says what it is."""
-    deleted = times.as_utc(row.deleted_at)  # type: ignore[arg-type]
+    deleted = times.as_utc(row.deleted_at)  # type: ignore[arg-type]  # in the trash: set
     return TrashEntry(
         id=f"item-{row.id}",
         kind=row.component.lower() or ("vcard" if tag == "VADDRESSBOOK" else "item"),

@@ -655,7 +655,7 @@ def zone_of(value: datetime | date, fallback: ZoneInfo) -> ZoneInfo:
     tz = getattr(value, "tzinfo", None)
     if isinstance(tz, ZoneInfo):
         return tz
-    if tz is not None and value.utcoffset() == timedelta(0):  # type: ignore[union-attr]
+    if tz is not None and tz.utcoffset(value) == timedelta(0):
         return times.UTC_ZONE
     return fallback
 

@@ -515,9 +515,9 @@ def _parse_address(raw: object) -> Address | None:
 def _parse_birthday(raw: object) -> str:
     if raw in (None, ""):
         return ""
-    if not isinstance(raw, str) or not BIRTHDAY.match(raw):
+    if not isinstance(raw, str) or not (match := BIRTHDAY.match(raw)):
         raise StoreError("birthday must be YYYY-MM-DD, or --MM-DD when the year is unknown")
-    year, month, day = BIRTHDAY.match(raw).groups()  # type: ignore[union-attr]
+    year, month, day = match.groups()
     if birthdays.parse_date(f"{year or '-'}-{month}-{day}") is None:
         raise StoreError(f"{raw!r} is not a day of the year")
     return raw

@@ -326,7 +326,7 @@ def put_item(
             )
         _bump(s, collection.id, [(item.href, False)])
         _derive(s, collection, item.href, item.text)
-        return get_item(s, collection.id, item.href), old  # type: ignore[return-value]
+        return get_item(s, collection.id, item.href), old  # type: ignore[return-value]  # just put
 
 
 def delete_item(s: Session, collection: CollectionData, href: str, actor: str = "") -> None:
@@ -447,6 +447,7 @@ def _create_collection(
     changes = [(h, False) for h in new_hrefs] + [(h, True) for h in old_items if h not in new_hrefs]
     _bump(s, collection.id, changes)
     replaced = {h: old_items[h] for h in new_hrefs if h in old_items}
+    # the collection exists: it was just written
     return get_collection(s, path), replaced, sorted(new_hrefs - old_items.keys())  # type: ignore[return-value]
 
 
@@ -609,10 +610,10 @@ def restore_collection(
     _ensure_parents(s, row.path)
     s.execute(update(Collection).where(together).values(deleted_at=None, deleted_by=""))
     _bump(s, row.id, [])
-    restored = get_collection(s, row.path)
+    restored = get_collection(s, row.path)  # live again, so found
     for item in all_items(s, row.id):
-        _derive(s, restored, item.href, item.text)  # type: ignore[arg-type]
-    return restored  # type: ignore[return-value]
+        _derive(s, restored, item.href, item.text)  # type: ignore[arg-type]  # found
+    return restored  # type: ignore[return-value]  # found
 
 
 def count_collections(s: Session, owner: str, tag: str) -> int:

@@ -343,7 +343,7 @@ class CalendarReader:
         tzid = next((v for n, _, v in map(_split_line, block.lines) if n == "TZID"), "")
         zone = iana_zone(tzid)
         if zone != tzid.strip() and generated_vtimezone(zone):
-            self.timezones[zone] = generated_vtimezone(zone)  # type: ignore[assignment]
+            self.timezones[zone] = generated_vtimezone(zone)  # type: ignore[assignment]  # not None
         else:
             self.timezones[tzid.strip()] = "\r\n".join(block.lines) + "\r\n"
 

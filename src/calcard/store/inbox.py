@@ -68,7 +68,7 @@ def deliver(s: Session, login: str, message: str) -> None:
         start=entry.start,
         end=entry.end,
     )
-    store.put_item(s, box, item)  # type: ignore[arg-type]
+    store.put_item(s, box, item)  # type: ignore[arg-type]  # box: checked above
 
 
 def refusal(box_kind: str) -> str:
@@ -99,5 +99,5 @@ def purge(db: Database, now: datetime) -> int:
         with db.transaction(write=True, owners=[owner]) as s:
             box = store.get_collection(s, path)
             for href in hrefs if kind(box) == INBOX else []:
-                store.discard_item(s, box, href)  # type: ignore[arg-type]
+                store.discard_item(s, box, href)  # type: ignore[arg-type]  # kind: an inbox
     return len(stale)
