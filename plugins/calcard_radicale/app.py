@@ -6,6 +6,7 @@ import base64
 import time
 import xml.etree.ElementTree as ET
 import zlib
+from collections.abc import Iterable
 from http import HTTPStatus, client
 
 from defusedxml import DefusedXmlException
@@ -233,8 +234,8 @@ def _accepts_gzip(accept_encoding: str) -> bool:
 
 
 def _gzip(
-    headers: list[tuple[str, str]], answers: list[bytes]
-) -> tuple[list[tuple[str, str]], list[bytes]]:
+    headers: list[tuple[str, str]], answers: Iterable[bytes]
+) -> tuple[list[tuple[str, str]], Iterable[bytes]]:
     """Compress like Radicale would, at level 1 rather than 6 (level 1 is nginx's default
     too): at 6, compressing a week of events took longer than finding them."""
     body = b"".join(answers)

@@ -7,7 +7,10 @@ imports Radicale.
 
 from __future__ import annotations
 
+from typing import cast
+
 from a2wsgi import WSGIMiddleware
+from starlette.types import ASGIApp
 
 from calcard.core.config import load_settings
 from calcard.core.db import Database
@@ -20,5 +23,6 @@ def create_app():
     settings = load_settings()
     db = Database(settings.database_url)
     runtime.use(db)
-    dav = WSGIMiddleware(wsgi_app(settings), workers=16)
+    # a2wsgi types its scopes as TypedDicts, Starlette as plain mappings: the same ASGI app.
+    dav = cast(ASGIApp, WSGIMiddleware(wsgi_app(settings), workers=16))
     return web.create_app(dav, db, settings)

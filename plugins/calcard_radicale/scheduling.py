@@ -55,6 +55,7 @@ def free_busy_report(body: bytes, path: str, user: str) -> types.WSGIResponse:
     try:
         root = DefusedET.fromstring(body)
         time_range = root.find(_tag(CALDAV, "time-range"))
+        # a missing time-range or attribute raises AttributeError / TypeError, a 400 below
         start, end = _utc(time_range.get("start")), _utc(time_range.get("end"))  # type: ignore[union-attr, arg-type]
     except (ET.ParseError, DefusedXmlException, AttributeError, TypeError, ValueError):
         return httputils.BAD_REQUEST
@@ -185,7 +186,7 @@ def _found_props(response: ET.Element) -> ET.Element:
         ET.SubElement(found, _tag(DAV, "prop"))
         ET.SubElement(found, _tag(DAV, "status")).text = "HTTP/1.1 200 OK"
         response.insert(1, found)
-    return found.find(_tag(DAV, "prop"))  # type: ignore[return-value]
+    return found.find(_tag(DAV, "prop"))  # type: ignore[return-value]  # a propstat has a prop
 
 
 def _propstat(response: ET.Element, status: str) -> ET.Element | None:

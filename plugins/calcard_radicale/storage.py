@@ -29,6 +29,7 @@ from calcard_radicale.runtime import session
 
 SYNC_PREFIX = "http://calcard.org/ns/sync/"
 SUFFIX = {"VCALENDAR": ".ics", "VADDRESSBOOK": ".vcf"}
+# The root has no row and no modification time.
 ROOT = CollectionData(id=0, path="", owner="", tag="", props={}, revision=0, updated_at=None)  # type: ignore[arg-type]
 
 

@@ -119,7 +119,7 @@ def _trashed_collections(s: Session, owner: str) -> list[Collection]:
 
 
 def _collection_entry(row: Collection, keep: timedelta) -> TrashEntry:
-    deleted = times.as_utc(row.deleted_at)  # type: ignore[arg-type]
+    deleted = times.as_utc(row.deleted_at)  # type: ignore[arg-type]  # in the trash: set
     return TrashEntry(
         id=f"collection-{row.id}",
         kind=row.tag.lower() or "folder",
@@ -135,7 +135,7 @@ def _collection_entry(row: Collection, keep: timedelta) -> TrashEntry:
 
 def _item_entry(row: Item, collection_path: str, tag: str, keep: timedelta) -> TrashEntry:
     """Radicale stores no component name for vCards; the address book says what it is."""
-    deleted = times.as_utc(row.deleted_at)  # type: ignore[arg-type]
+    deleted = times.as_utc(row.deleted_at)  # type: ignore[arg-type]  # in the trash: set
     return TrashEntry(
         id=f"item-{row.id}",
         kind=row.component.lower() or ("vcard" if tag == "VADDRESSBOOK" else "item"),
@@ -163,8 +163,7 @@ def restore(
     row_id = as_id(number)
     if row_id is None or kind not in ("item", "collection"):
         raise StoreError(f"not a trash id: {entry_id!r} (see 'calcard trash list')")
-    model = Collection if kind == "collection" else Item
-    row = s.get(model, row_id)
+    row = s.get(Collection, row_id) if kind == "collection" else s.get(Item, row_id)
     if row is None or row.owner != owner or row.deleted_at is None:
         raise NotInTrash(f"no trash entry {entry_id!r} for {login!r}")
     if isinstance(row, Collection):

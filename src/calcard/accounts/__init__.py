@@ -273,7 +273,7 @@ def accept_invitation(s: Session, login: str, invitation_id: int) -> MembershipI
     org = s.get(Organization, row.org_id)
     s.delete(row)
     s.flush()
-    return member(s, org.name, login)  # type: ignore[union-attr]
+    return member(s, org.name, login)  # type: ignore[union-attr]  # the invitation's org exists
 
 
 def decline_invitation(s: Session, login: str, invitation_id: int) -> str:
@@ -282,7 +282,7 @@ def decline_invitation(s: Session, login: str, invitation_id: int) -> str:
     org = s.get(Organization, row.org_id)
     s.delete(row)
     s.flush()
-    return org.name  # type: ignore[union-attr]
+    return org.name  # type: ignore[union-attr]  # the invitation's org exists
 
 
 def withdraw_invitation(s: Session, login: str, org_name: str, actor: str | None) -> bool:
@@ -684,6 +684,7 @@ def needs_touch(s: Session, password_id: int) -> bool:
 
 def touch_app_password(s: Session, password_id: int) -> None:
     if needs_touch(s, password_id):
+        # needs_touch found the row
         s.get(AppPassword, password_id).last_used_at = utcnow()  # type: ignore[union-attr]
         s.flush()
 
@@ -764,7 +765,7 @@ def current_org(s: Session, login: str) -> Organization | None:
     user = get_user(s, login)
     orgs = organizations_of(s, user.login)
     chosen = [o for o in orgs if o.id == user.current_org_id]
-    return (chosen or orgs or [None])[0]
+    return next(iter(chosen or orgs), None)
 
 
 def switch_org(s: Session, login: str, org_name: str) -> Organization:

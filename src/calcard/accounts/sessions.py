@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from calcard.core.db import rowcount
 from calcard.core.models import User, WebSession
 from calcard.core.times import as_utc, utcnow
 
@@ -98,4 +99,4 @@ def end_others(s: Session, user_id: int, keep_token: str = "") -> int:
     query = delete(WebSession).where(WebSession.user_id == user_id)
     if keep_token:
         query = query.where(WebSession.token_hash != _hash(keep_token))
-    return s.execute(query).rowcount or 0
+    return rowcount(s.execute(query)) or 0

@@ -102,7 +102,7 @@ def update(
     if color is not None:
         props[COLOR_PROP] = checked_color(color)
     store.set_props(s, collection, props)
-    return store.get_collection(s, collection.path)  # type: ignore[return-value]
+    return store.get_collection(s, collection.path)  # type: ignore[return-value]  # just updated
 
 
 def delete(s: Session, login: str, path: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -288,7 +289,8 @@ def move(
     """Drag and resize to ``times`` (start, end): one occurrence moves alone, a series
     shifts by as much as the dragged occurrence (from ``old_start``) moved."""
     component = target.component
-    begin = component["DTSTART"].dt
+    dtstart: Any = component["DTSTART"]  # a vDDDTypes; icalendar types it as any property
+    begin: date | datetime = dtstart.dt
     new_start, new_end = times
     if isinstance(begin, datetime) != isinstance(new_start, datetime):
         raise EventError("open the event to switch between all-day and timed")
@@ -340,7 +342,7 @@ def parse_input(body: dict) -> EventInput:
         if body.get("end")
         else start + (timedelta(days=1) if all_day else timedelta(hours=1))
     )
-    if end <= start:  # type: ignore[operator]
+    if end <= start:
         raise EventError("the end must be after the start")
     try:
         links = attachments.checked_links(body.get("attachments"))
@@ -393,8 +395,8 @@ def _parse_time(value: object, all_day: bool, name: str) -> datetime | date:
         raise EventError(str(exc)) from exc
     except ValueError as exc:
         raise EventError(f"{name} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM") from exc
-    if day is not None:
-        return day
+    if not isinstance(moment, datetime):
+        return moment  # the day
     return moment.replace(tzinfo=None, second=0, microsecond=0)
 
 
@@ -445,7 +447,7 @@ def _apply(s: Session, login: str, component, data: EventInput, series: bool) ->
     if data.all_day:
         _set_times(component, data.start, data.end)
     else:
-        _set_times(component, data.start.replace(tzinfo=zone), data.end.replace(tzinfo=zone))
+        _set_times(component, times.localize(data.start, zone), times.localize(data.end, zone))
     for name, value in (("LOCATION", data.location), ("DESCRIPTION", data.description)):
         if value:
             component.add(name, value)
@@ -643,7 +645,7 @@ def zone_of(value: datetime | date, fallback: ZoneInfo) -> ZoneInfo:
     tz = getattr(value, "tzinfo", None)
     if isinstance(tz, ZoneInfo):
         return tz
-    if tz is not None and value.utcoffset() == timedelta(0):  # type: ignore[union-attr]
+    if tz is not None and tz.utcoffset(value) == timedelta(0):
         return times.UTC_ZONE
     return fallback
 

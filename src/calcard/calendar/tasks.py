@@ -195,9 +195,10 @@ def _apply(todo, data: TaskInput) -> None:
 def _before(start: date | datetime, due: date | datetime) -> bool:
     if isinstance(start, datetime) != isinstance(due, datetime):
         return False
-    if isinstance(start, datetime) and (start.tzinfo is None) != (due.tzinfo is None):
-        return False
-    return start <= due  # type: ignore[operator]
+    if isinstance(start, datetime) and isinstance(due, datetime):
+        if (start.tzinfo is None) != (due.tzinfo is None):
+            return False
+    return start <= due
 
 
 def _set_completed(todo, done: bool) -> None:

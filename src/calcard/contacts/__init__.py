@@ -63,7 +63,7 @@ def _value(line) -> str:
     return str(line.value).strip()
 
 
-def _cards(s: Session, collection_id: int) -> Iterator[tuple[ItemData, object]]:
+def _cards(s: Session, collection_id: int) -> Iterator[tuple[ItemData, vobject.base.Component]]:
     for item in store.all_items(s, collection_id):
         try:
             yield item, _card(item.text)

@@ -14,6 +14,7 @@ import functools
 import re
 import uuid
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import vobject
 from sqlalchemy.orm import Session
@@ -211,7 +212,8 @@ def _cards(
 ) -> tuple[list[tuple[ItemData, ContactInput]], dict[str, list[str]]]:
     """The people of an address book with their form view, and contact UID -> UIDs
     of its groups. A card vobject cannot read is left to DAV clients."""
-    people, member_of = [], {}
+    people: list[tuple[ItemData, ContactInput]] = []
+    member_of: dict[str, list[str]] = {}
     for item in store.all_items(s, book.id):
         summary = _summary(item.text)
         if isinstance(summary, ContactInput):
@@ -448,7 +450,7 @@ def _set_birthday(card, value: str, v4: bool) -> None:
 
 def parse_input(body: dict) -> ContactInput:
     """Validate the contact form's JSON; every problem is a StoreError with its reason."""
-    values = {
+    values: dict[str, Any] = {  # the fields of ContactInput
         "name": _string(body, "name"),
         "given": _string(body, "given"),
         "family": _string(body, "family"),
@@ -512,9 +514,9 @@ def _parse_address(raw: object) -> Address | None:
 def _parse_birthday(raw: object) -> str:
     if raw in (None, ""):
         return ""
-    if not isinstance(raw, str) or not BIRTHDAY.match(raw):
+    if not isinstance(raw, str) or not (match := BIRTHDAY.match(raw)):
         raise StoreError("birthday must be YYYY-MM-DD, or --MM-DD when the year is unknown")
-    year, month, day = BIRTHDAY.match(raw).groups()  # type: ignore[union-attr]
+    year, month, day = match.groups()
     if birthdays.parse_date(f"{year or '-'}-{month}-{day}") is None:
         raise StoreError(f"{raw!r} is not a day of the year")
     return raw

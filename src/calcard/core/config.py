@@ -61,4 +61,5 @@ def load_settings() -> Settings:
             values[key] = int(str(values[key]))
     if "auth_delay" in values:
         values["auth_delay"] = float(str(values["auth_delay"]))
+    # values: the file's settings, converted above to each field's type
     return Settings(data_dir=data_dir, database_url=url, **values)  # type: ignore[arg-type]

@@ -12,8 +12,9 @@ import hashlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, func, select
 from sqlalchemy.orm import Session
 
 MIGRATIONS_DIR = Path(__file__).parents[1] / "migrations"
@@ -70,6 +71,12 @@ def lock_owners(session: Session, owners: Iterable[str]) -> None:
         for key in sorted({lock_key(o) for o in missing}):
             session.execute(select(func.pg_advisory_xact_lock(key)))
     held |= missing
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE matched. Its result is a ``CursorResult``;
+    ``Session.execute`` is typed as returning any ``Result``, which has no rowcount."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 class Database:

@@ -26,7 +26,7 @@ def _key(s: Session) -> bytes:
         except IntegrityError:
             pass  # another node created it first
         row = s.get(ServerSecret, KEY_NAME)
-    return bytes.fromhex(row.value)  # type: ignore[union-attr]
+    return bytes.fromhex(row.value)  # type: ignore[union-attr]  # created above if missing
 
 
 def sign(s: Session, purpose: str) -> str:

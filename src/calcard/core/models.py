@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -42,7 +44,8 @@ def as_id(value: object) -> int | None:
 
 
 class Base(DeclarativeBase):
-    pass
+    if TYPE_CHECKING:  # every model maps a Table (DeclarativeBase allows any FromClause)
+        __table__: ClassVar[Table]
 
 
 # SQLite reuses the largest rowid after a delete unless a table says AUTOINCREMENT;

@@ -105,7 +105,8 @@ def resolve(host: str, port: int) -> list[Address]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
         raise Refused(f"{host} does not resolve: {exc}") from exc
-    return list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
+    found = (str(info[4][0]).split("%")[0] for info in infos)  # an IPv6 scope id goes
+    return list(dict.fromkeys(ipaddress.ip_address(address) for address in found))
 
 
 @lru_cache(maxsize=8)

@@ -95,7 +95,7 @@ def _values(component, key: str) -> list:
     """The date values of a property that may repeat and hold lists (RDATE, EXDATE)."""
     found = component.get(key)
     found = found if isinstance(found, list) else [found] if found is not None else []
-    values = []
+    values: list = []
     for prop in found:
         for one in getattr(prop, "dts", None) or [prop]:
             value = getattr(one, "dt", None)

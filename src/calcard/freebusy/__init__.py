@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -347,7 +348,8 @@ def outbox_freebusy(s: Session, organizer: str, request_text: str) -> list[Outbo
     """Answer an RFC 6638 §5 VFREEBUSY request POSTed to the organizer's outbox."""
     try:
         request = icalendar.Calendar.from_ical(request_text)
-        query = next(c for c in request.walk("VFREEBUSY"))
+        # Any: icalendar types each property as every value type, DTSTART as much as ATTENDEE
+        query: Any = next(c for c in request.walk("VFREEBUSY"))
         start, end = query["DTSTART"].dt, query["DTEND"].dt
         recipients = query.get("ATTENDEE", [])
     except (ValueError, StopIteration, KeyError) as exc:

@@ -206,7 +206,7 @@ def _as_organizer(
     cancelled = str(itip.events(new)[0].get("STATUS", "")).upper() == "CANCELLED"
     changed = old is None or itip.content_changed(old, new)
     for gone in before - attendees:
-        _cancel(s, owner, mine, gone, old)  # type: ignore[arg-type]
+        _cancel(s, owner, mine, gone, old)  # type: ignore[arg-type]  # before: old is set
     if reset:
         for attendee in attendees:
             itip.set_partstat(new, attendee, "NEEDS-ACTION")
@@ -217,7 +217,7 @@ def _as_organizer(
             continue
         user = freebusy.resolve(s, attendee)
         room = user is not None and s.scalar(select(Room.id).where(Room.user_id == user.id))
-        if room:
+        if room:  # so user is set
             answer, status = _book_room(s, owner, mine, user, new)  # type: ignore[arg-type]
             itip.set_partstat(new, attendee, answer, status)
             if reset or old is None or itip.partstat_of(old, attendee) != answer:
@@ -563,6 +563,7 @@ def open_link(s: Session, params: dict[str, str], now: datetime) -> LinkedEvent:
     calendar = _parse(item.text) if item else None
     if collection is None or calendar is None:
         raise LinkRefused("event_gone", language)
+    # a calendar was parsed, so there is an item
     return LinkedEvent(collection, item, calendar, attendee, language)  # type: ignore[arg-type]
 
 

@@ -237,6 +237,6 @@ def list_shares(s: Session, path: str, actor: str | None = None) -> list[ShareIn
 def _target_name(s: Session, share: Share) -> str:
     model = {"user": User, "group": Workgroup, "org": Organization}[share.target_kind]
     row = s.get(model, share.target_id)
-    if row is None:
-        return ""
-    return row.login if isinstance(row, User) else row.name
+    if isinstance(row, User):
+        return row.login
+    return row.name if isinstance(row, Workgroup | Organization) else ""

@@ -129,7 +129,9 @@ class _Subject:
     def readable(self) -> bool:
         return self.relation in (OWNER, READER, WRITER, OPERATOR) and self.collection is not None
 
-    def fields(self) -> tuple:
+    def fields(
+        self,
+    ) -> tuple[str, str, bool, store.CollectionData | None, sharing.SharedCollection | None]:
         return self.path, self.relation, self.readable, self.collection, self.shared
 
 

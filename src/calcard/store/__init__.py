@@ -25,6 +25,7 @@ from sqlalchemy import BindParameter, and_, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from calcard.core import timebounds
+from calcard.core.db import rowcount
 from calcard.core.models import (
     Collection,
     HolidaySubscription,
@@ -303,7 +304,7 @@ def _mark_item_deleted(s: Session, collection_id: int, href: str, actor: str) ->
         .where(Item.collection_id == collection_id, Item.href == href, Item.deleted_at.is_(None))
         .values(deleted_at=utcnow(), deleted_by=actor)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 def _insert_items(s: Session, collection: CollectionData, items: Iterable[ItemData]) -> None:
@@ -362,7 +363,7 @@ def put_item(
             )
         _bump(s, collection.id, [(item.href, False)])
         _derive(s, collection, item.href, item.text)
-        return get_item(s, collection.id, item.href), old  # type: ignore[return-value]
+        return get_item(s, collection.id, item.href), old  # type: ignore[return-value]  # just put
 
 
 def delete_item(s: Session, collection: CollectionData, href: str, actor: str = "") -> None:
@@ -373,11 +374,13 @@ def delete_item(s: Session, collection: CollectionData, href: str, actor: str = 
 
 def discard_item(s: Session, collection: CollectionData, href: str) -> None:
     """Delete for good, bypassing the trash (what nobody would restore: inbox messages)."""
-    removed = s.execute(
-        delete(Item).where(
-            Item.collection_id == collection.id, Item.href == href, Item.deleted_at.is_(None)
+    removed = rowcount(
+        s.execute(
+            delete(Item).where(
+                Item.collection_id == collection.id, Item.href == href, Item.deleted_at.is_(None)
+            )
         )
-    ).rowcount
+    )
     if removed:
         _bump(s, collection.id, [(href, True)])
         _derive(s, collection, href, None)
@@ -481,6 +484,7 @@ def _create_collection(
     changes = [(h, False) for h in new_hrefs] + [(h, True) for h in old_items if h not in new_hrefs]
     _bump(s, collection.id, changes)
     replaced = {h: old_items[h] for h in new_hrefs if h in old_items}
+    # the collection exists: it was just written
     return get_collection(s, path), replaced, sorted(new_hrefs - old_items.keys())  # type: ignore[return-value]
 
 
@@ -638,10 +642,10 @@ def restore_collection(
     _ensure_parents(s, row.path)
     s.execute(update(Collection).where(together).values(deleted_at=None, deleted_by=""))
     _bump(s, row.id, [])
-    restored = get_collection(s, row.path)
+    restored = get_collection(s, row.path)  # live again, so found
     for item in all_items(s, row.id):
-        _derive(s, restored, item.href, item.text)  # type: ignore[arg-type]
-    return restored  # type: ignore[return-value]
+        _derive(s, restored, item.href, item.text)  # type: ignore[arg-type]  # found
+    return restored  # type: ignore[return-value]  # found
 
 
 def count_collections(s: Session, owner: str, tag: str) -> int:
@@ -686,8 +690,10 @@ def purge_trash(s: Session, owner: str, cutoff: datetime) -> tuple[int, int]:
     sync-log rows: the collection no longer exists for any client.
     """
     cutoff = cutoff.astimezone(UTC)  # SQLite compares stored datetimes as text
-    items = s.execute(delete(Item).where(Item.owner == owner, Item.deleted_at < cutoff)).rowcount
-    collections = s.execute(
-        delete(Collection).where(Collection.owner == owner, Collection.deleted_at < cutoff)
-    ).rowcount
+    items = rowcount(s.execute(delete(Item).where(Item.owner == owner, Item.deleted_at < cutoff)))
+    collections = rowcount(
+        s.execute(
+            delete(Collection).where(Collection.owner == owner, Collection.deleted_at < cutoff)
+        )
+    )
     return items, collections

@@ -18,10 +18,11 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
 import icalendar
 import vobject
-from dateutil.rrule import rruleset, rrulestr
+from dateutil.rrule import rrule, rruleset, rrulestr
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from calcard.core import timebounds, times
@@ -97,7 +98,8 @@ def _last_start(component) -> date | datetime | None:
                 else datetime(start.year, start.month, start.day)
             )
             series = rruleset()
-            series.rrule(rrulestr(rule.to_ical().decode(), dtstart=dtstart))
+            one_rule = cast(rrule, rrulestr(rule.to_ical().decode(), dtstart=dtstart))  # one RRULE
+            series.rrule(one_rule)
             occurrences = list(series)
             if occurrences:
                 last = datetime.fromtimestamp(
@@ -353,7 +355,7 @@ class CalendarReader:
         tzid = next((v for n, _, v in map(_split_line, block.lines) if n == "TZID"), "")
         zone = iana_zone(tzid)
         if zone != tzid.strip() and generated_vtimezone(zone):
-            self.timezones[zone] = generated_vtimezone(zone)  # type: ignore[assignment]
+            self.timezones[zone] = generated_vtimezone(zone)  # type: ignore[assignment]  # not None
         else:
             self.timezones[tzid.strip()] = "\r\n".join(block.lines) + "\r\n"
 

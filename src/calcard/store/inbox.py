@@ -63,7 +63,7 @@ def deliver(s: Session, login: str, message: str) -> None:
     # Kept as sent and without UID: messages about one event pile up side by side.
     href = f"{uuid.uuid4().hex}.ics"
     item = store.ItemData.from_entry(href, replace(entry, uid="", text=message))
-    store.put_item(s, box, item)  # type: ignore[arg-type]
+    store.put_item(s, box, item)  # type: ignore[arg-type]  # box: checked above
 
 
 def refusal(box_kind: str) -> str:
@@ -94,5 +94,5 @@ def purge(db: Database, now: datetime) -> int:
         with db.transaction(write=True, owners=[owner]) as s:
             box = store.get_collection(s, path)
             for href in hrefs if kind(box) == INBOX else []:
-                store.discard_item(s, box, href)  # type: ignore[arg-type]
+                store.discard_item(s, box, href)  # type: ignore[arg-type]  # kind: an inbox
     return len(stale)

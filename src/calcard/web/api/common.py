@@ -313,7 +313,7 @@ def endpoint(
         return JSONResponse(result, status_code=status)
 
     route = Route(path, run, methods=[method])
-    route.openapi = {  # type: ignore[attr-defined]
+    route.openapi = {  # type: ignore[attr-defined]  # read by api.openapi
         "method": method.lower(),
         "summary": (handler.__doc__ or path).strip().splitlines()[0],
         "description": (handler.__doc__ or "").strip(),
@@ -342,7 +342,7 @@ def accepts(route: Route, *media_types: str) -> Route:
     For the uploads that send a file as the body (imports, the logo) and the
     forms behind links in mails; ``""`` allows a body without a Content-Type.
     """
-    route.body_types = media_types  # type: ignore[attr-defined]
+    route.body_types = media_types  # type: ignore[attr-defined]  # read by guard
     return route
 
 

@@ -20,5 +20,5 @@ def routes(ctx: ApiContext) -> list[Route]:
         return JSONResponse({"status": "ok", "database": ctx.db.engine.dialect.name})
 
     route = Route("/api/health", health)
-    route.public = True  # type: ignore[attr-defined]
+    route.public = True  # type: ignore[attr-defined]  # no login: monitors
     return [route]

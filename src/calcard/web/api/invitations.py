@@ -6,6 +6,8 @@ An organization's manager who adds an existing login only invites it
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.routing import Route
 
 from calcard import accounts
@@ -49,7 +51,7 @@ def routes(ctx: ApiContext) -> list[Route]:
     empty = {"type": "object"}
     # Joining an organization is managing the account: not with an app password (a
     # device's stolen secret must not make its owner a member anywhere; issue 14, 9).
-    person = {"body": empty, "devices": False}
+    person: dict[str, Any] = {"body": empty, "devices": False}
     return [
         endpoint(ctx, "GET", "/api/me/invitations", list_invitations),
         endpoint(ctx, "POST", "/api/me/invitations/{id}/accept", accept, **person),

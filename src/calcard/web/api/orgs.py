@@ -6,6 +6,8 @@ by the service layer; these endpoints only pass the caller along as actor.
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.routing import Route
 
 from calcard import accounts
@@ -128,7 +130,7 @@ def routes(ctx: ApiContext) -> list[Route]:
     }
     group = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}
     base = "/api/orgs/{org}"
-    admin = {"devices": False}  # managing an organization: not with an app password
+    admin: dict[str, Any] = {"devices": False}  # managing an organization: not with an app password
     return [
         endpoint(ctx, "GET", f"{base}/members", list_members),
         endpoint(ctx, "POST", f"{base}/members", add_member, body=member, status=201, **admin),

@@ -69,7 +69,7 @@ def _notifications_after(ctx: ApiContext, login: str, after: int, limit: int = 5
 
 
 def public(route: Route) -> Route:
-    route.public = True  # type: ignore[attr-defined]  (a signed link, no login)
+    route.public = True  # type: ignore[attr-defined]  # a signed link, no login
     return route
 
 
@@ -123,10 +123,10 @@ def routes(ctx: ApiContext) -> list[Route]:
             )
             if not allowed and signature:
                 return page("en", "Reminder", f"<p>No reminder {reminder_id} to stop.</p>", 404)
-            if not allowed:
+            if not allowed or row is None:
                 raise ApiError(404, f"no reminder {reminder_id} to stop")
             lock_owners(s, [row.owner])  # the stop writes ACKNOWLEDGED into the owner's event
-            dispatch.stop(s, reminder_id, utcnow())
+            dispatch.stop(s, row.id, utcnow())
         if signature:
             return page("en", "Reminder stopped", "<p>It will not repeat again.</p>")
         return JSONResponse({"stopped": reminder_id})

@@ -86,7 +86,7 @@ def routes(ctx: ApiContext) -> list[Route]:
 
     found = [Route("/api/rsvp", show), accepts(Route("/api/rsvp", answer, methods=["POST"]), FORM)]
     for route in found:
-        route.public = True  # type: ignore[attr-defined]  (signed links, no login)
+        route.public = True  # type: ignore[attr-defined]  # signed links, no login
     return found
 
 

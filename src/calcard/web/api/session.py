@@ -48,6 +48,7 @@ def _open(
     )
     if not verdict.ok:
         return None, verdict
+    # verdict.ok: the login is set
     with ctx.db.transaction(write=True, owners=[verdict.login]) as s:  # type: ignore[list-item]
         user = accounts.get_user(s, verdict.login)  # type: ignore[arg-type]
         return sessions.open_session(s, user), verdict

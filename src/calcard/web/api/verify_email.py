@@ -66,7 +66,7 @@ def routes(ctx: ApiContext) -> list[Route]:
         accepts(Route(verification.PATH, confirm, methods=["POST"]), FORM),
     ]
     for route in found:
-        route.public = True  # type: ignore[attr-defined]  (signed links, no login)
+        route.public = True  # type: ignore[attr-defined]  # signed links, no login
     return found
 
 
