@@ -1,6 +1,6 @@
 """The access matrix as data: one row per (method, route or DAV target), each actor's answer.
 
-Read by tests/test_access_matrix.py only. A row names the route it covers (exactly as
+Read by tests/sharing/test_access_matrix.py only. A row names the route it covers (exactly as
 ``calcard.web.api.routes``/``calcard.web.ui.routes`` spell its path) or, for DAV, the kind of
 target; ``url`` is a template filled from the fixture world (``{cal}``, ``{href}``, ...),
 the actor (``{self}``: the actor's own login) and per-cell throwaway objects (``fresh``

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 from sqlalchemy import func, select
@@ -12,9 +11,8 @@ from sqlalchemy import func, select
 from calcard.core.models import ImportJob, Item
 
 from conftest import sync_report
-from helpers import many_events, web_session
+from helpers import FIXTURES, many_events, web_session
 
-FIXTURES = Path(__file__).with_name("fixtures")
 PATIENCE = 900  # seconds a loaded shared machine may need; not a speed requirement
 
 

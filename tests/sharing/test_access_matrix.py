@@ -1,7 +1,7 @@
 """The access matrix: every API/web route and DAV method x every actor, with the answer each
 must get, against a real server on both databases.
 
-The expectations are data (tests/access_matrix_rows.py). A route of the route table
+The expectations are data (tests/sharing/access_matrix_rows.py). A route of the route table
 without a row fails ``test_every_route_has_a_row``. Each refused cell also checks that
 nothing stored changed (a snapshot of the accounts, collections, items, shares, links,
 ... before and after that one request) and every cell checks that the answer shows
@@ -94,7 +94,7 @@ def test_every_route_has_a_row():
     rows = {(r.method, r.route.split("#")[0]) for r in ROWS if not r.route.startswith("dav:")}
     missing = sorted(route_table() - rows)
     stale = sorted(rows - route_table())
-    assert not missing, f"routes without a row in tests/access_matrix_rows.py: {missing}"
+    assert not missing, f"routes without a row in tests/sharing/access_matrix_rows.py: {missing}"
     assert not stale, f"rows for routes that no longer exist: {stale}"
     for row in ROWS:
         assert set(row.expect) == set(ACTORS), f"{row.key}: not every actor has an answer"
