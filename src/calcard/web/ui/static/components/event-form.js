@@ -1,9 +1,9 @@
 // The event dialog: fields <-> the /api/event JSON, recurrence, reminders, participants
 // and the slot finder.
-import { api } from "./api.js";
 import * as attachmentList from "./attachment-list.js";
-import { h } from "./dom.js";
-import { addDays, instantOf, wallTime } from "./time.js";
+import { api } from "../lib/api.js";
+import { h } from "../lib/dom.js";
+import { addDays, instantOf, wallTime } from "../lib/time.js";
 
 const dialog = document.getElementById("event-dialog");
 const form = document.getElementById("event-form");

@@ -1,6 +1,6 @@
 // The event form's attachments: links (ATTACH;VALUE=URI), http and https only, shown as
 // links that open in a new tab without access to this page.
-import { h } from "./dom.js";
+import { h } from "../lib/dom.js";
 
 const list = document.getElementById("attachment-list");
 const error = document.getElementById("attachment-error");

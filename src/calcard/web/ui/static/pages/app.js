@@ -1,17 +1,20 @@
 // The calendar page: FullCalendar with one event source per calendar (events and tasks
 // due), the birthday and holiday overlays, drag and drop, the event dialog and
 // reminders while the page is open. Times are shown and edited in the account's time
-// zone (FullCalendar's Luxon plugin), like the reminders, mails and invitations.
-import { api, logout, setCsrf } from "./api.js";
-import * as calendarDialog from "./calendars.js";
-import { h } from "./dom.js";
-import * as eventForm from "./event-form.js";
-import * as holidays from "./holidays.js";
-import { openTransfer } from "./import.js";
-import { listen, toast } from "./notify.js";
-import { registerServiceWorker } from "./pwa.js";
-import * as tasks from "./tasks.js";
-import { browserZone, displayZone, nextHour } from "./time.js";
+// zone (FullCalendar's Luxon plugin), like the reminders, mails and invitations; the
+// organization's branding and the sharing dialog.
+import * as calendarDialog from "../components/calendar-dialog.js";
+import * as eventForm from "../components/event-form.js";
+import * as holidays from "../components/holidays.js";
+import { listen, toast } from "../components/notify.js";
+import { openShare } from "../components/share-dialog.js";
+import * as tasks from "../components/tasks.js";
+import { openTransfer } from "../components/transfer-dialog.js";
+import { api, logout, setCsrf } from "../lib/api.js";
+import { brandCurrentOrg } from "../lib/branding.js";
+import { h } from "../lib/dom.js";
+import { registerServiceWorker } from "../lib/pwa.js";
+import { browserZone, displayZone, nextHour } from "../lib/time.js";
 
 const BIRTHDAYS = "birthdays";
 const hidden = new Set(JSON.parse(localStorage.getItem("calcard.hidden") || "[]"));
@@ -227,6 +230,20 @@ async function adoptBrowserZone(found) {
   return api("PATCH", "/api/me/preferences", { timezone: browserZone() }).catch(() => found);
 }
 
+async function zoneHint() {
+  const prefs = await api("GET", "/api/me/preferences");
+  const hint = document.getElementById("zone-hint");
+  const shown = displayZone(prefs.timezone);
+  if (!hint || shown === browserZone()) return;
+  hint.textContent =
+    shown === prefs.timezone
+      ? `Times are shown in your account's time zone, ${shown}, like reminders and mails; ` +
+        `this device is in ${browserZone()} (change it in Settings).`
+      : `Times are shown in this device's time zone, ${shown}: this browser does not know ` +
+        `your account's, ${prefs.timezone}.`;
+  hint.hidden = false;
+}
+
 async function start() {
   const me = await api("GET", "/api/session");
   setCsrf(me.csrf);
@@ -270,3 +287,10 @@ async function start() {
 }
 
 start().catch((failure) => toast(`The calendar could not start: ${failure.message}`));
+
+// Not part of start(): sharing, branding and the zone hint work even if the calendar fails.
+const share = document.getElementById("share-button");
+share.addEventListener("click", () => openShare().catch((failure) => toast(failure.message)));
+share.disabled = false; // usable once its handler is in place
+brandCurrentOrg().catch(() => {});
+zoneHint().catch(() => {});

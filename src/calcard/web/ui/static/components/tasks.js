@@ -1,8 +1,8 @@
 // Tasks (VTODO): the task pane (one list per calendar), the task dialog, and the
 // tasks with a due date as entries of the calendar views.
-import { api } from "./api.js";
-import { h } from "./dom.js";
 import { toast } from "./notify.js";
+import { api } from "../lib/api.js";
+import { h } from "../lib/dom.js";
 
 const pane = document.getElementById("tasks-pane");
 const paneButton = document.getElementById("tasks-button");

@@ -1,12 +1,12 @@
 // The contacts page: address books, groups, search, the contact form, duplicates and
 // merges (with undo), import and export. Everything goes through the JSON API, which
 // stores cards like a CardDAV client would, so phones and desktops see each change.
-import { api, logout, query, setCsrf } from "./api.js";
-import { brandCurrentOrg } from "./branding.js";
-import { h } from "./dom.js";
-import { openTransfer } from "./import.js";
-import { listen, toast } from "./notify.js";
-import { registerServiceWorker } from "./pwa.js";
+import { listen, toast } from "../components/notify.js";
+import { openTransfer } from "../components/transfer-dialog.js";
+import { api, logout, query, setCsrf } from "../lib/api.js";
+import { brandCurrentOrg } from "../lib/branding.js";
+import { h } from "../lib/dom.js";
+import { registerServiceWorker } from "../lib/pwa.js";
 
 const EMAIL_KINDS = { work: "work", home: "home", other: "other" };
 const PHONE_KINDS = { cell: "mobile", work: "work", home: "home", other: "other" };

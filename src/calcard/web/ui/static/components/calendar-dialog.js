@@ -1,7 +1,7 @@
 // The calendar dialog: create, rename, recolor and delete the user's own calendars.
 // The color is the DAV property phones read (ICAL:calendar-color).
-import { api } from "./api.js";
-import { h } from "./dom.js";
+import { api } from "../lib/api.js";
+import { h } from "../lib/dom.js";
 
 const PALETTE = ["#2563eb", "#059669", "#d97706", "#dc2626", "#7c3aed", "#db2777", "#0d9488", "#475569"];
 const dialog = document.getElementById("calendar-dialog");

@@ -2,10 +2,10 @@
 // new e-mail address waits for verification), the password, app passwords, two-factor
 // authentication, device setup (Apple profile, QR code) and, for the organization's
 // managers, its logo and colors.
-import { ApiError, api, setCsrf } from "./api.js";
-import { applyBranding } from "./branding.js";
-import { copy, h, say, when } from "./dom.js";
-import { browserZone } from "./time.js";
+import { ApiError, api, setCsrf } from "../lib/api.js";
+import { applyBranding } from "../lib/branding.js";
+import { copy, h, say, when } from "../lib/dom.js";
+import { browserZone } from "../lib/time.js";
 
 const MANAGERS = ["legal-representative", "administrator"];
 let csrf = "";

@@ -1,6 +1,6 @@
 // The login form: POST /api/session as JSON, a second step for the two-factor code
 // when the server asks for one, then open the calendar. ?org=NAME shows its branding.
-import { applyBranding } from "./branding.js";
+import { applyBranding } from "../lib/branding.js";
 
 const form = document.getElementById("login-form");
 const error = document.getElementById("login-error");

@@ -1,9 +1,9 @@
 // Import and export: upload an .ics or .vcf file as a background job and follow its
 // progress (the server stores it, so any server process answers the poll), or
 // download any calendar or address book (streamed by /api/export).
-import { api, csrfToken, query } from "./api.js";
-import { h } from "./dom.js";
 import { toast } from "./notify.js";
+import { api, csrfToken, query } from "../lib/api.js";
+import { h } from "../lib/dom.js";
 
 const POLL_MS = 500;
 const KINDS = { ics: "calendars", vcf: "addressbooks", vcard: "addressbooks" };

@@ -1,7 +1,7 @@
 // Reminders while the app is open: the notification stream, shown as a browser
 // notification (when allowed) and as a toast with a Stop button.
-import { api, closeOnLogout } from "./api.js";
-import { h } from "./dom.js";
+import { api, closeOnLogout } from "../lib/api.js";
+import { h } from "../lib/dom.js";
 
 const toasts = document.getElementById("toasts");
 

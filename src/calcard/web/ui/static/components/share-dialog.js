@@ -1,7 +1,7 @@
 // The sharing dialog: share a calendar or address book with a user, a workgroup or an
 // organization (read or read-write), revoke; and a calendar's public links with an expiry.
-import { api, setCsrf } from "./api.js";
-import { copy, day, h, say, when } from "./dom.js";
+import { api, setCsrf } from "../lib/api.js";
+import { copy, day, h, say, when } from "../lib/dom.js";
 
 const KINDS = { user: "User (login)", group: "Workgroup", org: "Whole organization" };
 const SHORT = { user: "User", group: "Workgroup", org: "Organization" };

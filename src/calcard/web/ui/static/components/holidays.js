@@ -1,7 +1,7 @@
 // Public holidays, a suggested calendar: shown as an overlay for the chosen country,
 // or added to the user's calendars (a read-only DAV calendar phones sync too).
-import { api } from "./api.js";
 import { toast } from "./notify.js";
+import { api } from "../lib/api.js";
 
 export const HOLIDAYS = "holidays";
 const STORED = "calcard.holidays";

@@ -1,8 +1,8 @@
 // The trash page: what was deleted, when, by whom and from where, when it will be purged,
 // and restoring it; a clash (409) offers the ways out the server names.
-import { ApiError, api, setCsrf } from "./api.js";
-import { brandCurrentOrg } from "./branding.js";
-import { day, h, say, when } from "./dom.js";
+import { ApiError, api, setCsrf } from "../lib/api.js";
+import { brandCurrentOrg } from "../lib/branding.js";
+import { day, h, say, when } from "../lib/dom.js";
 
 const KINDS = {
   vevent: "Event",
