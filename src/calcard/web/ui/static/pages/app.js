@@ -4,6 +4,7 @@
 // zone (FullCalendar's Luxon plugin), like the reminders, mails and invitations; the
 // organization's branding and the sharing dialog.
 import * as calendarDialog from "../components/calendar-dialog.js";
+import { makeDialog } from "../components/dialog.js";
 import * as eventForm from "../components/event-form.js";
 import * as holidays from "../components/holidays.js";
 import { listen, toast } from "../components/notify.js";
@@ -12,7 +13,7 @@ import * as tasks from "../components/tasks.js";
 import { openTransfer } from "../components/transfer-dialog.js";
 import { api, logout, setCsrf } from "../lib/api.js";
 import { brandCurrentOrg } from "../lib/branding.js";
-import { h } from "../lib/dom.js";
+import { $, h } from "../lib/dom.js";
 import { registerServiceWorker } from "../lib/pwa.js";
 import { browserZone, displayZone, nextHour } from "../lib/time.js";
 
@@ -84,7 +85,7 @@ function toggleSource(id, shown, make) {
 }
 
 function calendarList(me) {
-  const list = document.getElementById("calendar-list");
+  const list = $("calendar-list");
   list.replaceChildren(
     ...calendars.map((info) => {
       const box = h("input", {
@@ -103,7 +104,7 @@ function calendarList(me) {
 }
 
 function birthdayToggle() {
-  const birthdays = document.getElementById("show-birthdays");
+  const birthdays = $("show-birthdays");
   birthdays.checked = !hidden.has(BIRTHDAYS);
   birthdays.addEventListener("change", () =>
     toggleSource(BIRTHDAYS, birthdays.checked, () => birthdaySource),
@@ -124,13 +125,26 @@ async function reloadCalendars(me) {
   await holidays.refreshSubscriptions();
 }
 
+/** Asks whether a drag changes one occurrence or the series: the pressed button's value
+ * becomes the dialog's returnValue (a form with method "dialog"). */
+const scopeDialog = makeDialog({
+  id: "scope-dialog",
+  titleId: "scope-title",
+  title: "Move a repeating event",
+  form: { method: "dialog" },
+  content: [h("p", {}, "Change only this occurrence, or all occurrences?")],
+  start: [h("button", { value: "cancel" }, "Cancel")],
+  end: [
+    h("button", { value: "occurrence", class: "primary" }, "This occurrence"),
+    h("button", { value: "series" }, "All occurrences"),
+  ],
+});
+
 function askScope() {
-  const dialog = document.getElementById("scope-dialog");
   return new Promise((resolve) => {
-    dialog.addEventListener("close", () => resolve(dialog.returnValue || "cancel"), {
-      once: true,
-    });
-    dialog.showModal();
+    const answered = () => resolve(scopeDialog.returnValue || "cancel");
+    scopeDialog.addEventListener("close", answered, { once: true });
+    scopeDialog.showModal();
   });
 }
 
@@ -216,8 +230,8 @@ function createCalendar(element) {
 }
 
 function menu() {
-  const button = document.getElementById("menu-button");
-  const sidebar = document.getElementById("sidebar");
+  const button = $("menu-button");
+  const sidebar = $("sidebar");
   button.addEventListener("click", () => {
     const open = sidebar.classList.toggle("open");
     button.setAttribute("aria-expanded", String(open));
@@ -232,7 +246,7 @@ async function adoptBrowserZone(found) {
 
 async function zoneHint() {
   const prefs = await api("GET", "/api/me/preferences");
-  const hint = document.getElementById("zone-hint");
+  const hint = $("zone-hint");
   const shown = displayZone(prefs.timezone);
   if (!hint || shown === browserZone()) return;
   hint.textContent =
@@ -247,13 +261,13 @@ async function zoneHint() {
 async function start() {
   const me = await api("GET", "/api/session");
   setCsrf(me.csrf);
-  document.getElementById("who").textContent = me.name || me.login;
-  document.getElementById("dav-url").textContent = `${window.location.origin}/`;
-  document.getElementById("dav-login").textContent = me.login;
+  $("who").textContent = me.name || me.login;
+  $("dav-url").textContent = `${window.location.origin}/`;
+  $("dav-login").textContent = me.login;
   calendars = (await api("GET", "/api/calendars")).calendars;
   prefs = await adoptBrowserZone(await api("GET", "/api/me/preferences"));
   zone = displayZone(prefs.timezone);
-  calendar = createCalendar(document.getElementById("calendar"));
+  calendar = createCalendar($("calendar"));
   calendar.render();
   calendarList(me.login);
   birthdayToggle();
@@ -267,21 +281,21 @@ async function start() {
     zone,
   );
   holidays.setup(calendar, reload).catch((failure) => toast(failure.message));
-  const create = document.getElementById("new-event");
+  const create = $("new-event");
   create.addEventListener("click", () => {
     const begin = nextHour(zone);
     newEvent(begin, new Date(begin.getTime() + 3600e3), false);
   });
-  const leave = document.getElementById("logout");
+  const leave = $("logout");
   leave.addEventListener("click", logout);
   create.disabled = leave.disabled = false; // usable once their handlers are in place
   // Paper has other widths and hour heights: lay the calendar out again for it and back.
   window.matchMedia("print").addEventListener("change", () => calendar.updateSize());
-  document.getElementById("open-transfer").addEventListener("click", () => {
+  $("open-transfer").addEventListener("click", () => {
     const first = calendars.find((c) => c.writable);
     openTransfer(first?.path, () => calendar.refetchEvents()).catch((f) => toast(f.message));
   });
-  document.getElementById("open-transfer").disabled = false; // buttons wake up once wired
+  $("open-transfer").disabled = false; // buttons wake up once wired
   await listen();
   registerServiceWorker();
 }
@@ -289,7 +303,7 @@ async function start() {
 start().catch((failure) => toast(`The calendar could not start: ${failure.message}`));
 
 // Not part of start(): sharing, branding and the zone hint work even if the calendar fails.
-const share = document.getElementById("share-button");
+const share = $("share-button");
 share.addEventListener("click", () => openShare().catch((failure) => toast(failure.message)));
 share.disabled = false; // usable once its handler is in place
 brandCurrentOrg().catch(() => {});
