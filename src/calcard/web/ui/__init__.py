@@ -2,7 +2,9 @@
 
 The UI is a few static HTML pages (calendar, login, contacts, settings, trash) and plain
 ES modules that talk to the JSON API with the session cookie, so there is no
-build step and no server-side rendering. FullCalendar, Luxon and FullCalendar's Luxon
+build step and no server-side rendering. static/ holds pages/ (one entry module per
+page), components/, lib/, css/ and icons/; every file in it is part of the app shell
+the service worker (sw.js, next to the pages) caches. FullCalendar, Luxon and FullCalendar's Luxon
 plugin (which lets the calendar show the account's time zone) are installed by npm
 (``package.json`` at the project root) and served from ``node_modules`` under
 /web/vendor/, never copied into the repository.
