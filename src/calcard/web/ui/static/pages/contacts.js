@@ -112,6 +112,7 @@ function duplicatesDialog() {
   });
 }
 
+// Built once, before anything opens them; the code below finds their parts by id.
 contactDialog();
 groupDialog();
 duplicatesDialog();
