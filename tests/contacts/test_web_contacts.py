@@ -209,7 +209,7 @@ def test_service_worker_caches_the_shell_and_never_the_api(page, server):
             return urls;
         }"""
     )
-    assert "/web/static/app.js" in cached and "/web/static/contacts.js" in cached
+    assert "/web/static/pages/app.js" in cached and "/web/static/pages/contacts.js" in cached
     assert "/web/vendor/fullcalendar/index.global.min.js" in cached
     assert all(re.match("^/web/(static|vendor)/", url) for url in cached), cached
     page.click("#logout")
@@ -225,7 +225,7 @@ def test_worker_script_is_versioned_and_pages_allow_it(server):
     assert worker.headers["cache-control"] == "no-cache"
     assert "__VERSION__" not in worker.text and "__SHELL__" not in worker.text
     shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", worker.text).group(1))
-    assert "/web/static/contacts.js" in shell and "/web/static/sw.js" not in shell
+    assert "/web/static/pages/contacts.js" in shell and "/web/static/sw.js" not in shell
     assert all(re.match("^/web/(static|vendor)/", url) for url in shell), shell
     login_page = httpx.get(server.url + "/web/login")
     assert "worker-src 'self'" in login_page.headers["content-security-policy"]

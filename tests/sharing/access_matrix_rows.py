@@ -1190,7 +1190,7 @@ def web_rows() -> list[Row]:
         Row("web", "GET", "/web", "/web", cells(EVERYONE, "301")),
         Row("web", "GET", "/web/login", "/web/login", cells(EVERYONE, "200")),
         Row("web", "GET", "/web/sw.js", "/web/sw.js", cells(EVERYONE, "200")),
-        Row("web", "GET", "/web/static", "/web/static/app.js", cells(EVERYONE, "200")),
+        Row("web", "GET", "/web/static", "/web/static/pages/app.js", cells(EVERYONE, "200")),
     ]
     for page in ("/web/", "/web/contacts", "/web/settings", "/web/trash"):
         rows.append(

@@ -2,7 +2,9 @@
 
 The UI is a few static HTML pages (calendar, login, contacts, settings, trash) and plain
 ES modules that talk to the JSON API with the session cookie, so there is no
-build step and no server-side rendering. FullCalendar, Luxon and FullCalendar's Luxon
+build step and no server-side rendering. static/ holds pages/ (one entry module per
+page), components/, lib/, css/ and icons/; every file in it is part of the app shell
+the service worker (sw.js, next to the pages) caches. FullCalendar, Luxon and FullCalendar's Luxon
 plugin (which lets the calendar show the account's time zone) are installed by npm
 (``package.json`` at the project root) and served from ``node_modules`` under
 /web/vendor/, never copied into the repository.
@@ -93,20 +95,22 @@ def _page(name: str) -> FileResponse:
 
 
 def service_worker(node_modules: Path | None) -> str:
-    """static/sw.js with the app shell's files and a version that changes with any of them.
+    """sw.js with the app shell's files and a version that changes with any of them.
 
-    A new version makes browsers install the new worker, which fills a fresh cache
-    and drops the old one, so an upgrade never mixes old and new files.
+    The shell is every file under static/ (pages/, components/, lib/, css/, icons/ and
+    the manifest). A new version makes browsers install the new worker, which fills a
+    fresh cache and drops the old one, so an upgrade never mixes old and new files.
     """
-    files = sorted(p for p in (HERE / "static").iterdir() if p.is_file() and p.name != "sw.js")
-    shell = [f"{PREFIX}static/{p.name}" for p in files]
-    stamp = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files]
+    static = HERE / "static"
+    files = {p.relative_to(static).as_posix(): p for p in static.rglob("*") if p.is_file()}
+    shell = [f"{PREFIX}static/{name}" for name in sorted(files)]
+    stamp = [(n, files[n].stat().st_size, files[n].stat().st_mtime_ns) for n in sorted(files)]
     vendor = [(s, _vendor_file(node_modules, s)) for s in VENDOR_SCRIPTS] if node_modules else []
     for script, bundle in vendor:
         shell.append(f"{PREFIX}vendor/{script}")
         stamp.append((str(bundle), bundle.stat().st_size, bundle.stat().st_mtime_ns))
     version = hashlib.sha256(repr(stamp).encode()).hexdigest()[:16]
-    source = (HERE / "static" / "sw.js").read_text()
+    source = (HERE / "sw.js").read_text()
     return source.replace('"__VERSION__"', json.dumps(version)).replace(
         "__SHELL__", json.dumps(shell)
     )

@@ -1,8 +1,9 @@
 // The trash page: what was deleted, when, by whom and from where, when it will be purged,
 // and restoring it; a clash (409) offers the ways out the server names.
-import { ApiError, api, setCsrf } from "./api.js";
-import { brandCurrentOrg } from "./branding.js";
-import { day, h, say, when } from "./dom.js";
+import { ApiError, api, setCsrf } from "../lib/api.js";
+import { brandCurrentOrg } from "../lib/branding.js";
+import { $, h, say } from "../lib/dom.js";
+import { day, when } from "../lib/format.js";
 
 const KINDS = {
   vevent: "Event",
@@ -12,8 +13,8 @@ const KINDS = {
   vcalendar: "Calendar",
   vaddressbook: "Address book",
 };
-const list = document.getElementById("trash-list");
-const status = document.getElementById("trash-status");
+const list = $("trash-list");
+const status = $("trash-status");
 
 async function restore(entry, row, options = {}) {
   say(status, "");
@@ -103,10 +104,10 @@ function entryRow(entry) {
 
 async function load() {
   const { trash, retention_days: days } = await api("GET", "/api/trash");
-  document.getElementById("retention").textContent =
+  $("retention").textContent =
     `Deleted things stay here ${days} days (your plan), then they are purged for good.`;
   list.replaceChildren(...trash.map(entryRow));
-  document.getElementById("trash-empty").hidden = trash.length > 0;
+  $("trash-empty").hidden = trash.length > 0;
 }
 
 async function start() {

@@ -1,9 +1,9 @@
 // Reminders while the app is open: the notification stream, shown as a browser
 // notification (when allowed) and as a toast with a Stop button.
-import { api, closeOnLogout } from "./api.js";
-import { h } from "./dom.js";
+import { api, closeOnLogout } from "../lib/api.js";
+import { $, h } from "../lib/dom.js";
 
-const toasts = document.getElementById("toasts");
+const toasts = $("toasts");
 
 export function toast(text, actions = []) {
   const box = h("div", { className: "toast", role: "status" }, h("p", {}, text));
@@ -28,7 +28,7 @@ function show(item) {
 }
 
 function offerPermission() {
-  const button = document.getElementById("enable-notifications");
+  const button = $("enable-notifications");
   if (!("Notification" in window) || Notification.permission !== "default") return;
   button.hidden = false;
   button.addEventListener("click", async () => {

@@ -1,12 +1,13 @@
 // The login form: POST /api/session as JSON, a second step for the two-factor code
 // when the server asks for one, then open the calendar. ?org=NAME shows its branding.
-import { applyBranding } from "./branding.js";
+import { applyBranding } from "../lib/branding.js";
+import { $ } from "../lib/dom.js";
 
-const form = document.getElementById("login-form");
-const error = document.getElementById("login-error");
-const passwordStep = document.getElementById("password-step");
-const codeStep = document.getElementById("code-step");
-const startOver = document.getElementById("start-over");
+const form = $("login-form");
+const error = $("login-error");
+const passwordStep = $("password-step");
+const codeStep = $("code-step");
+const startOver = $("start-over");
 
 function askForCode(asking) {
   codeStep.hidden = !asking;

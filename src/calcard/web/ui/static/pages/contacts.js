@@ -1,18 +1,121 @@
 // The contacts page: address books, groups, search, the contact form, duplicates and
 // merges (with undo), import and export. Everything goes through the JSON API, which
 // stores cards like a CardDAV client would, so phones and desktops see each change.
-import { api, logout, query, setCsrf } from "./api.js";
-import { brandCurrentOrg } from "./branding.js";
-import { h } from "./dom.js";
-import { openTransfer } from "./import.js";
-import { listen, toast } from "./notify.js";
-import { registerServiceWorker } from "./pwa.js";
+import { closeButton, deleteButton, makeDialog, submitButton } from "../components/dialog.js";
+import { listen, toast } from "../components/notify.js";
+import { openTransfer } from "../components/transfer-dialog.js";
+import { api, logout, query, setCsrf } from "../lib/api.js";
+import { brandCurrentOrg } from "../lib/branding.js";
+import { $, h, options } from "../lib/dom.js";
+import { registerServiceWorker } from "../lib/pwa.js";
 
 const EMAIL_KINDS = { work: "work", home: "home", other: "other" };
 const PHONE_KINDS = { cell: "mobile", work: "work", home: "home", other: "other" };
 const SEARCH_DELAY_MS = 250;
 const NOTE_MS = 5000;
-const $ = (id) => document.getElementById(id);
+
+// --- the dialogs -----------------------------------------------------------------------------
+
+function textField(label, name, props = {}) {
+  return h("label", {}, `${label} `, h("input", { name, maxlength: 1000, ...props }));
+}
+
+function fieldRow(...fields) {
+  return h("div", { class: "row" }, ...fields);
+}
+
+function valueList(id, legend, addId, addText) {
+  return h(
+    "fieldset",
+    {},
+    h("legend", {}, legend),
+    h("ul", { id, class: "value-list" }),
+    h("button", { type: "button", id: addId }, addText),
+  );
+}
+
+function contactDialog() {
+  const off = { autocomplete: "off" };
+  const birthday = {
+    pattern: "\\d{4}-\\d{2}-\\d{2}|--\\d{2}-\\d{2}",
+    placeholder: "YYYY-MM-DD, or --MM-DD without the year",
+    autocomplete: "off",
+  };
+  return makeDialog({
+    id: "contact-dialog",
+    title: "Contact",
+    form: { id: "contact-form", method: "dialog" },
+    content: [
+      fieldRow(textField("First name", "given", off), textField("Last name", "family", off)),
+      textField("Display name", "name", { ...off, placeholder: "from first and last name" }),
+      valueList("email-list", "E-mail", "add-email", "Add e-mail"),
+      valueList("phone-list", "Phone", "add-phone", "Add phone"),
+      fieldRow(textField("Organization", "org"), textField("Job title", "title")),
+      h(
+        "fieldset",
+        {},
+        h("legend", {}, "Address"),
+        textField("Street", "street", off),
+        fieldRow(textField("Postal code", "postal", off), textField("City", "city", off)),
+        fieldRow(textField("Region", "region", off), textField("Country", "country", off)),
+      ),
+      h("label", {}, "Birthday ", h("input", { name: "birthday", ...birthday })),
+      h("label", {}, "Note ", h("textarea", { name: "note", rows: 3, maxlength: 20000 })),
+      h(
+        "fieldset",
+        { id: "group-fields", hidden: true },
+        h("legend", {}, "Groups"),
+        h("div", { id: "group-choices", class: "choices" }),
+      ),
+      h("p", { id: "contact-error", class: "error", role: "alert", hidden: true }),
+    ],
+    start: [deleteButton("delete-contact")],
+    end: [
+      closeButton("Cancel", { id: "cancel-contact" }),
+      submitButton("Save", { id: "save-contact" }),
+    ],
+  });
+}
+
+function groupDialog() {
+  const name = h("input", { name: "name", required: true, maxlength: 1000, autocomplete: "off" });
+  return makeDialog({
+    id: "group-dialog",
+    title: "New group",
+    form: { id: "group-form", method: "dialog" },
+    content: [
+      h("label", {}, "Name ", name),
+      h("p", { id: "group-error", class: "error", role: "alert", hidden: true }),
+    ],
+    end: [
+      closeButton("Cancel", { id: "cancel-group" }),
+      submitButton("Create", { id: "save-group" }),
+    ],
+  });
+}
+
+function duplicatesDialog() {
+  const how =
+    "Merging keeps every e-mail, phone and note of both cards in the one you keep; the other" +
+    " goes to the trash. A merge can be undone.";
+  return makeDialog({
+    id: "duplicates-dialog",
+    titleId: "duplicates-title",
+    title: "Possible duplicates",
+    content: [
+      h("p", { class: "hint" }, how),
+      h("ul", { id: "duplicate-list", class: "duplicate-list" }),
+      h("h3", {}, "Recent merges"),
+      h("ul", { id: "merge-list", class: "duplicate-list" }),
+    ],
+    end: [closeButton("Close", { id: "close-duplicates" })],
+  });
+}
+
+// Built once, before anything opens them; the code below finds their parts by id.
+contactDialog();
+groupDialog();
+duplicatesDialog();
 
 let books = [];
 let book = null; // the address book shown
@@ -145,16 +248,22 @@ async function refresh() {
 // --- the form --------------------------------------------------------------------------------
 
 function valueRow(list, kinds, entry = { type: Object.keys(kinds)[0], value: "" }) {
-  const fragment = $("value-row").content.cloneNode(true);
-  const item = fragment.querySelector("li");
-  const select = item.querySelector("select");
-  for (const [value, label] of Object.entries(kinds)) {
-    select.append(new Option(label, value, false, value === entry.type));
-  }
-  const input = item.querySelector("input");
+  const select = h("select", { name: "kind", "aria-label": "Kind" }, options(kinds));
+  if (Object.hasOwn(kinds, entry.type)) select.value = entry.type; // else the first kind
+  const input = h("input", { name: "value", autocomplete: "off", "aria-label": "Value" });
   input.value = entry.value;
   input.type = list === "email-list" ? "email" : "tel";
-  item.querySelector(".remove-value").addEventListener("click", () => item.remove());
+  const remove = h(
+    "button",
+    {
+      type: "button",
+      class: "icon-button remove-value",
+      "aria-label": "Remove",
+      onclick: () => item.remove(),
+    },
+    "✕",
+  );
+  const item = h("li", { class: "value-row" }, select, input, remove);
   $(list).append(item);
   return input;
 }
@@ -284,7 +393,6 @@ function setupForm() {
   const form = $("contact-form");
   form.addEventListener("submit", (event) => save(event).catch(formError));
   $("delete-contact").addEventListener("click", () => remove().catch(formError));
-  $("cancel-contact").addEventListener("click", () => $("contact-dialog").close());
   $("add-email").addEventListener("click", () => valueRow("email-list", EMAIL_KINDS).focus());
   $("add-phone").addEventListener("click", () => valueRow("phone-list", PHONE_KINDS).focus());
   // The display name follows first and last name until someone types their own.
@@ -309,7 +417,6 @@ function setupGroups() {
     $("group-error").hidden = true;
     dialog.showModal();
   });
-  $("cancel-group").addEventListener("click", () => dialog.close());
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
@@ -422,7 +529,6 @@ async function start() {
   $("show-duplicates").addEventListener("click", () =>
     showDuplicates().catch((f) => toast(f.message)),
   );
-  $("close-duplicates").addEventListener("click", () => $("duplicates-dialog").close());
   $("open-transfer").addEventListener("click", () =>
     openTransfer(book.path, () => Promise.all([loadGroups(), refresh()])).catch((f) =>
       toast(f.message),

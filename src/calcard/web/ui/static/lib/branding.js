@@ -1,6 +1,7 @@
 // An organization's logo and colors: on its login page (?org=NAME) and in the app
 // (the current organization). Colors come validated (#rrggbb) from the server.
 import { api, setOrganization } from "./api.js";
+import { $ } from "./dom.js";
 
 /** Black or white, whichever reads better on the color. */
 function readableOn(color) {
@@ -31,13 +32,13 @@ export async function applyBranding(org) {
   if (!brand.accent && !brand.background && !brand.logo) return null;
   document.body.classList.add("branded");
   setColors(brand);
-  const logo = document.getElementById("org-logo");
+  const logo = $("org-logo");
   if (logo && brand.logo) {
     logo.src = brand.logo;
     logo.alt = brand.org;
     logo.hidden = false;
   }
-  const name = document.getElementById("org-name");
+  const name = $("org-name");
   if (name) name.textContent = brand.org;
   return brand;
 }

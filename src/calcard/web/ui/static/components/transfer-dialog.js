@@ -1,9 +1,10 @@
 // Import and export: upload an .ics or .vcf file as a background job and follow its
 // progress (the server stores it, so any server process answers the poll), or
 // download any calendar or address book (streamed by /api/export).
-import { api, csrfToken, query } from "./api.js";
-import { h } from "./dom.js";
+import { closeButton, makeDialog } from "./dialog.js";
 import { toast } from "./notify.js";
+import { api, csrfToken, query } from "../lib/api.js";
+import { h } from "../lib/dom.js";
 
 const POLL_MS = 500;
 const KINDS = { ics: "calendars", vcf: "addressbooks", vcard: "addressbooks" };
@@ -54,29 +55,29 @@ function build() {
       parts.error,
     ),
   );
-  const close = h("button", { type: "button", id: "transfer-close" }, "Close");
-  dialog = h(
-    "dialog",
-    { id: "transfer-dialog", className: "transfer", "aria-labelledby": "transfer-title" },
-    h("h2", { id: "transfer-title" }, "Import and export"),
-    form,
-    h(
-      "fieldset",
-      {},
-      h("legend", {}, "Export"),
-      field("Calendar or address book ", parts.source),
-      h("div", { className: "actions" }, parts.download),
-    ),
-    h("div", { className: "actions" }, h("span", { className: "spacer" }), close),
-  );
-  document.body.append(dialog);
+  dialog = makeDialog({
+    id: "transfer-dialog",
+    titleId: "transfer-title",
+    className: "transfer",
+    title: "Import and export",
+    content: [
+      form,
+      h(
+        "fieldset",
+        {},
+        h("legend", {}, "Export"),
+        field("Calendar or address book ", parts.source),
+        h("div", { className: "actions" }, parts.download),
+      ),
+    ],
+    end: [closeButton("Close", { id: "transfer-close" })],
+  });
   parts.file.addEventListener("change", fillTargets);
   parts.source.addEventListener("change", pointDownload);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     begin().catch(failed);
   });
-  close.addEventListener("click", () => dialog.close());
 }
 
 function kindOf(name) {

@@ -1,17 +1,58 @@
 // Tasks (VTODO): the task pane (one list per calendar), the task dialog, and the
 // tasks with a due date as entries of the calendar views.
-import { api } from "./api.js";
-import { h } from "./dom.js";
+import { closeButton, deleteButton, makeDialog, submitButton } from "./dialog.js";
 import { toast } from "./notify.js";
+import { api } from "../lib/api.js";
+import { $, h, options } from "../lib/dom.js";
 
-const pane = document.getElementById("tasks-pane");
-const paneButton = document.getElementById("tasks-button");
-const listSelect = document.getElementById("task-calendar");
-const showCompleted = document.getElementById("show-completed");
-const list = document.getElementById("task-list");
-const dialog = document.getElementById("task-dialog");
-const form = document.getElementById("task-form");
-const error = document.getElementById("task-error");
+const DUE_KINDS = { "": "no due date", date: "on a day", time: "at a time" };
+const PRIORITIES = { 0: "none", 1: "high", 5: "medium", 9: "low" };
+
+function build() {
+  const summary = h("input", {
+    name: "summary",
+    required: true,
+    maxlength: 1000,
+    autocomplete: "off",
+  });
+  const dueDate = h("input", { name: "due_date", type: "date" });
+  const dueTime = h("input", { name: "due_time", type: "datetime-local" });
+  const completed = h("input", { type: "checkbox", name: "completed" });
+  return makeDialog({
+    id: "task-dialog",
+    title: "Task",
+    form: { id: "task-form", method: "dialog" },
+    content: [
+      h("label", {}, "Summary ", summary),
+      h("label", { id: "task-calendar-field" }, "List ", h("select", { name: "calendar" })),
+      h(
+        "div",
+        { class: "row" },
+        h("label", {}, "Due ", h("select", { name: "due_kind" }, options(DUE_KINDS))),
+        h("label", { id: "due-date-field", hidden: true }, "Day ", dueDate),
+        h("label", { id: "due-time-field", hidden: true }, "Time ", dueTime),
+      ),
+      h("label", {}, "Priority ", h("select", { name: "priority" }, options(PRIORITIES))),
+      h("label", {}, "Description ", h("textarea", { name: "description", rows: 3 })),
+      h("label", { class: "inline" }, completed, " Completed"),
+      h("p", { id: "task-error", class: "error", role: "alert", hidden: true }),
+    ],
+    start: [deleteButton("delete-task")],
+    end: [
+      closeButton("Cancel", { id: "cancel-task" }),
+      submitButton("Save", { id: "save-task" }),
+    ],
+  });
+}
+
+const pane = $("tasks-pane");
+const paneButton = $("tasks-button");
+const listSelect = $("task-calendar");
+const showCompleted = $("show-completed");
+const list = $("task-list");
+const dialog = build();
+const form = $("task-form");
+const error = $("task-error");
 const STORED = "calcard.tasks";
 let calendars = [];
 let current = null; // the task being edited, null for a new one
@@ -33,11 +74,11 @@ function priorityName(priority) {
 
 function dueText(task) {
   if (!task.due) return "";
-  const options = task.all_day
+  const style = task.all_day
     ? { dateStyle: "medium", timeZone: "UTC" }
     : { dateStyle: "medium", timeStyle: "short", timeZone: zone };
   const when = new Date(task.all_day ? `${task.due}T00:00:00Z` : task.due);
-  return new Intl.DateTimeFormat(undefined, options).format(when);
+  return new Intl.DateTimeFormat(undefined, style).format(when);
 }
 
 /** The tasks of one calendar due in FullCalendar's range, as calendar entries. */
@@ -85,7 +126,7 @@ async function showList() {
   try {
     const answer = await api("GET", `/api/tasks?${params}`);
     list.replaceChildren(...answer.tasks.map(taskItem));
-    document.getElementById("no-tasks").hidden = answer.tasks.length > 0;
+    $("no-tasks").hidden = answer.tasks.length > 0;
   } catch (failure) {
     toast(failure.message);
   }
@@ -111,13 +152,14 @@ function refresh() {
 }
 
 function showDueFields() {
-  document.getElementById("due-date-field").hidden = form.due_kind.value !== "date";
-  document.getElementById("due-time-field").hidden = form.due_kind.value !== "time";
+  $("due-date-field").hidden = form.due_kind.value !== "date";
+  $("due-time-field").hidden = form.due_kind.value !== "time";
 }
 
 function fillPriority(priority) {
   const known = [...form.priority.options].some((o) => Number(o.value) === priority);
-  if (!known) form.priority.append(new Option(`priority ${priority}`, String(priority)));
+  const option = h("option", { value: String(priority) }, `priority ${priority}`);
+  if (!known) form.priority.append(option);
   form.priority.value = String(priority);
 }
 
@@ -142,12 +184,12 @@ function writableCalendars() {
 export function openTask(task) {
   current = task;
   fill(task);
-  document.getElementById("task-dialog-title").textContent = task.writable
+  $("task-dialog-title").textContent = task.writable
     ? "Edit task"
     : "Task (read-only)";
-  document.getElementById("task-calendar-field").hidden = true;
-  document.getElementById("delete-task").hidden = !task.writable;
-  document.getElementById("save-task").disabled = !task.writable;
+  $("task-calendar-field").hidden = true;
+  $("delete-task").hidden = !task.writable;
+  $("save-task").disabled = !task.writable;
   dialog.showModal();
 }
 
@@ -158,13 +200,13 @@ function openNew() {
     return;
   }
   current = null;
-  form.calendar.replaceChildren(...choices.map((c) => new Option(c.name, c.path)));
+  form.calendar.replaceChildren(...choices.map((c) => h("option", { value: c.path }, c.name)));
   if (choices.some((c) => c.path === listSelect.value)) form.calendar.value = listSelect.value;
   fill({ summary: "", priority: 0 });
-  document.getElementById("task-dialog-title").textContent = "New task";
-  document.getElementById("task-calendar-field").hidden = false;
-  document.getElementById("delete-task").hidden = true;
-  document.getElementById("save-task").disabled = false;
+  $("task-dialog-title").textContent = "New task";
+  $("task-calendar-field").hidden = false;
+  $("delete-task").hidden = true;
+  $("save-task").disabled = false;
   dialog.showModal();
   form.summary.focus();
 }
@@ -221,7 +263,7 @@ function togglePane(open, focus = true) {
 export function setCalendars(found) {
   calendars = found;
   const chosen = listSelect.value || remembered().calendar;
-  listSelect.replaceChildren(...found.map((c) => new Option(c.name, c.path)));
+  listSelect.replaceChildren(...found.map((c) => h("option", { value: c.path }, c.name)));
   const fallback = (writableCalendars()[0] || found[0] || {}).path;
   listSelect.value = found.some((c) => c.path === chosen) ? chosen : fallback || "";
   showList();
@@ -236,10 +278,9 @@ export function setup(found, onChange, timeZone) {
   showCompleted.checked = Boolean(remembered().completed);
   form.addEventListener("submit", save);
   form.due_kind.addEventListener("change", showDueFields);
-  document.getElementById("cancel-task").addEventListener("click", () => dialog.close());
-  document.getElementById("delete-task").addEventListener("click", remove);
-  document.getElementById("new-task").addEventListener("click", openNew);
-  document.getElementById("close-tasks").addEventListener("click", () => togglePane(false));
+  $("delete-task").addEventListener("click", remove);
+  $("new-task").addEventListener("click", openNew);
+  $("close-tasks").addEventListener("click", () => togglePane(false));
   paneButton.addEventListener("click", () => togglePane(pane.hidden));
   paneButton.disabled = false; // a click before this did nothing
   listSelect.addEventListener("change", () => {

@@ -2,19 +2,16 @@
 // new e-mail address waits for verification), the password, app passwords, two-factor
 // authentication, device setup (Apple profile, QR code) and, for the organization's
 // managers, its logo and colors.
-import { ApiError, api, setCsrf } from "./api.js";
-import { applyBranding } from "./branding.js";
-import { copy, h, say, when } from "./dom.js";
-import { browserZone } from "./time.js";
+import { ApiError, api, setCsrf } from "../lib/api.js";
+import { applyBranding } from "../lib/branding.js";
+import { $, copy, h, say } from "../lib/dom.js";
+import { when } from "../lib/format.js";
+import { browserZone } from "../lib/time.js";
 
 const MANAGERS = ["legal-representative", "administrator"];
 let csrf = "";
 let me;
 let savedEmail = "";
-
-function $(id) {
-  return document.getElementById(id);
-}
 
 /** Run a change, reporting success or the server's refusal in `status`. */
 async function attempt(status, work, done) {
@@ -412,7 +409,7 @@ async function start() {
   ]);
   if (me.current_org && $("organization").hidden) await applyBranding(me.current_org);
   document.body.classList.add("ready");
-  document.getElementById(window.location.hash.slice(1))?.scrollIntoView();
+  $(window.location.hash.slice(1))?.scrollIntoView();
 }
 
 start().catch((failure) => {

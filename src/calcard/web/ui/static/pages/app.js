@@ -1,17 +1,21 @@
 // The calendar page: FullCalendar with one event source per calendar (events and tasks
 // due), the birthday and holiday overlays, drag and drop, the event dialog and
 // reminders while the page is open. Times are shown and edited in the account's time
-// zone (FullCalendar's Luxon plugin), like the reminders, mails and invitations.
-import { api, logout, setCsrf } from "./api.js";
-import * as calendarDialog from "./calendars.js";
-import { h } from "./dom.js";
-import * as eventForm from "./event-form.js";
-import * as holidays from "./holidays.js";
-import { openTransfer } from "./import.js";
-import { listen, toast } from "./notify.js";
-import { registerServiceWorker } from "./pwa.js";
-import * as tasks from "./tasks.js";
-import { browserZone, displayZone, nextHour } from "./time.js";
+// zone (FullCalendar's Luxon plugin), like the reminders, mails and invitations; the
+// organization's branding and the sharing dialog.
+import * as calendarDialog from "../components/calendar-dialog.js";
+import { makeDialog } from "../components/dialog.js";
+import * as eventForm from "../components/event-form.js";
+import * as holidays from "../components/holidays.js";
+import { listen, toast } from "../components/notify.js";
+import { openShare } from "../components/share-dialog.js";
+import * as tasks from "../components/tasks.js";
+import { openTransfer } from "../components/transfer-dialog.js";
+import { api, logout, setCsrf } from "../lib/api.js";
+import { brandCurrentOrg } from "../lib/branding.js";
+import { $, h } from "../lib/dom.js";
+import { registerServiceWorker } from "../lib/pwa.js";
+import { browserZone, displayZone, nextHour } from "../lib/time.js";
 
 const BIRTHDAYS = "birthdays";
 const hidden = new Set(JSON.parse(localStorage.getItem("calcard.hidden") || "[]"));
@@ -81,7 +85,7 @@ function toggleSource(id, shown, make) {
 }
 
 function calendarList(me) {
-  const list = document.getElementById("calendar-list");
+  const list = $("calendar-list");
   list.replaceChildren(
     ...calendars.map((info) => {
       const box = h("input", {
@@ -100,7 +104,7 @@ function calendarList(me) {
 }
 
 function birthdayToggle() {
-  const birthdays = document.getElementById("show-birthdays");
+  const birthdays = $("show-birthdays");
   birthdays.checked = !hidden.has(BIRTHDAYS);
   birthdays.addEventListener("change", () =>
     toggleSource(BIRTHDAYS, birthdays.checked, () => birthdaySource),
@@ -121,13 +125,26 @@ async function reloadCalendars(me) {
   await holidays.refreshSubscriptions();
 }
 
+/** Asks whether a drag changes one occurrence or the series: the pressed button's value
+ * becomes the dialog's returnValue (a form with method "dialog"). */
+const scopeDialog = makeDialog({
+  id: "scope-dialog",
+  titleId: "scope-title",
+  title: "Move a repeating event",
+  form: { method: "dialog" },
+  content: [h("p", {}, "Change only this occurrence, or all occurrences?")],
+  start: [h("button", { value: "cancel" }, "Cancel")],
+  end: [
+    h("button", { value: "occurrence", class: "primary" }, "This occurrence"),
+    h("button", { value: "series" }, "All occurrences"),
+  ],
+});
+
 function askScope() {
-  const dialog = document.getElementById("scope-dialog");
   return new Promise((resolve) => {
-    dialog.addEventListener("close", () => resolve(dialog.returnValue || "cancel"), {
-      once: true,
-    });
-    dialog.showModal();
+    const answered = () => resolve(scopeDialog.returnValue || "cancel");
+    scopeDialog.addEventListener("close", answered, { once: true });
+    scopeDialog.showModal();
   });
 }
 
@@ -213,8 +230,8 @@ function createCalendar(element) {
 }
 
 function menu() {
-  const button = document.getElementById("menu-button");
-  const sidebar = document.getElementById("sidebar");
+  const button = $("menu-button");
+  const sidebar = $("sidebar");
   button.addEventListener("click", () => {
     const open = sidebar.classList.toggle("open");
     button.setAttribute("aria-expanded", String(open));
@@ -227,16 +244,30 @@ async function adoptBrowserZone(found) {
   return api("PATCH", "/api/me/preferences", { timezone: browserZone() }).catch(() => found);
 }
 
+async function zoneHint() {
+  const prefs = await api("GET", "/api/me/preferences");
+  const hint = $("zone-hint");
+  const shown = displayZone(prefs.timezone);
+  if (!hint || shown === browserZone()) return;
+  hint.textContent =
+    shown === prefs.timezone
+      ? `Times are shown in your account's time zone, ${shown}, like reminders and mails; ` +
+        `this device is in ${browserZone()} (change it in Settings).`
+      : `Times are shown in this device's time zone, ${shown}: this browser does not know ` +
+        `your account's, ${prefs.timezone}.`;
+  hint.hidden = false;
+}
+
 async function start() {
   const me = await api("GET", "/api/session");
   setCsrf(me.csrf);
-  document.getElementById("who").textContent = me.name || me.login;
-  document.getElementById("dav-url").textContent = `${window.location.origin}/`;
-  document.getElementById("dav-login").textContent = me.login;
+  $("who").textContent = me.name || me.login;
+  $("dav-url").textContent = `${window.location.origin}/`;
+  $("dav-login").textContent = me.login;
   calendars = (await api("GET", "/api/calendars")).calendars;
   prefs = await adoptBrowserZone(await api("GET", "/api/me/preferences"));
   zone = displayZone(prefs.timezone);
-  calendar = createCalendar(document.getElementById("calendar"));
+  calendar = createCalendar($("calendar"));
   calendar.render();
   calendarList(me.login);
   birthdayToggle();
@@ -250,23 +281,30 @@ async function start() {
     zone,
   );
   holidays.setup(calendar, reload).catch((failure) => toast(failure.message));
-  const create = document.getElementById("new-event");
+  const create = $("new-event");
   create.addEventListener("click", () => {
     const begin = nextHour(zone);
     newEvent(begin, new Date(begin.getTime() + 3600e3), false);
   });
-  const leave = document.getElementById("logout");
+  const leave = $("logout");
   leave.addEventListener("click", logout);
   create.disabled = leave.disabled = false; // usable once their handlers are in place
   // Paper has other widths and hour heights: lay the calendar out again for it and back.
   window.matchMedia("print").addEventListener("change", () => calendar.updateSize());
-  document.getElementById("open-transfer").addEventListener("click", () => {
+  $("open-transfer").addEventListener("click", () => {
     const first = calendars.find((c) => c.writable);
     openTransfer(first?.path, () => calendar.refetchEvents()).catch((f) => toast(f.message));
   });
-  document.getElementById("open-transfer").disabled = false; // buttons wake up once wired
+  $("open-transfer").disabled = false; // buttons wake up once wired
   await listen();
   registerServiceWorker();
 }
 
 start().catch((failure) => toast(`The calendar could not start: ${failure.message}`));
+
+// Not part of start(): sharing, branding and the zone hint work even if the calendar fails.
+const share = $("share-button");
+share.addEventListener("click", () => openShare().catch((failure) => toast(failure.message)));
+share.disabled = false; // usable once its handler is in place
+brandCurrentOrg().catch(() => {});
+zoneHint().catch(() => {});

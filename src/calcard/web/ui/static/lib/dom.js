@@ -1,4 +1,6 @@
-// A little DOM building for the settings, trash and sharing views: h("p", {class: "x"}, "text").
+// The one way the web calendar builds elements: h("p", {class: "x"}, "text"). Pages and
+// components build every element (dialogs too, see components/dialog.js) with it; the
+// HTML pages hold only the fixed frame of each page.
 
 /** An element with properties/attributes and children (strings become text). */
 export function h(tag, props = {}, ...children) {
@@ -13,14 +15,14 @@ export function h(tag, props = {}, ...children) {
   return node;
 }
 
-/** A date-time as the browser shows it, or a dash. */
-export function when(iso) {
-  return iso ? new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "short" }) : "—";
+/** The <option>s of a select or datalist: `choices` maps each value to its text. */
+export function options(choices) {
+  return Object.entries(choices).map(([value, text]) => h("option", { value }, text));
 }
 
-/** A day as the browser shows it. */
-export function day(iso) {
-  return iso ? new Date(iso).toLocaleDateString([], { dateStyle: "medium" }) : "—";
+/** The element with this id. */
+export function $(id) {
+  return document.getElementById(id);
 }
 
 /** Show a message (or an error) in a status element for a while. */

@@ -1,7 +1,9 @@
 // The sharing dialog: share a calendar or address book with a user, a workgroup or an
 // organization (read or read-write), revoke; and a calendar's public links with an expiry.
-import { api, setCsrf } from "./api.js";
-import { copy, day, h, say, when } from "./dom.js";
+import { closeButton, makeDialog } from "./dialog.js";
+import { api, setCsrf } from "../lib/api.js";
+import { copy, h, say } from "../lib/dom.js";
+import { day, when } from "../lib/format.js";
 
 const KINDS = { user: "User (login)", group: "Workgroup", org: "Whole organization" };
 const SHORT = { user: "User", group: "Workgroup", org: "Organization" };
@@ -226,25 +228,22 @@ function build() {
     ui.access,
     h("button", { type: "submit", class: "primary" }, "Share"),
   );
-  dialog = h(
-    "dialog",
-    { id: "share-dialog", "aria-labelledby": "share-title", class: "share-dialog" },
-    h("h2", { id: "share-title" }, "Share"),
-    h("label", { class: "stacked" }, "Calendar or address book ", ui.collection),
-    h("h3", {}, "People and groups"),
-    ui.shares,
-    ui.noShares,
-    form,
-    ui.linkSection,
-    ui.status,
-    h(
-      "div",
-      { class: "actions" },
-      h("span", { class: "spacer" }),
-      h("button", { type: "button", onclick: () => dialog.close() }, "Close"),
-    ),
-  );
-  document.body.append(dialog);
+  dialog = makeDialog({
+    id: "share-dialog",
+    titleId: "share-title",
+    className: "share-dialog",
+    title: "Share",
+    content: [
+      h("label", { class: "stacked" }, "Calendar or address book ", ui.collection),
+      h("h3", {}, "People and groups"),
+      ui.shares,
+      ui.noShares,
+      form,
+      ui.linkSection,
+      ui.status,
+    ],
+    end: [closeButton("Close")],
+  });
 }
 
 async function refresh() {

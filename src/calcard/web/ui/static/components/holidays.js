@@ -1,15 +1,16 @@
 // Public holidays, a suggested calendar: shown as an overlay for the chosen country,
 // or added to the user's calendars (a read-only DAV calendar phones sync too).
-import { api } from "./api.js";
 import { toast } from "./notify.js";
+import { api } from "../lib/api.js";
+import { $, h } from "../lib/dom.js";
 
 export const HOLIDAYS = "holidays";
 const STORED = "calcard.holidays";
-const countrySelect = document.getElementById("holiday-country");
-const regionSelect = document.getElementById("holiday-subdivision");
-const shown = document.getElementById("show-holidays");
-const subscribeButton = document.getElementById("subscribe-holidays");
-const hint = document.getElementById("holidays-hint");
+const countrySelect = $("holiday-country");
+const regionSelect = $("holiday-subdivision");
+const shown = $("show-holidays");
+const subscribeButton = $("subscribe-holidays");
+const hint = $("holidays-hint");
 let countries = [];
 let subscriptions = [];
 let calendar;
@@ -58,9 +59,9 @@ function overlaySource() {
         end: range.endStr.slice(0, 10),
       });
       const answer = await api("GET", `/api/holidays?${params}`);
-      return answer.holidays.map((h) => ({
-        title: h.name,
-        start: h.date,
+      return answer.holidays.map((holiday) => ({
+        title: holiday.name,
+        start: holiday.date,
         allDay: true,
         classNames: ["holiday"],
         extendedProps: { holiday: true },
@@ -86,8 +87,8 @@ function showOverlay() {
 function fillRegions(country, region) {
   const found = countries.find((c) => c.code === country);
   regionSelect.replaceChildren(
-    new Option("whole country", ""),
-    ...(found ? found.subdivisions : []).map((code) => new Option(code, code)),
+    h("option", { value: "" }, "whole country"),
+    ...(found ? found.subdivisions : []).map((code) => h("option", { value: code }, code)),
   );
   regionSelect.value = found && found.subdivisions.includes(region) ? region : "";
   regionSelect.disabled = !found || !found.subdivisions.length;
@@ -125,7 +126,7 @@ export async function setup(fullCalendar, onChange) {
   const named = countries
     .map((c) => ({ code: c.code, name: regionName(c.code) || c.name }))
     .sort((a, b) => a.name.localeCompare(b.name));
-  countrySelect.replaceChildren(...named.map((c) => new Option(c.name, c.code)));
+  countrySelect.replaceChildren(...named.map((c) => h("option", { value: c.code }, c.name)));
   const stored = remembered();
   countrySelect.value = stored.country || browserCountry() || named[0].code;
   fillRegions(countrySelect.value, stored.subdivision || "");

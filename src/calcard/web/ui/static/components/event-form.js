@@ -1,24 +1,173 @@
 // The event dialog: fields <-> the /api/event JSON, recurrence, reminders, participants
 // and the slot finder.
-import { api } from "./api.js";
 import * as attachmentList from "./attachment-list.js";
-import { h } from "./dom.js";
-import { addDays, instantOf, wallTime } from "./time.js";
+import { closeButton, deleteButton, makeDialog, submitButton } from "./dialog.js";
+import { api } from "../lib/api.js";
+import { $, h, options } from "../lib/dom.js";
+import { addDays, instantOf, wallTime } from "../lib/time.js";
 
-const dialog = document.getElementById("event-dialog");
-const form = document.getElementById("event-form");
-const error = document.getElementById("event-error");
-const alarmList = document.getElementById("alarm-list");
-const alarmRow = document.getElementById("alarm-row");
-const participants = document.getElementById("participant-list");
-const findResult = document.getElementById("find-result");
+const FREQUENCIES = {
+  "": "does not repeat",
+  DAILY: "day",
+  WEEKLY: "week",
+  MONTHLY: "month",
+  YEARLY: "year",
+};
+const WEEKDAYS = { MO: "Mo", TU: "Tu", WE: "We", TH: "Th", FR: "Fr", SA: "Sa", SU: "Su" };
+const ENDS = { never: "never", until: "on date", count: "after" };
+const ALARM_TIMES = {
+  0: "at start",
+  5: "5 minutes before",
+  10: "10 minutes before",
+  15: "15 minutes before",
+  30: "30 minutes before",
+  60: "1 hour before",
+  120: "2 hours before",
+  1440: "1 day before",
+  10080: "1 week before",
+};
+const ALARM_ACTIONS = { DISPLAY: "notification (browser, chat)", EMAIL: "e-mail" };
+const ALARM_REPEATS = {
+  "": "once",
+  hourly: "hourly until stopped",
+  daily: "daily until stopped",
+  weekly: "weekly until stopped",
+};
+
+function number(name, value) {
+  return h("input", { name, type: "number", min: 1, max: 1000, value });
+}
+
+function field(text, control, props = {}) {
+  return h("label", props, `${text} `, control);
+}
+
+function check(type, name, value, text, checked = false) {
+  return h("label", {}, h("input", { type, name, value, checked }), text);
+}
+
+function repeatFields() {
+  return h(
+    "fieldset",
+    { id: "repeat-fields" },
+    h("legend", {}, "Repeat"),
+    h(
+      "div",
+      { class: "row" },
+      field("Every", h("select", { name: "freq" }, options(FREQUENCIES))),
+      field("Interval", number("interval", 1)),
+    ),
+    h(
+      "div",
+      { id: "weekdays", class: "weekdays", hidden: true },
+      ...Object.entries(WEEKDAYS).map(([v, t]) => check("checkbox", "byday", v, t)),
+    ),
+    h(
+      "div",
+      { class: "row" },
+      field("Ends", h("select", { name: "ends" }, options(ENDS))),
+      field("Last day", h("input", { name: "until", type: "date" }), {
+        id: "until-field",
+        hidden: true,
+      }),
+      field("Occurrences", number("count", 10), { id: "count-field", hidden: true }),
+    ),
+  );
+}
+
+function attachmentFields() {
+  const url = h("input", {
+    name: "attachment-url",
+    type: "url",
+    placeholder: "https://…",
+    autocomplete: "off",
+    "aria-label": "Link to attach",
+  });
+  const add = h("button", { type: "button", id: "add-attachment" }, "Add link");
+  return h(
+    "fieldset",
+    {},
+    h("legend", {}, "Attachments (links)"),
+    h("ul", { id: "attachment-list", class: "attachment-list" }),
+    h("div", { class: "link-row" }, url, add),
+    h("p", { id: "attachment-error", class: "error", role: "alert", hidden: true }),
+  );
+}
+
+function participantFields() {
+  const attendees = h("input", {
+    name: "attendees",
+    autocomplete: "off",
+    placeholder: "bob, ana@example.org",
+  });
+  return h(
+    "fieldset",
+    {},
+    h("legend", {}, "Participants"),
+    field("Logins or e-mail addresses, separated by commas", attendees),
+    h("ul", { id: "participant-list", class: "participants" }),
+    h("button", { type: "button", id: "find-time" }, "Find the next time everyone is free"),
+    h("p", { id: "find-result", class: "hint", role: "status" }),
+  );
+}
+
+function build() {
+  const scope = h(
+    "fieldset",
+    { id: "scope-fields", class: "scope", hidden: true },
+    h("legend", {}, "This event repeats. Change"),
+    check("radio", "scope", "occurrence", " only this occurrence", true),
+    check("radio", "scope", "series", " all occurrences"),
+  );
+  const allDay = h("input", { type: "checkbox", name: "all_day" });
+  return makeDialog({
+    id: "event-dialog",
+    title: "Event",
+    form: { id: "event-form", method: "dialog" },
+    content: [
+      scope,
+      field("Title", h("input", { name: "title", required: true, maxlength: 1000 })),
+      field("Calendar", h("select", { name: "calendar" }), { id: "calendar-field" }),
+      h("label", { class: "inline" }, allDay, " All day"),
+      h(
+        "div",
+        { class: "row" },
+        field("Starts", h("input", { name: "start", type: "datetime-local", required: true })),
+        field("Ends", h("input", { name: "end", type: "datetime-local", required: true })),
+      ),
+      field("Time zone", h("input", { name: "timezone", list: "timezones", autocomplete: "off" })),
+      h("datalist", { id: "timezones" }),
+      field("Location", h("input", { name: "location", maxlength: 1000 })),
+      field("Description", h("textarea", { name: "description", rows: 2 })),
+      repeatFields(),
+      h(
+        "fieldset",
+        {},
+        h("legend", {}, "Reminders"),
+        h("ul", { id: "alarm-list", class: "alarm-list" }),
+        h("button", { type: "button", id: "add-alarm" }, "Add reminder"),
+      ),
+      attachmentFields(),
+      participantFields(),
+      h("p", { id: "event-error", class: "error", role: "alert", hidden: true }),
+    ],
+    start: [deleteButton("delete-event")],
+    end: [
+      closeButton("Cancel", { id: "cancel-event", value: "cancel" }),
+      submitButton("Save", { id: "save-event" }),
+    ],
+  });
+}
+
+const dialog = build();
+const form = $("event-form");
+const error = $("event-error");
+const alarmList = $("alarm-list");
+const participants = $("participant-list");
+const findResult = $("find-result");
 let current = null; // {calendar, href, etag, recurrence_id, recurring} of the edited event
 let onSaved = () => {};
 let zone = "UTC"; // the calendar's time zone (the account's): new events' default
-
-function el(id) {
-  return document.getElementById(id);
-}
 
 function setAllDay(allDay) {
   form.all_day.checked = allDay;
@@ -31,18 +180,34 @@ function setAllDay(allDay) {
 }
 
 function showRepeatFields() {
-  el("weekdays").hidden = form.freq.value !== "WEEKLY";
-  el("until-field").hidden = form.ends.value !== "until";
-  el("count-field").hidden = form.ends.value !== "count";
+  $("weekdays").hidden = form.freq.value !== "WEEKLY";
+  $("until-field").hidden = form.ends.value !== "until";
+  $("count-field").hidden = form.ends.value !== "count";
   form.ends.disabled = !form.freq.value;
 }
 
 function addAlarm(alarm = { minutes: 15, action: "DISPLAY", repeat: "" }) {
-  const row = alarmRow.content.firstElementChild.cloneNode(true);
+  const remove = h(
+    "button",
+    {
+      type: "button",
+      class: "icon-button remove-alarm",
+      "aria-label": "Remove reminder",
+      onclick: () => row.remove(),
+    },
+    "✕",
+  );
+  const row = h(
+    "li",
+    { class: "alarm" },
+    h("select", { name: "alarm-minutes", "aria-label": "When" }, options(ALARM_TIMES)),
+    h("select", { name: "alarm-action", "aria-label": "How" }, options(ALARM_ACTIONS)),
+    h("select", { name: "alarm-repeat", "aria-label": "Repeat" }, options(ALARM_REPEATS)),
+    remove,
+  );
   row.querySelector("[name=alarm-minutes]").value = String(alarm.minutes);
   row.querySelector("[name=alarm-action]").value = alarm.action;
   row.querySelector("[name=alarm-repeat]").value = alarm.repeat || "";
-  row.querySelector(".remove-alarm").addEventListener("click", () => row.remove());
   alarmList.append(row);
 }
 
@@ -129,7 +294,7 @@ function fill(data) {
 
 function fillCalendars(calendars, preferred) {
   const writable = calendars.filter((c) => c.writable);
-  form.calendar.replaceChildren(...writable.map((c) => new Option(c.name, c.path)));
+  form.calendar.replaceChildren(...writable.map((c) => h("option", { value: c.path }, c.name)));
   if (writable.some((c) => c.path === preferred)) form.calendar.value = preferred;
 }
 
@@ -146,10 +311,10 @@ export function openNew(calendars, start, end, allDay, preferred = "") {
     timezone: zone,
     alarms: [],
   });
-  el("event-dialog-title").textContent = "New event";
-  el("calendar-field").hidden = false;
-  el("scope-fields").hidden = true;
-  el("delete-event").hidden = true;
+  $("event-dialog-title").textContent = "New event";
+  $("calendar-field").hidden = false;
+  $("scope-fields").hidden = true;
+  $("delete-event").hidden = true;
   dialog.showModal();
   form.title.focus();
 }
@@ -161,12 +326,12 @@ export async function openExisting(occurrence) {
   const data = await api("GET", `/api/event?${params}`);
   current = { ...data, recurring: occurrence.recurring };
   fill(data);
-  el("event-dialog-title").textContent = data.writable ? "Edit event" : "Event (read-only)";
-  el("calendar-field").hidden = true;
-  el("scope-fields").hidden = !occurrence.recurring;
+  $("event-dialog-title").textContent = data.writable ? "Edit event" : "Event (read-only)";
+  $("calendar-field").hidden = true;
+  $("scope-fields").hidden = !occurrence.recurring;
   form.scope.value = "occurrence";
-  el("delete-event").hidden = !data.writable;
-  el("save-event").disabled = !data.writable;
+  $("delete-event").hidden = !data.writable;
+  $("save-event").disabled = !data.writable;
   dialog.showModal();
 }
 
@@ -245,11 +410,10 @@ export function setup(saved, timeZone) {
   form.all_day.addEventListener("change", () => setAllDay(form.all_day.checked));
   form.freq.addEventListener("change", showRepeatFields);
   form.ends.addEventListener("change", showRepeatFields);
-  el("add-alarm").addEventListener("click", () => addAlarm());
-  el("cancel-event").addEventListener("click", () => dialog.close());
-  el("delete-event").addEventListener("click", remove);
-  el("find-time").addEventListener("click", findTime);
+  $("add-alarm").addEventListener("click", () => addAlarm());
+  $("delete-event").addEventListener("click", remove);
+  $("find-time").addEventListener("click", findTime);
   attachmentList.setup(form);
   const zones = Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : [];
-  el("timezones").replaceChildren(...zones.map((z) => new Option(z)));
+  $("timezones").replaceChildren(...zones.map((z) => h("option", {}, z)));
 }

@@ -1,14 +1,42 @@
 // The calendar dialog: create, rename, recolor and delete the user's own calendars.
 // The color is the DAV property phones read (ICAL:calendar-color).
-import { api } from "./api.js";
-import { h } from "./dom.js";
+import { closeButton, deleteButton, makeDialog, submitButton } from "./dialog.js";
+import { api } from "../lib/api.js";
+import { $, h } from "../lib/dom.js";
 
 const PALETTE = ["#2563eb", "#059669", "#d97706", "#dc2626", "#7c3aed", "#db2777", "#0d9488", "#475569"];
-const dialog = document.getElementById("calendar-dialog");
-const form = document.getElementById("calendar-form");
-const error = document.getElementById("calendar-error");
-const note = document.getElementById("calendar-note");
-const remove = document.getElementById("delete-calendar");
+
+function build() {
+  const name = h("input", { name: "name", required: true, maxlength: 200, autocomplete: "off" });
+  return makeDialog({
+    id: "calendar-dialog",
+    title: "Calendar",
+    form: { id: "calendar-form", method: "dialog" },
+    content: [
+      h("label", {}, "Name ", name),
+      h("label", {}, "Color ", h("input", { name: "color", type: "color", value: PALETTE[0] })),
+      h("div", {
+        id: "calendar-palette",
+        class: "palette",
+        role: "group",
+        "aria-label": "Suggested colors",
+      }),
+      h("p", { id: "calendar-note", class: "hint", hidden: true }),
+      h("p", { id: "calendar-error", class: "error", role: "alert", hidden: true }),
+    ],
+    start: [deleteButton("delete-calendar")],
+    end: [
+      closeButton("Cancel", { id: "cancel-calendar" }),
+      submitButton("Save", { id: "save-calendar" }),
+    ],
+  });
+}
+
+const dialog = build();
+const form = $("calendar-form");
+const error = $("calendar-error");
+const note = $("calendar-note");
+const remove = $("delete-calendar");
 let editing = null; // the calendar being edited, null for a new one
 let changed = () => {};
 
@@ -28,7 +56,7 @@ function open(info) {
   form.name.value = info ? info.name : "";
   // <input type=color> takes #rrggbb: Apple's #RRGGBBAA loses its alpha only if saved.
   form.color.value = (info ? info.color : PALETTE[0]).slice(0, 7).toLowerCase();
-  document.getElementById("calendar-dialog-title").textContent = info
+  $("calendar-dialog-title").textContent = info
     ? `Calendar “${info.name}”`
     : "New calendar";
   const subscription = info && !info.writable;
@@ -88,7 +116,7 @@ async function deleteCalendar() {
 }
 
 function palette() {
-  document.getElementById("calendar-palette").replaceChildren(
+  $("calendar-palette").replaceChildren(
     ...PALETTE.map((color) => {
       const onclick = () => {
         form.color.value = color;
@@ -109,8 +137,7 @@ export function setup(onChange) {
   form.color.addEventListener("input", markChosen);
   form.addEventListener("submit", save);
   remove.addEventListener("click", deleteCalendar);
-  document.getElementById("cancel-calendar").addEventListener("click", () => dialog.close());
-  const create = document.getElementById("new-calendar");
+  const create = $("new-calendar");
   create.addEventListener("click", () => open(null));
   create.disabled = false;
 }

@@ -1,9 +1,9 @@
 // The event form's attachments: links (ATTACH;VALUE=URI), http and https only, shown as
 // links that open in a new tab without access to this page.
-import { h } from "./dom.js";
+import { $, h } from "../lib/dom.js";
 
-const list = document.getElementById("attachment-list");
-const error = document.getElementById("attachment-error");
+let list; // the form's nodes, found in setup()
+let error;
 let input;
 
 function webLink(text) {
@@ -62,8 +62,10 @@ export function fill(links) {
 }
 
 export function setup(form) {
+  list = $("attachment-list");
+  error = $("attachment-error");
   input = form.elements["attachment-url"];
-  document.getElementById("add-attachment").addEventListener("click", add);
+  $("add-attachment").addEventListener("click", add);
   input.addEventListener("keydown", (event) => {
     if (event.key === "Enter") {
       event.preventDefault(); // add the link rather than submit the whole form
