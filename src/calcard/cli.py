@@ -18,6 +18,7 @@ from calcard.accounts import twofactor, workgroups
 from calcard.core import times
 from calcard.core.config import load_settings
 from calcard.core.db import Database
+from calcard.core.errors import Kind, Refusal
 from calcard.sharing import publiclinks
 from calcard.transfer import importexport
 
@@ -29,13 +30,15 @@ def database() -> Database:
 
 
 def refusals(func: Callable) -> Callable:
-    """Turn a refused change (ValueError and kin) into a one-line error, exit 1."""
+    """Turn a refusal into a one-line error and exit 1: a ``Refusal`` of the service layer
+    (whatever its kind: the CLI has no statuses) and the ValueError or OSError of a bad
+    argument or file (``--now``, the file to import)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except (ValueError, OSError) as exc:
+        except (Refusal, ValueError, OSError) as exc:
             click.echo(f"calcard: {exc}", err=True)
             sys.exit(1)
 
@@ -192,7 +195,7 @@ def user_set(s, login, email, chat_webhook, timezone, language) -> None:
 def _invitation_to(s, login: str, org_name: str) -> int:
     found = [i for i in accounts.invitations_of(s, login) if i.org == org_name]
     if not found:
-        raise accounts.NotFound(f"{login!r} has no invitation to {org_name!r}")
+        raise Refusal(f"{login!r} has no invitation to {org_name!r}", Kind.NOT_FOUND)
     return found[0].id
 
 
@@ -395,7 +398,7 @@ def share_target(func: Callable) -> Callable:
 def _one_target(user_login, group, org_name) -> tuple[str, str]:
     given = [(k, v) for k, v in (("user", user_login), ("group", group), ("org", org_name)) if v]
     if len(given) != 1:
-        raise ValueError("name exactly one of --user, --group or --org")
+        raise Refusal("name exactly one of --user, --group or --org")
     return given[0]
 
 
@@ -483,7 +486,7 @@ def trash_restore(s, login, entry_id, into, new_uid) -> None:
     try:
         restored = trash.restore(s, login, entry_id, into, new_uid)
     except trash.RestoreConflict as exc:
-        raise ValueError(f"{exc}; {_conflict_hint(exc.options)}") from exc
+        raise Refusal(f"{exc}; {_conflict_hint(exc.options)}", exc.kind) from exc
     click.echo(f"restored {restored}")
 
 

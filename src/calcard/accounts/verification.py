@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from calcard.core import links, mailqueue
 from calcard.core.config import load_settings
+from calcard.core.errors import Kind, Refusal
 from calcard.core.models import User
 from calcard.core.times import utcnow
 
@@ -27,8 +28,12 @@ FIELDS = ("u", "a", "e", "sig")
 PATH = "/api/verify-email"
 
 
-class LinkRefused(PermissionError):
-    """A verification link that cannot be used (forged, expired or superseded)."""
+class LinkRefused(Refusal):
+    """A verification link that cannot be used (forged, expired or superseded): the
+    page behind the link answers it, not the JSON API."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, Kind.FORBIDDEN)
 
 
 def _purpose(user_id: int, address: str, expires: int) -> str:

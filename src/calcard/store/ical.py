@@ -20,6 +20,7 @@ from dateutil.rrule import rruleset, rrulestr
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from calcard.core import timebounds, times
+from calcard.core.errors import Refusal
 from calcard.store import TIMESTAMP_MAX, TIMESTAMP_MIN, etag_of  # noqa: F401 (part of this API)
 
 COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL")
@@ -27,8 +28,9 @@ FLOATING_SLACK = timedelta(hours=14)  # the widest UTC offset in use
 MAX_COUNT_EXPANSION = 100_000
 
 
-class ParseError(ValueError):
-    pass
+class ParseError(Refusal):
+    """A file or entry that is no valid iCalendar or vCard (invalid). The readers yield it
+    in place of a broken entry, so one bad entry never stops an import."""
 
 
 @dataclass(frozen=True)

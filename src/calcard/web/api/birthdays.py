@@ -11,9 +11,9 @@ from starlette.routing import Route
 
 from calcard import accounts
 from calcard.contacts import birthdays
+from calcard.core.errors import Refusal
 from calcard.web.api.common import (
     ApiContext,
-    ApiError,
     authenticated_login,
     json_body,
     query_param,
@@ -25,7 +25,7 @@ def date_range(request: Request) -> tuple[date, date]:
         start = date.fromisoformat(query_param(request, "start"))
         end = date.fromisoformat(query_param(request, "end"))
     except ValueError as exc:
-        raise ApiError(400, f"start and end must be YYYY-MM-DD dates: {exc}") from exc
+        raise Refusal(f"start and end must be YYYY-MM-DD dates: {exc}") from exc
     return start, end
 
 
@@ -34,10 +34,7 @@ def routes(ctx: ApiContext) -> list[Route]:
         login = authenticated_login(ctx, request)
         start, end = date_range(request)
         with ctx.db.transaction() as s:
-            try:
-                return birthdays.birthdays(s, login, start, end)
-            except ValueError as exc:
-                raise ApiError(400, str(exc)) from exc
+            return birthdays.birthdays(s, login, start, end)
 
     def as_json(request: Request) -> JSONResponse:
         """The caller's birthday calendar from start to end (dates, both included)."""
@@ -85,7 +82,7 @@ def _update_settings(s, login: str, body: dict) -> None:
     changes: dict = {}
     if "reminders" in body:
         if not isinstance(body["reminders"], bool):
-            raise ApiError(400, "reminders must be true or false")
+            raise Refusal("reminders must be true or false")
         changes["birthday_reminders"] = body["reminders"]
     if "addressbooks" in body:
         known = {c.path for c in birthdays.source_addressbooks(s, login)}
@@ -93,12 +90,12 @@ def _update_settings(s, login: str, body: dict) -> None:
         if not isinstance(chosen, list) or not all(
             isinstance(a, dict) and isinstance(a.get("path"), str) for a in chosen
         ):
-            raise ApiError(400, "addressbooks must be a list of {path, enabled}")
+            raise Refusal("addressbooks must be a list of {path, enabled}")
         excluded = set(accounts.get_settings(s, login).get("birthdays_excluded", []))
         for entry in chosen:
             path = entry["path"].strip("/")
             if path not in known:
-                raise ApiError(400, f"{entry['path']!r} is not one of your address books")
+                raise Refusal(f"{entry['path']!r} is not one of your address books")
             (excluded.add if not entry.get("enabled", True) else excluded.discard)(path)
         changes["birthdays_excluded"] = sorted(excluded)
     accounts.update_settings(s, login, changes)

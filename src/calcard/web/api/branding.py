@@ -11,9 +11,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from calcard.accounts import branding
+from calcard.core.errors import Kind, Refusal
 from calcard.web.api.common import (
     ApiContext,
-    ApiError,
     Call,
     accepts,
     authenticated_login,
@@ -89,12 +89,15 @@ def routes(ctx: ApiContext) -> list[Route]:
         """Upload the logo as the raw body: a PNG, JPEG, GIF or WebP of at most 256 KB."""
         login = await run_in_threadpool(authenticated_login, ctx, request, None, False)
         if not request.headers.get("content-type", "").startswith("image/"):
-            raise ApiError(415, "send the logo as an image (Content-Type image/png, ...)")
+            raise Refusal(
+                "send the logo as an image (Content-Type image/png, ...)", Kind.UNSUPPORTED
+            )
         data = bytearray()
         async for chunk in request.stream():
             data += chunk
             if len(data) > branding.MAX_LOGO_BYTES:
-                raise ApiError(413, f"the logo is larger than {branding.MAX_LOGO_BYTES // 1024} KB")
+                limit = branding.MAX_LOGO_BYTES // 1024
+                raise Refusal(f"the logo is larger than {limit} KB", Kind.TOO_LARGE)
         return await run_in_threadpool(store_logo, login, request, bytes(data))
 
     colors = {

@@ -10,9 +10,8 @@ from typing import Any
 from starlette.routing import Route
 
 from calcard.contacts import cards
-from calcard.store import StoreError, owner_of
-from calcard.web.api.common import ApiContext, ApiError, Call, endpoint, query_param
-from calcard.web.api.contacts import refusal_status
+from calcard.store import owner_of
+from calcard.web.api.common import ApiContext, Call, endpoint, query_param
 
 FIELDS: dict[str, Any] = {
     "name": {"type": "string", "description": "display name (FN); made from the rest if empty"},
@@ -53,11 +52,8 @@ UPDATE = {
 def _run(call: Call, path: str, work: Callable, write: bool = False) -> Any:
     """``work(session)`` in one transaction (writes lock the book's owner, as DAV does)."""
     owners = [call.login, owner_of(path.strip("/"))] if write else []
-    try:
-        with call.ctx.db.transaction(write=write, owners=owners) as s:
-            return work(s)
-    except StoreError as exc:
-        raise ApiError(refusal_status(exc), str(exc)) from exc
+    with call.ctx.db.transaction(write=write, owners=owners) as s:
+        return work(s)
 
 
 def routes(ctx: ApiContext) -> list[Route]:

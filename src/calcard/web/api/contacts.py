@@ -10,29 +10,22 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from calcard import contacts, store
+from calcard.core.errors import Kind, Refusal
 from calcard.core.models import as_id
-from calcard.store import StoreError
-from calcard.web.api.common import ApiContext, ApiError, authenticated_login, json_body, query_param
-
-
-def refusal_status(exc: StoreError) -> int:
-    """404 for a missing contact or address book, 409 for a conflict, else 400."""
-    if isinstance(exc, contacts.ContactNotFound):
-        return 404
-    return 409 if isinstance(exc, contacts.ContactConflict) else 400
+from calcard.web.api.common import ApiContext, authenticated_login, json_body, query_param
 
 
 def _strings(body: dict, key: str) -> list[str]:
     value = body.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ApiError(400, f"{key} must be a list of UIDs")
+        raise Refusal(f"{key} must be a list of UIDs")
     return value
 
 
 def _text(body: dict, key: str) -> str:
     value = body.get(key)
     if not isinstance(value, str) or not value:
-        raise ApiError(400, f"{key} is required")
+        raise Refusal(f"{key} is required")
     return value
 
 
@@ -50,11 +43,8 @@ def routes(ctx: ApiContext) -> list[Route]:
         """
         login = authenticated_login(ctx, request)
         owners = [login] + [store.owner_of(p.strip("/")) for p in paths if isinstance(p, str)]
-        try:
-            with ctx.db.transaction(write=write, owners=owners) as s:
-                return JSONResponse(work(s, login), status_code=status)
-        except StoreError as exc:
-            raise ApiError(refusal_status(exc), str(exc)) from exc
+        with ctx.db.transaction(write=write, owners=owners) as s:
+            return JSONResponse(work(s, login), status_code=status)
 
     def posted(handler: Callable) -> Callable:
         async def endpoint(request: Request) -> JSONResponse:
@@ -97,7 +87,7 @@ def routes(ctx: ApiContext) -> list[Route]:
         def work(s, login):
             move = body.get("move", False)
             if not isinstance(move, bool):
-                raise ApiError(400, "move must be true or false")
+                raise Refusal("move must be true or false")
             source = contacts.addressbook(s, login, _text(body, "from"), write=move)
             target = contacts.addressbook(s, login, _text(body, "to"), write=True)
             report = contacts.transfer(s, source, target, _strings(body, "uids"), move)
@@ -122,7 +112,7 @@ def routes(ctx: ApiContext) -> list[Route]:
     def undo_sync(request: Request) -> JSONResponse:
         merge_id = as_id(request.path_params["id"])
         if merge_id is None:
-            raise ApiError(404, f"no merge {request.path_params['id']}")
+            raise Refusal(f"no merge {request.path_params['id']}", Kind.NOT_FOUND)
         return call(request, lambda s, login: contacts.undo_merge(s, login, merge_id), True)
 
     async def undo(request: Request) -> JSONResponse:

@@ -17,7 +17,8 @@ from starlette.routing import Route
 from calcard import scheduling, store
 from calcard.calendar import events
 from calcard.core import timebounds
-from calcard.web.api.common import ApiContext, ApiError, authenticated_login, json_body, query_param
+from calcard.core.errors import Refusal
+from calcard.web.api.common import ApiContext, authenticated_login, json_body, query_param
 
 MAX_RANGE = timedelta(days=400)
 
@@ -28,12 +29,12 @@ def time_range(request: Request) -> tuple[datetime, datetime]:
         end = datetime.fromisoformat(query_param(request, "end"))
         timebounds.check_instant(start, "start")
         timebounds.check_instant(end, "end")
-    except timebounds.OutOfRange as exc:
-        raise ApiError(400, str(exc)) from exc
+    except timebounds.OutOfRange:
+        raise  # its own message, not the generic one below
     except ValueError as exc:
-        raise ApiError(400, "start and end must be ISO 8601 date-times with offset") from exc
+        raise Refusal("start and end must be ISO 8601 date-times with offset") from exc
     if start.tzinfo is None or end.tzinfo is None or not start < end <= start + MAX_RANGE:
-        raise ApiError(400, "start and end need offsets, end after start, at most 400 days")
+        raise Refusal("start and end need offsets, end after start, at most 400 days")
     return start, end
 
 
@@ -66,11 +67,8 @@ def _call(
     calendar = (body or {}).get("calendar") or request.query_params.get("calendar")
     write = request.method != "GET"
     owners = _write_owners(ctx, request, body, calendar) if write else []
-    try:
-        with ctx.db.transaction(write=write, owners=owners) as s:
-            answer = work(s, login)
-    except events.EventError as exc:
-        raise ApiError(exc.status, str(exc)) from exc
+    with ctx.db.transaction(write=write, owners=owners) as s:
+        answer = work(s, login)
     return JSONResponse(answer, status_code=status)
 
 

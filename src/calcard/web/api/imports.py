@@ -16,9 +16,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from calcard.core.errors import Kind, Refusal
 from calcard.store import StoreError
 from calcard.transfer import importexport, importjobs
-from calcard.web.api.common import ApiContext, ApiError, accepts, authenticated_login
+from calcard.web.api.common import ApiContext, accepts, authenticated_login
 
 # What browsers and clients send a .ics or .vcf file as ("" and octet-stream: the
 # file's type is unknown and ?name= or ?kind= says which it is).
@@ -44,7 +45,7 @@ def _kind(request: Request) -> str:
     try:
         return importexport.kind_of(request.headers.get("content-type", ""))
     except StoreError as exc:
-        raise ApiError(415, "only .ics and .vcf files can be imported") from exc
+        raise Refusal("only .ics and .vcf files can be imported", Kind.UNSUPPORTED) from exc
 
 
 def routes(ctx: ApiContext) -> list[Route]:
@@ -53,13 +54,10 @@ def routes(ctx: ApiContext) -> list[Route]:
         try:
             with ctx.db.transaction() as s:
                 if importjobs.running(s, login):
-                    raise ApiError(409, "an import of yours is still running; wait for it")
+                    raise Refusal("an import of yours is still running; wait for it", Kind.CONFLICT)
             with spooled.open("rb") as file:
                 target = importjobs.check(ctx.db, login, file, kind, into)
-        except StoreError as exc:
-            spooled.unlink(missing_ok=True)
-            raise ApiError(400, str(exc)) from exc
-        except ApiError:
+        except Refusal:
             spooled.unlink(missing_ok=True)
             raise
         name = request.query_params.get("name") or f"upload{kind}"
@@ -87,11 +85,8 @@ def routes(ctx: ApiContext) -> list[Route]:
     def show(request: Request) -> JSONResponse:
         """An import job's progress: status, bytes read, counts, skipped entries with reasons."""
         login = authenticated_login(ctx, request)
-        try:
-            with ctx.db.transaction() as s:
-                return JSONResponse(importjobs.get(s, login, request.path_params["id"]))
-        except importjobs.JobNotFound as exc:
-            raise ApiError(404, str(exc)) from exc
+        with ctx.db.transaction() as s:
+            return JSONResponse(importjobs.get(s, login, request.path_params["id"]))
 
     return [
         accepts(Route("/api/import-jobs", create, methods=["POST"]), *UPLOAD_TYPES),

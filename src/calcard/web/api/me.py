@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from calcard import accounts
 from calcard.accounts import logins, twofactor
+from calcard.core.errors import Kind, Refusal
 from calcard.core.times import as_utc
 from calcard.web import qrcodes
 from calcard.web.api.common import ApiContext, Call, endpoint
@@ -124,8 +125,9 @@ def change_password(call: Call) -> dict:
     try:
         with call.write() as s:
             accounts.change_password(s, call.login, current, new, call.caller.session_token)
-    except accounts.PermissionDenied:
-        _record_failure(call)
+    except Refusal as refused:
+        if refused.kind is Kind.FORBIDDEN:  # the current password was wrong
+            _record_failure(call)
         raise
     return {"changed": True}
 

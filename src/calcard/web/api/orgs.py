@@ -10,7 +10,8 @@ from starlette.routing import Route
 
 from calcard import accounts
 from calcard.accounts import workgroups
-from calcard.web.api.common import ApiContext, ApiError, Call, endpoint
+from calcard.core.errors import Refusal
+from calcard.web.api.common import ApiContext, Call, endpoint
 from calcard.web.api.me import membership_json
 
 
@@ -50,7 +51,7 @@ def change_member(call: Call) -> dict:
     calendar = call.optional("calendar", bool)
     contacts = call.optional("contacts", bool)
     if role is None and calendar is None and contacts is None:
-        raise ApiError(400, "give role, calendar or contacts")
+        raise Refusal("give role, calendar or contacts")
     with call.write() as s:
         if role is not None:
             accounts.set_role(s, login, org, role, actor=call.login)

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from calcard import worker
 from calcard.core import links
 from calcard.core.db import lock_owners
+from calcard.core.errors import Kind, Refusal
 from calcard.core.models import Notification, Reminder, as_id
 from calcard.core.times import as_utc, utcnow
 from calcard.store import reminders
@@ -22,7 +23,6 @@ from calcard.web.api.common import (
     FORM,
     JSON,
     ApiContext,
-    ApiError,
     accepts,
     authenticated_login,
     query_number,
@@ -124,7 +124,7 @@ def routes(ctx: ApiContext) -> list[Route]:
             if not allowed and signature:
                 return page("en", "Reminder", f"<p>No reminder {reminder_id} to stop.</p>", 404)
             if not allowed:
-                raise ApiError(404, f"no reminder {reminder_id} to stop")
+                raise Refusal(f"no reminder {reminder_id} to stop", Kind.NOT_FOUND)
             lock_owners(s, [row.owner])  # the stop writes ACKNOWLEDGED into the owner's event
             worker.stop(s, reminder_id, utcnow())
         if signature:
@@ -143,7 +143,7 @@ def routes(ctx: ApiContext) -> list[Route]:
         start = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
         first = as_id(start)
         if first is None:
-            raise ApiError(400, "Last-Event-ID must be a notification id")
+            raise Refusal("Last-Event-ID must be a notification id")
 
         async def events():
             last, idle = first, 0.0

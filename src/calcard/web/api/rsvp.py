@@ -17,6 +17,7 @@ from starlette.routing import Route
 from calcard import scheduling
 from calcard.core.times import utcnow
 from calcard.scheduling import itip
+from calcard.web.api import errors
 from calcard.web.api.common import FORM, ApiContext, accepts
 
 FIELDS = ("c", "h", "a", "e", "sig")
@@ -48,7 +49,8 @@ def page(language: str, title: str, body: str, status: int = 200) -> HTMLRespons
 
 def _refused(title_key: str, refusal: scheduling.LinkRefused) -> HTMLResponse:
     title = itip.words(refusal.language)[title_key]
-    return page(refusal.language, title, f"<p>{escape(str(refusal))}</p>", 403)
+    body = f"<p>{escape(refusal.message)}</p>"
+    return page(refusal.language, title, body, errors.status(refusal))
 
 
 def routes(ctx: ApiContext) -> list[Route]:

@@ -16,10 +16,10 @@ from starlette.routing import Route
 
 from calcard import accounts
 from calcard.accounts import logins, sessions
+from calcard.core.errors import Kind, Refusal
 from calcard.web.api.common import (
     SESSION_COOKIE,
     ApiContext,
-    ApiError,
     authenticated_login,
     json_body,
 )
@@ -59,14 +59,14 @@ def _current(ctx: ApiContext, request: Request) -> tuple[str, str]:
     with ctx.db.transaction() as s:
         row = sessions.find(s, request.cookies.get(SESSION_COOKIE, ""))
     if row is None:
-        raise ApiError(401, "no web session")
+        raise Refusal("no web session", Kind.UNAUTHORIZED)
     return login, row.csrf
 
 
 def routes(ctx: ApiContext) -> list[Route]:
     async def login(request: Request) -> JSONResponse:
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            raise ApiError(415, "send the login as application/json")
+            raise Refusal("send the login as application/json", Kind.UNSUPPORTED)
         body = await json_body(request)
         name, password = str(body.get("login", "")), str(body.get("password", ""))
         otp = str(body.get("otp", ""))

@@ -9,9 +9,8 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from calcard.calendar import tasks
-from calcard.calendar.events import EventError
 from calcard.store import owner_of
-from calcard.web.api.common import ApiContext, ApiError, Call, endpoint, query_param
+from calcard.web.api.common import ApiContext, Call, endpoint, query_param
 from calcard.web.api.events import time_range
 
 TASK_FIELDS = {
@@ -33,11 +32,8 @@ def _run(call: Call, path: str, work, write: bool = True):
     """``work(session)`` in one transaction (serialized with the calendar owner's
     writes), refusals as 4xx."""
     owners = [owner_of(path.strip("/"))] if write else []
-    try:
-        with call.ctx.db.transaction(write=write, owners=owners) as s:
-            return work(s)
-    except EventError as exc:
-        raise ApiError(exc.status, str(exc)) from exc
+    with call.ctx.db.transaction(write=write, owners=owners) as s:
+        return work(s)
 
 
 def _item_json(item) -> dict:

@@ -10,9 +10,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from calcard.store import StoreError, ical
+from calcard.core.errors import Kind, Refusal
+from calcard.store import StoreError
 from calcard.transfer import importexport
-from calcard.web.api.common import ApiContext, ApiError, accepts, authenticated_login, query_param
+from calcard.web.api.common import ApiContext, accepts, authenticated_login, query_param
 from calcard.web.api.imports import UPLOAD_TYPES
 
 MEDIA_TYPE = {".ics": "text/calendar; charset=utf-8", ".vcf": "text/vcard; charset=utf-8"}
@@ -24,19 +25,17 @@ def _kind(request: Request) -> str:
     try:
         return importexport.kind_of("." + named if named in ("ics", "vcf") else named)
     except StoreError as exc:
-        raise ApiError(415, "send text/calendar or text/vcard (or ?kind=ics|vcf)") from exc
+        wanted = "send text/calendar or text/vcard (or ?kind=ics|vcf)"
+        raise Refusal(wanted, Kind.UNSUPPORTED) from exc
 
 
 def routes(ctx: ApiContext) -> list[Route]:
     def run_import(request: Request, kind: str, body) -> JSONResponse:
         login = request.state.login
         lines = io.TextIOWrapper(body, encoding="utf-8-sig", errors="replace")
-        try:
-            summary = importexport.import_lines(
-                ctx.db, login, kind, lines, request.query_params.get("into")
-            )
-        except (StoreError, ical.ParseError) as exc:
-            raise ApiError(400, str(exc)) from exc
+        summary = importexport.import_lines(
+            ctx.db, login, kind, lines, request.query_params.get("into")
+        )
         return JSONResponse(summary.as_json())
 
     async def import_(request: Request) -> JSONResponse:
@@ -51,10 +50,7 @@ def routes(ctx: ApiContext) -> list[Route]:
     def export(request: Request) -> StreamingResponse:
         login = authenticated_login(ctx, request)
         path = query_param(request, "path")
-        try:
-            found = importexport.export(ctx.db, path, login)
-        except StoreError as exc:
-            raise ApiError(404, str(exc)) from exc
+        found = importexport.export(ctx.db, path, login)
         name = found.collection.path.replace("/", "-") + found.suffix
         return StreamingResponse(
             found.chunks,

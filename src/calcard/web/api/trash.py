@@ -8,8 +8,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from calcard import accounts, trash
-from calcard.store import StoreError
-from calcard.web.api.common import ApiContext, ApiError, authenticated_login, json_body
+from calcard.core.errors import Refusal
+from calcard.web.api.common import ApiContext, authenticated_login, json_body
 
 
 def routes(ctx: ApiContext) -> list[Route]:
@@ -24,16 +24,9 @@ def routes(ctx: ApiContext) -> list[Route]:
         login = authenticated_login(ctx, request)
         into, new_uid = body.get("into"), body.get("new_uid", False)
         if (into is not None and not isinstance(into, str)) or not isinstance(new_uid, bool):
-            raise ApiError(400, "into must be a path and new_uid true or false")
-        try:
-            with ctx.db.transaction(write=True, owners=[login]) as s:
-                restored = trash.restore(s, login, request.path_params["id"], into, new_uid)
-        except trash.RestoreConflict as exc:
-            return JSONResponse({"error": str(exc), "options": exc.options}, status_code=409)
-        except trash.NotInTrash as exc:
-            raise ApiError(404, str(exc)) from exc
-        except StoreError as exc:
-            raise ApiError(400, str(exc)) from exc
+            raise Refusal("into must be a path and new_uid true or false")
+        with ctx.db.transaction(write=True, owners=[login]) as s:
+            restored = trash.restore(s, login, request.path_params["id"], into, new_uid)
         return JSONResponse({"restored": restored.path, "uid": restored.uid})
 
     async def restore(request: Request) -> JSONResponse:

@@ -16,7 +16,9 @@ from starlette.routing import Route
 
 from calcard import accounts
 from calcard.accounts import verification
+from calcard.core.errors import Kind, Refusal
 from calcard.core.times import utcnow
+from calcard.web.api import errors
 from calcard.web.api.common import FORM, ApiContext, accepts
 
 
@@ -30,8 +32,10 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     )
 
 
-def _refused(reason: Exception, status: int = 403) -> HTMLResponse:
-    return _page("E-mail address not verified", f"<p>{escape(str(reason))}</p>", status)
+def _refused(refusal: Refusal) -> HTMLResponse:
+    return _page(
+        "E-mail address not verified", f"<p>{escape(refusal.message)}</p>", errors.status(refusal)
+    )
 
 
 def routes(ctx: ApiContext) -> list[Route]:
@@ -77,8 +81,10 @@ def _confirm(ctx: ApiContext, params: dict[str, str]) -> HTMLResponse:
             address = user.email
     except verification.LinkRefused as refusal:
         return _refused(refusal)
-    except accounts.Conflict as taken:
-        return _refused(taken, 409)
+    except Refusal as taken:
+        if taken.kind is not Kind.CONFLICT:  # another account verified the address first
+            raise
+        return _refused(taken)
     return _page(
         "E-mail address verified",
         f"<p>{escape(address)} is now the address of your calcard account: reminders, "
