@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from calcard.core import links, mailqueue
 from calcard.core.config import load_settings
 from calcard.core.errors import Kind, Refusal
-from calcard.core.models import User
+from calcard.core.models import User, as_id
 from calcard.core.times import utcnow
 
 VALID_FOR = timedelta(days=3)
@@ -64,6 +64,13 @@ def send(s: Session, user: User) -> None:
         "nothing changes."
     )
     mailqueue.enqueue(s, user.login, user.email_pending, "Confirm your e-mail address", text)
+
+
+def link_owner(s: Session, params: dict[str, str]) -> str | None:
+    """Whose account a link verifies (to lock before the write), if it names one."""
+    user_id = as_id(params.get("u", ""))
+    user = s.get(User, user_id) if user_id is not None else None
+    return user.login if user else None
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,17 @@ def lock_owners(session: Session, owners: Iterable[str]) -> None:
     held |= missing
 
 
+def org_key(name: str) -> str:
+    """The lock key of an organization's own data: its members, roles, invitations,
+    workgroups, rooms and branding (``lock_owners`` takes it like an owner's login).
+
+    Writes to one organization serialize on it, so its invariants (the last legal
+    representative, who may change whom) hold against concurrent changes, while
+    writes of other organizations and of people's own data do not wait for them.
+    """
+    return f"org:{name}"
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url

@@ -25,12 +25,14 @@ from calcard.web.api import (
     orgs,
     preferences,
     reminders,
+    rooms,
     rsvp,
     session,
     shares,
     tasks,
     transfer,
     trash,
+    users,
     verify_email,
 )
 from calcard.web.api.common import ApiContext, api_error_handlers, guard
@@ -39,7 +41,9 @@ FEATURES = (
     health,
     session,
     me,
+    users,
     orgs,
+    rooms,
     shares,
     birthdays,
     reminders,
@@ -71,7 +75,7 @@ def routes(ctx: ApiContext) -> list[Route]:
     found: list[Route] = []
     for feature in FEATURES:
         found.extend(feature.routes(ctx))
-    return [guard(route, ctx.settings) for route in (*found, openapi.route(found))]
+    return [guard(route, ctx.settings) for route in (*found, openapi.route(ctx, found))]
 
 
 __all__ = ["ApiContext", "api_error_handlers", "routes"]

@@ -13,7 +13,7 @@ import base64
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -182,6 +182,7 @@ class Call:
     params: dict[str, str]
     body: dict[str, Any] = field(default_factory=dict)
     caller: Caller = Caller("", "")  # how the login authenticated; kind "" without
+    upload: Any = None  # what the route's ``upload`` reader made of a raw body
 
     def field(self, name: str, kind: type = str) -> Any:
         """A required body field of the given type, or 400."""
@@ -196,6 +197,10 @@ class Call:
             raise Refusal(f"body field {name!r} must be a {kind.__name__}")
         return value
 
+    def query(self, name: str) -> str:
+        """A required query parameter, or 400."""
+        return query_param(self.request, name)
+
     def path_id(self, what: str, name: str = "id") -> int:
         """A row id from the path, or 404 naming ``what`` (models.as_id says why not int())."""
         number = as_id(self.params[name])
@@ -207,12 +212,23 @@ class Call:
         """A read transaction."""
         return self.ctx.db.transaction()
 
-    def write(self):
-        """A write transaction, serialized with the CLI's account changes."""
-        return self.ctx.db.transaction(write=True, owners=["admin"])
+    def write(self, *owners: str | None):
+        """A write transaction holding the locks of the caller and of ``owners``.
+
+        Writes are serialized per owner (core.db.lock_owners), as DAV and the CLI
+        do: a login for a person's own data (their calendars, settings, app
+        passwords), ``org_key(name)`` for an organization's members, roles,
+        workgroups, rooms and branding. So two people's writes never queue on
+        each other, while two writes to the same data (the same calendar, the same
+        organization's last legal representative) still run one after the other.
+        Empty owners (no login on a signed link's route, no owner found) lock nothing.
+        """
+        keys = [key for key in (self.login, *owners) if key]
+        return self.ctx.db.transaction(write=True, owners=keys)
 
 
 Handler = Callable[[Call], Any]
+Reader = Callable[[Request], Awaitable[Any]]
 
 
 MAX_JSON_DEPTH = 32  # far deeper than any real body
@@ -257,12 +273,11 @@ async def _json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def _run(
-    ctx: ApiContext, request: Request, handler: Handler, auth: bool, devices: bool, body: dict
-) -> Any:
+def _open_call(
+    ctx: ApiContext, request: Request, auth: bool, devices: bool, body: dict[str, Any]
+) -> Call:
     caller = authenticate(ctx, request, devices=devices) if auth else Caller("", "")
-    call = Call(ctx, request, caller.login, dict(request.path_params), body, caller)
-    return handler(call)
+    return Call(ctx, request, caller.login, dict(request.path_params), body, caller)
 
 
 def endpoint(
@@ -274,21 +289,34 @@ def endpoint(
     auth: bool = True,
     status: int = 200,
     devices: bool = True,
+    upload: Reader | None = None,
+    types: tuple[str, ...] = (),
 ) -> Route:
-    """A route whose handler returns JSON-able data (or a Response), documented for OpenAPI.
+    """The one way an API route is declared: a sync handler of a ``Call`` returning
+    JSON-able data (answered with ``status``) or a Response, documented for OpenAPI.
 
-    ``devices=False``: not with an app password (403), for what manages the
-    account itself (see ``authenticate``).
+    ``body``: the JSON body's schema; the body is parsed (400 if it is no JSON
+    object) before authentication. ``devices=False``: not with an app password
+    (403), for what manages the account itself (see ``authenticate``). ``upload``
+    reads a raw body instead (a file, a form) *after* authentication, so nobody
+    unknown makes us read one; ``types`` are the media types it takes (``guard``;
+    "image/*" matches a family, "" a body without a Content-Type). Handlers run in
+    the thread pool: password checks are deliberately slow.
     """
 
     async def run(request: Request) -> Response:
         data = await _json_body(request) if body is not None else {}
-        result = await run_in_threadpool(_run, ctx, request, handler, auth, devices, data)
+        call = await run_in_threadpool(_open_call, ctx, request, auth, devices, data)
+        if upload is not None:
+            call.upload = await upload(request)
+        result = await run_in_threadpool(handler, call)
         if isinstance(result, Response):
             return result
         return JSONResponse(result, status_code=status)
 
     route = Route(path, run, methods=[method])
+    if types:
+        route.body_types = types  # type: ignore[attr-defined]
     route.openapi = {  # type: ignore[attr-defined]
         "method": method.lower(),
         "summary": (handler.__doc__ or path).strip().splitlines()[0],
@@ -302,24 +330,14 @@ def endpoint(
     return route
 
 
-async def json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object (empty body: {}), or a 400 saying what is wrong."""
-    return await _json_body(request)
+async def form_fields(request: Request) -> dict[str, str]:
+    """A posted form's fields as text (the pages behind links in mails post one)."""
+    return {k: str(v) for k, v in (await request.form()).items()}
 
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"  # the mail links\' pages post a plain form
 DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def accepts(route: Route, *media_types: str) -> Route:
-    """Declare the raw body types a route takes instead of JSON ('image/*' matches a family).
-
-    For the uploads that send a file as the body (imports, the logo) and the
-    forms behind links in mails; ``""`` allows a body without a Content-Type.
-    """
-    route.body_types = media_types  # type: ignore[attr-defined]
-    return route
 
 
 def guard(route: Route, settings: Settings) -> Route:
