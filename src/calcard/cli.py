@@ -13,11 +13,11 @@ from pathlib import Path
 
 import click
 
-from calcard import accounts, demo, sharing, trash
+from calcard import accounts, demo, sharing, store, trash
 from calcard.accounts import twofactor, workgroups
 from calcard.core import times
 from calcard.core.config import load_settings
-from calcard.core.db import Database
+from calcard.core.db import Database, org_key
 from calcard.core.errors import Kind, Refusal
 from calcard.sharing import publiclinks
 from calcard.transfer import importexport
@@ -45,16 +45,31 @@ def refusals(func: Callable) -> Callable:
     return wrapper
 
 
+def _locks(options: dict) -> list[str]:
+    """What a command changes, locked as the JSON API and DAV lock the same data
+    (core.db.lock_owners): the logins it names, the organization it names
+    (``org_key``) and the owner of the collection path it names. So an operator's
+    change and a person's own change of the same data run one after the other,
+    and nobody else's writes wait for the command."""
+    keys = [accounts.normalize_login(options[k]) for k in ("login", "user_login") if options.get(k)]
+    if options.get("org_name"):
+        keys.append(org_key(options["org_name"]))
+    if options.get("path"):
+        keys.append(store.owner_of(options["path"].strip("/")))
+    return keys
+
+
 def write(func: Callable) -> Callable:
-    """Run the command in one write transaction on an up-to-date schema."""
+    """Run the command in one write transaction on an up-to-date schema, holding the
+    locks of what it changes (``_locks``)."""
 
     @functools.wraps(func)
     @refusals
-    def wrapper(*args, **kwargs):
+    def wrapper(**options):
         db = database()
         db.upgrade()
-        with db.transaction(write=True, owners=["admin"]) as s:
-            return func(s, *args, **kwargs)
+        with db.transaction(write=True, owners=_locks(options)) as s:
+            return func(s, **options)
 
     return wrapper
 
@@ -85,7 +100,7 @@ def serve(host: str, port: int, workers: int, with_demo: bool) -> None:
 
 
 def _print_demo(db: Database, host: str, port: int) -> None:
-    with db.transaction(write=True, owners=["admin"]) as s:
+    with db.transaction(write=True, owners=[org_key(demo.DEMO_ORG)]) as s:
         logins = demo.seed(s)
     click.echo(f"Demo organization {demo.DEMO_ORG!r}; DAV URL http://{host}:{port}/")
     for login, password in logins:
