@@ -1,6 +1,8 @@
-"""The JSON API under /api/: one module per feature, each exposing ``routes(ctx)``.
+"""The JSON API under /api/: one module per resource, each exposing ``routes(ctx)``
+declared with ``common.endpoint``.
 
-Errors are JSON ``{"error": "..."}`` with a 4xx status (CONTRACT.md).
+Errors are JSON ``{"error": "..."}`` with a 4xx status (CONTRACT.md), answered for
+every refusal by ``errors.answer``.
 """
 
 from __future__ import annotations

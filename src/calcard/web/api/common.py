@@ -1,10 +1,12 @@
-"""What every API module shares: context, authentication, JSON errors, endpoints.
+"""What every API module shares: context, authentication, the refusal handler, endpoints.
 
-An endpoint is declared with ``endpoint(...)``: the handler is a plain sync
-function of a ``Call`` (run in the thread pool, since password checks are
-deliberately slow), and the declaration carries what the OpenAPI document
-says about it (summary from the handler's docstring, path parameters, the
-request body's JSON schema), so the document cannot drift from the routes.
+Every route is declared with ``endpoint(...)``, the only way: the handler is a
+plain sync function of a ``Call`` (run in the thread pool, since password
+checks are deliberately slow) that reads and writes through ``call.read()`` and
+``call.write(...)`` and refuses by raising ``calcard.core.errors.Refusal``. The
+declaration carries what the OpenAPI document says about it (summary from the
+handler's docstring, path parameters, the request body's JSON schema), so the
+document cannot drift from the routes.
 """
 
 from __future__ import annotations
