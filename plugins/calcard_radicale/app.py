@@ -16,6 +16,7 @@ from radicale.log import logger
 
 from calcard.core import recurrence, timebounds
 from calcard.core.config import Settings
+from calcard.core.errors import Kind
 from calcard.sharing import access
 from calcard_radicale import query, runtime, scheduling, storage, xmldepth
 
@@ -148,7 +149,7 @@ class CalcardApplication(Application):
         try:  # before Radicale's own time range, which answers dates near 9999 with 412
             timebounds.check_item(httputils.decode_request(self.configuration, environ, body))
         except timebounds.OutOfRange as exc:
-            runtime.refuse(400, str(exc))
+            runtime.refuse_with(exc)
             return httputils.BAD_REQUEST
         too_many = user and recurrence.refusal(body.decode("utf-8", "replace"))
         if too_many:  # (anonymous: Radicale asks for credentials first)
@@ -162,8 +163,9 @@ class CalcardApplication(Application):
         if sane.count("/") == 1 and user:  # anonymous: Radicale asks for credentials first
             refused = storage.refusal(access.DELETE_COLLECTION, sane, user)
             if refused:
-                runtime.refuse(*refused)
-                return httputils.NOT_FOUND if refused[0] == 404 else httputils.NOT_ALLOWED
+                runtime.refuse_with(refused)
+                missing = refused.kind is Kind.NOT_FOUND
+                return httputils.NOT_FOUND if missing else httputils.NOT_ALLOWED
         return super().do_DELETE(environ, base_prefix, path, user, user_groups, request_info)
 
     def do_POST(self, environ, base_prefix, path, user, user_groups, request_info):

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from calcard.core.config import Settings, load_settings
 from calcard.core.db import Database, lock_owners
+from calcard.core.errors import Kind, Refusal
 
 _database: Database | None = None
 _settings: Settings | None = None
@@ -127,8 +128,28 @@ def request() -> RequestState:
     return state if state is not None else begin_request()
 
 
+# How DAV answers each kind of refusal (RFC 4918 §9 and RFC 4791 use these statuses).
+DAV_STATUS = {
+    Kind.INVALID: 400,
+    Kind.UNAUTHORIZED: 401,
+    Kind.FORBIDDEN: 403,
+    Kind.NOT_FOUND: 404,
+    Kind.CONFLICT: 409,
+    Kind.TOO_LARGE: 413,
+    Kind.UNSUPPORTED: 415,
+}
+
+
+def refuse_with(refusal: Refusal) -> None:
+    """The one place a service-layer ``Refusal`` becomes the DAV answer: its kind's
+    status, its message as the body (see ``refuse``)."""
+    refuse(DAV_STATUS[refusal.kind], refusal.message)
+
+
 def refuse(status: int, reason: str, delay: float = 0.0) -> None:
-    """Record why this request is refused; the first reason wins."""
+    """Record why this request is refused; the first reason wins. Protocol-level refusals
+    (malformed XML, a login) give their status here, service refusals go through
+    ``refuse_with``."""
     state = request()
     if state.refusal is None:
         state.refusal = (status, reason)

@@ -21,6 +21,7 @@ from radicale.item import filter as radicale_filter
 from calcard import accounts, scheduling, sharing, store
 from calcard.calendar import saving
 from calcard.core import times
+from calcard.core.errors import Kind, Refusal
 from calcard.sharing import SharedCollection, access
 from calcard.store import CollectionData, ItemData, inbox
 from calcard_radicale import runtime
@@ -95,7 +96,7 @@ class Collection(storage.BaseCollection):
 
     def _refuse_box_write(self) -> None:
         if self._box:
-            _refuse(inbox.refusal(self._box))
+            _forbidden(inbox.refusal(self._box))
 
     def _item(self, data: ItemData) -> radicale_item.Item:
         return radicale_item.Item(
@@ -184,8 +185,8 @@ class Collection(storage.BaseCollection):
                 stored, old = saving.save(
                     s, self._data, item_data(href, item), base_url=runtime.settings().base_url
                 )
-            except store.StoreError as exc:  # Radicale answers 400; the client sees why
-                runtime.refuse(400, str(exc))
+            except Refusal as refused:  # Radicale answers 400; the client sees why
+                runtime.refuse_with(refused)
                 raise
             self._refresh(s)
         return self._item(stored), (self._item(old) if old else None)
@@ -220,27 +221,31 @@ class Collection(storage.BaseCollection):
         self._data = store.get_collection(s, self._data.path) or self._data
 
 
-def _refuse(reason: str, status: int = 403) -> None:
-    """A 403 with its reason (Radicale turns the ValueError into an error answer)."""
-    runtime.refuse(status, reason)
-    raise ValueError(reason)
+def _refuse(refused: Refusal) -> None:
+    """Make ``refused`` the answer (Radicale turns the ValueError into an error answer)."""
+    runtime.refuse_with(refused)
+    raise ValueError(refused.message)
 
 
-def refusal(action: str, sane: str, user: str | None = None) -> tuple[int, str] | None:
+def _forbidden(reason: str) -> None:
+    _refuse(Refusal(reason, Kind.FORBIDDEN))
+
+
+def refusal(action: str, sane: str, user: str | None = None) -> Refusal | None:
     """The door's refusal of ``user`` (default: the request's) doing ``action`` at
-    ``sane``, if any: 404 for who may not even read the collection, else 403."""
+    ``sane``, if any: not found for who may not even read the collection, else forbidden."""
     with session() as s:
         decision = access.decide(s, runtime.actor() if user is None else user, action, sane)
     if decision.allowed:
         return None
-    return (403 if decision.readable else 404), decision.reason
+    return Refusal(decision.reason, Kind.FORBIDDEN if decision.readable else Kind.NOT_FOUND)
 
 
 def _require(action: str, sane: str) -> None:
     """Ask the door; a refusal becomes the request's answer (nothing it changed is kept)."""
     refused = refusal(action, sane)
     if refused is not None:
-        _refuse(refused[1], refused[0])
+        _refuse(refused)
 
 
 def _lookup(s, sane: str) -> Collection | None:
@@ -280,11 +285,11 @@ def _scheduling_owners(sane: str) -> set[str]:
 
 
 def _check_plan(s, owner: str, tag: str) -> None:
-    """A calendar or address book beyond the plan: 403 with the plan's reason."""
+    """A calendar or address book beyond the plan: forbidden, with the plan's reason."""
     try:
         accounts.check_new_collection(s, owner, tag)
-    except accounts.PlanLimit as exc:
-        runtime.refuse(403, str(exc))
+    except Refusal as refused:
+        runtime.refuse_with(refused)
         raise
 
 
@@ -347,7 +352,7 @@ class Storage(storage.BaseStorage):
         owner = store.owner_of(sane)
         refused = scheduling_dav.box_refusal(sane)
         if refused:
-            _refuse(refused)
+            _forbidden(refused)
         with session() as s:
             exists = sharing.collection_at(s, sane) is not None
         # Replacing a whole collection (a PUT of a calendar) deletes what it held.

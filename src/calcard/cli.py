@@ -13,11 +13,12 @@ from pathlib import Path
 
 import click
 
-from calcard import accounts, demo, sharing, trash
+from calcard import accounts, demo, sharing, store, trash
 from calcard.accounts import twofactor, workgroups
 from calcard.core import times
 from calcard.core.config import load_settings
-from calcard.core.db import Database
+from calcard.core.db import Database, org_key
+from calcard.core.errors import Kind, Refusal
 from calcard.sharing import publiclinks
 from calcard.transfer import importexport
 
@@ -29,29 +30,46 @@ def database() -> Database:
 
 
 def refusals(func: Callable) -> Callable:
-    """Turn a refused change (ValueError and kin) into a one-line error, exit 1."""
+    """Turn a refusal into a one-line error and exit 1: a ``Refusal`` of the service layer
+    (whatever its kind: the CLI has no statuses) and the ValueError or OSError of a bad
+    argument or file (``--now``, the file to import)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except (ValueError, OSError) as exc:
+        except (Refusal, ValueError, OSError) as exc:
             click.echo(f"calcard: {exc}", err=True)
             sys.exit(1)
 
     return wrapper
 
 
+def _locks(options: dict) -> list[str]:
+    """What a command changes, locked as the JSON API and DAV lock the same data
+    (core.db.lock_owners): the logins it names, the organization it names
+    (``org_key``) and the owner of the collection path it names. So an operator's
+    change and a person's own change of the same data run one after the other,
+    and nobody else's writes wait for the command."""
+    keys = [accounts.normalize_login(options[k]) for k in ("login", "user_login") if options.get(k)]
+    if options.get("org_name"):
+        keys.append(org_key(options["org_name"]))
+    if options.get("path"):
+        keys.append(store.owner_of(options["path"].strip("/")))
+    return keys
+
+
 def write(func: Callable) -> Callable:
-    """Run the command in one write transaction on an up-to-date schema."""
+    """Run the command in one write transaction on an up-to-date schema, holding the
+    locks of what it changes (``_locks``)."""
 
     @functools.wraps(func)
     @refusals
-    def wrapper(*args, **kwargs):
+    def wrapper(**options):
         db = database()
         db.upgrade()
-        with db.transaction(write=True, owners=["admin"]) as s:
-            return func(s, *args, **kwargs)
+        with db.transaction(write=True, owners=_locks(options)) as s:
+            return func(s, **options)
 
     return wrapper
 
@@ -82,7 +100,7 @@ def serve(host: str, port: int, workers: int, with_demo: bool) -> None:
 
 
 def _print_demo(db: Database, host: str, port: int) -> None:
-    with db.transaction(write=True, owners=["admin"]) as s:
+    with db.transaction(write=True, owners=[org_key(demo.DEMO_ORG)]) as s:
         logins = demo.seed(s)
     click.echo(f"Demo organization {demo.DEMO_ORG!r}; DAV URL http://{host}:{port}/")
     for login, password in logins:
@@ -192,7 +210,7 @@ def user_set(s, login, email, chat_webhook, timezone, language) -> None:
 def _invitation_to(s, login: str, org_name: str) -> int:
     found = [i for i in accounts.invitations_of(s, login) if i.org == org_name]
     if not found:
-        raise accounts.NotFound(f"{login!r} has no invitation to {org_name!r}")
+        raise Refusal(f"{login!r} has no invitation to {org_name!r}", Kind.NOT_FOUND)
     return found[0].id
 
 
@@ -395,7 +413,7 @@ def share_target(func: Callable) -> Callable:
 def _one_target(user_login, group, org_name) -> tuple[str, str]:
     given = [(k, v) for k, v in (("user", user_login), ("group", group), ("org", org_name)) if v]
     if len(given) != 1:
-        raise ValueError("name exactly one of --user, --group or --org")
+        raise Refusal("name exactly one of --user, --group or --org")
     return given[0]
 
 
@@ -483,7 +501,7 @@ def trash_restore(s, login, entry_id, into, new_uid) -> None:
     try:
         restored = trash.restore(s, login, entry_id, into, new_uid)
     except trash.RestoreConflict as exc:
-        raise ValueError(f"{exc}; {_conflict_hint(exc.options)}") from exc
+        raise Refusal(f"{exc}; {_conflict_hint(exc.options)}", exc.kind) from exc
     click.echo(f"restored {restored}")
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from calcard import accounts, store
 from calcard.core import times
 from calcard.core.db import Database
+from calcard.core.errors import Kind
 from calcard.core.models import Collection, Item, as_id
 from calcard.sharing import access
 from calcard.store import ItemData, StoreError, ical, inbox
@@ -66,15 +67,12 @@ class TrashEntry:
         }
 
 
-class NotInTrash(StoreError):
-    """No such trash entry for this user."""
-
-
 class RestoreConflict(StoreError):
-    """Restoring would clash with something live; ``options`` say how to restore anyway."""
+    """Restoring would clash with something live; ``options`` say how to restore anyway
+    (the JSON answer carries them, the CLI turns them into a hint)."""
 
     def __init__(self, message: str, options: dict) -> None:
-        super().__init__(message)
+        super().__init__(message, Kind.CONFLICT, {"options": options})
         self.options = options
 
 
@@ -165,7 +163,7 @@ def restore(
         raise StoreError(f"not a trash id: {entry_id!r} (see 'calcard trash list')")
     row = s.get(Collection, row_id) if kind == "collection" else s.get(Item, row_id)
     if row is None or row.owner != owner or row.deleted_at is None:
-        raise NotInTrash(f"no trash entry {entry_id!r} for {login!r}")
+        raise StoreError(f"no trash entry {entry_id!r} for {login!r}", Kind.NOT_FOUND)
     if isinstance(row, Collection):
         return _restore_collection(s, row, into)
     return _restore_item(s, row, into, new_uid)

@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from calcard import accounts
 from calcard.core.db import Database, alembic_config
+from calcard.core.errors import Kind, Refusal
 
 from helpers import flush_mail, invitation, partstats
 
@@ -218,7 +219,8 @@ def test_the_migration_keeps_the_oldest_accounts_address(empty_url):
             keys = dict(conn.execute(text("SELECT login, email_key FROM users")).all())
         assert rows == {"old": "Same@Example.com", "mid": "", "own": "o@x.org"}
         assert keys == {"old": "same@example.com", "mid": "", "own": "o@x.org"}
-        with db.transaction(write=True) as s, pytest.raises(accounts.Conflict):
+        with db.transaction(write=True) as s, pytest.raises(Refusal) as refused:
             accounts.set_user(s, "mid", email="SAME@example.com")
+        assert refused.value.kind is Kind.CONFLICT
     finally:
         db.dispose()

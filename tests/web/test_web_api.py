@@ -7,6 +7,7 @@ import icalendar
 import pytest
 
 from calcard import accounts
+from calcard.core.errors import Refusal
 from calcard.web.ui import VENDOR_SCRIPTS
 
 from conftest import PASSWORD
@@ -72,7 +73,7 @@ def test_reserved_logins_cannot_be_created(server):
     org = "reserved-" + server.user()
     with server.backend.db.transaction(write=True) as s:
         accounts.create_org(s, org)
-        with pytest.raises(accounts.AccountError, match="reserved"):
+        with pytest.raises(Refusal, match="reserved"):
             accounts.add_user(s, "web", org, "collaborator", PASSWORD)
 
 

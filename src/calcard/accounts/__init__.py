@@ -18,6 +18,7 @@ from calcard import store
 from calcard.accounts import belongings, credentials, sessions, verification
 from calcard.core import mailqueue
 from calcard.core.db import lock_owners
+from calcard.core.errors import Kind, Refusal
 from calcard.core.models import (
     AppPassword,
     Membership,
@@ -59,22 +60,6 @@ DEFAULT_COLLECTIONS = {
 }
 
 
-class AccountError(ValueError):
-    """A refused account change; the message is shown to the operator as is."""
-
-
-class PermissionDenied(AccountError):
-    """The acting user may not do this (the API answers 403)."""
-
-
-class NotFound(AccountError):
-    """No such organization, user or membership (the API answers 404)."""
-
-
-class Conflict(AccountError):
-    """The change clashes with another account's data, e.g. a taken address (API: 409)."""
-
-
 MANAGERS = ("legal-representative", "administrator")
 
 
@@ -91,7 +76,7 @@ def normalize_login(login: str) -> str:
 def get_org(s: Session, name: str) -> Organization:
     org = s.scalars(select(Organization).where(Organization.name == name)).first()
     if org is None:
-        raise NotFound(f"no organization named {name!r}")
+        raise Refusal(f"no organization named {name!r}", Kind.NOT_FOUND)
     return org
 
 
@@ -114,17 +99,17 @@ def find_user(s: Session, login: str) -> User | None:
 def get_user(s: Session, login: str) -> User:
     user = find_user(s, login)
     if user is None:
-        raise NotFound(f"no user with login {login!r}")
+        raise Refusal(f"no user with login {login!r}", Kind.NOT_FOUND)
     return user
 
 
 def create_org(s: Session, name: str, plan: str = "free") -> Organization:
     if plan not in PLANS:
-        raise AccountError(f"unknown plan {plan!r} (choose {', '.join(PLANS)})")
+        raise Refusal(f"unknown plan {plan!r} (choose {', '.join(PLANS)})")
     if not name.strip():
-        raise AccountError("an organization needs a name")
+        raise Refusal("an organization needs a name")
     if s.scalars(select(Organization).where(Organization.name == name)).first():
-        raise AccountError(f"organization {name!r} already exists")
+        raise Refusal(f"organization {name!r} already exists")
     org = Organization(name=name, plan=plan)
     s.add(org)
     s.flush()
@@ -139,7 +124,7 @@ def _membership(s: Session, org: Organization, user: User) -> Membership | None:
 
 def _check_role(role: str) -> None:
     if role not in ROLES:
-        raise AccountError(f"unknown role {role!r} (choose {', '.join(ROLES)})")
+        raise Refusal(f"unknown role {role!r} (choose {', '.join(ROLES)})")
 
 
 def add_user(
@@ -168,17 +153,17 @@ def add_user(
     require_manager(s, actor, org, role)
     canonical = normalize_login(login)
     if not LOGIN_RE.match(canonical):
-        raise AccountError(
+        raise Refusal(
             f"invalid login {login!r}: use letters, digits, '.', '_' or '-' (max 63)"
         )
     if canonical in RESERVED_LOGINS:
-        raise AccountError(f"the login {canonical!r} is reserved")
+        raise Refusal(f"the login {canonical!r} is reserved")
     user = find_user(s, canonical)
     if user is None:
         user = _create_user(s, canonical, password, name)
         _set_email(s, user, email, verified=actor is None)
     elif _membership(s, org, user) is not None:
-        raise AccountError(f"{canonical!r} is already a member of {org_name!r}")
+        raise Refusal(f"{canonical!r} is already a member of {org_name!r}")
     elif actor is not None:
         _invite(s, org, user, role, actor)
         return user
@@ -192,7 +177,7 @@ def add_user(
 
 def _create_user(s: Session, login: str, password: str, name: str) -> User:
     if len(password) < 8:
-        raise AccountError("the password must have at least 8 characters")
+        raise Refusal("the password must have at least 8 characters")
     user = User(login=login, name=name, password_hash=credentials.hash_password(password))
     s.add(user)
     s.flush()
@@ -225,7 +210,7 @@ def _invitation(s: Session, org: Organization, user: User) -> OrgInvitation | No
 def _invite(s: Session, org: Organization, user: User, role: str, actor: str) -> None:
     """Ask ``user`` to join ``org``; nothing of theirs is visible there until they accept."""
     if _invitation(s, org, user) is not None:
-        raise AccountError(f"{user.login!r} is already invited to {org.name!r}")
+        raise Refusal(f"{user.login!r} is already invited to {org.name!r}")
     inviter = find_user(s, actor)
     s.add(
         OrgInvitation(
@@ -262,7 +247,7 @@ def _own_invitation(s: Session, login: str, invitation_id: int) -> OrgInvitation
     user = get_user(s, login)
     row = s.get(OrgInvitation, invitation_id)
     if row is None or row.user_id != user.id:
-        raise NotFound(f"no invitation {invitation_id} for {user.login!r}")
+        raise Refusal(f"no invitation {invitation_id} for {user.login!r}", Kind.NOT_FOUND)
     return row
 
 
@@ -327,13 +312,13 @@ def _require_membership(
     user = get_user(s, login)
     membership = _membership(s, org, user)
     if membership is None:
-        raise NotFound(f"{user.login!r} is not a member of {org_name!r}")
+        raise Refusal(f"{user.login!r} is not a member of {org_name!r}", Kind.NOT_FOUND)
     return org, user, membership
 
 
 def _guard_last_legal_representative(s: Session, org: Organization, membership: Membership) -> None:
     if membership.role == "legal-representative" and _legal_representatives(s, org) <= 1:
-        raise AccountError(
+        raise Refusal(
             f"the last legal representative of {org.name!r} cannot be removed or demoted; "
             "appoint another one first"
         )
@@ -358,12 +343,14 @@ def require_manager(s: Session, actor: str | None, org: Organization, role: str 
         return
     actor_role = role_of(s, actor, org)
     if actor_role not in MANAGERS:
-        raise PermissionDenied(
-            f"only a legal representative or an administrator of {org.name!r} can change members"
+        raise Refusal(
+            f"only a legal representative or an administrator of {org.name!r} can change members",
+            Kind.FORBIDDEN,
         )
     if role == "legal-representative" and actor_role != "legal-representative":
-        raise PermissionDenied(
-            "only a legal representative can appoint, demote or remove a legal representative"
+        raise Refusal(
+            "only a legal representative can appoint, demote or remove a legal representative",
+            Kind.FORBIDDEN,
         )
 
 
@@ -417,7 +404,7 @@ def _check_outbound(url: str) -> None:
     try:
         outbound.check_url(url, load_settings().outbound_allow)
     except outbound.Refused as exc:
-        raise AccountError("the chat webhook must be a public address") from exc
+        raise Refusal("the chat webhook must be a public address") from exc
 
 
 def set_user(
@@ -436,8 +423,9 @@ def set_user(
     """
     user = get_user(s, login)
     if actor is not None and normalize_login(actor) != user.login:
-        raise PermissionDenied(
-            f"only {user.login!r} changes their own e-mail, chat webhook and time zone"
+        raise Refusal(
+            f"only {user.login!r} changes their own e-mail, chat webhook and time zone",
+            Kind.FORBIDDEN,
         )
     if email is not None:
         _set_email(s, user, email, verified=actor is None)
@@ -445,13 +433,13 @@ def set_user(
         if chat_webhook and (
             len(chat_webhook) > 1000 or not re.fullmatch(r"https?://\S+", chat_webhook)
         ):
-            raise AccountError("the chat webhook must be an http(s) URL")
+            raise Refusal("the chat webhook must be an http(s) URL")
         if actor is not None:  # a user's (or manager's) change; the operator is trusted
             _check_outbound(chat_webhook)
         user.chat_webhook = chat_webhook
     if timezone is not None:
         if not valid_zone(timezone):
-            raise AccountError(f"unknown time zone {timezone!r}")
+            raise Refusal(f"unknown time zone {timezone!r}")
         user.timezone = timezone
     s.flush()
     return user
@@ -475,9 +463,9 @@ MIN_PASSWORD, MAX_PASSWORD = 8, 1000
 
 def _check_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+        raise Refusal(f"the password must have at least {MIN_PASSWORD} characters")
     if len(password) > MAX_PASSWORD:
-        raise AccountError(f"the password must have at most {MAX_PASSWORD} characters")
+        raise Refusal(f"the password must have at most {MAX_PASSWORD} characters")
 
 
 def set_password(s: Session, login: str, password: str, keep_session: str = "") -> User:
@@ -501,7 +489,7 @@ def change_password(s: Session, login: str, current: str, new: str, keep_session
     """The user's own change: the current account password (never an app password) first."""
     user = get_user(s, login)
     if not credentials.verify_password(user.password_hash, current):
-        raise PermissionDenied("the current password is wrong")
+        raise Refusal("the current password is wrong", Kind.FORBIDDEN)
     return set_password(s, login, new, keep_session)
 
 
@@ -509,7 +497,7 @@ def add_app_password(s: Session, login: str, label: str) -> str:
     """Create an app password and return it in clear (shown once)."""
     user = get_user(s, login)
     if not label.strip():
-        raise AccountError("an app password needs a label")
+        raise Refusal("an app password needs a label")
     secret = credentials.new_app_password()
     s.add(
         AppPassword(user_id=user.id, label=label, password_hash=credentials.hash_password(secret))
@@ -523,7 +511,7 @@ def add_app_password(s: Session, login: str, label: str) -> str:
 
 def _check_email(email: str) -> str:
     if email and (len(email) > 320 or not re.fullmatch(r"[^@\s]+@[^@\s]+", email)):
-        raise AccountError(f"{email!r} is not an e-mail address")
+        raise Refusal(f"{email!r} is not an e-mail address")
     return email
 
 
@@ -533,7 +521,7 @@ def _require_free_address(s: Session, user: User, address: str) -> None:
         select(User.login).where(User.email_key == address.lower(), User.id != user.id)
     )
     if holder is not None:
-        raise Conflict(f"the address {address!r} belongs to another account")
+        raise Refusal(f"the address {address!r} belongs to another account", Kind.CONFLICT)
 
 
 def _set_email(s: Session, user: User, email: str, verified: bool) -> None:
@@ -561,7 +549,7 @@ def _set_email(s: Session, user: User, email: str, verified: bool) -> None:
 def verify_email(s: Session, params: dict[str, str]) -> User:
     """Follow a verification link (its POST): the pending address becomes the account's.
 
-    Raises verification.LinkRefused for a bad link, Conflict when another
+    Raises verification.LinkRefused for a bad link, a conflict when another
     account verified the same address first.
     """
     pending = verification.open_link(s, params, utcnow())
@@ -669,7 +657,7 @@ def revoke_app_password(s: Session, login: str, password_id: int) -> None:
     user = get_user(s, login)
     row = s.get(AppPassword, password_id)
     if row is None or row.user_id != user.id or row.revoked_at is not None:
-        raise NotFound(f"no app password {password_id} for {user.login!r}")
+        raise Refusal(f"no app password {password_id} for {user.login!r}", Kind.NOT_FOUND)
     row.revoked_at = utcnow()
     s.flush()
 
@@ -735,7 +723,9 @@ def members(s: Session, org_name: str, actor: str | None = None) -> list[Members
     """The members of an organization; externals see no directory of it."""
     org = get_org(s, org_name)
     if actor is not None and role_of(s, actor, org) in (None, "external"):
-        raise PermissionDenied(f"only members of {org_name!r} (not externals) see its members")
+        raise Refusal(
+            f"only members of {org_name!r} (not externals) see its members", Kind.FORBIDDEN
+        )
     rows = s.execute(_membership_rows(s).where(Organization.id == org.id).order_by(User.login))
     return [_info(*r) for r in rows] + _invited(s, org)
 
@@ -755,7 +745,7 @@ def _invited(s: Session, org: Organization) -> list[MembershipInfo]:
 
 
 def member(s: Session, org_name: str, login: str) -> MembershipInfo:
-    """One membership, or NotFound."""
+    """One membership, or a not-found refusal."""
     org, user, membership = _require_membership(s, login, org_name)
     return _info(org, user, membership)
 
@@ -801,14 +791,10 @@ def check_new_collection(s: Session, owner: str, tag: str) -> None:
     if limit is None:
         return
     if store.count_collections(s, normalize_login(owner), tag) >= limit:
-        raise PlanLimit(
+        raise Refusal(
             f"your plan allows {limit} {noun}{'s' if limit > 1 else ''}; "
-            f"delete one or move to the plus plan to create another"
+            f"delete one or move to the plus plan to create another", Kind.FORBIDDEN
         )
-
-
-class PlanLimit(PermissionDenied):
-    """The plan does not allow this (DAV answers 403 with this message)."""
 
 
 def product_access(s: Session, login: str) -> Access:

@@ -18,6 +18,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
 from calcard import accounts
+from calcard.core.errors import Kind, Refusal
 from calcard.core.models import Organization, OrgBranding
 from calcard.core.times import as_utc, utcnow
 
@@ -43,7 +44,9 @@ def _info(org: Organization, row: OrgBranding) -> Branding:
 def _row(s: Session, org_name: str) -> tuple[Organization, OrgBranding] | None:
     try:
         org = accounts.get_org(s, org_name)
-    except accounts.NotFound:
+    except Refusal as refused:
+        if refused.kind is not Kind.NOT_FOUND:
+            raise
         return None
     row = s.get(OrgBranding, org.id)
     return (org, row) if row else None
@@ -59,9 +62,9 @@ def _editable(s: Session, org_name: str, actor: str | None) -> tuple[Organizatio
     """The organization's branding row (new if needed), if ``actor`` manages the organization."""
     org = accounts.get_org(s, org_name)
     if actor is not None and accounts.role_of(s, actor, org) not in accounts.MANAGERS:
-        raise accounts.PermissionDenied(
+        raise Refusal(
             f"only a legal representative or an administrator of {org.name!r} can change "
-            "its logo and colors"
+            "its logo and colors", Kind.FORBIDDEN
         )
     row = s.get(OrgBranding, org.id)
     if row is None:
@@ -73,7 +76,7 @@ def _editable(s: Session, org_name: str, actor: str | None) -> tuple[Organizatio
 
 def _color(value: str, name: str) -> str:
     if value and not COLOR_RE.match(value):
-        raise accounts.AccountError(f"{name} must be a color like #1a2b3c")
+        raise Refusal(f"{name} must be a color like #1a2b3c")
     return value.lower()
 
 
@@ -89,20 +92,20 @@ def set_colors(
 
 
 def image_type(data: bytes) -> str:
-    """The media type of a logo, or AccountError saying why it is not acceptable."""
+    """The media type of a logo, or a Refusal saying why it is not acceptable."""
     if len(data) > MAX_LOGO_BYTES:
-        raise accounts.AccountError(f"the logo is larger than {MAX_LOGO_BYTES // 1024} KB")
+        raise Refusal(f"the logo is larger than {MAX_LOGO_BYTES // 1024} KB")
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind, (width, height) = image.format, image.size
             if kind in FORMATS and max(width, height) <= MAX_LOGO_SIDE:
                 image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise accounts.AccountError("the logo is not a readable PNG, JPEG, GIF or WebP") from exc
+        raise Refusal("the logo is not a readable PNG, JPEG, GIF or WebP") from exc
     if kind not in FORMATS:
-        raise accounts.AccountError("the logo must be a PNG, JPEG, GIF or WebP image")
+        raise Refusal("the logo must be a PNG, JPEG, GIF or WebP image")
     if max(width, height) > MAX_LOGO_SIDE:
-        raise accounts.AccountError(f"the logo must be at most {MAX_LOGO_SIDE} pixels a side")
+        raise Refusal(f"the logo must be at most {MAX_LOGO_SIDE} pixels a side")
     return FORMATS[kind]
 
 
@@ -122,8 +125,9 @@ def remove_logo(s: Session, org_name: str, actor: str | None = None) -> Branding
 
 
 def logo(s: Session, org_name: str) -> tuple[bytes, str]:
-    """The logo's bytes and media type, or NotFound (the same for an unknown organization)."""
+    """The logo's bytes and media type, or a not-found refusal (also for an unknown
+    organization)."""
     found = _row(s, org_name)
     if found is None or not found[1].logo:
-        raise accounts.NotFound("no logo")
+        raise Refusal("no logo", Kind.NOT_FOUND)
     return found[1].logo, found[1].logo_type

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from calcard import accounts, store
 from calcard.accounts import credentials
+from calcard.core.errors import Kind, Refusal
 from calcard.core.models import Membership, Room, User
 
 MANAGERS = ("legal-representative", "administrator")
@@ -22,7 +23,7 @@ MANAGERS = ("legal-representative", "administrator")
 def _slug(name: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     if not slug:
-        raise accounts.AccountError("a room needs a name with letters or digits")
+        raise Refusal("a room needs a name with letters or digits")
     return slug[:50]
 
 
@@ -38,12 +39,12 @@ def create_room(
             .where(User.login == accounts.normalize_login(actor), Membership.org_id == org.id)
         )
         if role not in MANAGERS:
-            raise accounts.AccountError(
-                "only a legal representative or an administrator adds rooms"
+            raise Refusal(
+                "only a legal representative or an administrator adds rooms", Kind.FORBIDDEN
             )
     login = f"room-{_slug(name)}"
     if s.scalar(select(User.id).where(User.login == login)):
-        raise accounts.AccountError(f"a room or user {login!r} already exists")
+        raise Refusal(f"a room or user {login!r} already exists")
     user = User(
         login=login,
         name=name,
@@ -71,8 +72,8 @@ def list_rooms(s: Session, org_name: str, actor: str | None = None) -> list[dict
     of a room they know is answered by calcard.freebusy on its own terms."""
     org = accounts.get_org(s, org_name)
     if actor is not None and accounts.role_of(s, actor, org) in (None, "external"):
-        raise accounts.PermissionDenied(
-            f"only members of {org_name!r} (not externals) see its rooms"
+        raise Refusal(
+            f"only members of {org_name!r} (not externals) see its rooms", Kind.FORBIDDEN
         )
     rows = s.execute(
         select(Room.name, Room.capacity, User.login, User.email)

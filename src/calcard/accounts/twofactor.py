@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from calcard import accounts
 from calcard.accounts import sessions
+from calcard.core.errors import Kind, Refusal
 from calcard.core.models import User
 
 ISSUER = "calcard"
@@ -35,7 +36,7 @@ def begin(s: Session, login: str) -> Enrollment:
     """Start (or restart) enrollment; 2FA is on only after ``confirm``."""
     user = accounts.get_user(s, login)
     if user.totp_enabled:
-        raise accounts.AccountError("two-factor authentication is already on; disable it first")
+        raise Refusal("two-factor authentication is already on; disable it first")
     user.totp_secret = pyotp.random_base32()
     user.totp_last_step = 0
     s.flush()
@@ -51,11 +52,11 @@ def confirm(s: Session, login: str, code: str, keep_session: str = "") -> None:
     """
     user = accounts.get_user(s, login)
     if user.totp_enabled:
-        raise accounts.AccountError("two-factor authentication is already on")
+        raise Refusal("two-factor authentication is already on")
     if not user.totp_secret:
-        raise accounts.AccountError("start two-factor enrollment first")
+        raise Refusal("start two-factor enrollment first")
     if not verify_totp(s, login, code):
-        raise accounts.AccountError("wrong or expired code")
+        raise Refusal("wrong or expired code")
     user.totp_enabled = True
     sessions.end_others(s, user.id, keep_session)
     s.flush()
@@ -65,9 +66,9 @@ def disable(s: Session, login: str, code: str | None) -> None:
     """Turn 2FA off: the user needs a current code; the operator (code None) does not."""
     user = accounts.get_user(s, login)
     if not user.totp_enabled:
-        raise accounts.AccountError("two-factor authentication is not on")
+        raise Refusal("two-factor authentication is not on")
     if code is not None and not verify_totp(s, login, code):
-        raise accounts.PermissionDenied("wrong or expired code")
+        raise Refusal("wrong or expired code", Kind.FORBIDDEN)
     user.totp_enabled = False
     user.totp_secret = ""
     user.totp_last_step = 0

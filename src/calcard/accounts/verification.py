@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from calcard.core import links, mailqueue
 from calcard.core.config import load_settings
-from calcard.core.models import User
+from calcard.core.errors import Kind, Refusal
+from calcard.core.models import User, as_id
 from calcard.core.times import utcnow
 
 VALID_FOR = timedelta(days=3)
@@ -27,8 +28,12 @@ FIELDS = ("u", "a", "e", "sig")
 PATH = "/api/verify-email"
 
 
-class LinkRefused(PermissionError):
-    """A verification link that cannot be used (forged, expired or superseded)."""
+class LinkRefused(Refusal):
+    """A verification link that cannot be used (forged, expired or superseded): the
+    page behind the link answers it, not the JSON API."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, Kind.FORBIDDEN)
 
 
 def _purpose(user_id: int, address: str, expires: int) -> str:
@@ -59,6 +64,13 @@ def send(s: Session, user: User) -> None:
         "nothing changes."
     )
     mailqueue.enqueue(s, user.login, user.email_pending, "Confirm your e-mail address", text)
+
+
+def link_owner(s: Session, params: dict[str, str]) -> str | None:
+    """Whose account a link verifies (to lock before the write), if it names one."""
+    user_id = as_id(params.get("u", ""))
+    user = s.get(User, user_id) if user_id is not None else None
+    return user.login if user else None
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from calcard.core.errors import Refusal
+
 MAX_LINKS = 20
 MAX_LENGTH = 2000
 SCHEMES = ("http", "https")
 
 
-class LinkError(ValueError):
-    pass
-
-
 def checked_link(value: object) -> str:
-    """An http(s) URL with a host and no spaces or control characters, or LinkError."""
+    """An http(s) URL with a host and no spaces or control characters, or a Refusal."""
     text = value.strip() if isinstance(value, str) else ""
     try:
         parts = urlsplit(text)
@@ -34,7 +32,7 @@ def checked_link(value: object) -> str:
         or parts.scheme.lower() not in SCHEMES
         or not parts.hostname
     ):
-        raise LinkError(f"attachments must be http or https links, not {str(value)[:80]!r}")
+        raise Refusal(f"attachments must be http or https links, not {str(value)[:80]!r}")
     return text
 
 
@@ -42,7 +40,7 @@ def checked_links(values: object) -> tuple[str, ...]:
     if values is None:
         return ()
     if not isinstance(values, list) or len(values) > MAX_LINKS:
-        raise LinkError(f"attachments must be a list of at most {MAX_LINKS} links")
+        raise Refusal(f"attachments must be a list of at most {MAX_LINKS} links")
     return tuple(dict.fromkeys(checked_link(v) for v in values))
 
 
@@ -57,7 +55,7 @@ def _is_web_link(attach) -> bool:
         return False
     try:
         checked_link(str(attach))
-    except LinkError:
+    except Refusal:
         return False
     return True
 

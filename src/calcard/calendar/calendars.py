@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from sqlalchemy.orm import Session
 
 from calcard import accounts, sharing, store
+from calcard.core.errors import Kind, Refusal
 from calcard.sharing import access
 
 PALETTE = ("#2563eb", "#059669", "#d97706", "#dc2626", "#7c3aed", "#db2777", "#0d9488", "#475569")
@@ -34,14 +35,14 @@ def color_of(props: Mapping[str, str], index: int) -> str:
 
 def checked_color(value: object) -> str:
     if not isinstance(value, str) or not COLOR_RE.match(value):
-        raise accounts.AccountError("color must be a hex color like #2563eb")
+        raise Refusal("color must be a hex color like #2563eb")
     return value.lower()
 
 
 def checked_name(value: object) -> str:
     name = value.strip() if isinstance(value, str) else ""
     if not name or len(name) > MAX_NAME or any(unicodedata.category(c) == "Cc" for c in name):
-        raise accounts.AccountError(f"name must be 1 to {MAX_NAME} characters, no control codes")
+        raise Refusal(f"name must be 1 to {MAX_NAME} characters, no control codes")
     return name
 
 
@@ -49,7 +50,7 @@ def create(s: Session, login: str, name: object, color: object) -> store.Collect
     """A new calendar in the caller's home, within their plan's limit."""
     name, color = checked_name(name), checked_color(color)
     if not accounts.product_access(s, login).calendar:
-        raise accounts.PermissionDenied("you have no access to calendars")
+        raise Refusal("you have no access to calendars", Kind.FORBIDDEN)
     accounts.check_new_collection(s, login, "VCALENDAR")
     path = free_path(s, login, name, "calendar")
     props = {
@@ -83,11 +84,11 @@ def own_calendar(
     collection = decision.collection
     if collection is not None and collection.owner == login and collection.tag == "VCALENDAR":
         if not accounts.product_access(s, login).calendar:
-            raise accounts.PermissionDenied("you have no access to calendars")
+            raise Refusal("you have no access to calendars", Kind.FORBIDDEN)
     if collection is None or collection.tag != "VCALENDAR" or not decision.readable:
-        raise accounts.NotFound(f"no calendar {path!r}")
+        raise Refusal(f"no calendar {path!r}", Kind.NOT_FOUND)
     if not decision.allowed:
-        raise accounts.PermissionDenied("only its owner can change or delete a calendar")
+        raise Refusal("only its owner can change or delete a calendar", Kind.FORBIDDEN)
     return collection
 
 

@@ -24,6 +24,7 @@ from calcard import freebusy, sharing, store
 from calcard.calendar import attachments, saving
 from calcard.calendar.calendars import color_of
 from calcard.core import recurrence, timebounds, times
+from calcard.core.errors import Kind, Refusal
 from calcard.sharing import access
 from calcard.store import ItemData, alarms, busy, ical
 
@@ -31,14 +32,6 @@ FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 ACTIONS = ("DISPLAY", "EMAIL")
 MANAGED = ("SUMMARY", "DTSTART", "DTEND", "DURATION", "LOCATION", "DESCRIPTION", "ATTENDEE")
-
-
-class EventError(ValueError):
-    """A refused request; ``status`` is the HTTP status the API answers with."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -293,7 +286,7 @@ def move(
     begin: date | datetime = dtstart.dt
     new_start, new_end = times
     if isinstance(begin, datetime) != isinstance(new_start, datetime):
-        raise EventError("open the event to switch between all-day and timed")
+        raise Refusal("open the event to switch between all-day and timed")
     zone = zone_of(begin, busy.user_zone(s, login))
     if component is target.master:
         _shift_weekdays(component, _day(new_start, zone) - _day(old_start, zone))
@@ -332,10 +325,10 @@ def parse_input(body: dict) -> EventInput:
     """Validate the event form's JSON; every problem is a 400 with its reason."""
     all_day = body.get("all_day", False)
     if not isinstance(all_day, bool):
-        raise EventError("all_day must be true or false")
+        raise Refusal("all_day must be true or false")
     timezone = str(body.get("timezone") or "UTC")
     if not times.valid_zone(timezone):
-        raise EventError(f"unknown time zone {timezone!r}")
+        raise Refusal(f"unknown time zone {timezone!r}")
     start = _parse_time(body.get("start"), all_day, "start")
     end = (
         _parse_time(body["end"], all_day, "end")
@@ -343,11 +336,8 @@ def parse_input(body: dict) -> EventInput:
         else start + (timedelta(days=1) if all_day else timedelta(hours=1))
     )
     if end <= start:
-        raise EventError("the end must be after the start")
-    try:
-        links = attachments.checked_links(body.get("attachments"))
-    except attachments.LinkError as exc:
-        raise EventError(str(exc)) from exc
+        raise Refusal("the end must be after the start")
+    links = attachments.checked_links(body.get("attachments"))
     return EventInput(
         title=_text(body, "title", 1000) or "(no title)",
         start=start,
@@ -369,20 +359,20 @@ def parse_instant(value: object, name: str) -> datetime | date:
     try:
         return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
     except ValueError as exc:
-        raise EventError(f"{name} must be an ISO 8601 date or date-time") from exc
+        raise Refusal(f"{name} must be an ISO 8601 date or date-time") from exc
 
 
 def _text(body: dict, name: str, limit: int) -> str:
     value = body.get(name) or ""
     if not isinstance(value, str) or len(value) > limit:
-        raise EventError(f"{name} must be text of at most {limit} characters")
+        raise Refusal(f"{name} must be text of at most {limit} characters")
     return value.strip()
 
 
 def _list(body: dict, name: str, limit: int) -> list:
     value = body.get(name) or []
     if not isinstance(value, list) or len(value) > limit:
-        raise EventError(f"{name} must be a list of at most {limit} entries")
+        raise Refusal(f"{name} must be a list of at most {limit} entries")
     return value
 
 
@@ -392,9 +382,9 @@ def _parse_time(value: object, all_day: bool, name: str) -> datetime | date:
         moment = day or datetime.fromisoformat(str(value))
         timebounds.check_instant(moment, name)
     except timebounds.OutOfRange as exc:
-        raise EventError(str(exc)) from exc
+        raise Refusal(str(exc)) from exc
     except ValueError as exc:
-        raise EventError(f"{name} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM") from exc
+        raise Refusal(f"{name} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM") from exc
     if not isinstance(moment, datetime):
         return moment  # the day
     return moment.replace(tzinfo=None, second=0, microsecond=0)
@@ -404,33 +394,33 @@ def _parse_rule(value: object) -> Rule | None:
     if not value:
         return None
     if not isinstance(value, dict) or value.get("freq") not in FREQUENCIES:
-        raise EventError(f"rrule.freq must be one of {', '.join(FREQUENCIES)}")
+        raise Refusal(f"rrule.freq must be one of {', '.join(FREQUENCIES)}")
     interval, count = value.get("interval") or 1, value.get("count")
     byday = tuple(value.get("byday") or ())
     if not isinstance(interval, int) or not 1 <= interval <= 1000:
-        raise EventError("rrule.interval must be a whole number from 1 to 1000")
+        raise Refusal("rrule.interval must be a whole number from 1 to 1000")
     if count is not None and (not isinstance(count, int) or not 1 <= count <= 1000):
-        raise EventError("rrule.count must be a whole number from 1 to 1000")
+        raise Refusal("rrule.count must be a whole number from 1 to 1000")
     if not set(byday) <= set(WEEKDAYS):
-        raise EventError(f"rrule.byday takes {', '.join(WEEKDAYS)}")
+        raise Refusal(f"rrule.byday takes {', '.join(WEEKDAYS)}")
     try:
         until = date.fromisoformat(value["until"]) if value.get("until") else None
     except (TypeError, ValueError) as exc:
-        raise EventError("rrule.until must be YYYY-MM-DD") from exc
+        raise Refusal("rrule.until must be YYYY-MM-DD") from exc
     if until and count:
-        raise EventError("a series ends on a date or after a count, not both")
+        raise Refusal("a series ends on a date or after a count, not both")
     return Rule(value["freq"], interval, byday, until, count)
 
 
 def _parse_alarm(value: object) -> Alarm:
     if not isinstance(value, dict):
-        raise EventError("each alarm is {minutes, action, repeat}")
+        raise Refusal("each alarm is {minutes, action, repeat}")
     minutes, action = value.get("minutes"), str(value.get("action", "DISPLAY")).upper()
     repeat = str(value.get("repeat") or "").lower()
     if not isinstance(minutes, int) or not 0 <= minutes <= 40320:
-        raise EventError("alarm minutes must be from 0 to 40320 (four weeks) before")
+        raise Refusal("alarm minutes must be from 0 to 40320 (four weeks) before")
     if action not in ACTIONS or (repeat and repeat not in alarms.REPEATS):
-        raise EventError("alarm action is DISPLAY or EMAIL; repeat hourly, daily or weekly")
+        raise Refusal("alarm action is DISPLAY or EMAIL; repeat hourly, daily or weekly")
     return Alarm(minutes, action, repeat)
 
 
@@ -523,14 +513,14 @@ def save(s: Session, login: str, collection: store.CollectionData, href: str, ca
     try:
         data = ItemData.from_text(href, calendar.to_ical())
     except ical.ParseError as exc:
-        raise EventError(f"the event could not be stored: {exc}") from exc
+        raise Refusal(f"the event could not be stored: {exc}") from exc
     too_many = recurrence.refusal(data.text)
     if too_many:
-        raise EventError(too_many)
+        raise Refusal(too_many)
     try:
         return saving.save(s, collection, data, actor=login)[0]
     except store.StoreError as exc:
-        raise EventError(str(exc), 409) from exc
+        raise Refusal(str(exc), Kind.CONFLICT) from exc
 
 
 # --- finding things ------------------------------------------------------------------------
@@ -541,16 +531,16 @@ def find_calendar(s: Session, login: str, path: str, write: bool = False) -> sto
     decision = access.stored(s, login, access.WRITE if write else access.READ, path)
     collection = decision.collection
     if collection is None or collection.tag != "VCALENDAR" or not decision.readable:
-        raise EventError(f"no calendar {path!r}", 404)
+        raise Refusal(f"no calendar {path!r}", Kind.NOT_FOUND)
     if not decision.allowed:
-        raise EventError(f"the calendar {path!r} is read-only for you", 403)
+        raise Refusal(f"the calendar {path!r} is read-only for you", Kind.FORBIDDEN)
     return collection
 
 
 def _item(s: Session, collection: store.CollectionData, href: str) -> ItemData:
     item = store.get_item(s, collection.id, href)
     if item is None or item.component != "VEVENT":
-        raise EventError(f"no event {href!r} in /{collection.path}/", 404)
+        raise Refusal(f"no event {href!r} in /{collection.path}/", Kind.NOT_FOUND)
     return item
 
 
@@ -558,7 +548,7 @@ def _load(s: Session, collection: store.CollectionData, href: str, etag: str | N
     """The stored event, refusing a change made from an outdated copy (409)."""
     item = _item(s, collection, href)
     if etag and etag != item.etag:
-        raise EventError("the event was changed meanwhile; reload and try again", 409)
+        raise Refusal("the event was changed meanwhile; reload and try again", Kind.CONFLICT)
     return icalendar.Calendar.from_ical(item.text)
 
 
@@ -566,7 +556,7 @@ def _master(calendar):
     events = [c for c in calendar.subcomponents if c.name == "VEVENT"]
     master = next((c for c in events if c.get("RECURRENCE-ID") is None), None)
     if master is None:
-        raise EventError("the event has no main component (only overrides)")
+        raise Refusal("the event has no main component (only overrides)")
     return master
 
 
@@ -577,7 +567,7 @@ def _recurrence(master, recurrence_id: str) -> datetime | date:
     if not isinstance(begin, datetime):
         return moment if not isinstance(moment, datetime) else moment.date()
     if not isinstance(moment, datetime):
-        raise EventError("recurrence_id of a timed series must be a date-time")
+        raise Refusal("recurrence_id of a timed series must be a date-time")
     if begin.tzinfo is None:
         return moment.replace(tzinfo=None)
     return moment.astimezone(begin.tzinfo)
@@ -607,7 +597,7 @@ def _occurrence(calendar, master, recurrence_id: str):
     for occurrence in recurring_ical_events.of(calendar).between(start, start + timedelta(1)):
         if _instant(occurrence["DTSTART"].dt) == _instant(moment):
             return occurrence
-    raise EventError(f"the series has no occurrence at {recurrence_id}", 404)
+    raise Refusal(f"the series has no occurrence at {recurrence_id}", Kind.NOT_FOUND)
 
 
 def _override(calendar, master, recurrence_id: str):

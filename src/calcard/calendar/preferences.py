@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from calcard import accounts
 from calcard.calendar import events
+from calcard.core.errors import Refusal
 
 DEFAULT_WEEK_START = 1  # Monday; 0 = Sunday ... 6 = Saturday, as FullCalendar's firstDay
 DEFAULT_TIMEZONE = "UTC"  # what accounts start with
@@ -51,7 +52,7 @@ def _writable_calendar(s: Session, login: str, path: str) -> str:
         return ""
     normalized = "/" + path.strip("/") + "/"
     if not any(c.writable and c.path == normalized for c in events.calendars(s, login)):
-        raise accounts.AccountError(f"{path!r} is not a calendar you can add events to")
+        raise Refusal(f"{path!r} is not a calendar you can add events to")
     return normalized
 
 
@@ -66,7 +67,7 @@ def update(
 ) -> Preferences:
     """Change the given preferences (None = keep); refuses the whole change on a bad value."""
     if week_start is not None and not 0 <= week_start <= 6:
-        raise accounts.AccountError("week_start must be 0 (Sunday) to 6 (Saturday)")
+        raise Refusal("week_start must be 0 (Sunday) to 6 (Saturday)")
     changes: dict[str, object] = {}
     if week_start is not None:
         changes["week_start"] = week_start

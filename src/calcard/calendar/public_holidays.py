@@ -27,16 +27,13 @@ from sqlalchemy.orm import Session
 from calcard import accounts, store
 from calcard.calendar import calendars
 from calcard.core.db import Database
+from calcard.core.errors import Kind, Refusal
 from calcard.core.models import Collection, HolidaySubscription
 
 PAST_YEARS, FUTURE_YEARS = 1, 2
 UID_DOMAIN = "holidays.calcard"
 COLOR = "#dc2626"
 MAX_RANGE = timedelta(days=400)
-
-
-class HolidayError(ValueError):
-    """An unknown country or subdivision, or a bad range (400)."""
 
 
 @dataclass(frozen=True)
@@ -69,14 +66,14 @@ def _name(module: str) -> str:
 
 
 def country(code: object, subdivision: object = "") -> tuple[Country, str]:
-    """The country and subdivision asked for, or HolidayError."""
+    """The country and subdivision asked for, or a Refusal."""
     wanted = code.upper() if isinstance(code, str) else ""
     found = next((c for c in countries() if c.code == wanted), None)
     if found is None:
-        raise HolidayError(f"no holidays known for country {str(code)[:20]!r}")
+        raise Refusal(f"no holidays known for country {str(code)[:20]!r}")
     subdivision = subdivision or ""
     if subdivision and subdivision not in found.subdivisions:
-        raise HolidayError(f"{found.name} has no subdivision {str(subdivision)[:40]!r}")
+        raise Refusal(f"{found.name} has no subdivision {str(subdivision)[:40]!r}")
     return found, str(subdivision)
 
 
@@ -104,7 +101,7 @@ def between(code: str, subdivision: str, language: str, first: date, last: date)
 def overlay(s: Session, login: str, code: object, subdivision: object, first: date, last: date):
     """The holidays the web calendar shows as an overlay, in the user's language."""
     if not first <= last or last - first > MAX_RANGE:
-        raise HolidayError("the range must end after it starts and span at most 400 days")
+        raise Refusal("the range must end after it starts and span at most 400 days")
     found, subdivision = country(code, subdivision)
     language = language_for(found.code, _user_language(s, login))
     return between(found.code, subdivision, language, first, last)
@@ -151,7 +148,7 @@ def subscribe(
     """
     found, subdivision = country(code, subdivision)
     if not accounts.product_access(s, login).calendar:
-        raise accounts.PermissionDenied("you have no access to calendars")
+        raise Refusal("you have no access to calendars", Kind.FORBIDDEN)
     existing = [
         sub
         for sub in subscriptions(s, login)

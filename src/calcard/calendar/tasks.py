@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from calcard import store
 from calcard.calendar import events, saving
-from calcard.calendar.events import EventError
 from calcard.core import times
+from calcard.core.errors import Kind, Refusal
 from calcard.sharing import access
 from calcard.store import ItemData, busy
 
@@ -163,13 +163,13 @@ def _open(s: Session, login: str, path: str, href: str, etag: str | None):
     collection = events.find_calendar(s, login, path, write=True)
     item = store.get_item(s, collection.id, href)
     if item is None or item.component != "VTODO":
-        raise EventError(f"no task {href!r} in /{collection.path}/", 404)
+        raise Refusal(f"no task {href!r} in /{collection.path}/", Kind.NOT_FOUND)
     if etag and etag != item.etag:
-        raise EventError("the task was changed meanwhile; reload and try again", 409)
+        raise Refusal("the task was changed meanwhile; reload and try again", Kind.CONFLICT)
     calendar = icalendar.Calendar.from_ical(item.text)
     todo = next((c for c in calendar.walk("VTODO") if c.get("RECURRENCE-ID") is None), None)
     if todo is None:
-        raise EventError("the task has no main component (only overrides)")
+        raise Refusal("the task has no main component (only overrides)")
     return collection, calendar, todo
 
 
@@ -225,19 +225,19 @@ def parse_input(body: dict) -> TaskInput:
     """Validate the task form's JSON; every problem is a 400 with its reason."""
     summary = body.get("summary")
     if not isinstance(summary, str) or not summary.strip() or len(summary) > 1000:
-        raise EventError("summary must be text of 1 to 1000 characters")
+        raise Refusal("summary must be text of 1 to 1000 characters")
     description = body.get("description") or ""
     if not isinstance(description, str) or len(description) > 20000:
-        raise EventError("description must be text of at most 20000 characters")
+        raise Refusal("description must be text of at most 20000 characters")
     timezone = str(body.get("timezone") or "UTC")
     if not times.valid_zone(timezone):
-        raise EventError(f"unknown time zone {timezone!r}")
+        raise Refusal(f"unknown time zone {timezone!r}")
     priority = body.get("priority") or 0
     if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 9:
-        raise EventError("priority must be a whole number from 0 (none) to 9")
+        raise Refusal("priority must be a whole number from 0 (none) to 9")
     completed = body.get("completed")
     if completed is not None and not isinstance(completed, bool):
-        raise EventError("completed must be true or false")
+        raise Refusal("completed must be true or false")
     return TaskInput(
         summary=summary.strip(),
         due=_parse_due(body.get("due")),
@@ -257,7 +257,7 @@ def _parse_due(value: object) -> date | datetime | None:
             return date.fromisoformat(text)
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise EventError("due must be YYYY-MM-DD or YYYY-MM-DDTHH:MM") from exc
+        raise Refusal("due must be YYYY-MM-DD or YYYY-MM-DDTHH:MM") from exc
     if moment.tzinfo is not None:
-        raise EventError("due is a wall-clock time (YYYY-MM-DDTHH:MM) in the given time zone")
+        raise Refusal("due is a wall-clock time (YYYY-MM-DDTHH:MM) in the given time zone")
     return moment.replace(second=0, microsecond=0)

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calcard import store
+from calcard.core.errors import Kind
 from calcard.core.models import Collection, ContactMerge, Item
 from calcard.core.times import utcnow
 from calcard.sharing import access
@@ -36,20 +37,12 @@ SINGLE = {"fn", "n", "bday", "anniversary", "gender", "kind", APPLE_KIND, "photo
 KEPT_IN_RECORD = {"n", "kind", APPLE_KIND, "photo", "logo"}  # conflicts: the record keeps them
 
 
-class ContactNotFound(StoreError):
-    pass
-
-
-class ContactConflict(StoreError):
-    pass
-
-
 def addressbook(s: Session, login: str, path: str, write: bool = False) -> store.CollectionData:
     """The address book at ``path`` if ``login`` may read it (or write it)."""
     decision = access.stored(s, login, access.WRITE if write else access.READ, path)
     collection = decision.collection
     if collection is None or collection.tag != "VADDRESSBOOK" or not decision.readable:
-        raise ContactNotFound(f"no address book at {path!r}")
+        raise StoreError(f"no address book at {path!r}", Kind.NOT_FOUND)
     if not decision.allowed:
         raise StoreError(f"{path!r} is read-only for {login!r}")
     return collection
@@ -74,7 +67,7 @@ def _cards(s: Session, collection_id: int) -> Iterator[tuple[ItemData, vobject.b
 def _by_uid(s: Session, collection_id: int, uid: str) -> ItemData:
     item = store.item_by_uid(s, collection_id, uid)
     if item is None:
-        raise ContactNotFound(f"no contact {uid!r} in this address book")
+        raise StoreError(f"no contact {uid!r} in this address book", Kind.NOT_FOUND)
     return item
 
 
@@ -221,7 +214,7 @@ def transfer(
     for uid in dict.fromkeys(uids):
         try:
             item = _by_uid(s, source.id, uid)
-        except ContactNotFound as exc:
+        except StoreError as exc:  # no such contact
             report.skipped.append(f"{uid}: {exc}")
             continue
         if store.has_uid(s, target.id, uid):
@@ -468,13 +461,13 @@ def undo_merge(s: Session, login: str, merge_id: int) -> dict:
     """Put every card the merge touched back as it was; refused if any changed since."""
     row = s.get(ContactMerge, merge_id)
     if row is None:
-        raise ContactNotFound(f"no merge {merge_id}")
+        raise StoreError(f"no merge {merge_id}", Kind.NOT_FOUND)
     path = s.scalar(select(Collection.path).where(Collection.id == row.collection_id)) or ""
     collection = addressbook(s, login, path, write=True)
     if collection.id != row.collection_id:
-        raise ContactNotFound(f"the address book of merge {merge_id} is deleted")
+        raise StoreError(f"the address book of merge {merge_id} is deleted", Kind.NOT_FOUND)
     if row.undone_at is not None:
-        raise ContactConflict(f"merge {merge_id} is already undone")
+        raise StoreError(f"merge {merge_id} is already undone", Kind.CONFLICT)
     originals = json.loads(row.originals)
     for original in originals:
         _check_unchanged(s, collection, original)
@@ -488,9 +481,11 @@ def _check_unchanged(s: Session, collection: store.CollectionData, original: dic
     current = store.get_item(s, collection.id, original["href"])
     if original["removed"]:
         if current is not None or store.has_uid(s, collection.id, original["uid"]):
-            raise ContactConflict(f"{original['uid']!r} exists again; undo refused")
+            raise StoreError(f"{original['uid']!r} exists again; undo refused", Kind.CONFLICT)
     elif current is None or current.etag != original["etag_after"]:
-        raise ContactConflict(f"{original['uid']!r} changed since the merge; undo refused")
+        raise StoreError(
+            f"{original['uid']!r} changed since the merge; undo refused", Kind.CONFLICT
+        )
 
 
 def _put_back(s: Session, collection: store.CollectionData, original: dict) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from calcard import accounts, sharing, store
 from calcard.core import times
+from calcard.core.errors import Refusal
 from calcard.core.models import Item, Reminder, User
 from calcard.sharing import access
 
@@ -165,9 +166,9 @@ def _dated_cards(s: Session, collection_id: int) -> Iterator[tuple[str, _Card]]:
 def birthdays(s: Session, login: str, start: date, end: date) -> list[Birthday]:
     """Entries from ``start`` to ``end`` inclusive, one per contact (by UID) and kind."""
     if end < start:
-        raise ValueError("end is before start")
+        raise Refusal("end is before start")
     if (end - start).days > MAX_RANGE_DAYS:
-        raise ValueError(f"the range may span at most {MAX_RANGE_DAYS} days")
+        raise Refusal(f"the range may span at most {MAX_RANGE_DAYS} days")
     seen: set[tuple[str, str]] = set()
     found: list[Birthday] = []
     for book in enabled_addressbooks(s, login):

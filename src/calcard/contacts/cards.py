@@ -20,7 +20,8 @@ import vobject
 from sqlalchemy.orm import Session
 
 from calcard import contacts, sharing, store
-from calcard.contacts import ContactConflict, ContactNotFound, birthdays
+from calcard.contacts import birthdays
+from calcard.core.errors import Kind
 from calcard.sharing import access
 from calcard.store import ItemData, StoreError
 
@@ -278,13 +279,13 @@ def detail(s: Session, login: str, path: str, uid: str) -> dict:
 def _person(s: Session, book: store.CollectionData, uid: str):
     item = store.item_by_uid(s, book.id, uid)
     if item is None:
-        raise ContactNotFound(f"no contact {uid!r} in /{book.path}/")
+        raise StoreError(f"no contact {uid!r} in /{book.path}/", Kind.NOT_FOUND)
     try:
         card = vobject.readOne(item.text)
     except Exception as exc:  # noqa: BLE001 - vobject raises many kinds
         raise StoreError(f"the contact {uid!r} cannot be read: {exc}") from exc
     if contacts.group_style(card):
-        raise ContactNotFound(f"{uid!r} is a group, not a contact")
+        raise StoreError(f"{uid!r} is a group, not a contact", Kind.NOT_FOUND)
     return item, card
 
 
@@ -309,7 +310,7 @@ def update(s: Session, login: str, path: str, uid: str, etag: str, data: Contact
     book = contacts.addressbook(s, login, path, write=True)
     item, card = _person(s, book, uid)
     if etag and etag != item.etag:
-        raise ContactConflict("the contact was changed meanwhile; reload it")
+        raise StoreError("the contact was changed meanwhile; reload it", Kind.CONFLICT)
     _apply(card, data, read(card))
     stored = contacts.save_card(s, book, item, card)
     return _form_json(stored, book.path, read(card), _cards(s, book)[1].get(uid, []))
@@ -320,7 +321,7 @@ def delete(s: Session, login: str, path: str, uid: str, etag: str, actor: str) -
     book = contacts.addressbook(s, login, path, write=True)
     item, _ = _person(s, book, uid)
     if etag and etag != item.etag:
-        raise ContactConflict("the contact was changed meanwhile; reload it")
+        raise StoreError("the contact was changed meanwhile; reload it", Kind.CONFLICT)
     store.delete_item(s, book, item.href, actor)
 
 

@@ -77,6 +77,15 @@ def rowcount(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE matched. Its result is a ``CursorResult``;
     ``Session.execute`` is typed as returning any ``Result``, which has no rowcount."""
     return cast(CursorResult[Any], result).rowcount
+def org_key(name: str) -> str:
+    """The lock key of an organization's own data: its members, roles, invitations,
+    workgroups, rooms and branding (``lock_owners`` takes it like an owner's login).
+
+    Writes to one organization serialize on it, so its invariants (the last legal
+    representative, who may change whom) hold against concurrent changes, while
+    writes of other organizations and of people's own data do not wait for them.
+    """
+    return f"org:{name}"
 
 
 class Database:

@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import icalendar
 
+from calcard.core.errors import Refusal
 from calcard.core.times import MAX_TZID
 
 EARLIEST = datetime(300, 1, 1)
@@ -51,8 +52,9 @@ _LONG_TZID = re.compile(
 )
 
 
-class OutOfRange(ValueError):
-    pass
+class OutOfRange(Refusal):
+    """A date outside the bounds (invalid); its own type because parsers catch it before
+    their generic ``ValueError`` to keep its message."""
 
 
 def _naive(value: date | datetime) -> datetime:

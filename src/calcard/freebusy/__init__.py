@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from calcard import sharing, store
 from calcard.core import timebounds, times
+from calcard.core.errors import Refusal
 from calcard.core.models import Collection, Membership, Occurrence, Room, User
 from calcard.core.times import utcnow
 from calcard.store import busy
@@ -353,7 +354,7 @@ def outbox_freebusy(s: Session, organizer: str, request_text: str) -> list[Outbo
         start, end = query["DTSTART"].dt, query["DTEND"].dt
         recipients = query.get("ATTENDEE", [])
     except (ValueError, StopIteration, KeyError) as exc:
-        raise ValueError(f"not a VFREEBUSY request: {exc}") from exc
+        raise Refusal(f"not a VFREEBUSY request: {exc}") from exc
     recipients = recipients if isinstance(recipients, list) else [recipients]
     answers = []
     for recipient in recipients:

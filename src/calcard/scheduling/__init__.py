@@ -29,6 +29,7 @@ from calcard import freebusy, store
 from calcard.core import links, mailqueue
 from calcard.core.config import load_settings
 from calcard.core.db import lock_owners
+from calcard.core.errors import Kind, Refusal
 from calcard.core.models import Collection, Item, Membership, Room, User
 from calcard.reminders import delivery
 from calcard.scheduling import itip
@@ -514,11 +515,12 @@ def link_owner(s: Session, params: dict[str, str]) -> str | None:
     return row.owner if row else None
 
 
-class LinkRefused(PermissionError):
-    """An answer link that cannot be used; the message is in ``language``."""
+class LinkRefused(Refusal):
+    """An answer link that cannot be used (forbidden); the message is in ``language``,
+    which the answer page speaks."""
 
     def __init__(self, reason: str, language: str = "en") -> None:
-        super().__init__(itip.words(language)[reason])
+        super().__init__(itip.words(language)[reason], Kind.FORBIDDEN)
         self.language = itip.language_of(language)
 
 

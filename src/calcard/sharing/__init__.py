@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from calcard import accounts, store
+from calcard.core.errors import Kind, Refusal
 from calcard.core.models import (
     Collection,
     Membership,
@@ -150,7 +151,7 @@ def _target_id(s: Session, kind: str, name: str, owner_login: str) -> int:
         )
     )
     if len(group_ids) != 1:
-        raise accounts.AccountError(
+        raise Refusal(
             f"no single workgroup {name!r} in the organizations of {owner_login!r}"
         )
     return group_ids[0]
@@ -162,7 +163,7 @@ def _shareable(s: Session, path: str, actor: str | None) -> store.CollectionData
 
     collection = store.get_collection(s, path.strip("/"))
     if collection is None or collection.tag not in ("VCALENDAR", "VADDRESSBOOK"):
-        raise accounts.NotFound(f"no calendar or address book at {path!r}")
+        raise Refusal(f"no calendar or address book at {path!r}", Kind.NOT_FOUND)
     principal = None if actor is None else accounts.normalize_login(actor)
     access.require(s, principal, access.SHARE, collection.path)
     return collection
@@ -172,7 +173,7 @@ def _find_share(
     s: Session, collection: store.CollectionData, kind: str, name: str
 ) -> tuple[int, Share | None]:
     if kind not in TARGET_KINDS:
-        raise accounts.AccountError(f"share target must be one of {', '.join(TARGET_KINDS)}")
+        raise Refusal(f"share target must be one of {', '.join(TARGET_KINDS)}")
     target = _target_id(s, kind, name, collection.owner)
     share = s.scalars(
         select(Share).where(
@@ -189,12 +190,12 @@ def add_share(
 ) -> None:
     """Share (or change the access of a share of) a collection."""
     if access not in ACCESS_LEVELS:
-        raise accounts.AccountError(f"access must be one of {', '.join(ACCESS_LEVELS)}")
+        raise Refusal(f"access must be one of {', '.join(ACCESS_LEVELS)}")
     collection = _shareable(s, path, actor)
     if kind == "user" and accounts.get_user(s, name).login == collection.owner:
-        raise accounts.AccountError("a collection cannot be shared with its owner")
+        raise Refusal("a collection cannot be shared with its owner")
     if kind == "org" and accounts.role_of(s, collection.owner, accounts.get_org(s, name)) is None:
-        raise accounts.PermissionDenied(f"the owner is not a member of {name!r}")
+        raise Refusal(f"the owner is not a member of {name!r}", Kind.FORBIDDEN)
     target, share = _find_share(s, collection, kind, name)
     if share is None:
         s.add(
@@ -215,7 +216,7 @@ def remove_share(s: Session, path: str, kind: str, name: str, actor: str | None 
     collection = _shareable(s, path, actor)
     _target, share = _find_share(s, collection, kind, name)
     if share is None:
-        raise accounts.NotFound(f"{path!r} is not shared with {kind} {name!r}")
+        raise Refusal(f"{path!r} is not shared with {kind} {name!r}", Kind.NOT_FOUND)
     s.delete(share)
     s.flush()
 

@@ -22,8 +22,8 @@ or none. The rules:
   its name, color, resource type and who sees it, stay the owner's.
 
 Existence is hidden from whoever may not read (RFC 4918 §9.6 leaves the
-choice; a 404 tells a stranger nothing): their refusal is NotFound, everyone
-else's PermissionDenied with the reason.
+choice; a 404 tells a stranger nothing): their refusal is of kind NOT_FOUND,
+everyone else's FORBIDDEN with the reason (calcard.core.errors).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from calcard import accounts, sharing, store
+from calcard.core.errors import Kind, Refusal
 from calcard.core.models import HolidaySubscription
 from calcard.store import inbox
 
@@ -77,12 +78,12 @@ class Decision:
     reason: str = ""
 
     def raise_if_refused(self) -> Decision:
-        """NotFound for who may not read, else PermissionDenied with the reason."""
+        """A NOT_FOUND refusal for who may not read, else FORBIDDEN with the reason."""
         if self.allowed:
             return self
         if not self.readable:
-            raise accounts.NotFound(f"no calendar or address book at /{self.path}/")
-        raise accounts.PermissionDenied(self.reason)
+            raise Refusal(f"no calendar or address book at /{self.path}/", Kind.NOT_FOUND)
+        raise Refusal(self.reason, Kind.FORBIDDEN)
 
 
 def collection_path(path: str) -> str:
@@ -100,7 +101,7 @@ def decide(s: Session, principal: str | None, action: str, path: str) -> Decisio
 
 
 def require(s: Session, principal: str | None, action: str, path: str) -> Decision:
-    """:func:`decide`, raising NotFound / PermissionDenied on a refusal."""
+    """:func:`decide`, raising a NOT_FOUND or FORBIDDEN Refusal on a refusal."""
     return decide(s, principal, action, path).raise_if_refused()
 
 

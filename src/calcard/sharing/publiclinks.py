@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calcard import accounts, store
+from calcard.core.errors import Kind, Refusal
 from calcard.core.models import Collection, PublicLink
 from calcard.core.times import as_utc, utcnow
 from calcard.sharing import access
@@ -47,7 +48,7 @@ def _owned_calendar(s: Session, path: str, actor: str | None) -> store.Collectio
     decision = access.stored(s, principal, access.PUBLISH, path)
     collection = decision.collection
     if collection is None or collection.tag != "VCALENDAR" or not decision.readable:
-        raise accounts.NotFound(f"no calendar at {path!r}")
+        raise Refusal(f"no calendar at {path!r}", Kind.NOT_FOUND)
     decision.raise_if_refused()
     return collection
 
@@ -55,7 +56,7 @@ def _owned_calendar(s: Session, path: str, actor: str | None) -> store.Collectio
 def create(s: Session, path: str, expires: str, actor: str | None = None) -> tuple[LinkInfo, str]:
     """A new link and its token (shown once)."""
     if expires not in EXPIRIES:
-        raise accounts.AccountError(f"expiry must be one of {', '.join(EXPIRIES)}")
+        raise Refusal(f"expiry must be one of {', '.join(EXPIRIES)}")
     collection = _owned_calendar(s, path, actor)
     token = secrets.token_urlsafe(32)
     lifetime = EXPIRIES[expires]
@@ -89,7 +90,7 @@ def revoke(s: Session, path: str, link_id: int, actor: str | None = None) -> Non
     collection = _owned_calendar(s, path, actor)
     link = s.get(PublicLink, link_id)
     if link is None or link.collection_id != collection.id or link.revoked_at is not None:
-        raise accounts.NotFound(f"no public link {link_id} for {path!r}")
+        raise Refusal(f"no public link {link_id} for {path!r}", Kind.NOT_FOUND)
     link.revoked_at = utcnow()
     s.flush()
 
@@ -105,5 +106,5 @@ def feed(s: Session, token: str) -> str:
     link = s.scalars(select(PublicLink).where(PublicLink.token_hash == _hash(token))).first()
     collection = s.get(Collection, link.collection_id) if link else None
     if link is None or not _live(link) or collection is None or collection.deleted_at:
-        raise accounts.NotFound("no such public link (it may have expired or been revoked)")
+        raise Refusal("no such public link (it may have expired or been revoked)", Kind.NOT_FOUND)
     return collection.path

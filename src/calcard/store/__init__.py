@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from calcard.core import timebounds
 from calcard.core.db import rowcount
+from calcard.core.errors import Refusal
 from calcard.core.models import (
     Collection,
     HolidaySubscription,
@@ -118,8 +119,9 @@ class CollectionData:
     updated_at: datetime
 
 
-class StoreError(ValueError):
-    """A change that cannot be applied; nothing of it is written."""
+class StoreError(Refusal):
+    """A change the store refuses; nothing of it is written. Its own type because an
+    import catches it to skip that one entry and go on (calcard.transfer)."""
 
 
 def owner_of(path: str) -> str:

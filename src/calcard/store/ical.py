@@ -26,6 +26,7 @@ from dateutil.rrule import rrule, rruleset, rrulestr
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from calcard.core import timebounds, times
+from calcard.core.errors import Refusal
 
 # The bounds Radicale uses for "no limit" (datetime.min / datetime.max as POSIX seconds).
 TIMESTAMP_MIN = math.floor(datetime.min.replace(tzinfo=UTC).timestamp())
@@ -35,8 +36,9 @@ FLOATING_SLACK = timedelta(hours=14)  # the widest UTC offset in use
 MAX_COUNT_EXPANSION = 100_000
 
 
-class ParseError(ValueError):
-    pass
+class ParseError(Refusal):
+    """A file or entry that is no valid iCalendar or vCard (invalid). The readers yield it
+    in place of a broken entry, so one bad entry never stops an import."""
 
 
 def etag_of(text: str) -> str:

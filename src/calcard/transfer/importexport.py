@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from calcard import accounts, store
 from calcard.core import recurrence
 from calcard.core.db import Database
+from calcard.core.errors import Kind
 from calcard.core.models import Item
 from calcard.sharing import access
 from calcard.store import ItemData, StoreError, ical
@@ -172,9 +173,9 @@ def readable(s: Session, login: str | None, path: str) -> store.CollectionData:
     decision = access.stored(s, login, access.READ, path)
     collection = decision.collection
     if collection is None or collection.tag not in ("VCALENDAR", "VADDRESSBOOK"):
-        raise StoreError(f"no calendar or address book at {path!r}")
+        raise StoreError(f"no calendar or address book at {path!r}", Kind.NOT_FOUND)
     if not decision.allowed:
-        raise StoreError(f"no calendar or address book at {path!r}")
+        raise StoreError(f"no calendar or address book at {path!r}", Kind.NOT_FOUND)
     return collection
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from calcard import accounts
 from calcard.core.db import Database
+from calcard.core.errors import Kind
 from calcard.core.models import ImportJob
 from calcard.core.times import as_utc, utcnow
 from calcard.store import StoreError, ical
@@ -36,10 +37,6 @@ MAX_REASONS = 1000  # skipped entries listed with their reason; the rest are onl
 STALE = timedelta(minutes=10)  # no stored batch for this long: the job's process is gone
 KEEP = timedelta(days=7)  # finished jobs are forgotten after this
 HEAD_BYTES = 64 * 1024  # enough of the start of a file to judge its kind
-
-
-class JobNotFound(StoreError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -148,7 +145,7 @@ def get(s: Session, login: str, job_id: str, now: datetime | None = None) -> dic
     """The caller's job as JSON; someone else's, or none, is not found."""
     job = s.get(ImportJob, job_id)
     if job is None or job.owner.lower() != login.lower():
-        raise JobNotFound(f"no import job {job_id!r}")
+        raise StoreError(f"no import job {job_id!r}", Kind.NOT_FOUND)
     return _json(job, now or utcnow())
 
 

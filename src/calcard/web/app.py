@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from calcard.core.config import Settings
 from calcard.core.db import Database
+from calcard.core.errors import Kind, Refusal
 from calcard.web import api, ui
 from calcard.worker import Dispatcher
 
@@ -155,7 +156,7 @@ async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> 
 
 def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
     async def api_not_found(request: Request) -> JSONResponse:
-        return JSONResponse({"error": f"no API endpoint {request.url.path}"}, status_code=404)
+        raise Refusal(f"no API endpoint {request.url.path}", Kind.NOT_FOUND)
 
     async def well_known(request: Request) -> RedirectResponse:
         return RedirectResponse("/", status_code=301)

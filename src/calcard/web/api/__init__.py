@@ -1,6 +1,8 @@
-"""The JSON API under /api/: one module per feature, each exposing ``routes(ctx)``.
+"""The JSON API under /api/: one module per resource, each exposing ``routes(ctx)``
+declared with ``common.endpoint``.
 
-Errors are JSON ``{"error": "..."}`` with a 4xx status (CONTRACT.md).
+Errors are JSON ``{"error": "..."}`` with a 4xx status (CONTRACT.md), answered for
+every refusal by ``errors.answer``.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from calcard.web.api import (
     orgs,
     preferences,
     reminders,
+    rooms,
     rsvp,
     session,
     shares,
     tasks,
     transfer,
     trash,
+    users,
     verify_email,
 )
 from calcard.web.api.common import ApiContext, api_error_handlers, guard
@@ -39,7 +43,9 @@ FEATURES = (
     health,
     session,
     me,
+    users,
     orgs,
+    rooms,
     shares,
     birthdays,
     reminders,
@@ -71,7 +77,7 @@ def routes(ctx: ApiContext) -> list[Route]:
     found: list[Route] = []
     for feature in FEATURES:
         found.extend(feature.routes(ctx))
-    return [guard(route, ctx.settings) for route in (*found, openapi.route(found))]
+    return [guard(route, ctx.settings) for route in (*found, openapi.route(ctx, found))]
 
 
 __all__ = ["ApiContext", "api_error_handlers", "routes"]

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from calcard import accounts
 from calcard.contacts import birthdays
-from calcard.web.api.common import (
-    ApiContext,
-    ApiError,
-    authenticated_login,
-    json_body,
-    query_param,
-)
+from calcard.core.errors import Refusal
+from calcard.web.api.common import ApiContext, Call, endpoint, query_param
 
 
 def date_range(request: Request) -> tuple[date, date]:
@@ -25,44 +19,45 @@ def date_range(request: Request) -> tuple[date, date]:
         start = date.fromisoformat(query_param(request, "start"))
         end = date.fromisoformat(query_param(request, "end"))
     except ValueError as exc:
-        raise ApiError(400, f"start and end must be YYYY-MM-DD dates: {exc}") from exc
+        raise Refusal(f"start and end must be YYYY-MM-DD dates: {exc}") from exc
     return start, end
 
 
+def _entries(call: Call) -> list[birthdays.Birthday]:
+    start, end = date_range(call.request)
+    with call.read() as s:
+        return birthdays.birthdays(s, call.login, start, end)
+
+
+def as_json(call: Call) -> dict:
+    """The caller's birthday calendar from start to end (dates, both included)."""
+    return {"birthdays": [b.as_json() for b in _entries(call)]}
+
+
+def as_ics(call: Call) -> Response:
+    """The same birthdays as iCalendar all-day events (for the web UI, not DAV)."""
+    return Response(birthdays.to_icalendar(_entries(call)), media_type="text/calendar")
+
+
+def settings(call: Call) -> dict:
+    """Which address books feed the birthday calendar, and morning reminders on/off."""
+    with call.read() as s:
+        return _settings(s, call.login)
+
+
+def change_settings(call: Call) -> dict:
+    """Choose the address books that feed the birthday calendar, and the reminders."""
+    with call.write() as s:
+        _update_settings(s, call.login, call.body)
+        return _settings(s, call.login)
+
+
 def routes(ctx: ApiContext) -> list[Route]:
-    def entries(request: Request) -> list[birthdays.Birthday]:
-        login = authenticated_login(ctx, request)
-        start, end = date_range(request)
-        with ctx.db.transaction() as s:
-            try:
-                return birthdays.birthdays(s, login, start, end)
-            except ValueError as exc:
-                raise ApiError(400, str(exc)) from exc
-
-    def as_json(request: Request) -> JSONResponse:
-        """The caller's birthday calendar from start to end (dates, both included)."""
-        return JSONResponse({"birthdays": [b.as_json() for b in entries(request)]})
-
-    def as_ics(request: Request) -> Response:
-        """The same birthdays as iCalendar all-day events (for the web UI, not DAV)."""
-        return Response(birthdays.to_icalendar(entries(request)), media_type="text/calendar")
-
-    def settings_sync(request: Request, body: dict | None) -> JSONResponse:
-        login = authenticated_login(ctx, request)
-        with ctx.db.transaction(write=body is not None, owners=[login]) as s:
-            if body is not None:
-                _update_settings(s, login, body)
-            return JSONResponse(_settings(s, login))
-
-    async def settings(request: Request) -> JSONResponse:
-        """Which address books feed the birthday calendar, and morning reminders on/off."""
-        body = await json_body(request) if request.method == "PUT" else None
-        return await run_in_threadpool(settings_sync, request, body)
-
     return [
-        Route("/api/birthdays", as_json),
-        Route("/api/birthdays.ics", as_ics),
-        Route("/api/birthdays/settings", settings, methods=["GET", "PUT"]),
+        endpoint(ctx, "GET", "/api/birthdays", as_json),
+        endpoint(ctx, "GET", "/api/birthdays.ics", as_ics),
+        endpoint(ctx, "GET", "/api/birthdays/settings", settings),
+        endpoint(ctx, "PUT", "/api/birthdays/settings", change_settings, body={"type": "object"}),
     ]
 
 
@@ -85,7 +80,7 @@ def _update_settings(s, login: str, body: dict) -> None:
     changes: dict = {}
     if "reminders" in body:
         if not isinstance(body["reminders"], bool):
-            raise ApiError(400, "reminders must be true or false")
+            raise Refusal("reminders must be true or false")
         changes["birthday_reminders"] = body["reminders"]
     if "addressbooks" in body:
         known = {c.path for c in birthdays.source_addressbooks(s, login)}
@@ -93,12 +88,12 @@ def _update_settings(s, login: str, body: dict) -> None:
         if not isinstance(chosen, list) or not all(
             isinstance(a, dict) and isinstance(a.get("path"), str) for a in chosen
         ):
-            raise ApiError(400, "addressbooks must be a list of {path, enabled}")
+            raise Refusal("addressbooks must be a list of {path, enabled}")
         excluded = set(accounts.get_settings(s, login).get("birthdays_excluded", []))
         for entry in chosen:
             path = entry["path"].strip("/")
             if path not in known:
-                raise ApiError(400, f"{entry['path']!r} is not one of your address books")
+                raise Refusal(f"{entry['path']!r} is not one of your address books")
             (excluded.add if not entry.get("enabled", True) else excluded.discard)(path)
         changes["birthdays_excluded"] = sorted(excluded)
     accounts.update_settings(s, login, changes)

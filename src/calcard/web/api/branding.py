@@ -5,20 +5,14 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from calcard.accounts import branding
-from calcard.web.api.common import (
-    ApiContext,
-    ApiError,
-    Call,
-    accepts,
-    authenticated_login,
-    endpoint,
-)
+from calcard.core.db import org_key
+from calcard.core.errors import Kind, Refusal
+from calcard.web.api.common import ApiContext, Call, endpoint
 
 BASE = "/api/orgs/{org}"
 # The logo is only ever an image: no sniffing, no scripts, no framing.
@@ -54,7 +48,7 @@ def show(call: Call) -> dict:
 
 def set_colors(call: Call) -> dict:
     """Set the accent and background colors ("#rrggbb", or "" for the default)."""
-    with call.write() as s:
+    with call.write(org_key(call.params["org"])) as s:
         found = branding.set_colors(
             s,
             call.params["org"],
@@ -74,29 +68,32 @@ def logo(call: Call) -> Response:
 
 def remove_logo(call: Call) -> dict:
     """Remove the logo."""
-    with call.write() as s:
+    with call.write(org_key(call.params["org"])) as s:
         found = branding.remove_logo(s, call.params["org"], actor=call.login)
     return _json(found)
 
 
+async def _logo_bytes(request: Request) -> bytes:
+    """The uploaded logo, refused (415, 413) before more than the limit is read."""
+    if not request.headers.get("content-type", "").startswith("image/"):
+        raise Refusal("send the logo as an image (Content-Type image/png, ...)", Kind.UNSUPPORTED)
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > branding.MAX_LOGO_BYTES:
+            limit = branding.MAX_LOGO_BYTES // 1024
+            raise Refusal(f"the logo is larger than {limit} KB", Kind.TOO_LARGE)
+    return bytes(data)
+
+
+def upload_logo(call: Call) -> dict:
+    """Upload the logo as the raw body: a PNG, JPEG, GIF or WebP of at most 256 KB."""
+    with call.write(org_key(call.params["org"])) as s:
+        found = branding.set_logo(s, call.params["org"], call.upload, actor=call.login)
+    return _json(found)
+
+
 def routes(ctx: ApiContext) -> list[Route]:
-    def store_logo(login: str, request: Request, data: bytes) -> JSONResponse:
-        with ctx.db.transaction(write=True, owners=["admin"]) as s:
-            found = branding.set_logo(s, request.path_params["org"], data, actor=login)
-        return JSONResponse(_json(found))
-
-    async def upload_logo(request: Request) -> JSONResponse:
-        """Upload the logo as the raw body: a PNG, JPEG, GIF or WebP of at most 256 KB."""
-        login = await run_in_threadpool(authenticated_login, ctx, request, None, False)
-        if not request.headers.get("content-type", "").startswith("image/"):
-            raise ApiError(415, "send the logo as an image (Content-Type image/png, ...)")
-        data = bytearray()
-        async for chunk in request.stream():
-            data += chunk
-            if len(data) > branding.MAX_LOGO_BYTES:
-                raise ApiError(413, f"the logo is larger than {branding.MAX_LOGO_BYTES // 1024} KB")
-        return await run_in_threadpool(store_logo, login, request, bytes(data))
-
     colors = {
         "type": "object",
         "properties": {
@@ -104,10 +101,13 @@ def routes(ctx: ApiContext) -> list[Route]:
             "background": {"type": "string", "pattern": "^(#[0-9a-fA-F]{6})?$"},
         },
     }
+    # Managing an organization (devices=False): not with an app password.
     return [
         endpoint(ctx, "GET", f"{BASE}/branding", show, auth=False),
         endpoint(ctx, "PUT", f"{BASE}/branding", set_colors, body=colors, devices=False),
         endpoint(ctx, "GET", f"{BASE}/logo", logo, auth=False),
-        accepts(Route(f"{BASE}/logo", upload_logo, methods=["PUT"]), "image/*"),
+        endpoint(
+            ctx, "PUT", f"{BASE}/logo", upload_logo, upload=_logo_bytes, types=("image/*",), devices=False
+        ),
         endpoint(ctx, "DELETE", f"{BASE}/logo", remove_logo, devices=False),
     ]

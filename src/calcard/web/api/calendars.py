@@ -1,4 +1,5 @@
-"""Managing the caller's own calendars: create, rename, recolor, delete (to the trash).
+"""The caller's calendars: the list (own and shared), create, rename, recolor, delete
+(to the trash).
 
 Deleting a subscribed holiday calendar removes the subscription.
 """
@@ -10,7 +11,8 @@ from dataclasses import asdict
 from starlette.routing import Route
 
 from calcard.calendar import calendars, events
-from calcard.web.api.common import ApiContext, ApiError, Call, endpoint
+from calcard.core.errors import Refusal
+from calcard.web.api.common import ApiContext, Call, endpoint
 
 CALENDAR = "/api/calendars/{path:path}"
 
@@ -21,14 +23,15 @@ def _info(s, login: str, path: str) -> dict:
     return asdict(found)
 
 
-def _write(call: Call):
-    """A write transaction serialized with the caller's other changes."""
-    return call.ctx.db.transaction(write=True, owners=[call.login])
+def listing(call: Call) -> dict:
+    """The calendars the caller sees: their own and those shared with them."""
+    with call.read() as s:
+        return {"calendars": [asdict(c) for c in events.calendars(s, call.login)]}
 
 
 def create(call: Call) -> dict:
     """Create a calendar in the caller's home (within the plan's limit)."""
-    with _write(call) as s:
+    with call.write() as s:
         collection = calendars.create(s, call.login, call.body.get("name"), call.body.get("color"))
         return _info(s, call.login, collection.path)
 
@@ -37,15 +40,15 @@ def change(call: Call) -> dict:
     """Rename and/or recolor one of the caller's calendars (D:displayname, ICAL:calendar-color)."""
     name, color = call.body.get("name"), call.body.get("color")
     if name is None and color is None:
-        raise ApiError(400, "give a new name, a new color or both")
-    with _write(call) as s:
+        raise Refusal("give a new name, a new color or both")
+    with call.write() as s:
         collection = calendars.update(s, call.login, call.params["path"], name, color)
         return _info(s, call.login, collection.path)
 
 
 def remove(call: Call) -> dict:
     """Move one of the caller's calendars to the trash (or remove a holiday subscription)."""
-    with _write(call) as s:
+    with call.write() as s:
         calendars.delete(s, call.login, call.params["path"])
     return {"deleted": "/" + call.params["path"].strip("/") + "/"}
 
@@ -54,6 +57,7 @@ def routes(ctx: ApiContext) -> list[Route]:
     color = {"type": "string", "pattern": calendars.COLOR_RE.pattern}
     name = {"type": "string", "maxLength": calendars.MAX_NAME}
     return [
+        endpoint(ctx, "GET", "/api/calendars", listing),
         endpoint(
             ctx,
             "POST",

@@ -4,15 +4,13 @@ create, read, edit, delete of one contact. Thin JSON over ``calcard.cards``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from starlette.routing import Route
 
 from calcard.contacts import cards
-from calcard.store import StoreError, owner_of
-from calcard.web.api.common import ApiContext, ApiError, Call, endpoint, query_param
-from calcard.web.api.contacts import refusal_status
+from calcard.store import owner_of
+from calcard.web.api.common import ApiContext, Call, endpoint
 
 FIELDS: dict[str, Any] = {
     "name": {"type": "string", "description": "display name (FN); made from the rest if empty"},
@@ -50,14 +48,9 @@ UPDATE = {
 }
 
 
-def _run(call: Call, path: str, work: Callable, write: bool = False) -> Any:
-    """``work(session)`` in one transaction (writes lock the book's owner, as DAV does)."""
-    owners = [call.login, owner_of(path.strip("/"))] if write else []
-    try:
-        with call.ctx.db.transaction(write=write, owners=owners) as s:
-            return work(s)
-    except StoreError as exc:
-        raise ApiError(refusal_status(exc), str(exc)) from exc
+def _book_owner(path: str) -> str:
+    """Whose lock a change of the address book at ``path`` takes (as DAV does)."""
+    return owner_of(path.strip("/"))
 
 
 def routes(ctx: ApiContext) -> list[Route]:
@@ -69,41 +62,39 @@ def routes(ctx: ApiContext) -> list[Route]:
     def listing(call: Call) -> dict:
         """Contacts of an address book by name; ?q= searches name, e-mail, phone and
         organization, ?group= keeps the members of one group."""
-        path = query_param(call.request, "addressbook")
+        path = call.query("addressbook")
         q, group = (call.request.query_params.get(k, "") for k in ("q", "group"))
-        found = _run(call, path, lambda s: cards.list_contacts(s, call.login, path, q, group))
-        return {"contacts": found}
+        with call.read() as s:
+            return {"contacts": cards.list_contacts(s, call.login, path, q, group)}
 
     def one(call: Call) -> dict:
         """One contact's fields as the form edits them, with its groups and ETag."""
-        path, uid = query_param(call.request, "addressbook"), query_param(call.request, "uid")
-        return _run(call, path, lambda s: cards.detail(s, call.login, path, uid))
+        path, uid = call.query("addressbook"), call.query("uid")
+        with call.read() as s:
+            return cards.detail(s, call.login, path, uid)
 
     def create(call: Call) -> dict:
         """Create a contact (a vCard 3.0 card, visible over CardDAV)."""
         path = call.field("addressbook")
         data = cards.parse_input(call.body)  # a refusal is a 400 with its reason
-        return _run(call, path, lambda s: cards.create(s, call.login, path, data), write=True)
+        with call.write(_book_owner(path)) as s:
+            return cards.create(s, call.login, path, data)
 
     def update(call: Call) -> dict:
         """Change the fields sent; other lines of the card stay. 409 if the ETag is stale."""
         path, uid = call.field("addressbook"), call.field("uid")
         etag = call.optional("etag", str, "")
         data = cards.parse_input(call.body)  # a refusal is a 400 with its reason
-        return _run(
-            call, path, lambda s: cards.update(s, call.login, path, uid, etag, data), write=True
-        )
+        with call.write(_book_owner(path)) as s:
+            return cards.update(s, call.login, path, uid, etag, data)
 
     def remove(call: Call) -> dict:
         """Move a contact to the trash (If-Match: its ETag, optional)."""
-        path, uid = query_param(call.request, "addressbook"), query_param(call.request, "uid")
+        path, uid = call.query("addressbook"), call.query("uid")
         etag = call.request.headers.get("if-match", "")
-
-        def work(s) -> dict:
+        with call.write(_book_owner(path)) as s:
             cards.delete(s, call.login, path, uid, etag, call.login)
-            return {"deleted": uid}
-
-        return _run(call, path, work, write=True)
+        return {"deleted": uid}
 
     return [
         endpoint(ctx, "GET", "/api/addressbooks", addressbooks),

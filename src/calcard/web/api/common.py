@@ -1,10 +1,12 @@
-"""What every API module shares: context, authentication, JSON errors, endpoints.
+"""What every API module shares: context, authentication, the refusal handler, endpoints.
 
-An endpoint is declared with ``endpoint(...)``: the handler is a plain sync
-function of a ``Call`` (run in the thread pool, since password checks are
-deliberately slow), and the declaration carries what the OpenAPI document
-says about it (summary from the handler's docstring, path parameters, the
-request body's JSON schema), so the document cannot drift from the routes.
+Every route is declared with ``endpoint(...)``, the only way: the handler is a
+plain sync function of a ``Call`` (run in the thread pool, since password
+checks are deliberately slow) that reads and writes through ``call.read()`` and
+``call.write(...)`` and refuses by raising ``calcard.core.errors.Refusal``. The
+declaration carries what the OpenAPI document says about it (summary from the
+handler's docstring, path parameters, the request body's JSON schema), so the
+document cannot drift from the routes.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import base64
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,12 +27,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from calcard import accounts
 from calcard.accounts import logins, sessions
 from calcard.core.config import Settings
 from calcard.core.db import Database
+from calcard.core.errors import Kind, Refusal
 from calcard.core.models import as_id
-from calcard.store import StoreError
+from calcard.web.api import errors
 
 OTP_HEADER = "x-calcard-otp"
 
@@ -39,13 +41,6 @@ OTP_HEADER = "x-calcard-otp"
 class ApiContext:
     db: Database
     settings: Settings
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 SESSION_COOKIE = "calcard_session"
@@ -115,16 +110,16 @@ def authenticate(
         )
         if not verdict.ok:
             time.sleep(verdict.delay)
-            raise ApiError(401, verdict.reason)
+            raise Refusal(verdict.reason, Kind.UNAUTHORIZED)
         caller = Caller(verdict.login or "", APP_PASSWORD if verdict.app_password else PASSWORD)
         if caller.kind == APP_PASSWORD and not devices:
-            raise ApiError(403, NOT_WITH_APP_PASSWORD)
+            raise Refusal(NOT_WITH_APP_PASSWORD, Kind.FORBIDDEN)
         return caller
     if request.cookies.get(SESSION_COOKIE):
         change = request.method not in SAFE_METHODS if change is None else change
         token = request.cookies[SESSION_COOKIE]
         return Caller(_session_login(ctx, request, change), SESSION, token)
-    raise ApiError(401, "authentication required")
+    raise Refusal("authentication required", Kind.UNAUTHORIZED)
 
 
 def authenticated_login(
@@ -138,19 +133,19 @@ def _session_login(ctx: ApiContext, request: Request, change: bool) -> str:
     with ctx.db.transaction() as s:
         row = sessions.find(s, request.cookies[SESSION_COOKIE])
         if row is None:
-            raise ApiError(401, "your session has ended; log in again")
+            raise Refusal("your session has ended; log in again", Kind.UNAUTHORIZED)
         if change and not sessions.csrf_matches(row, request.headers.get(CSRF_HEADER, "")):
-            raise ApiError(403, "missing or wrong CSRF token; reload the page")
+            raise Refusal("missing or wrong CSRF token; reload the page", Kind.FORBIDDEN)
         return row.owner
 
 
-async def _api_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
-    # The web UI gets no Basic challenge, or the browser would pop up its own login box.
+async def _refused(request: Request, exc: Exception) -> JSONResponse:
+    """Any refusal, the service layer's or a route's, answered by ``errors.answer``.
+
+    The web UI (a session cookie or a CSRF header) gets no Basic challenge."""
+    assert isinstance(exc, Refusal)
     browser = SESSION_COOKIE in request.cookies or CSRF_HEADER in request.headers
-    challenge = exc.status == 401 and not browser
-    headers = {"WWW-Authenticate": 'Basic realm="calcard"'} if challenge else None
-    return JSONResponse({"error": exc.message}, status_code=exc.status, headers=headers)
+    return errors.answer(exc, challenge=not browser)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -158,30 +153,13 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
 
 
-async def _refused(request: Request, exc: Exception) -> JSONResponse:
-    """A refusal of the service layer: 403, 404, 409 or 400 with its message."""
-    status = 400
-    if isinstance(exc, accounts.PermissionDenied):
-        status = 403
-    elif isinstance(exc, accounts.NotFound):
-        status = 404
-    elif isinstance(exc, accounts.Conflict):
-        status = 409
-    return JSONResponse({"error": str(exc)}, status_code=status)
-
-
-api_error_handlers = {
-    ApiError: _api_error,
-    HTTPException: _http_error,
-    accounts.AccountError: _refused,
-    StoreError: _refused,
-}
+api_error_handlers = {Refusal: _refused, HTTPException: _http_error}
 
 
 def query_param(request: Request, name: str) -> str:
     value = request.query_params.get(name)
     if not value:
-        raise ApiError(400, f"missing query parameter {name!r}")
+        raise Refusal(f"missing query parameter {name!r}")
     return value
 
 
@@ -192,7 +170,7 @@ def query_number(request: Request, name: str, default: int = 0) -> int:
         return default
     number = as_id(value)
     if number is None:
-        raise ApiError(400, f"query parameter {name!r} must be a whole number, not {value!r}")
+        raise Refusal(f"query parameter {name!r} must be a whole number, not {value!r}")
     return number
 
 
@@ -206,37 +184,53 @@ class Call:
     params: dict[str, str]
     body: dict[str, Any] = field(default_factory=dict)
     caller: Caller = Caller("", "")  # how the login authenticated; kind "" without
+    upload: Any = None  # what the route's ``upload`` reader made of a raw body
 
     def field(self, name: str, kind: type = str) -> Any:
         """A required body field of the given type, or 400."""
         value = self.body.get(name)
         if not isinstance(value, kind) or (kind is str and not value):
-            raise ApiError(400, f"body field {name!r} must be a non-empty {kind.__name__}")
+            raise Refusal(f"body field {name!r} must be a non-empty {kind.__name__}")
         return value
 
     def optional(self, name: str, kind: type, default: Any = None) -> Any:
         value = self.body.get(name, default)
         if value is not None and not isinstance(value, kind):
-            raise ApiError(400, f"body field {name!r} must be a {kind.__name__}")
+            raise Refusal(f"body field {name!r} must be a {kind.__name__}")
         return value
+
+    def query(self, name: str) -> str:
+        """A required query parameter, or 400."""
+        return query_param(self.request, name)
 
     def path_id(self, what: str, name: str = "id") -> int:
         """A row id from the path, or 404 naming ``what`` (models.as_id says why not int())."""
         number = as_id(self.params[name])
         if number is None:
-            raise accounts.NotFound(f"no {what} {self.params[name]!r}")
+            raise Refusal(f"no {what} {self.params[name]!r}", Kind.NOT_FOUND)
         return number
 
     def read(self):
         """A read transaction."""
         return self.ctx.db.transaction()
 
-    def write(self):
-        """A write transaction, serialized with the CLI's account changes."""
-        return self.ctx.db.transaction(write=True, owners=["admin"])
+    def write(self, *owners: str | None):
+        """A write transaction holding the locks of the caller and of ``owners``.
+
+        Writes are serialized per owner (core.db.lock_owners), as DAV and the CLI
+        do: a login for a person's own data (their calendars, settings, app
+        passwords), ``org_key(name)`` for an organization's members, roles,
+        workgroups, rooms and branding. So two people's writes never queue on
+        each other, while two writes to the same data (the same calendar, the same
+        organization's last legal representative) still run one after the other.
+        Empty owners (no login on a signed link's route, no owner found) lock nothing.
+        """
+        keys = [key for key in (self.login, *owners) if key]
+        return self.ctx.db.transaction(write=True, owners=keys)
 
 
 Handler = Callable[[Call], Any]
+Reader = Callable[[Request], Awaitable[Any]]
 
 
 MAX_JSON_DEPTH = 32  # far deeper than any real body
@@ -255,14 +249,14 @@ def _check_json(value: Any) -> None:
     while pending:
         node, depth = pending.pop()
         if depth > MAX_JSON_DEPTH:
-            raise ApiError(400, f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+            raise Refusal(f"the body nests deeper than {MAX_JSON_DEPTH} levels")
         if isinstance(node, dict):
             pending.extend((k, depth) for k in node)
             pending.extend((v, depth + 1) for v in node.values())
         elif isinstance(node, list):
             pending.extend((v, depth + 1) for v in node)
         elif isinstance(node, str) and ("\x00" in node or _SURROGATE.search(node)):
-            raise ApiError(400, "the body has a NUL character or a lone surrogate in a string")
+            raise Refusal("the body has a NUL character or a lone surrogate in a string")
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -272,21 +266,20 @@ async def _json_body(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(raw, parse_constant=_not_json)
     except RecursionError as exc:  # nesting deep enough to exhaust the C parser's stack
-        raise ApiError(400, f"the body nests deeper than {MAX_JSON_DEPTH} levels") from exc
+        raise Refusal(f"the body nests deeper than {MAX_JSON_DEPTH} levels") from exc
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"the body is not JSON: {exc}") from exc
+        raise Refusal(f"the body is not JSON: {exc}") from exc
     if not isinstance(body, dict):
-        raise ApiError(400, "the body must be a JSON object")
+        raise Refusal("the body must be a JSON object")
     _check_json(body)
     return body
 
 
-def _run(
-    ctx: ApiContext, request: Request, handler: Handler, auth: bool, devices: bool, body: dict
-) -> Any:
+def _open_call(
+    ctx: ApiContext, request: Request, auth: bool, devices: bool, body: dict[str, Any]
+) -> Call:
     caller = authenticate(ctx, request, devices=devices) if auth else Caller("", "")
-    call = Call(ctx, request, caller.login, dict(request.path_params), body, caller)
-    return handler(call)
+    return Call(ctx, request, caller.login, dict(request.path_params), body, caller)
 
 
 def endpoint(
@@ -298,21 +291,34 @@ def endpoint(
     auth: bool = True,
     status: int = 200,
     devices: bool = True,
+    upload: Reader | None = None,
+    types: tuple[str, ...] = (),
 ) -> Route:
-    """A route whose handler returns JSON-able data (or a Response), documented for OpenAPI.
+    """The one way an API route is declared: a sync handler of a ``Call`` returning
+    JSON-able data (answered with ``status``) or a Response, documented for OpenAPI.
 
-    ``devices=False``: not with an app password (403), for what manages the
-    account itself (see ``authenticate``).
+    ``body``: the JSON body's schema; the body is parsed (400 if it is no JSON
+    object) before authentication. ``devices=False``: not with an app password
+    (403), for what manages the account itself (see ``authenticate``). ``upload``
+    reads a raw body instead (a file, a form) *after* authentication, so nobody
+    unknown makes us read one; ``types`` are the media types it takes (``guard``;
+    "image/*" matches a family, "" a body without a Content-Type). Handlers run in
+    the thread pool: password checks are deliberately slow.
     """
 
     async def run(request: Request) -> Response:
         data = await _json_body(request) if body is not None else {}
-        result = await run_in_threadpool(_run, ctx, request, handler, auth, devices, data)
+        call = await run_in_threadpool(_open_call, ctx, request, auth, devices, data)
+        if upload is not None:
+            call.upload = await upload(request)
+        result = await run_in_threadpool(handler, call)
         if isinstance(result, Response):
             return result
         return JSONResponse(result, status_code=status)
 
     route = Route(path, run, methods=[method])
+    if types:
+        route.body_types = types  # type: ignore[attr-defined]  # read by guard
     route.openapi = {  # type: ignore[attr-defined]  # read by api.openapi
         "method": method.lower(),
         "summary": (handler.__doc__ or path).strip().splitlines()[0],
@@ -326,24 +332,14 @@ def endpoint(
     return route
 
 
-async def json_body(request: Request) -> dict[str, Any]:
-    """The request's JSON object (empty body: {}), or a 400 saying what is wrong."""
-    return await _json_body(request)
+async def form_fields(request: Request) -> dict[str, str]:
+    """A posted form's fields as text (the pages behind links in mails post one)."""
+    return {k: str(v) for k, v in (await request.form()).items()}
 
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"  # the mail links\' pages post a plain form
 DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def accepts(route: Route, *media_types: str) -> Route:
-    """Declare the raw body types a route takes instead of JSON ('image/*' matches a family).
-
-    For the uploads that send a file as the body (imports, the logo) and the
-    forms behind links in mails; ``""`` allows a body without a Content-Type.
-    """
-    route.body_types = media_types  # type: ignore[attr-defined]  # read by guard
-    return route
 
 
 def guard(route: Route, settings: Settings) -> Route:
@@ -354,8 +350,7 @@ def guard(route: Route, settings: Settings) -> Route:
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         refusal = request_refusal(Request(scope), settings, types)
         if refusal is not None:
-            response = JSONResponse({"error": refusal.message}, status_code=refusal.status)
-            await response(scope, receive, send)
+            await errors.answer(refusal)(scope, receive, send)
             return
         await inner(scope, receive, send)
 
@@ -365,7 +360,7 @@ def guard(route: Route, settings: Settings) -> Route:
 
 def request_refusal(
     request: Request, settings: Settings, body_types: tuple[str, ...] = (JSON,)
-) -> ApiError | None:
+) -> Refusal | None:
     """Why a changing request is refused before anything reads it, or None.
 
     However the caller authenticates (Basic credentials are sent by browsers
@@ -378,13 +373,13 @@ def request_refusal(
     if request.method in SAFE_METHODS:
         return None
     if request.headers.get("sec-fetch-site", "").lower() == "cross-site":
-        return ApiError(403, "cross-site requests may not change anything")
+        return Refusal("cross-site requests may not change anything", Kind.FORBIDDEN)
     origin = request.headers.get("origin")
     if origin is not None and not _own_origin(origin, request, settings):
-        return ApiError(403, f"requests from {origin} may not change anything here")
+        return Refusal(f"requests from {origin} may not change anything here", Kind.FORBIDDEN)
     if _has_body(request) and not _allowed_type(_media_type(request), body_types):
         wanted = " or ".join(t or "no Content-Type" for t in body_types)
-        return ApiError(415, f"send the body as {wanted}")
+        return Refusal(f"send the body as {wanted}", Kind.UNSUPPORTED)
     return None
 
 

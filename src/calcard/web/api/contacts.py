@@ -4,137 +4,115 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from calcard import contacts, store
+from calcard.core.errors import Kind, Refusal
 from calcard.core.models import as_id
-from calcard.store import StoreError
-from calcard.web.api.common import ApiContext, ApiError, authenticated_login, json_body, query_param
+from calcard.web.api.common import ApiContext, Call, endpoint
 
-
-def refusal_status(exc: StoreError) -> int:
-    """404 for a missing contact or address book, 409 for a conflict, else 400."""
-    if isinstance(exc, contacts.ContactNotFound):
-        return 404
-    return 409 if isinstance(exc, contacts.ContactConflict) else 400
+OBJECT = {"type": "object"}
 
 
 def _strings(body: dict, key: str) -> list[str]:
     value = body.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ApiError(400, f"{key} must be a list of UIDs")
+        raise Refusal(f"{key} must be a list of UIDs")
     return value
 
 
 def _text(body: dict, key: str) -> str:
     value = body.get(key)
     if not isinstance(value, str) or not value:
-        raise ApiError(400, f"{key} is required")
+        raise Refusal(f"{key} is required")
     return value
 
 
+def _write(call: Call, *keys: str):
+    """A write transaction locking the caller and the owners of the address books the
+    body names under ``keys``, as DAV does."""
+    paths = [call.body.get(k) for k in keys]
+    return call.write(*(store.owner_of(p.strip("/")) for p in paths if isinstance(p, str)))
+
+
+def _listing(call: Call, key: str, listing: Callable) -> dict:
+    """``{key: [each.as_json() for each in listing(session, book)]}`` for ?addressbook=."""
+    path = call.query("addressbook")
+    with call.read() as s:
+        found = listing(s, contacts.addressbook(s, call.login, path))
+        return {key: [each.as_json() for each in found]}
+
+
+def groups(call: Call) -> dict:
+    """The groups of an address book (?addressbook=), with their members."""
+    return _listing(call, "groups", contacts.list_groups)
+
+
+def create_group(call: Call) -> dict:
+    """Create a contact group (style vcard4: a KIND:group card; apple: an X-ADDRESSBOOKSERVER
+    group)."""
+    with _write(call, "addressbook") as s:
+        book = contacts.addressbook(s, call.login, _text(call.body, "addressbook"), write=True)
+        style = call.body.get("style", "vcard4")
+        return contacts.create_group(s, book, _text(call.body, "name"), style).as_json()
+
+
+def members(call: Call) -> dict:
+    """Add and remove members of a group (by contact UID)."""
+    with _write(call, "addressbook") as s:
+        book = contacts.addressbook(s, call.login, _text(call.body, "addressbook"), write=True)
+        add, remove = _strings(call.body, "add"), _strings(call.body, "remove")
+        return contacts.change_members(s, book, call.params["uid"], add, remove).as_json()
+
+
+def transfer(call: Call) -> dict:
+    """Copy (or move) contacts by UID into another address book."""
+    with _write(call, "from", "to") as s:
+        move = call.body.get("move", False)
+        if not isinstance(move, bool):
+            raise Refusal("move must be true or false")
+        source = contacts.addressbook(s, call.login, _text(call.body, "from"), write=move)
+        target = contacts.addressbook(s, call.login, _text(call.body, "to"), write=True)
+        return contacts.transfer(s, source, target, _strings(call.body, "uids"), move).as_json()
+
+
+def duplicates(call: Call) -> dict:
+    """Groups of contacts of an address book that look like the same person."""
+    return _listing(call, "duplicates", contacts.duplicates)
+
+
+def merge(call: Call) -> dict:
+    """Merge contacts into the one to keep (undoable)."""
+    with _write(call, "addressbook") as s:
+        book = contacts.addressbook(s, call.login, _text(call.body, "addressbook"), write=True)
+        keep, merged = _text(call.body, "keep"), _strings(call.body, "merge")
+        done = contacts.merge(s, book, keep, merged, call.login)
+        return {"merge": done.id, "uid": done.uid, "path": f"/{book.path}/{done.href}"}
+
+
+def merges(call: Call) -> dict:
+    """The caller's merges that can still be undone."""
+    with call.read() as s:
+        return {"merges": contacts.list_merges(s, call.login)}
+
+
+def undo(call: Call) -> dict:
+    """Undo a merge: the merged contacts come back, the kept one as it was."""
+    merge_id = as_id(call.params["id"])
+    if merge_id is None:
+        raise Refusal(f"no merge {call.params['id']}", Kind.NOT_FOUND)
+    with call.write() as s:
+        return contacts.undo_merge(s, call.login, merge_id)
+
+
 def routes(ctx: ApiContext) -> list[Route]:
-    def call(
-        request: Request,
-        work: Callable,
-        write: bool,
-        status: int = 200,
-        paths: tuple[object, ...] = (),
-    ) -> JSONResponse:
-        """Authenticate, run ``work(session, login)`` in one transaction, map refusals.
-
-        Writes lock the caller and the owners of the named address books, as DAV does.
-        """
-        login = authenticated_login(ctx, request)
-        owners = [login] + [store.owner_of(p.strip("/")) for p in paths if isinstance(p, str)]
-        try:
-            with ctx.db.transaction(write=write, owners=owners) as s:
-                return JSONResponse(work(s, login), status_code=status)
-        except StoreError as exc:
-            raise ApiError(refusal_status(exc), str(exc)) from exc
-
-    def posted(handler: Callable) -> Callable:
-        async def endpoint(request: Request) -> JSONResponse:
-            body = await json_body(request)
-            return await run_in_threadpool(handler, request, body)
-
-        return endpoint
-
-    def read_book(request: Request, key: str, listing: Callable) -> JSONResponse:
-        """GET endpoints: ``{key: [each.as_json() for each in listing(session, book)]}``."""
-        path = query_param(request, "addressbook")
-
-        def work(s, login):
-            found = listing(s, contacts.addressbook(s, login, path))
-            return {key: [each.as_json() for each in found]}
-
-        return call(request, work, write=False)
-
-    def groups(request: Request) -> JSONResponse:
-        return read_book(request, "groups", contacts.list_groups)
-
-    def create_group(request: Request, body: dict) -> JSONResponse:
-        def work(s, login):
-            book = contacts.addressbook(s, login, _text(body, "addressbook"), write=True)
-            style = body.get("style", "vcard4")
-            return contacts.create_group(s, book, _text(body, "name"), style).as_json()
-
-        return call(request, work, True, 201, (body.get("addressbook"),))
-
-    def members(request: Request, body: dict) -> JSONResponse:
-        def work(s, login):
-            book = contacts.addressbook(s, login, _text(body, "addressbook"), write=True)
-            add, remove = _strings(body, "add"), _strings(body, "remove")
-            uid = request.path_params["uid"]
-            return contacts.change_members(s, book, uid, add, remove).as_json()
-
-        return call(request, work, True, paths=(body.get("addressbook"),))
-
-    def transfer(request: Request, body: dict) -> JSONResponse:
-        def work(s, login):
-            move = body.get("move", False)
-            if not isinstance(move, bool):
-                raise ApiError(400, "move must be true or false")
-            source = contacts.addressbook(s, login, _text(body, "from"), write=move)
-            target = contacts.addressbook(s, login, _text(body, "to"), write=True)
-            report = contacts.transfer(s, source, target, _strings(body, "uids"), move)
-            return report.as_json()
-
-        return call(request, work, True, paths=(body.get("from"), body.get("to")))
-
-    def duplicates(request: Request) -> JSONResponse:
-        return read_book(request, "duplicates", contacts.duplicates)
-
-    def merge(request: Request, body: dict) -> JSONResponse:
-        def work(s, login):
-            book = contacts.addressbook(s, login, _text(body, "addressbook"), write=True)
-            done = contacts.merge(s, book, _text(body, "keep"), _strings(body, "merge"), login)
-            return {"merge": done.id, "uid": done.uid, "path": f"/{book.path}/{done.href}"}
-
-        return call(request, work, True, paths=(body.get("addressbook"),))
-
-    def merges(request: Request) -> JSONResponse:
-        return call(request, lambda s, login: {"merges": contacts.list_merges(s, login)}, False)
-
-    def undo_sync(request: Request) -> JSONResponse:
-        merge_id = as_id(request.path_params["id"])
-        if merge_id is None:
-            raise ApiError(404, f"no merge {request.path_params['id']}")
-        return call(request, lambda s, login: contacts.undo_merge(s, login, merge_id), True)
-
-    async def undo(request: Request) -> JSONResponse:
-        return await run_in_threadpool(undo_sync, request)
-
     return [
-        Route("/api/contacts/groups", groups),
-        Route("/api/contacts/groups", posted(create_group), methods=["POST"]),
-        Route("/api/contacts/groups/{uid}/members", posted(members), methods=["POST"]),
-        Route("/api/contacts/transfer", posted(transfer), methods=["POST"]),
-        Route("/api/contacts/duplicates", duplicates),
-        Route("/api/contacts/merge", posted(merge), methods=["POST"]),
-        Route("/api/contacts/merges", merges),
-        Route("/api/contacts/merges/{id:int}/undo", undo, methods=["POST"]),
+        endpoint(ctx, "GET", "/api/contacts/groups", groups),
+        endpoint(ctx, "POST", "/api/contacts/groups", create_group, body=OBJECT, status=201),
+        endpoint(ctx, "POST", "/api/contacts/groups/{uid}/members", members, body=OBJECT),
+        endpoint(ctx, "POST", "/api/contacts/transfer", transfer, body=OBJECT),
+        endpoint(ctx, "GET", "/api/contacts/duplicates", duplicates),
+        endpoint(ctx, "POST", "/api/contacts/merge", merge, body=OBJECT),
+        endpoint(ctx, "GET", "/api/contacts/merges", merges),
+        endpoint(ctx, "POST", "/api/contacts/merges/{id:int}/undo", undo),
     ]

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from calcard.calendar import public_holidays
 from calcard.web.api.birthdays import date_range
-from calcard.web.api.common import ApiContext, ApiError, Call, endpoint, query_param
+from calcard.web.api.common import ApiContext, Call, endpoint
 
 
 def countries(call: Call) -> dict:
@@ -23,13 +23,10 @@ def overlay(call: Call) -> dict:
     """The holidays of a country (query: country, subdivision?, start and end as
     YYYY-MM-DD, both included), named in the caller's language when known."""
     start, end = date_range(call.request)
-    code = query_param(call.request, "country")
+    code = call.query("country")
     subdivision = call.request.query_params.get("subdivision", "")
-    try:
-        with call.read() as s:
-            found = public_holidays.overlay(s, call.login, code, subdivision, start, end)
-    except public_holidays.HolidayError as exc:
-        raise ApiError(400, str(exc)) from exc
+    with call.read() as s:
+        found = public_holidays.overlay(s, call.login, code, subdivision, start, end)
     return {"holidays": [{"date": h.date.isoformat(), "name": h.name} for h in found]}
 
 
@@ -43,11 +40,8 @@ def subscribe(call: Call) -> dict:
     """Add a country's holidays to the caller's DAV home as a read-only calendar."""
     code = call.field("country")
     subdivision, name = call.optional("subdivision", str, ""), call.optional("name", str)
-    try:
-        with call.ctx.db.transaction(write=True, owners=[call.login]) as s:
-            found = public_holidays.subscribe(s, call.login, code, subdivision, name, date.today())
-    except public_holidays.HolidayError as exc:
-        raise ApiError(400, str(exc)) from exc
+    with call.write() as s:
+        found = public_holidays.subscribe(s, call.login, code, subdivision, name, date.today())
     return asdict(found)
 
 

@@ -9,16 +9,17 @@ another kind at once, and answers 202 with the job; ``GET
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from calcard.core.errors import Kind, Refusal
 from calcard.store import StoreError
 from calcard.transfer import importexport, importjobs
-from calcard.web.api.common import ApiContext, ApiError, accepts, authenticated_login
+from calcard.web.api.common import ApiContext, Call, endpoint
 
 # What browsers and clients send a .ics or .vcf file as ("" and octet-stream: the
 # file's type is unknown and ?name= or ?kind= says which it is).
@@ -44,56 +45,62 @@ def _kind(request: Request) -> str:
     try:
         return importexport.kind_of(request.headers.get("content-type", ""))
     except StoreError as exc:
-        raise ApiError(415, "only .ics and .vcf files can be imported") from exc
+        raise Refusal("only .ics and .vcf files can be imported", Kind.UNSUPPORTED) from exc
+
+
+@dataclass(frozen=True)
+class Spooled:
+    """An uploaded body in a temporary file (the job reads it after this request ends)."""
+
+    kind: str
+    path: Path
+    size: int
+
+
+async def _spool(request: Request) -> Spooled:
+    """The body in a temporary file, its kind checked first (415 before reading it)."""
+    kind = _kind(request)
+    size = 0
+    with tempfile.NamedTemporaryFile(prefix="calcard-import-", delete=False) as out:
+        spooled = Path(out.name)
+        try:
+            async for chunk in request.stream():
+                out.write(chunk)
+                size += len(chunk)
+        except BaseException:
+            spooled.unlink(missing_ok=True)
+            raise
+    return Spooled(kind, spooled, size)
+
+
+def create(call: Call) -> JSONResponse:
+    """Start importing the .ics or .vcf body (?name=FILE, ?into=PATH): 202 with the job."""
+    upload: Spooled = call.upload
+    into = call.request.query_params.get("into") or None
+    try:
+        with call.read() as s:
+            if importjobs.running(s, call.login):
+                raise Refusal("an import of yours is still running; wait for it", Kind.CONFLICT)
+        with upload.path.open("rb") as file:
+            target = importjobs.check(call.ctx.db, call.login, file, upload.kind, into)
+    except Refusal:
+        upload.path.unlink(missing_ok=True)
+        raise
+    name = call.request.query_params.get("name") or f"upload{upload.kind}"
+    job = importjobs.Upload(upload.path, upload.kind, target, name, upload.size)
+    job_id = importjobs.start(call.ctx.db, call.login, job)
+    with call.read() as s:
+        return JSONResponse(importjobs.get(s, call.login, job_id), status_code=202)
+
+
+def show(call: Call) -> dict:
+    """An import job's progress: status, bytes read, counts, skipped entries with reasons."""
+    with call.read() as s:
+        return importjobs.get(s, call.login, call.params["id"])
 
 
 def routes(ctx: ApiContext) -> list[Route]:
-    def begin(request: Request, login: str, kind: str, spooled: Path, size: int) -> JSONResponse:
-        into = request.query_params.get("into") or None
-        try:
-            with ctx.db.transaction() as s:
-                if importjobs.running(s, login):
-                    raise ApiError(409, "an import of yours is still running; wait for it")
-            with spooled.open("rb") as file:
-                target = importjobs.check(ctx.db, login, file, kind, into)
-        except StoreError as exc:
-            spooled.unlink(missing_ok=True)
-            raise ApiError(400, str(exc)) from exc
-        except ApiError:
-            spooled.unlink(missing_ok=True)
-            raise
-        name = request.query_params.get("name") or f"upload{kind}"
-        upload = importjobs.Upload(spooled, kind, target, name, size)
-        job_id = importjobs.start(ctx.db, login, upload)
-        with ctx.db.transaction() as s:
-            return JSONResponse(importjobs.get(s, login, job_id), status_code=202)
-
-    async def create(request: Request) -> JSONResponse:
-        """Start importing the .ics or .vcf body (?name=FILE, ?into=PATH): 202 with the job."""
-        login = await run_in_threadpool(authenticated_login, ctx, request)
-        kind = _kind(request)
-        size = 0
-        with tempfile.NamedTemporaryFile(prefix="calcard-import-", delete=False) as out:
-            spooled = Path(out.name)
-            try:
-                async for chunk in request.stream():
-                    out.write(chunk)
-                    size += len(chunk)
-            except BaseException:
-                spooled.unlink(missing_ok=True)
-                raise
-        return await run_in_threadpool(begin, request, login, kind, spooled, size)
-
-    def show(request: Request) -> JSONResponse:
-        """An import job's progress: status, bytes read, counts, skipped entries with reasons."""
-        login = authenticated_login(ctx, request)
-        try:
-            with ctx.db.transaction() as s:
-                return JSONResponse(importjobs.get(s, login, request.path_params["id"]))
-        except importjobs.JobNotFound as exc:
-            raise ApiError(404, str(exc)) from exc
-
     return [
-        accepts(Route("/api/import-jobs", create, methods=["POST"]), *UPLOAD_TYPES),
-        Route("/api/import-jobs/{id}", show),
+        endpoint(ctx, "POST", "/api/import-jobs", create, upload=_spool, types=UPLOAD_TYPES),
+        endpoint(ctx, "GET", "/api/import-jobs/{id}", show),
     ]

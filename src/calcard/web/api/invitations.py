@@ -11,6 +11,7 @@ from typing import Any
 from starlette.routing import Route
 
 from calcard import accounts
+from calcard.core.db import org_key
 from calcard.web.api.common import ApiContext, Call, endpoint
 from calcard.web.api.me import iso, membership_json
 
@@ -33,17 +34,26 @@ def list_invitations(call: Call) -> dict:
     }
 
 
+def _write(call: Call, number: int):
+    """A write transaction locking the caller and the inviting organization: joining
+    changes its members, as its managers' changes do (orgs.py)."""
+    with call.read() as s:
+        org = next((i.org for i in accounts.invitations_of(s, call.login) if i.id == number), "")
+    return call.write(org_key(org) if org else None)
+
+
 def accept(call: Call) -> dict:
     """Accept an invitation: from now on the caller is a member of that organization."""
     number = call.path_id("invitation")
-    with call.write() as s:
+    with _write(call, number) as s:
         return membership_json(accounts.accept_invitation(s, call.login, number))
 
 
 def decline(call: Call) -> dict:
     """Decline an invitation; the organization never sees anything of the caller's."""
-    with call.write() as s:
-        org = accounts.decline_invitation(s, call.login, call.path_id("invitation"))
+    number = call.path_id("invitation")
+    with _write(call, number) as s:
+        org = accounts.decline_invitation(s, call.login, number)
     return {"declined": int(call.params["id"]), "org": org}
 
 

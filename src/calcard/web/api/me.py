@@ -1,5 +1,5 @@
-"""The caller's account: organizations (and switching), contact preferences,
-the password, app passwords and two-factor authentication."""
+"""The caller's account: organizations (and switching), the password, app passwords and
+two-factor authentication. (A person's contact details: calcard.web.api.users.)"""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from calcard import accounts
 from calcard.accounts import logins, twofactor
+from calcard.core.errors import Kind, Refusal
 from calcard.core.times import as_utc
 from calcard.web import qrcodes
 from calcard.web.api.common import ApiContext, Call, endpoint
@@ -60,26 +61,6 @@ def switch(call: Call) -> dict:
         return {"current_org": org.name}
 
 
-def set_preferences(call: Call) -> dict:
-    """Change one's own e-mail, chat webhook or time zone (403 for anyone else's: a person's
-    details are theirs). A new e-mail address is pending until verified by the mailed link."""
-    with call.write() as s:
-        user = accounts.set_user(
-            s,
-            call.params["login"],
-            email=call.optional("email", str),
-            chat_webhook=call.optional("chat_webhook", str),
-            timezone=call.optional("timezone", str),
-            actor=call.login,
-        )
-        return {
-            "login": user.login,
-            "email": user.email,
-            "email_pending": user.email_pending,
-            "timezone": user.timezone,
-        }
-
-
 def list_app_passwords(call: Call) -> dict:
     """The caller's live app passwords: label, created, last used (never the secret)."""
     with call.read() as s:
@@ -124,15 +105,16 @@ def change_password(call: Call) -> dict:
     try:
         with call.write() as s:
             accounts.change_password(s, call.login, current, new, call.caller.session_token)
-    except accounts.PermissionDenied:
-        _record_failure(call)
+    except Refusal as refused:
+        if refused.kind is Kind.FORBIDDEN:  # the current password was wrong
+            _record_failure(call)
         raise
     return {"changed": True}
 
 
 def _record_failure(call: Call) -> None:
     address = call.request.client.host if call.request.client else "unknown"
-    with call.ctx.db.transaction(write=True, owners=[call.login]) as s:
+    with call.write() as s:
         logins.record_failure(s, call.login, address)
     time.sleep(call.ctx.settings.auth_delay)
 
@@ -165,14 +147,6 @@ def disable_2fa(call: Call) -> dict:
 
 
 def routes(ctx: ApiContext) -> list[Route]:
-    preferences = {
-        "type": "object",
-        "properties": {
-            "email": {"type": "string"},
-            "chat_webhook": {"type": "string"},
-            "timezone": {"type": "string"},
-        },
-    }
     org = {"type": "object", "required": ["org"], "properties": {"org": {"type": "string"}}}
     label = {"type": "object", "required": ["label"], "properties": {"label": {"type": "string"}}}
     password = {
@@ -186,9 +160,6 @@ def routes(ctx: ApiContext) -> list[Route]:
     return [
         endpoint(ctx, "GET", "/api/me", me),
         endpoint(ctx, "PUT", "/api/me/current-org", switch, body=org),
-        endpoint(
-            ctx, "PATCH", "/api/users/{login}", set_preferences, body=preferences, devices=False
-        ),
         endpoint(ctx, "GET", "/api/me/app-passwords", list_app_passwords),
         endpoint(
             ctx,

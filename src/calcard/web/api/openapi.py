@@ -1,9 +1,8 @@
 """GET /api/openapi.json: the OpenAPI 3.1 document, generated from the registered routes.
 
-Endpoints declared with ``common.endpoint`` carry their summary, parameters
-and body schema; anything else is described from its path and docstring (and
-needs a login unless the route is marked ``public``), so every route is in the
-document.
+Every route is declared with ``common.endpoint``, which records its summary,
+parameters, body schema and whether it needs a login, so every route is in the
+document and the document cannot drift from the routes.
 """
 
 from __future__ import annotations
@@ -11,11 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 import calcard
+from calcard.web.api.common import ApiContext, Call, endpoint
 
 ERROR = {
     "description": "refused",
@@ -32,14 +30,7 @@ ERROR = {
 
 
 def _operation(route: Route, method: str) -> dict[str, Any]:
-    meta = getattr(route, "openapi", None) or {
-        "summary": (route.endpoint.__doc__ or route.path).strip().splitlines()[0],
-        "description": "",
-        "body": None,
-        "auth": not getattr(route, "public", False),
-        "status": 200,
-        "params": re.findall(r"{(\w+)(?::\w+)?}", route.path),
-    }
+    meta = route.openapi  # type: ignore[attr-defined]
     operation: dict[str, Any] = {
         "summary": meta["summary"],
         "operationId": f"{method}_{re.sub(r'[^a-z0-9]+', '_', route.path.lower()).strip('_')}",
@@ -76,11 +67,11 @@ def document(routes: list[Route]) -> dict[str, Any]:
     }
 
 
-def route(routes: list[Route]) -> Route:
-    def openapi(request: Request) -> JSONResponse:
+def route(ctx: ApiContext, routes: list[Route]) -> Route:
+    def openapi(call: Call) -> dict[str, Any]:
         """This document."""
-        return JSONResponse(spec)
+        return spec
 
-    spec = document([*routes, Route("/api/openapi.json", openapi)])
-    spec["paths"]["/api/openapi.json"]["get"]["security"] = []
-    return Route("/api/openapi.json", openapi)
+    found = endpoint(ctx, "GET", "/api/openapi.json", openapi, auth=False)
+    spec = document([*routes, found])
+    return found

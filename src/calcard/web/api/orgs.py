@@ -12,8 +12,16 @@ from starlette.routing import Route
 
 from calcard import accounts
 from calcard.accounts import workgroups
-from calcard.web.api.common import ApiContext, ApiError, Call, endpoint
+from calcard.core.db import org_key
+from calcard.core.errors import Refusal
+from calcard.web.api.common import ApiContext, Call, endpoint
 from calcard.web.api.me import membership_json
+
+
+def _write(call: Call, login: str = ""):
+    """A write transaction locking the organization (``org_key``) and the member changed."""
+    member = accounts.normalize_login(login) if login else ""
+    return call.write(org_key(call.params["org"]), *([member] if member else []))
 
 
 def list_members(call: Call) -> dict:
@@ -26,7 +34,7 @@ def list_members(call: Call) -> dict:
 def add_member(call: Call) -> dict:
     """Add a member: a new login (with a password) is active at once; an existing login
     is invited ("status": "pending") and becomes a member only when it accepts."""
-    with call.write() as s:
+    with _write(call, call.field("login")) as s:
         user = accounts.add_user(
             s,
             call.field("login"),
@@ -52,8 +60,8 @@ def change_member(call: Call) -> dict:
     calendar = call.optional("calendar", bool)
     contacts = call.optional("contacts", bool)
     if role is None and calendar is None and contacts is None:
-        raise ApiError(400, "give role, calendar or contacts")
-    with call.write() as s:
+        raise Refusal("give role, calendar or contacts")
+    with _write(call, login) as s:
         if role is not None:
             accounts.set_role(s, login, org, role, actor=call.login)
         if calendar is not None or contacts is not None:
@@ -65,7 +73,7 @@ def remove_member(call: Call) -> dict:
     """Remove a member (or withdraw a pending invitation), or leave the organization when
     the login is the caller's own."""
     login, org = call.params["login"], call.params["org"]
-    with call.write() as s:
+    with _write(call, login) as s:
         if not accounts.withdraw_invitation(s, login, org, actor=call.login):
             accounts.remove_user(s, login, org, actor=call.login)
     return {"removed": call.params["login"], "org": call.params["org"]}
@@ -80,14 +88,14 @@ def list_groups(call: Call) -> dict:
 
 def create_group(call: Call) -> dict:
     """Create a workgroup (legal representatives and administrators)."""
-    with call.write() as s:
+    with _write(call) as s:
         group = workgroups.create(s, call.params["org"], call.field("name"), actor=call.login)
     return {"name": group.name, "members": group.members}
 
 
 def delete_group(call: Call) -> dict:
     """Delete a workgroup; shares to it end with it."""
-    with call.write() as s:
+    with _write(call) as s:
         workgroups.delete(s, call.params["org"], call.params["name"], actor=call.login)
     return {"deleted": call.params["name"]}
 
@@ -95,7 +103,7 @@ def delete_group(call: Call) -> dict:
 def add_group_member(call: Call) -> dict:
     """Put a member of the organization into a workgroup."""
     p = call.params
-    with call.write() as s:
+    with _write(call) as s:
         workgroups.add_member(s, p["org"], p["name"], p["login"], actor=call.login)
     return {"workgroup": p["name"], "added": p["login"]}
 
@@ -103,7 +111,7 @@ def add_group_member(call: Call) -> dict:
 def remove_group_member(call: Call) -> dict:
     """Take a member out of a workgroup."""
     p = call.params
-    with call.write() as s:
+    with _write(call) as s:
         workgroups.remove_member(s, p["org"], p["name"], p["login"], actor=call.login)
     return {"workgroup": p["name"], "removed": p["login"]}
 

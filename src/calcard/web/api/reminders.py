@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from calcard.core import links
 from calcard.core.db import lock_owners
+from calcard.core.errors import Kind, Refusal
 from calcard.core.models import Notification, Reminder, as_id
 from calcard.core.times import as_utc, utcnow
 from calcard.reminders import dispatch
@@ -22,9 +23,10 @@ from calcard.web.api.common import (
     FORM,
     JSON,
     ApiContext,
-    ApiError,
-    accepts,
+    Call,
     authenticated_login,
+    endpoint,
+    form_fields,
     query_number,
 )
 from calcard.web.api.rsvp import page
@@ -68,104 +70,107 @@ def _notifications_after(ctx: ApiContext, login: str, after: int, limit: int = 5
     return [notification_json(r) for r in reversed(rows)]
 
 
-def public(route: Route) -> Route:
-    route.public = True  # type: ignore[attr-defined]  # a signed link, no login
-    return route
+def _no_reminder(reminder_id: int | None) -> HTMLResponse:
+    return page("en", "Reminder", f"<p>No reminder {reminder_id} to stop.</p>", 404)
+
+
+def list_reminders(call: Call) -> dict:
+    """The caller's reminders with delivery status (optional ?status=)."""
+    status = call.request.query_params.get("status")
+    with call.read() as s:
+        return {"reminders": [reminder_json(r) for r in reminders.list_for(s, call.login, status)]}
+
+
+def confirm_stop(call: Call) -> HTMLResponse:
+    """The page behind a repeating reminder's stop link: a button that stops it.
+
+    GET changes nothing (mail scanners and link previews follow links); the
+    button POSTs the signature back.
+    """
+    reminder_id = as_id(call.params["id"])
+    signature = call.request.query_params.get("sig", "")
+    with call.read() as s:
+        row = s.get(Reminder, reminder_id) if reminder_id is not None else None
+        if row is None or not links.verify(s, dispatch.stop_purpose(row), signature):
+            return _no_reminder(reminder_id)
+        title = row.title
+    return page(
+        "en",
+        "Stop this reminder?",
+        f"<p>{escape(title)}</p>"
+        f"<form method='post' action='/api/reminders/{reminder_id}/stop'>"
+        f"<input type='hidden' name='sig' value='{escape(signature)}'>"
+        "<button>Stop repeating</button></form>",
+    )
+
+
+async def _signature(request: Request) -> str:
+    """The signature the stop page's form posts back ("" for a JSON or empty body)."""
+    if request.headers.get("content-type", "").startswith(FORM):
+        return (await form_fields(request)).get("sig", "")
+    return ""
+
+
+def stop(call: Call) -> Response:
+    """Stop a repeating reminder (login, or the signature from its mail's link, POSTed)."""
+    reminder_id, signature = as_id(call.params["id"]), call.upload
+    login = None if signature else authenticated_login(call.ctx, call.request)
+    with call.write() as s:
+        row = s.get(Reminder, reminder_id) if reminder_id is not None else None
+        allowed = row is not None and (
+            row.owner == login if login else links.verify(s, dispatch.stop_purpose(row), signature)
+        )
+        if not allowed and signature:
+            return _no_reminder(reminder_id)
+        if not allowed or row is None:
+            raise Refusal(f"no reminder {reminder_id} to stop", Kind.NOT_FOUND)
+        lock_owners(s, [row.owner])  # the stop writes ACKNOWLEDGED into the owner's event
+        dispatch.stop(s, row.id, utcnow())
+    if signature:
+        return page("en", "Reminder stopped", "<p>It will not repeat again.</p>")
+    return JSONResponse({"stopped": reminder_id})
+
+
+def notifications(call: Call) -> dict:
+    """Recent browser notifications (?after=ID for newer ones only)."""
+    after = query_number(call.request, "after")
+    return {"notifications": _notifications_after(call.ctx, call.login, after)}
+
+
+def stream(call: Call) -> StreamingResponse:
+    """Browser notifications as server-sent events (Last-Event-ID resumes)."""
+    request, ctx, login = call.request, call.ctx, call.login
+    start = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
+    first = as_id(start)
+    if first is None:
+        raise Refusal("Last-Event-ID must be a notification id")
+
+    async def events():
+        last, idle = first, 0.0
+        while not await request.is_disconnected():
+            batch = await run_in_threadpool(_notifications_after, ctx, login, last)
+            for item in batch:
+                last = item["id"]
+                yield f"id: {last}\nevent: notification\ndata: {json.dumps(item)}\n\n"
+            idle = 0.0 if batch else idle + STREAM_POLL_SECONDS
+            if idle >= STREAM_KEEPALIVE_SECONDS:
+                idle = 0.0
+                yield ": keep-alive\n\n"
+            await asyncio.sleep(STREAM_POLL_SECONDS)
+
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )
 
 
 def routes(ctx: ApiContext) -> list[Route]:
-    def list_reminders(request: Request) -> JSONResponse:
-        """The caller's reminders with delivery status (optional ?status=)."""
-        login = authenticated_login(ctx, request)
-        status = request.query_params.get("status")
-        with ctx.db.transaction() as s:
-            rows = reminders.list_for(s, login, status)
-            return JSONResponse({"reminders": [reminder_json(r) for r in rows]})
-
-    def confirm_stop(request: Request) -> HTMLResponse:
-        """The page behind a repeating reminder's stop link: a button that stops it.
-
-        GET changes nothing (mail scanners and link previews follow links); the
-        button POSTs the signature back.
-        """
-        reminder_id = as_id(request.path_params["id"])
-        signature = request.query_params.get("sig", "")
-        with ctx.db.transaction() as s:
-            row = s.get(Reminder, reminder_id) if reminder_id is not None else None
-            if row is None or not links.verify(s, dispatch.stop_purpose(row), signature):
-                return page("en", "Reminder", f"<p>No reminder {reminder_id} to stop.</p>", 404)
-            title = row.title
-        return page(
-            "en",
-            "Stop this reminder?",
-            f"<p>{escape(title)}</p>"
-            f"<form method='post' action='/api/reminders/{reminder_id}/stop'>"
-            f"<input type='hidden' name='sig' value='{escape(signature)}'>"
-            "<button>Stop repeating</button></form>",
-        )
-
-    async def stop(request: Request) -> Response:
-        """Stop a repeating reminder (login, or the signature from its mail's link, POSTed)."""
-        signature = ""
-        if request.headers.get("content-type", "").startswith(FORM):
-            signature = str((await request.form()).get("sig", ""))
-        return await run_in_threadpool(_stop, request, signature)
-
-    def _stop(request: Request, signature: str) -> Response:
-        reminder_id = as_id(request.path_params["id"])
-        login = None if signature else authenticated_login(ctx, request)
-        with ctx.db.transaction(write=True) as s:
-            row = s.get(Reminder, reminder_id) if reminder_id is not None else None
-            allowed = row is not None and (
-                row.owner == login
-                if login
-                else links.verify(s, dispatch.stop_purpose(row), signature)
-            )
-            if not allowed and signature:
-                return page("en", "Reminder", f"<p>No reminder {reminder_id} to stop.</p>", 404)
-            if not allowed or row is None:
-                raise ApiError(404, f"no reminder {reminder_id} to stop")
-            lock_owners(s, [row.owner])  # the stop writes ACKNOWLEDGED into the owner's event
-            dispatch.stop(s, row.id, utcnow())
-        if signature:
-            return page("en", "Reminder stopped", "<p>It will not repeat again.</p>")
-        return JSONResponse({"stopped": reminder_id})
-
-    def notifications(request: Request) -> JSONResponse:
-        """Recent browser notifications (?after=ID for newer ones only)."""
-        login = authenticated_login(ctx, request)
-        after = query_number(request, "after")
-        return JSONResponse({"notifications": _notifications_after(ctx, login, after)})
-
-    async def stream(request: Request) -> StreamingResponse:
-        """Browser notifications as server-sent events (Last-Event-ID resumes)."""
-        login = await run_in_threadpool(authenticated_login, ctx, request)
-        start = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
-        first = as_id(start)
-        if first is None:
-            raise ApiError(400, "Last-Event-ID must be a notification id")
-
-        async def events():
-            last, idle = first, 0.0
-            while not await request.is_disconnected():
-                batch = await run_in_threadpool(_notifications_after, ctx, login, last)
-                for item in batch:
-                    last = item["id"]
-                    yield f"id: {last}\nevent: notification\ndata: {json.dumps(item)}\n\n"
-                idle = 0.0 if batch else idle + STREAM_POLL_SECONDS
-                if idle >= STREAM_KEEPALIVE_SECONDS:
-                    idle = 0.0
-                    yield ": keep-alive\n\n"
-                await asyncio.sleep(STREAM_POLL_SECONDS)
-
-        return StreamingResponse(
-            events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
-        )
-
+    stop_path = "/api/reminders/{id:int}/stop"
     return [
-        Route("/api/reminders", list_reminders),
-        public(Route("/api/reminders/{id:int}/stop", confirm_stop, methods=["GET"])),
-        accepts(Route("/api/reminders/{id:int}/stop", stop, methods=["POST"]), JSON, FORM, ""),
-        Route("/api/notifications", notifications),
-        Route("/api/notifications/stream", stream),
+        endpoint(ctx, "GET", "/api/reminders", list_reminders),
+        endpoint(ctx, "GET", stop_path, confirm_stop, auth=False),  # a signed link, no login
+        endpoint(
+            ctx, "POST", stop_path, stop, auth=False, upload=_signature, types=(JSON, FORM, "")
+        ),
+        endpoint(ctx, "GET", "/api/notifications", notifications),
+        endpoint(ctx, "GET", "/api/notifications/stream", stream),
     ]

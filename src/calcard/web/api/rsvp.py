@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from html import escape
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from calcard import scheduling
 from calcard.core.times import utcnow
 from calcard.scheduling import itip
-from calcard.web.api.common import FORM, ApiContext, accepts
+from calcard.web.api import errors
+from calcard.web.api.common import FORM, ApiContext, Call, endpoint, form_fields
 
 FIELDS = ("c", "h", "a", "e", "sig")
 BUTTONS = {"ACCEPTED": "accept", "TENTATIVE": "maybe", "DECLINED": "decline"}
@@ -48,53 +47,45 @@ def page(language: str, title: str, body: str, status: int = 200) -> HTMLRespons
 
 def _refused(title_key: str, refusal: scheduling.LinkRefused) -> HTMLResponse:
     title = itip.words(refusal.language)[title_key]
-    return page(refusal.language, title, f"<p>{escape(str(refusal))}</p>", 403)
+    body = f"<p>{escape(refusal.message)}</p>"
+    return page(refusal.language, title, body, errors.status(refusal))
 
 
-def routes(ctx: ApiContext) -> list[Route]:
-    def show(request: Request) -> HTMLResponse:
-        """The answer page behind an invitation's signed link."""
-        params = {k: request.query_params.get(k, "") for k in FIELDS}
-        try:
-            with ctx.db.transaction() as s:
-                event = scheduling.open_link(s, params, utcnow())
-        except scheduling.LinkRefused as refusal:
-            return _refused("your_answer", refusal)
-        w = itip.words(event.language)
-        title, lines = event.title_and_lines
-        hidden = "".join(
-            f"<input type='hidden' name='{k}' value='{escape(v)}'>" for k, v in params.items()
-        )
-        buttons = "".join(
-            f"<button name='answer' value='{value}'>{escape(w[label])}</button> "
-            for value, label in BUTTONS.items()
-        )
-        details = "".join(f"<p>{escape(line)}</p>" for line in lines)
-        return page(
-            event.language,
-            w["your_answer"],
-            f"<h2>{escape(title)}</h2>{details}"
-            f"<form method='post' action='/api/rsvp'>{hidden}{buttons}</form>",
-        )
-
-    async def answer(request: Request) -> HTMLResponse:
-        """Record the answer chosen on that page."""
-        form = await request.form()
-        params = {k: str(form.get(k, "")) for k in FIELDS}
-        choice = str(form.get("answer", "")).upper()
-        return await run_in_threadpool(_apply, ctx, params, choice)
-
-    found = [Route("/api/rsvp", show), accepts(Route("/api/rsvp", answer, methods=["POST"]), FORM)]
-    for route in found:
-        route.public = True  # type: ignore[attr-defined]  # signed links, no login
-    return found
+def show(call: Call) -> HTMLResponse:
+    """The answer page behind an invitation's signed link."""
+    params = {k: call.request.query_params.get(k, "") for k in FIELDS}
+    try:
+        with call.read() as s:
+            event = scheduling.open_link(s, params, utcnow())
+    except scheduling.LinkRefused as refusal:
+        return _refused("your_answer", refusal)
+    w = itip.words(event.language)
+    title, lines = event.title_and_lines
+    hidden = "".join(
+        f"<input type='hidden' name='{k}' value='{escape(v)}'>" for k, v in params.items()
+    )
+    buttons = "".join(
+        f"<button name='answer' value='{value}'>{escape(w[label])}</button> "
+        for value, label in BUTTONS.items()
+    )
+    details = "".join(f"<p>{escape(line)}</p>" for line in lines)
+    return page(
+        event.language,
+        w["your_answer"],
+        f"<h2>{escape(title)}</h2>{details}"
+        f"<form method='post' action='/api/rsvp'>{hidden}{buttons}</form>",
+    )
 
 
-def _apply(ctx: ApiContext, params: dict[str, str], choice: str) -> HTMLResponse:
-    with ctx.db.transaction() as s:
+def answer(call: Call) -> HTMLResponse:
+    """Record the answer chosen on that page (it writes into the organizer's calendar)."""
+    form: dict[str, str] = call.upload
+    params = {k: form.get(k, "") for k in FIELDS}
+    choice = form.get("answer", "").upper()
+    with call.read() as s:
         owner = scheduling.link_owner(s, params)
     try:
-        with ctx.db.transaction(write=True, owners=[owner] if owner else []) as s:
+        with call.write(owner) as s:
             event = scheduling.answer_link(s, params, choice, utcnow())
     except scheduling.LinkRefused as refusal:
         return _refused("not_recorded", refusal)
@@ -102,3 +93,13 @@ def _apply(ctx: ApiContext, params: dict[str, str], choice: str) -> HTMLResponse
     title, _ = event.title_and_lines
     done = w["answered"].format(answer=w[choice], title=title, organizer=event.organizer)
     return page(event.language, w["thanks"], f"<p>{escape(done)}</p>")
+
+
+def routes(ctx: ApiContext) -> list[Route]:
+    """Signed links: no login."""
+    return [
+        endpoint(ctx, "GET", "/api/rsvp", show, auth=False),
+        endpoint(
+            ctx, "POST", "/api/rsvp", answer, auth=False, upload=form_fields, types=(FORM,)
+        ),
+    ]

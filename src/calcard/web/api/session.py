@@ -7,22 +7,16 @@ log a victim's browser into an attacker's account (login CSRF).
 
 from __future__ import annotations
 
-import asyncio
+import time
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from calcard import accounts
 from calcard.accounts import logins, sessions
-from calcard.web.api.common import (
-    SESSION_COOKIE,
-    ApiContext,
-    ApiError,
-    authenticated_login,
-    json_body,
-)
+from calcard.core.errors import Kind, Refusal
+from calcard.web.api import errors
+from calcard.web.api.common import SESSION_COOKIE, ApiContext, Call, endpoint
 
 WRONG_CREDENTIALS = "wrong login or password"
 
@@ -54,62 +48,72 @@ def _open(
         return sessions.open_session(s, user), verdict
 
 
-def _current(ctx: ApiContext, request: Request) -> tuple[str, str]:
-    """(login, csrf) of the request's web session, or 401."""
-    login = authenticated_login(ctx, request)
-    with ctx.db.transaction() as s:
-        row = sessions.find(s, request.cookies.get(SESSION_COOKIE, ""))
+def _csrf(call: Call) -> str:
+    """The CSRF token of the request's web session, or 401 (Basic credentials open none)."""
+    with call.read() as s:
+        row = sessions.find(s, call.request.cookies.get(SESSION_COOKIE, ""))
     if row is None:
-        raise ApiError(401, "no web session")
-    return login, row.csrf
+        raise Refusal("no web session", Kind.UNAUTHORIZED)
+    return row.csrf
+
+
+def login(call: Call) -> Response:
+    """Log in to the web UI (login, password, and a code when 2FA is on): the session
+    cookie and the CSRF token that every change must carry."""
+    request = call.request
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise Refusal("send the login as application/json", Kind.UNSUPPORTED)
+    name, password = str(call.body.get("login", "")), str(call.body.get("password", ""))
+    otp = str(call.body.get("otp", ""))
+    address = request.client.host if request.client else None
+    opened, verdict = _open(call.ctx, name, password, otp, address)
+    if opened is None:
+        time.sleep(max(call.ctx.settings.auth_delay, verdict.delay))
+        # No Basic challenge: the browser would answer it with a login box of its own.
+        if verdict.reason in (logins.NEEDS_CODE, logins.WRONG_CODE):
+            refused = Refusal(verdict.reason, Kind.UNAUTHORIZED, {"totp_required": True})
+        else:
+            refused = Refusal(WRONG_CREDENTIALS, Kind.UNAUTHORIZED)
+        return errors.answer(refused)
+    response = JSONResponse(_user_json(call.ctx, accounts.normalize_login(name), opened.csrf))
+    response.set_cookie(
+        SESSION_COOKIE,
+        opened.token,
+        max_age=int(sessions.LIFETIME.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+def current(call: Call) -> dict:
+    """The web session's user and its CSRF token."""
+    return _user_json(call.ctx, call.login, _csrf(call))
+
+
+def logout(call: Call) -> JSONResponse:
+    """End the web session (a DELETE: it needs the CSRF token too)."""
+    _csrf(call)
+    with call.write() as s:
+        sessions.close(s, call.request.cookies[SESSION_COOKIE])
+    response = JSONResponse({"logged_out": True})
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    return response
 
 
 def routes(ctx: ApiContext) -> list[Route]:
-    async def login(request: Request) -> JSONResponse:
-        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-            raise ApiError(415, "send the login as application/json")
-        body = await json_body(request)
-        name, password = str(body.get("login", "")), str(body.get("password", ""))
-        otp = str(body.get("otp", ""))
-        address = request.client.host if request.client else None
-        opened, verdict = await run_in_threadpool(_open, ctx, name, password, otp, address)
-        if opened is None:
-            await asyncio.sleep(max(ctx.settings.auth_delay, verdict.delay))
-            # No Basic challenge: the browser would answer it with a login box of its own.
-            if verdict.reason in (logins.NEEDS_CODE, logins.WRONG_CODE):
-                answer = {"error": verdict.reason, "totp_required": True}
-            else:
-                answer = {"error": WRONG_CREDENTIALS}
-            return JSONResponse(answer, status_code=401)
-        user = await run_in_threadpool(_user_json, ctx, accounts.normalize_login(name), opened.csrf)
-        response = JSONResponse(user)
-        response.set_cookie(
-            SESSION_COOKIE,
-            opened.token,
-            max_age=int(sessions.LIFETIME.total_seconds()),
-            path="/",
-            httponly=True,
-            samesite="lax",
-            secure=request.url.scheme == "https",
-        )
-        return response
-
-    def current(request: Request) -> JSONResponse:
-        login, csrf = _current(ctx, request)
-        return JSONResponse(_user_json(ctx, login, csrf))
-
-    def logout(request: Request) -> JSONResponse:
-        _current(ctx, request)  # a DELETE: checks the CSRF token too
-        with ctx.db.transaction(write=True) as s:
-            sessions.close(s, request.cookies[SESSION_COOKIE])
-        response = JSONResponse({"logged_out": True})
-        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
-        return response
-
-    async def dispatch(request: Request) -> JSONResponse:
-        if request.method == "POST":
-            return await login(request)
-        handler = current if request.method == "GET" else logout
-        return await run_in_threadpool(handler, request)
-
-    return [Route("/api/session", dispatch, methods=["GET", "POST", "DELETE"])]
+    credentials = {
+        "type": "object",
+        "properties": {
+            "login": {"type": "string"},
+            "password": {"type": "string"},
+            "otp": {"type": "string", "description": "the current code, when 2FA is on"},
+        },
+    }
+    return [
+        endpoint(ctx, "POST", "/api/session", login, body=credentials, auth=False),
+        endpoint(ctx, "GET", "/api/session", current),
+        endpoint(ctx, "DELETE", "/api/session", logout),
+    ]

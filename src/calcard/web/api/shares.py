@@ -18,6 +18,11 @@ def _path(call: Call) -> str:
     return "/" + call.params["path"].strip("/") + "/"
 
 
+def _write(call: Call):
+    """A write transaction locking the collection's owner, as DAV does for its changes."""
+    return call.write(store.owner_of(call.params["path"].strip("/")))
+
+
 def list_shares(call: Call) -> dict:
     """Who the caller's collection is shared with."""
     with call.read() as s:
@@ -28,7 +33,7 @@ def list_shares(call: Call) -> dict:
 def put_share(call: Call) -> dict:
     """Share a collection with a user, a workgroup or an organization (or change the access)."""
     kind, name, access = call.field("kind"), call.field("name"), call.field("access")
-    with call.write() as s:
+    with _write(call) as s:
         sharing.add_share(s, _path(call), kind, name, access, actor=call.login)
     return {"kind": kind, "name": name, "access": access}
 
@@ -36,7 +41,7 @@ def put_share(call: Call) -> dict:
 def delete_share(call: Call) -> dict:
     """Revoke a share; the collection disappears from the sharees' homes."""
     p = call.params
-    with call.write() as s:
+    with _write(call) as s:
         sharing.remove_share(s, _path(call), p["kind"], p["name"], actor=call.login)
     return {"revoked": {"kind": p["kind"], "name": p["name"]}}
 
@@ -95,7 +100,7 @@ def list_links(call: Call) -> dict:
 
 def create_link(call: Call) -> dict:
     """Publish a calendar as a secret read-only .ics URL; the URL is shown only in this answer."""
-    with call.write() as s:
+    with _write(call) as s:
         link, token = publiclinks.create(s, _path(call), call.field("expires"), actor=call.login)
     url = f"{call.ctx.settings.base_url.rstrip('/')}/api/public/{token}.ics"
     return {**_link_json(call, link), "url": url}
@@ -104,7 +109,7 @@ def create_link(call: Call) -> dict:
 def revoke_link(call: Call) -> dict:
     """Revoke a public link; its URL stops working at once."""
     number = call.path_id("public link")
-    with call.write() as s:
+    with _write(call) as s:
         publiclinks.revoke(s, _path(call), number, actor=call.login)
     return {"revoked": number}
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from calcard.calendar import tasks
-from calcard.calendar.events import EventError
 from calcard.store import owner_of
-from calcard.web.api.common import ApiContext, ApiError, Call, endpoint, query_param
+from calcard.web.api.common import ApiContext, Call, endpoint
 from calcard.web.api.events import time_range
 
 TASK_FIELDS = {
@@ -29,15 +28,9 @@ TASK_FIELDS = {
 TARGET = {"href": {"type": "string"}, "etag": {"type": "string"}}
 
 
-def _run(call: Call, path: str, work, write: bool = True):
-    """``work(session)`` in one transaction (serialized with the calendar owner's
-    writes), refusals as 4xx."""
-    owners = [owner_of(path.strip("/"))] if write else []
-    try:
-        with call.ctx.db.transaction(write=write, owners=owners) as s:
-            return work(s)
-    except EventError as exc:
-        raise ApiError(exc.status, str(exc)) from exc
+def _write(call: Call, path: str):
+    """A write transaction serialized with the calendar owner's writes (as DAV's)."""
+    return call.write(owner_of(path.strip("/")))
 
 
 def _item_json(item) -> dict:
@@ -47,35 +40,27 @@ def _item_json(item) -> dict:
 def list_tasks(call: Call) -> dict:
     """The calendar's tasks (query: calendar; completed=false hides done ones;
     start and end, ISO with offsets, keep only those due in that range)."""
-    path = query_param(call.request, "calendar")
+    path = call.query("calendar")
     completed = call.request.query_params.get("completed", "true") not in ("false", "0")
     between = time_range(call.request) if "start" in call.request.query_params else None
-    found = _run(
-        call, path, lambda s: tasks.tasks(s, call.login, path, completed, between), write=False
-    )
-    return {"tasks": found}
+    with call.read() as s:
+        return {"tasks": tasks.tasks(s, call.login, path, completed, between)}
 
 
 def create(call: Call) -> dict:
     """Create a task in a calendar."""
     path = call.field("calendar")
-
-    def work(s) -> dict:
+    with _write(call, path) as s:
         return _item_json(tasks.create(s, call.login, path, tasks.parse_input(call.body)))
-
-    return _run(call, path, work)
 
 
 def update(call: Call) -> dict:
     """Edit a task (etag: refused with 409 when it changed meanwhile)."""
     path, href = call.field("calendar"), call.field("href")
     etag = call.optional("etag", str)
-
-    def work(s) -> dict:
+    with _write(call, path) as s:
         data = tasks.parse_input(call.body)
         return _item_json(tasks.update(s, call.login, path, href, etag, data))
-
-    return _run(call, path, work)
 
 
 def complete(call: Call) -> dict:
@@ -83,16 +68,16 @@ def complete(call: Call) -> dict:
     path, href = call.field("calendar"), call.field("href")
     done = call.field("completed", bool)
     etag = call.optional("etag", str)
-    return _run(
-        call, path, lambda s: _item_json(tasks.complete(s, call.login, path, href, etag, done))
-    )
+    with _write(call, path) as s:
+        return _item_json(tasks.complete(s, call.login, path, href, etag, done))
 
 
 def remove(call: Call) -> dict:
     """Move a task to the trash (query: calendar, href)."""
-    path, href = query_param(call.request, "calendar"), query_param(call.request, "href")
+    path, href = call.query("calendar"), call.query("href")
     etag = call.request.headers.get("if-match")
-    _run(call, path, lambda s: tasks.delete(s, call.login, path, href, etag))
+    with _write(call, path) as s:
+        tasks.delete(s, call.login, path, href, etag)
     return {"deleted": href}
 
 

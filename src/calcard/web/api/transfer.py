@@ -5,14 +5,14 @@ from __future__ import annotations
 import io
 import tempfile
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from calcard.store import StoreError, ical
+from calcard.core.errors import Kind, Refusal
+from calcard.store import StoreError
 from calcard.transfer import importexport
-from calcard.web.api.common import ApiContext, ApiError, accepts, authenticated_login, query_param
+from calcard.web.api.common import ApiContext, Call, endpoint
 from calcard.web.api.imports import UPLOAD_TYPES
 
 MEDIA_TYPE = {".ics": "text/calendar; charset=utf-8", ".vcf": "text/vcard; charset=utf-8"}
@@ -24,45 +24,43 @@ def _kind(request: Request) -> str:
     try:
         return importexport.kind_of("." + named if named in ("ics", "vcf") else named)
     except StoreError as exc:
-        raise ApiError(415, "send text/calendar or text/vcard (or ?kind=ics|vcf)") from exc
+        wanted = "send text/calendar or text/vcard (or ?kind=ics|vcf)"
+        raise Refusal(wanted, Kind.UNSUPPORTED) from exc
+
+
+async def _spool(request: Request) -> tuple[str, tempfile.SpooledTemporaryFile[bytes]]:
+    """The body's kind (415 before reading it) and the body, spooled (memory, then disk)."""
+    kind = _kind(request)
+    body = tempfile.SpooledTemporaryFile(SPOOL_BYTES)
+    async for chunk in request.stream():
+        body.write(chunk)
+    body.seek(0)
+    return kind, body
+
+
+def import_(call: Call) -> dict:
+    """Import a whole .ics or .vcf body (?into=PATH): the summary of what was added,
+    updated and skipped."""
+    kind, body = call.upload
+    with body:
+        lines = io.TextIOWrapper(body, encoding="utf-8-sig", errors="replace")
+        into = call.request.query_params.get("into")
+        return importexport.import_lines(call.ctx.db, call.login, kind, lines, into).as_json()
+
+
+def export(call: Call) -> StreamingResponse:
+    """A calendar (.ics) or address book (.vcf) as a file, streamed (?path=)."""
+    found = importexport.export(call.ctx.db, call.query("path"), call.login)
+    name = found.collection.path.replace("/", "-") + found.suffix
+    return StreamingResponse(
+        found.chunks,
+        media_type=MEDIA_TYPE[found.suffix],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def routes(ctx: ApiContext) -> list[Route]:
-    def run_import(request: Request, kind: str, body) -> JSONResponse:
-        login = request.state.login
-        lines = io.TextIOWrapper(body, encoding="utf-8-sig", errors="replace")
-        try:
-            summary = importexport.import_lines(
-                ctx.db, login, kind, lines, request.query_params.get("into")
-            )
-        except (StoreError, ical.ParseError) as exc:
-            raise ApiError(400, str(exc)) from exc
-        return JSONResponse(summary.as_json())
-
-    async def import_(request: Request) -> JSONResponse:
-        request.state.login = await run_in_threadpool(authenticated_login, ctx, request)
-        kind = _kind(request)
-        with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as body:
-            async for chunk in request.stream():
-                body.write(chunk)
-            body.seek(0)
-            return await run_in_threadpool(run_import, request, kind, body)
-
-    def export(request: Request) -> StreamingResponse:
-        login = authenticated_login(ctx, request)
-        path = query_param(request, "path")
-        try:
-            found = importexport.export(ctx.db, path, login)
-        except StoreError as exc:
-            raise ApiError(404, str(exc)) from exc
-        name = found.collection.path.replace("/", "-") + found.suffix
-        return StreamingResponse(
-            found.chunks,
-            media_type=MEDIA_TYPE[found.suffix],
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
-
     return [
-        accepts(Route("/api/import", import_, methods=["POST"]), *UPLOAD_TYPES),
-        Route("/api/export", export),
+        endpoint(ctx, "POST", "/api/import", import_, upload=_spool, types=UPLOAD_TYPES),
+        endpoint(ctx, "GET", "/api/export", export),
     ]

@@ -2,46 +2,38 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from calcard import accounts, trash
-from calcard.store import StoreError
-from calcard.web.api.common import ApiContext, ApiError, authenticated_login, json_body
+from calcard.core.errors import Refusal
+from calcard.web.api.common import ApiContext, Call, endpoint
+
+
+def listing(call: Call) -> dict:
+    """What the caller deleted, and how many days the trash keeps it."""
+    with call.read() as s:
+        entries = trash.list_trash(s, call.login)
+        days = accounts.retention_days(s, call.login)
+    return {"trash": [e.as_json() for e in entries], "retention_days": days}
+
+
+def restore(call: Call) -> dict:
+    """Restore a trash entry where it was (or ``into`` another collection, with a
+    ``new_uid``); a clash answers 409 with the options that would work."""
+    into, new_uid = call.body.get("into"), call.body.get("new_uid", False)
+    if (into is not None and not isinstance(into, str)) or not isinstance(new_uid, bool):
+        raise Refusal("into must be a path and new_uid true or false")
+    with call.write() as s:
+        restored = trash.restore(s, call.login, call.params["id"], into, new_uid)
+    return {"restored": restored.path, "uid": restored.uid}
 
 
 def routes(ctx: ApiContext) -> list[Route]:
-    def listing(request: Request) -> JSONResponse:
-        login = authenticated_login(ctx, request)
-        with ctx.db.transaction() as s:
-            entries = trash.list_trash(s, login)
-            days = accounts.retention_days(s, login)
-        return JSONResponse({"trash": [e.as_json() for e in entries], "retention_days": days})
-
-    def restore_sync(request: Request, body: dict) -> JSONResponse:
-        login = authenticated_login(ctx, request)
-        into, new_uid = body.get("into"), body.get("new_uid", False)
-        if (into is not None and not isinstance(into, str)) or not isinstance(new_uid, bool):
-            raise ApiError(400, "into must be a path and new_uid true or false")
-        try:
-            with ctx.db.transaction(write=True, owners=[login]) as s:
-                restored = trash.restore(s, login, request.path_params["id"], into, new_uid)
-        except trash.RestoreConflict as exc:
-            return JSONResponse({"error": str(exc), "options": exc.options}, status_code=409)
-        except trash.NotInTrash as exc:
-            raise ApiError(404, str(exc)) from exc
-        except StoreError as exc:
-            raise ApiError(400, str(exc)) from exc
-        return JSONResponse({"restored": restored.path, "uid": restored.uid})
-
-    async def restore(request: Request) -> JSONResponse:
-        has_body = int(request.headers.get("content-length") or 0) > 0
-        body = await json_body(request) if has_body else {}
-        return await run_in_threadpool(restore_sync, request, body)
-
+    body = {
+        "type": "object",
+        "properties": {"into": {"type": "string"}, "new_uid": {"type": "boolean"}},
+    }
     return [
-        Route("/api/trash", listing),
-        Route("/api/trash/{id}/restore", restore, methods=["POST"]),
+        endpoint(ctx, "GET", "/api/trash", listing),
+        endpoint(ctx, "POST", "/api/trash/{id}/restore", restore, body=body),
     ]

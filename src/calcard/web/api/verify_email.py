@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from html import escape
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from calcard import accounts
 from calcard.accounts import verification
+from calcard.core.errors import Kind, Refusal
 from calcard.core.times import utcnow
-from calcard.web.api.common import FORM, ApiContext, accepts
+from calcard.web.api import errors
+from calcard.web.api.common import FORM, ApiContext, Call, endpoint, form_fields
 
 
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
@@ -30,57 +30,60 @@ def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     )
 
 
-def _refused(reason: Exception, status: int = 403) -> HTMLResponse:
-    return _page("E-mail address not verified", f"<p>{escape(str(reason))}</p>", status)
+def _refused(refusal: Refusal) -> HTMLResponse:
+    return _page(
+        "E-mail address not verified", f"<p>{escape(refusal.message)}</p>", errors.status(refusal)
+    )
 
 
-def routes(ctx: ApiContext) -> list[Route]:
-    def show(request: Request) -> HTMLResponse:
-        """The page behind a verification link: what would be verified, and the button."""
-        params = {k: request.query_params.get(k, "") for k in verification.FIELDS}
-        try:
-            with ctx.db.transaction() as s:
-                pending = verification.open_link(s, params, utcnow())
-                login, address = pending.user.login, pending.address
-        except verification.LinkRefused as refusal:
-            return _refused(refusal)
-        hidden = "".join(
-            f"<input type='hidden' name='{k}' value='{escape(v)}'>" for k, v in params.items()
-        )
-        return _page(
-            "Confirm your e-mail address",
-            f"<p>Use <strong>{escape(address)}</strong> for the calcard account "
-            f"<strong>{escape(login)}</strong>?</p>"
-            f"<form method='post' action='{verification.PATH}'>{hidden}"
-            "<button type='submit'>Confirm this address</button></form>",
-        )
-
-    async def confirm(request: Request) -> HTMLResponse:
-        """Verify the address named by the link (the button of that page)."""
-        form = await request.form()
-        params = {k: str(form.get(k, "")) for k in verification.FIELDS}
-        return await run_in_threadpool(_confirm, ctx, params)
-
-    found = [
-        Route(verification.PATH, show),
-        accepts(Route(verification.PATH, confirm, methods=["POST"]), FORM),
-    ]
-    for route in found:
-        route.public = True  # type: ignore[attr-defined]  # signed links, no login
-    return found
-
-
-def _confirm(ctx: ApiContext, params: dict[str, str]) -> HTMLResponse:
+def show(call: Call) -> HTMLResponse:
+    """The page behind a verification link: what would be verified, and the button."""
+    params = {k: call.request.query_params.get(k, "") for k in verification.FIELDS}
     try:
-        with ctx.db.transaction(write=True, owners=["admin"]) as s:
+        with call.read() as s:
+            pending = verification.open_link(s, params, utcnow())
+            login, address = pending.user.login, pending.address
+    except verification.LinkRefused as refusal:
+        return _refused(refusal)
+    hidden = "".join(
+        f"<input type='hidden' name='{k}' value='{escape(v)}'>" for k, v in params.items()
+    )
+    return _page(
+        "Confirm your e-mail address",
+        f"<p>Use <strong>{escape(address)}</strong> for the calcard account "
+        f"<strong>{escape(login)}</strong>?</p>"
+        f"<form method='post' action='{verification.PATH}'>{hidden}"
+        "<button type='submit'>Confirm this address</button></form>",
+    )
+
+
+def confirm(call: Call) -> HTMLResponse:
+    """Verify the address named by the link (the button of that page)."""
+    params = {k: call.upload.get(k, "") for k in verification.FIELDS}
+    with call.read() as s:
+        owner = verification.link_owner(s, params)
+    try:
+        with call.write(owner) as s:
             user = accounts.verify_email(s, params)
             address = user.email
     except verification.LinkRefused as refusal:
         return _refused(refusal)
-    except accounts.Conflict as taken:
-        return _refused(taken, 409)
+    except Refusal as taken:
+        if taken.kind is not Kind.CONFLICT:  # another account verified the address first
+            raise
+        return _refused(taken)
     return _page(
         "E-mail address verified",
         f"<p>{escape(address)} is now the address of your calcard account: reminders, "
         "invitations and answers use it from now on.</p>",
     )
+
+
+def routes(ctx: ApiContext) -> list[Route]:
+    """Signed links: no login."""
+    return [
+        endpoint(ctx, "GET", verification.PATH, show, auth=False),
+        endpoint(
+            ctx, "POST", verification.PATH, confirm, auth=False, upload=form_fields, types=(FORM,)
+        ),
+    ]
