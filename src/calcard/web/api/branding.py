@@ -107,7 +107,13 @@ def routes(ctx: ApiContext) -> list[Route]:
         endpoint(ctx, "PUT", f"{BASE}/branding", set_colors, body=colors, devices=False),
         endpoint(ctx, "GET", f"{BASE}/logo", logo, auth=False),
         endpoint(
-            ctx, "PUT", f"{BASE}/logo", upload_logo, upload=_logo_bytes, types=("image/*",), devices=False
+            ctx,
+            "PUT",
+            f"{BASE}/logo",
+            upload_logo,
+            upload=_logo_bytes,
+            types=("image/*",),
+            devices=False,
         ),
         endpoint(ctx, "DELETE", f"{BASE}/logo", remove_logo, devices=False),
     ]
