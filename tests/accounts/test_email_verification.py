@@ -9,7 +9,10 @@ partner's). The verification link is read from a real SMTP server.
 from __future__ import annotations
 
 import re
+import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import httpx
@@ -224,3 +227,47 @@ def test_the_migration_keeps_the_oldest_accounts_address(empty_url):
         assert refused.value.kind is Kind.CONFLICT
     finally:
         db.dispose()
+
+
+def test_two_accounts_claiming_one_address_at_once_the_second_gets_a_conflict(backend):
+    """Two operators set the same address on two accounts in overlapping transactions.
+
+    The first holds its transaction open after its claim; the second must wait for
+    it and then be refused with a conflict (409), not fail on the unique index
+    (a 500), and the first account keeps the address.
+    """
+    first, second = (f"a{uuid.uuid4().hex[:10]}" for _ in range(2))
+    org, address = f"org-{first}", f"Shared-{first}@Example.com"
+    with backend.db.transaction(write=True, owners=[first, second]) as s:
+        accounts.create_org(s, org, plan="team")
+        for login in (first, second):
+            accounts.add_user(s, login, org, "collaborator", "a long password 1")
+    claimed, may_commit = threading.Event(), threading.Event()
+
+    def claim_and_hold() -> None:
+        with backend.db.transaction(write=True, owners=[first]) as s:
+            accounts.set_user(s, first, email=address)
+            claimed.set()
+            may_commit.wait(10)
+
+    def claim_too() -> Kind | str:
+        claimed.wait(10)
+        try:
+            with backend.db.transaction(write=True, owners=[second]) as s:
+                accounts.set_user(s, second, email=address.lower())
+        except Refusal as refusal:
+            return refusal.kind
+        except Exception as error:  # the unique index's error would land here
+            return type(error).__name__
+        return "accepted"
+
+    with ThreadPoolExecutor(2) as pool:
+        holder = pool.submit(claim_and_hold)
+        contender = pool.submit(claim_too)
+        time.sleep(0.5)  # the contender is now inside its transaction, waiting
+        may_commit.set()
+        holder.result(15)
+        assert contender.result(15) is Kind.CONFLICT
+    with backend.db.transaction() as s:
+        assert accounts.find_user(s, first).email == address
+        assert accounts.find_user(s, second).email == ""

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from calcard import store
 from calcard.accounts import belongings, credentials, sessions, verification
 from calcard.core import mailqueue
-from calcard.core.db import lock_owners
+from calcard.core.db import address_key, lock_owners
 from calcard.core.errors import Kind, Refusal
 from calcard.core.models import (
     AppPassword,
@@ -516,7 +516,12 @@ def _check_email(email: str) -> str:
 
 
 def _require_free_address(s: Session, user: User, address: str) -> None:
-    """Refuse an address another account holds (verified), any case."""
+    """Refuse an address another account holds (verified), any case.
+
+    Locks the address first, so a concurrent claim of it waits for this
+    transaction and then sees it taken (a 409, not the unique index's error).
+    """
+    lock_owners(s, [address_key(address)])
     holder = s.scalar(
         select(User.login).where(User.email_key == address.lower(), User.id != user.id)
     )

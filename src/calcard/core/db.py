@@ -88,6 +88,17 @@ def org_key(name: str) -> str:
     return f"org:{name}"
 
 
+def address_key(address: str) -> str:
+    """The lock key of an e-mail address (any case), taken before claiming it.
+
+    Verified addresses are unique (``users.email_key``); two accounts claiming one
+    address at once would otherwise both pass the free check and the second would
+    hit the unique index. Serialized on this key, the second sees the first's
+    claim and gets a clean conflict.
+    """
+    return f"email:{address.strip().lower()}"
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
