@@ -18,7 +18,7 @@ from calcard.core import recurrence, timebounds
 from calcard.core.config import Settings
 from calcard.core.errors import Kind
 from calcard.sharing import access
-from calcard_radicale import query, runtime, scheduling, storage, xmldepth
+from calcard_radicale import principals, query, runtime, scheduling, storage, xmldepth
 
 XML_TOO_DEEP = f"the XML body nests deeper than {xmldepth.MAX_DEPTH} elements"
 
@@ -108,6 +108,10 @@ class CalcardApplication(Application):
             return httputils.BAD_REQUEST
         if scheduling.is_free_busy_query(body):
             return scheduling.free_busy_report(body, path, user)
+        search = principals.report_name(body)
+        if search:
+            depth = environ.get("HTTP_DEPTH", "")
+            return principals.answer(body, search, depth, user, base_prefix)
         parsed = query.parse(body)
         answer = parsed and self._calendar_query(base_prefix, path, user, user_groups, parsed)
         if answer:

@@ -53,7 +53,7 @@ class SharedCollection:
         return props
 
 
-def _targets(user: User) -> ColumnElement[bool]:
+def aimed_at(user: User) -> ColumnElement[bool]:
     """Shares aimed at ``user``: directly, via a workgroup, or via an organization
     where they are not external (externals never get organization-wide shares)."""
     groups = select(WorkgroupMember.workgroup_id).where(WorkgroupMember.user_id == user.id)
@@ -75,7 +75,7 @@ def share_level(s: Session, login: str, collection_id: int) -> str | None:
         return None
     levels = set(
         s.scalars(
-            select(Share.access).where(Share.collection_id == collection_id, _targets(user))
+            select(Share.access).where(Share.collection_id == collection_id, aimed_at(user))
         )
     )
     return "read-write" if "read-write" in levels else ("read" if levels else None)
@@ -93,7 +93,7 @@ def shared_with(s: Session, login: str) -> list[SharedCollection]:
         select(Share.access, Collection, User.name)
         .join(Collection, Collection.id == Share.collection_id)
         .join(User, User.login == Collection.owner)
-        .where(Collection.deleted_at.is_(None), Collection.owner != login, _targets(user))
+        .where(Collection.deleted_at.is_(None), Collection.owner != login, aimed_at(user))
         .order_by(Collection.id)
     )
     for level, collection, owner_name in rows:
