@@ -18,7 +18,15 @@ from calcard.core import recurrence, timebounds
 from calcard.core.config import Settings
 from calcard.core.errors import Kind
 from calcard.sharing import access
-from calcard_radicale import principals, query, runtime, scheduling, storage, xmldepth
+from calcard_radicale import (
+    principals,
+    query,
+    runtime,
+    scheduletag,
+    scheduling,
+    storage,
+    xmldepth,
+)
 
 XML_TOO_DEEP = f"the XML body nests deeper than {xmldepth.MAX_DEPTH} elements"
 
@@ -158,11 +166,20 @@ class CalcardApplication(Application):
         too_many = user and recurrence.refusal(body.decode("utf-8", "replace"))
         if too_many:  # (anonymous: Radicale asks for credentials first)
             return max_instances(too_many)
-        return super().do_PUT(environ, base_prefix, path, user, user_groups, request_info)
+        scheduletag.remember_condition(environ)
+        answer = super().do_PUT(environ, base_prefix, path, user, user_groups, request_info)
+        return scheduletag.with_header(answer, path)
+
+    def do_GET(self, environ, base_prefix, path, user, user_groups, request_info):
+        """Radicale's answer, with the Schedule-Tag of a scheduling object (RFC 6638 §8.2)."""
+        answer = super().do_GET(environ, base_prefix, path, user, user_groups, request_info)
+        body = answer[2]
+        return scheduletag.with_header(answer, path, body if isinstance(body, str) else "")
 
     def do_DELETE(self, environ, base_prefix, path, user, user_groups, request_info):
         """Deleting a collection is its owner's: a sharee is refused up front with the
         door's reason (the rights plugin's ``d`` refuses it too, but says no why)."""
+        scheduletag.remember_condition(environ)
         sane = pathutils.strip_path(path)
         if sane.count("/") == 1 and user:  # anonymous: Radicale asks for credentials first
             refused = storage.refusal(access.DELETE_COLLECTION, sane, user)
@@ -192,6 +209,7 @@ class CalcardApplication(Application):
 
     def _xml_response(self, xml_content, request_info):
         scheduling.advertise(xml_content)
+        scheduletag.fill(xml_content)
         return super()._xml_response(xml_content, request_info)
 
 

@@ -73,6 +73,7 @@ class RequestState:
     delay: float = 0.0  # seconds to wait before answering the refusal (login throttling)
     body: bytes = b""  # a PUT's body, read before the write lock (whose locks it needs)
     pending: AbstractContextManager[Session] | None = None  # the write transaction, open
+    schedule_tag_match: str | None = None  # If-Schedule-Tag-Match (scheduletag.py)
 
 
 class _Refused(Exception):

@@ -132,7 +132,7 @@ def advertise(multistatus: ET.Element) -> None:
 
 def _fill_principal(response: ET.Element, login: str, href: str) -> None:
     for name, box in BOX_URLS.items():
-        _answer_missing(response, _tag(CALDAV, name), posixpath.join(href, box) + "/")
+        answer_missing(response, _tag(CALDAV, name), posixpath.join(href, box) + "/")
     prop_path = f"{_tag(DAV, 'prop')}/{_tag(CALDAV, 'calendar-user-address-set')}"
     found = _propstat(response, "200")
     addresses = found.find(prop_path) if found is not None else None
@@ -159,11 +159,14 @@ def _show_box(response: ET.Element, kind: str, href: str) -> None:
     if kind == inbox.INBOX:
         home = posixpath.dirname(href.rstrip("/"))
         default = posixpath.join(home, DEFAULT_CALENDAR) + "/"
-        _answer_missing(response, _tag(CALDAV, "schedule-default-calendar-URL"), default)
+        answer_missing(response, _tag(CALDAV, "schedule-default-calendar-URL"), default)
 
 
-def _answer_missing(response: ET.Element, tag: str, href: str) -> None:
-    """Move a property Radicale answered 404 to the 200 propstat, with ``href`` as value."""
+def answer_missing(
+    response: ET.Element, tag: str, href: str | None = None, text: str | None = None
+) -> None:
+    """Move a property Radicale answered 404 to the 200 propstat, with ``href`` (or
+    ``text``) as value."""
     for missing in response.findall(_tag(DAV, "propstat")):
         if "404" not in (missing.findtext(_tag(DAV, "status")) or ""):
             continue
@@ -172,7 +175,9 @@ def _answer_missing(response: ET.Element, tag: str, href: str) -> None:
         if prop is None or element is None:
             continue
         prop.remove(element)
-        ET.SubElement(element, _tag(DAV, "href")).text = href
+        if href is not None:
+            ET.SubElement(element, _tag(DAV, "href")).text = href
+        element.text = text
         _found_props(response).append(element)
         if not len(prop):
             response.remove(missing)

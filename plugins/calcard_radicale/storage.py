@@ -24,7 +24,7 @@ from calcard.core import times
 from calcard.core.errors import Kind, Refusal
 from calcard.sharing import SharedCollection, access
 from calcard.store import CollectionData, ItemData, inbox
-from calcard_radicale import runtime
+from calcard_radicale import runtime, scheduletag
 from calcard_radicale import scheduling as scheduling_dav
 from calcard_radicale.runtime import session
 
@@ -180,6 +180,7 @@ class Collection(storage.BaseCollection):
     def upload(self, href: str, item: radicale_item.Item):
         """Store, then schedule (calendar.saving): the organizer's copy may come back amended."""
         self._refuse_box_write()
+        scheduletag.check(self.path, href)
         with session(write=True) as s:
             try:
                 stored, old = saving.save(
@@ -199,6 +200,7 @@ class Collection(storage.BaseCollection):
             if href is None:
                 store.delete_collection(s, self._data, actor=runtime.actor())
                 return
+            scheduletag.check(self.path, href)
             if self._box:
                 store.discard_item(s, self._data, href)
                 self._refresh(s)
