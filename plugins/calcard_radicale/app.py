@@ -18,7 +18,7 @@ from calcard.core import recurrence, timebounds
 from calcard.core.config import Settings
 from calcard.core.errors import Kind
 from calcard.sharing import access
-from calcard_radicale import query, runtime, scheduling, storage, xmldepth
+from calcard_radicale import query, runtime, scheduling, storage, synclimit, xmldepth
 
 XML_TOO_DEEP = f"the XML body nests deeper than {xmldepth.MAX_DEPTH} elements"
 
@@ -108,12 +108,29 @@ class CalcardApplication(Application):
             return httputils.BAD_REQUEST
         if scheduling.is_free_busy_query(body):
             return scheduling.free_busy_report(body, path, user)
+        if user:  # anonymous: Radicale asks for credentials first
+            refused = self._sync_limit(body, base_prefix, path)
+            if refused:
+                return refused
         parsed = query.parse(body)
         answer = parsed and self._calendar_query(base_prefix, path, user, user_groups, parsed)
         if answer:
             request_info["status"] = answer[0]
             return answer
         return super().do_REPORT(environ, base_prefix, path, user, user_groups, request_info)
+
+    def _sync_limit(self, body: bytes, base_prefix: str, path: str):
+        """Take a sync-collection's DAV:limit (synclimit.py); the answer refusing it, if so."""
+        try:
+            limit = synclimit.requested(body)
+        except synclimit.MalformedLimit as exc:
+            runtime.refuse(400, str(exc))
+            return httputils.BAD_REQUEST
+        if limit == 0:
+            return synclimit.refused()
+        if limit is not None:
+            synclimit.expect(limit, base_prefix, pathutils.strip_path(path))
+        return None
 
     def _calendar_query(self, base_prefix, path, user, user_groups, parsed: query.Query):
         """calcard's answer to a readable calendar's query (query.py), or None to let
@@ -188,6 +205,7 @@ class CalcardApplication(Application):
 
     def _xml_response(self, xml_content, request_info):
         scheduling.advertise(xml_content)
+        synclimit.mark_truncated(xml_content)
         return super()._xml_response(xml_content, request_info)
 
 
