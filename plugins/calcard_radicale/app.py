@@ -18,7 +18,15 @@ from calcard.core import recurrence, timebounds
 from calcard.core.config import Settings
 from calcard.core.errors import Kind
 from calcard.sharing import access
-from calcard_radicale import query, runtime, scheduling, storage, synclimit, xmldepth
+from calcard_radicale import (
+    query,
+    runtime,
+    scheduling,
+    storage,
+    synclimit,
+    todoexpand,
+    xmldepth,
+)
 
 XML_TOO_DEEP = f"the XML body nests deeper than {xmldepth.MAX_DEPTH} elements"
 
@@ -112,7 +120,11 @@ class CalcardApplication(Application):
             refused = self._sync_limit(body, base_prefix, path)
             if refused:
                 return refused
-        parsed = query.parse(body)
+        try:
+            parsed = todoexpand.parse(body) or query.parse(body)
+        except ValueError as exc:
+            runtime.refuse(400, str(exc))
+            return httputils.BAD_REQUEST
         answer = parsed and self._calendar_query(base_prefix, path, user, user_groups, parsed)
         if answer:
             request_info["status"] = answer[0]
@@ -147,6 +159,8 @@ class CalcardApplication(Application):
                 if not access.check("r", found):
                     return None
                 rows = found.matching(parsed.filters)
+            if parsed.expand:
+                rows = todoexpand.expanded(rows, *parsed.expand)
             body = query.multistatus(
                 base_prefix, found.path, rows, parsed.props, found.content_type, limit
             )
