@@ -16,7 +16,6 @@ from urllib.parse import quote, unquote
 
 from radicale import item as radicale_item
 from radicale import pathutils, storage, types, xmlutils
-from radicale.app.report import test_filter
 from radicale.item import filter as radicale_filter
 
 from calcard import accounts, scheduling, sharing, store
@@ -25,7 +24,7 @@ from calcard.core import times
 from calcard.core.errors import Kind, Refusal
 from calcard.sharing import SharedCollection, access
 from calcard.store import CollectionData, ItemData, inbox
-from calcard_radicale import runtime
+from calcard_radicale import comptype, runtime
 from calcard_radicale import scheduling as scheduling_dav
 from calcard_radicale.runtime import session
 
@@ -191,7 +190,12 @@ class Collection(storage.BaseCollection):
         return [(r, known or (simple and _within(r, start, end))) for r, known in found]
 
     def get_filtered(self, filters) -> Iterable[tuple[radicale_item.Item, bool]]:
-        """Candidates for ``filters`` (Radicale runs its full filter on the unsure ones)."""
+        """Candidates for ``filters`` (Radicale runs its full filter on the unsure ones).
+
+        A filter Radicale reads otherwise than calcard (comptype.py) is decided here.
+        """
+        if comptype.applies(filters):
+            return [(self._item(r), True) for r in self.matching(filters)]
         return [(self._item(r), known) for r, known in self._candidates(filters)]
 
     def matching(self, filters: list[ET.Element]) -> list[ItemData]:
@@ -204,7 +208,7 @@ class Collection(storage.BaseCollection):
         return [
             row
             for row, known in self._candidates(filters)
-            if known or all(test_filter(tag, self._item(row), f) for f in filters)
+            if known or all(comptype.matches(tag, self._item(row), f) for f in filters)
         ]
 
     def has_uid(self, uid: str) -> bool:
