@@ -130,12 +130,11 @@ class Collection(storage.BaseCollection):
         limit = runtime.request().sync_limit
         position = self._position(old_token) if old_token else store.SyncPosition(0)
         with session() as s:
-            if limit is None:
-                if not old_token:
-                    return self._token(), store.live_hrefs(s, self._data.id)
-                return self._token(), store.changes_since(s, self._data.id, position.revision)
-            page = store.changes_page(s, self._data.id, position, limit + 1, not old_token)
-        if len(page) <= limit:
+            if not old_token and limit is None:
+                return self._token(), store.live_hrefs(s, self._data.id)
+            more = None if limit is None else limit + 1
+            page = store.changes_page(s, self._data.id, position, more, not old_token)
+        if limit is None or len(page) <= limit:
             return self._token(), [href for _, href in page]
         runtime.request().sync_truncated = True
         revision, href = page[limit - 1]

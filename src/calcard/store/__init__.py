@@ -554,14 +554,8 @@ def move_item(
 
 
 def changes_since(s: Session, collection_id: int, revision: int) -> list[str]:
-    """Hrefs changed after ``revision`` (ix_sync_log_collection_revision)."""
-    return list(
-        s.scalars(
-            select(SyncLog.href)
-            .where(SyncLog.collection_id == collection_id, SyncLog.revision > revision)
-            .distinct()
-        )
-    )
+    """Hrefs changed after ``revision``."""
+    return [href for _, href in changes_page(s, collection_id, SyncPosition(revision))]
 
 
 @dataclass(frozen=True)
@@ -581,13 +575,19 @@ class SyncPosition:
 
 
 def changes_page(
-    s: Session, collection_id: int, after: SyncPosition, limit: int, live_only: bool
+    s: Session,
+    collection_id: int,
+    after: SyncPosition,
+    limit: int | None = None,
+    live_only: bool = False,
 ) -> list[tuple[int, str]]:
-    """The first ``limit`` (revision, href) of hrefs last changed past ``after``, in order.
+    """The (revision, href) of hrefs last changed past ``after``, in that order; the
+    first ``limit`` of them when given.
 
     ``live_only`` keeps the hrefs of live items only: an initial sync lists
-    members, never removals (RFC 6578 §3.4). Costs O(changes since ``after``),
-    every change of an href writing a sync-log row (``_bump``).
+    members, never removals (RFC 6578 §3.4). Costs O(changes since ``after``)
+    (ix_sync_log_collection_revision), every change of an href writing a
+    sync-log row (``_bump``).
     """
     last = (
         select(SyncLog.href, func.max(SyncLog.revision).label("revision"))
@@ -604,7 +604,8 @@ def changes_page(
             Item.collection_id == collection_id, Item.deleted_at.is_(None)
         )
         query = query.where(last.c.href.in_(live))
-    rows = s.execute(query.order_by(last.c.revision, last.c.href).limit(limit))
+    query = query.order_by(last.c.revision, last.c.href)
+    rows = s.execute(query if limit is None else query.limit(limit))
     return [(row.revision, row.href) for row in rows]
 
 
