@@ -180,3 +180,13 @@ def test_a_malformed_expand_is_a_400(server, tasks, expand):
             expand_query("20270202T000000Z", "20270206T000000Z", expand),
         )
     assert response.status_code == 400, response.text
+
+
+def test_a_stranger_expands_nothing(server, tasks):
+    stranger = server.user()
+    with server.client(stranger) as http:
+        response = report(
+            http, f"/{tasks}/calendar/", expand_query("20270202T000000Z", "20270206T000000Z")
+        )
+    assert response.status_code in (403, 404)
+    assert "VTODO" not in response.text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import httpx
 import pytest
 
 from calcard import store
@@ -279,3 +280,24 @@ def test_a_forged_continuation_token_is_refused_with_valid_sync_token(server, fo
         response = report(http, f"/{login}/contacts/", LIMITED.format(token=bad, limit=""))
         assert response.status_code == 403, response.text
         assert "valid-sync-token" in response.text
+
+
+def test_strangers_and_anonymous_page_through_nothing(server):
+    owner, stranger = server.user(), server.user()
+    seed(server, owner, "contacts", 3)
+    body = RFC_LIMITED.format(nresults=1)
+    with server.client(stranger) as http:
+        response = report(http, f"/{owner}/contacts/", body)
+        assert response.status_code in (403, 404)
+        assert "item-" not in response.text
+        zero = report(http, f"/{owner}/contacts/", RFC_LIMITED.format(nresults=0))
+        assert zero.status_code in (403, 404, 507) and "item-" not in zero.text
+    with server.client(owner) as http:  # the owner's continuation token, on the stranger's book
+        token = ET.fromstring(report(http, f"/{owner}/contacts/", body).content).findtext(
+            f"{DAV}sync-token"
+        )
+    with server.client(stranger) as http:
+        response = report(http, f"/{stranger}/contacts/", LIMITED.format(token=token, limit=""))
+        assert response.status_code == 403 and "valid-sync-token" in response.text
+    anonymous = report(httpx.Client(base_url=server.url), f"/{owner}/contacts/", body)
+    assert anonymous.status_code == 401
