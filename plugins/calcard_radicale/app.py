@@ -25,6 +25,8 @@ from calcard_radicale import (
     scheduletag,
     scheduling,
     storage,
+    synclimit,
+    todoexpand,
     xmldepth,
 )
 
@@ -120,12 +122,33 @@ class CalcardApplication(Application):
         if search:
             depth = environ.get("HTTP_DEPTH", "")
             return principals.answer(body, search, depth, user, base_prefix)
-        parsed = query.parse(body)
+        if user:  # anonymous: Radicale asks for credentials first
+            refused = self._sync_limit(body, base_prefix, path)
+            if refused:
+                return refused
+        try:
+            parsed = todoexpand.parse(body) or query.parse(body)
+        except ValueError as exc:
+            runtime.refuse(400, str(exc))
+            return httputils.BAD_REQUEST
         answer = parsed and self._calendar_query(base_prefix, path, user, user_groups, parsed)
         if answer:
             request_info["status"] = answer[0]
             return answer
         return super().do_REPORT(environ, base_prefix, path, user, user_groups, request_info)
+
+    def _sync_limit(self, body: bytes, base_prefix: str, path: str):
+        """Take a sync-collection's DAV:limit (synclimit.py); the answer refusing it, if so."""
+        try:
+            limit = synclimit.requested(body)
+        except synclimit.MalformedLimit as exc:
+            runtime.refuse(400, str(exc))
+            return httputils.BAD_REQUEST
+        if limit == 0:
+            return synclimit.refused()
+        if limit is not None:
+            synclimit.expect(limit, base_prefix, pathutils.strip_path(path))
+        return None
 
     def _calendar_query(self, base_prefix, path, user, user_groups, parsed: query.Query):
         """calcard's answer to a readable calendar's query (query.py), or None to let
@@ -142,6 +165,8 @@ class CalcardApplication(Application):
                 if not access.check("r", found):
                     return None
                 rows = found.matching(parsed.filters)
+            if parsed.expand:
+                rows = todoexpand.expanded(rows, *parsed.expand)
             body = query.multistatus(
                 base_prefix, found.path, rows, parsed.props, found.content_type, limit
             )
@@ -210,6 +235,7 @@ class CalcardApplication(Application):
     def _xml_response(self, xml_content, request_info):
         scheduling.advertise(xml_content)
         scheduletag.fill(xml_content)
+        synclimit.mark_truncated(xml_content)
         return super()._xml_response(xml_content, request_info)
 
 

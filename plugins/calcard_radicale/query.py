@@ -19,6 +19,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
@@ -41,6 +42,7 @@ OK = "<status>HTTP/1.1 200 OK</status></propstat></response>"
 class Query:
     props: list[str]  # Clark names, in the order asked
     filters: list[ET.Element]
+    expand: tuple[datetime, datetime] | None = None  # VTODOs expanded (todoexpand.py)
 
 
 def parse(body: bytes) -> Query | None:

@@ -74,6 +74,9 @@ class RequestState:
     body: bytes = b""  # a PUT's body, read before the write lock (whose locks it needs)
     pending: AbstractContextManager[Session] | None = None  # the write transaction, open
     schedule_tag_match: str | None = None  # If-Schedule-Tag-Match (scheduletag.py)
+    sync_limit: int | None = None  # a sync-collection's DAV:limit (synclimit.py)
+    sync_truncated: bool = False  # whether the sync page was cut at that limit
+    sync_href: str = ""  # the request-URI, for the 507 response of a cut page
 
 
 class _Refused(Exception):

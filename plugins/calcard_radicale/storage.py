@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager as ContextManager
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import quote, unquote
 
 from radicale import item as radicale_item
 from radicale import pathutils, storage, types, xmlutils
-from radicale.app.report import test_filter
 from radicale.item import filter as radicale_filter
 
 from calcard import accounts, scheduling, sharing, store
@@ -24,7 +24,7 @@ from calcard.core import times
 from calcard.core.errors import Kind, Refusal
 from calcard.sharing import SharedCollection, access
 from calcard.store import CollectionData, ItemData, inbox
-from calcard_radicale import runtime, scheduletag
+from calcard_radicale import comptype, runtime, scheduletag
 from calcard_radicale import scheduling as scheduling_dav
 from calcard_radicale.runtime import session
 
@@ -57,6 +57,13 @@ def _within(item: ItemData, start: int, end: int) -> bool:
     """An overlapping time range that starts or ends inside [start, end) needs no
     occurrence check (the rule of Radicale's own storage)."""
     return item.start >= start or item.end <= end
+
+
+def _number(text: str) -> int:
+    """A token's number, written as calcard writes it (no sign, space or leading zero)."""
+    if str(int(text)) != text:
+        raise ValueError(text)
+    return int(text)
 
 
 @types.contextmanager
@@ -115,23 +122,48 @@ class Collection(storage.BaseCollection):
         return xmlutils.get_content_type(self._item(data), "utf-8")
 
     def sync(self, old_token: str = "") -> tuple[str, Iterable[str]]:
-        token = f"{SYNC_PREFIX}{self._data.id}-{self._data.revision}"
-        with session() as s:
-            if not old_token:
-                return token, store.live_hrefs(s, self._data.id)
-            return token, store.changes_since(s, self._data.id, self._token_revision(old_token))
+        """The hrefs changed since ``old_token`` and the token to come back with.
 
-    def _token_revision(self, token: str) -> int:
-        """Radicale answers ValueError with a full resync (RFC 6578 valid-sync-token)."""
+        With a DAV:limit (synclimit.py) at most that many, and when more are
+        left a token that continues after the last one (RFC 6578 §3.6).
+        """
+        limit = runtime.request().sync_limit
+        position = self._position(old_token) if old_token else store.SyncPosition(0)
+        with session() as s:
+            if not old_token and limit is None:
+                return self._token(), store.live_hrefs(s, self._data.id)
+            more = None if limit is None else limit + 1
+            page = store.changes_page(s, self._data.id, position, more, not old_token)
+        if limit is None or len(page) <= limit:
+            return self._token(), [href for _, href in page]
+        runtime.request().sync_truncated = True
+        revision, href = page[limit - 1]
+        return self._token(store.SyncPosition(revision, href)), [h for _, h in page[:limit]]
+
+    def _token(self, position: store.SyncPosition | None = None) -> str:
+        """``{id}-{revision}``, and ``-{href}`` (percent-encoded) for a truncated page's end."""
+        if position is None:
+            return f"{SYNC_PREFIX}{self._data.id}-{self._data.revision}"
+        after = quote(position.href or "", safe="")
+        return f"{SYNC_PREFIX}{self._data.id}-{position.revision}-{after}"
+
+    def _position(self, token: str) -> store.SyncPosition:
+        """Where ``token`` stands; Radicale answers ValueError with 403 and the
+        DAV:valid-sync-token precondition (RFC 6578 §3.2)."""
         try:
-            collection_id, revision = token.removeprefix(SYNC_PREFIX).split("-")
-            if not token.startswith(SYNC_PREFIX) or int(collection_id) != self._data.id:
+            if not token.startswith(SYNC_PREFIX):
                 raise ValueError
-            if not 0 <= int(revision) <= self._data.revision:
+            collection_id, revision, *after = token.removeprefix(SYNC_PREFIX).split("-", 2)
+            if _number(collection_id) != self._data.id:
+                raise ValueError
+            if not 0 <= _number(revision) <= self._data.revision:
+                raise ValueError
+            href = unquote(after[0], errors="strict") if after else None
+            if after and (not href or quote(href, safe="") != after[0]):
                 raise ValueError
         except ValueError:
             raise ValueError(f"invalid or outdated sync token: {token!r}") from None
-        return int(revision)
+        return store.SyncPosition(int(revision), href)
 
     def get_multi(self, hrefs: Iterable[str]) -> Iterable[tuple[str, radicale_item.Item | None]]:
         hrefs = list(hrefs)
@@ -157,7 +189,12 @@ class Collection(storage.BaseCollection):
         return [(r, known or (simple and _within(r, start, end))) for r, known in found]
 
     def get_filtered(self, filters) -> Iterable[tuple[radicale_item.Item, bool]]:
-        """Candidates for ``filters`` (Radicale runs its full filter on the unsure ones)."""
+        """Candidates for ``filters`` (Radicale runs its full filter on the unsure ones).
+
+        A filter Radicale reads otherwise than calcard (comptype.py) is decided here.
+        """
+        if comptype.applies(filters):
+            return [(self._item(r), True) for r in self.matching(filters)]
         return [(self._item(r), known) for r, known in self._candidates(filters)]
 
     def matching(self, filters: list[ET.Element]) -> list[ItemData]:
@@ -170,7 +207,7 @@ class Collection(storage.BaseCollection):
         return [
             row
             for row, known in self._candidates(filters)
-            if known or all(test_filter(tag, self._item(row), f) for f in filters)
+            if known or all(comptype.matches(tag, self._item(row), f) for f in filters)
         ]
 
     def has_uid(self, uid: str) -> bool:

@@ -118,3 +118,20 @@ def test_verify_detects_a_torn_item(calendar):
         raise RuntimeError("roll the tear back")
     with db.transaction() as s:
         assert store.verify(s)
+
+
+def test_sync_positions_inside_one_revision_lose_and_repeat_nothing(calendar):
+    """RFC 6578 §3.6: a page may end inside a revision that changed several hrefs."""
+    db, col = calendar
+    with db.transaction(write=True) as s:
+        store.put_item(s, col, item("a.ics", "a"))
+        col, _, _ = store.create_collection(
+            s, col.path, {"tag": "VCALENDAR"}, [item(f"{n}.ics", n) for n in "bcde"]
+        )
+        first = store.changes_page(s, col.id, store.SyncPosition(0), 2, live_only=True)
+        assert [href for _, href in first] == ["b.ics", "c.ics"]
+        revision, href = first[-1]
+        rest = store.changes_page(s, col.id, store.SyncPosition(revision, href))
+        assert [h for _, h in rest] == ["d.ics", "e.ics"]  # a.ics went before the client had it
+        everything = store.changes_page(s, col.id, store.SyncPosition(0))
+        assert [h for _, h in everything] == ["a.ics", "b.ics", "c.ics", "d.ics", "e.ics"]

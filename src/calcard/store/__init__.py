@@ -554,14 +554,59 @@ def move_item(
 
 
 def changes_since(s: Session, collection_id: int, revision: int) -> list[str]:
-    """Hrefs changed after ``revision`` (ix_sync_log_collection_revision)."""
-    return list(
-        s.scalars(
-            select(SyncLog.href)
-            .where(SyncLog.collection_id == collection_id, SyncLog.revision > revision)
-            .distinct()
-        )
+    """Hrefs changed after ``revision``."""
+    return [href for _, href in changes_page(s, collection_id, SyncPosition(revision))]
+
+
+@dataclass(frozen=True)
+class SyncPosition:
+    """Where a client's sync stands in the order of last changes (RFC 6578 §3.6).
+
+    Hrefs are ordered by (revision of their last change, href). A client at
+    ``(revision, None)`` has seen every change up to ``revision``; one at
+    ``(revision, href)`` saw a truncated page that ended at that href, so it has
+    also seen the hrefs last changed in ``revision`` up to it. An href changed
+    again moves past every position already handed out (revisions only grow),
+    so paging from position to position reports each change once and loses none.
+    """
+
+    revision: int
+    href: str | None = None
+
+
+def changes_page(
+    s: Session,
+    collection_id: int,
+    after: SyncPosition,
+    limit: int | None = None,
+    live_only: bool = False,
+) -> list[tuple[int, str]]:
+    """The (revision, href) of hrefs last changed past ``after``, in that order; the
+    first ``limit`` of them when given.
+
+    ``live_only`` keeps the hrefs of live items only: an initial sync lists
+    members, never removals (RFC 6578 §3.4). Costs O(changes since ``after``)
+    (ix_sync_log_collection_revision), every change of an href writing a
+    sync-log row (``_bump``).
+    """
+    last = (
+        select(SyncLog.href, func.max(SyncLog.revision).label("revision"))
+        .where(SyncLog.collection_id == collection_id, SyncLog.revision >= after.revision)
+        .group_by(SyncLog.href)
+        .subquery()
     )
+    later = last.c.revision > after.revision
+    if after.href is not None:
+        later = or_(later, and_(last.c.revision == after.revision, last.c.href > after.href))
+    query = select(last.c.revision, last.c.href).where(later)
+    if live_only:
+        live = select(Item.href).where(
+            Item.collection_id == collection_id, Item.deleted_at.is_(None)
+        )
+        query = query.where(last.c.href.in_(live))
+    query = query.order_by(last.c.revision, last.c.href)
+    rows = s.execute(query if limit is None else query.limit(limit))
+    return [(row.revision, row.href) for row in rows]
 
 
 def live_hrefs(s: Session, collection_id: int) -> list[str]:
