@@ -139,8 +139,10 @@ def _fill_principal(response: ET.Element, login: str, href: str) -> None:
     if addresses is not None:
         with session() as s:
             user = freebusy.resolve(s, login)
-        if user is not None and user.email:
-            ET.SubElement(addresses, _tag(DAV, "href")).text = f"mailto:{user.email}"
+        if user is not None and user.email:  # first: clients invite by the first address
+            mailto = ET.Element(_tag(DAV, "href"))
+            mailto.text = f"mailto:{user.email}"
+            addresses.insert(0, mailto)
 
 
 def _show_box(response: ET.Element, kind: str, href: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import caldav
@@ -59,6 +60,15 @@ def test_outbox_freebusy_request_with_the_caldav_library(server, people):
     principal = caldav.DAVClient(url=server.url, username=organizer, password=PASSWORD).principal()
     assert str(principal.schedule_outbox().url).endswith(f"/{organizer}/outbox/")
     assert f"mailto:{organizer}@example.com" in principal.calendar_user_address_set()
+    # The e-mail address first: clients (and caldav-server-tester) invite by the first one.
+    body = (
+        '<propfind xmlns="DAV:"><prop><calendar-user-address-set'
+        ' xmlns="urn:ietf:params:xml:ns:caldav"/></prop></propfind>'
+    )
+    with server.client(organizer) as http:
+        found = http.request("PROPFIND", f"/{organizer}/", content=body, headers={"Depth": "0"})
+    hrefs = re.findall(r"<[^>]*href>([^<]+)</[^>]*href>", found.text)
+    assert hrefs[1:3] == [f"mailto:{organizer}@example.com", f"/{organizer}/"], found.text
     stranger = server.user()
     answers = principal.freebusy_request(
         datetime(2027, 1, 4, tzinfo=UTC),
