@@ -221,7 +221,7 @@ class Collection(storage.BaseCollection):
         with session(write=True) as s:
             try:
                 stored, old = saving.save(
-                    s, self._data, item_data(href, item), base_url=runtime.settings().base_url
+                    s, self._data, item_data(href, item), base_url=runtime.settings().link_url
                 )
             except Refusal as refused:  # Radicale answers 400; the client sees why
                 runtime.refuse_with(refused)

@@ -6,6 +6,8 @@ Every refusal is one line on stderr and a non-zero exit code.
 from __future__ import annotations
 
 import functools
+import os
+import socket
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -96,7 +98,24 @@ def serve(host: str, port: int, workers: int, with_demo: bool) -> None:
     if with_demo:
         _print_demo(db, host, port)
     db.dispose()
+    _announce_bound_url(host, port)
     run(host, port, workers)
+
+
+def _announce_bound_url(host: str, port: int) -> None:
+    """Without CALCARD_BASE_URL, mails link to the address served on (the workers read it
+    from CALCARD_BOUND_URL), and the operator is told once how to set the public URL."""
+    if load_settings().base_url:
+        return
+    shown = socket.gethostname() if host in ("0.0.0.0", "::", "") else host
+    bound = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+    os.environ["CALCARD_BOUND_URL"] = bound
+    click.echo(
+        f"warning: CALCARD_BASE_URL is not set; links in mails use {bound} and pages the "
+        "address the browser reached. Set CALCARD_BASE_URL to the public URL "
+        "(e.g. https://cal.example.com).",
+        err=True,
+    )
 
 
 def _print_demo(db: Database, host: str, port: int) -> None:
@@ -378,7 +397,7 @@ def public_link_add(s, path, expires) -> None:
     """Prints the URL alone on the last line (shown once)."""
     link, token = publiclinks.create(s, path, expires)
     click.echo(f"public link {link.id} for {link.path} (shown once):")
-    click.echo(f"{load_settings().base_url.rstrip('/')}/api/public/{token}.ics")
+    click.echo(f"{load_settings().link_url}/api/public/{token}.ics")
 
 
 @public_link.command("list")

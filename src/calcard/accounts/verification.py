@@ -50,7 +50,7 @@ def link(s: Session, user: User, now: datetime, base_url: str | None = None) -> 
         "e": expires,
         "sig": links.sign(s, _purpose(user.id, address, expires)),
     }
-    base = (base_url or load_settings().base_url).rstrip("/")
+    base = (base_url or load_settings().link_url).rstrip("/")
     return f"{base}{PATH}?{urlencode(params)}"
 
 

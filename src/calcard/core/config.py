@@ -13,6 +13,7 @@ from pathlib import Path
 
 ENV_PREFIX = "CALCARD_"
 DEFAULT_CONFIG_FILE = Path("config/calcard.toml")
+DEFAULT_URL = "http://127.0.0.1:5232"  # `calcard serve`'s default address
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,8 @@ class Settings:
     database_url: str
     smtp_url: str = ""
     mail_from: str = "calcard@localhost"
-    base_url: str = "http://127.0.0.1:5232"
+    base_url: str = ""  # the public URL; unset: pages use the address the browser reached
+    bound_url: str = ""  # set by `calcard serve` for its workers: where it listens
     max_resource_size: int = 10_000_000
     max_body_size: int = 50_000_000
     log_level: str = "info"
@@ -30,6 +32,12 @@ class Settings:
     reminder_grace_minutes: int = 15  # later than this after a downtime: marked missed
     outbound_allow: str = ""  # host names or CIDRs outbound requests may reach although internal
     node_modules: str = ""  # where npm put the web UI's packages (default: the source tree's)
+
+    @property
+    def link_url(self) -> str:
+        """Where links in mails point (no request to take an address from): the public
+        URL, else the address ``calcard serve`` listens on, else its default address."""
+        return (self.base_url or self.bound_url or DEFAULT_URL).rstrip("/")
 
 
 def _file_values() -> dict[str, object]:

@@ -160,7 +160,7 @@ class Sender:
         if job.location:
             lines.append(f"Where: {job.location}")
         if with_links:
-            lines.append(f"Calendar: {self.settings.base_url.rstrip('/')}/")
+            lines.append(f"Calendar: {self.settings.link_url}/")
             if job.repeat:
                 lines.append(f"Repeats {job.repeat} until you stop it: {self.stop_link(job.id)}")
         return "\n".join(lines)
@@ -169,7 +169,7 @@ class Sender:
         with self.db.transaction() as s:
             signature = links.sign(s, stop_purpose(s.get_one(Reminder, reminder_id)))
         return (
-            f"{self.settings.base_url.rstrip('/')}/api/reminders/{reminder_id}/stop?sig={signature}"
+            f"{self.settings.link_url}/api/reminders/{reminder_id}/stop?sig={signature}"
         )
 
 

@@ -158,9 +158,9 @@ def on_save(
 ) -> str | None:
     """Schedule after a save; returns the organizer's updated text when it changed.
 
-    ``base_url`` (for answer links) defaults to the configured CALCARD_BASE_URL.
+    ``base_url`` (for answer links) defaults to the settings' ``link_url``.
     """
-    base_url = base_url or load_settings().base_url
+    base_url = base_url or load_settings().link_url
     calendar = _parse(new_text)
     if calendar is None or collection.tag != "VCALENDAR":
         return None

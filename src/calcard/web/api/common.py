@@ -411,6 +411,15 @@ def _origin_parts(scheme: str, netloc: str) -> tuple[str, int | None] | None:
     return (parts.hostname, port) if parts.hostname else None
 
 
+def public_url(request: Request, settings: Settings) -> str:
+    """The server's URL for links shown in pages: ``CALCARD_BASE_URL`` when set, else the
+    scheme and host the browser reached (the ``Host`` header; the scheme is uvicorn's,
+    which takes ``X-Forwarded-Proto`` only from ``FORWARDED_ALLOW_IPS``)."""
+    if settings.base_url:
+        return settings.base_url.rstrip("/")
+    return f"{request.url.scheme}://{request.headers.get('host') or request.url.netloc}"
+
+
 def _own_origin(origin: str, request: Request, settings: Settings) -> bool:
     """Whether ``origin`` (RFC 6454) is this server's: the public URL's or the Host reached.
 

@@ -10,11 +10,11 @@ from starlette.routing import Route
 
 from calcard import accounts
 from calcard.web import appleprofile, qrcodes
-from calcard.web.api.common import ApiContext, Call, endpoint
+from calcard.web.api.common import ApiContext, Call, endpoint, public_url
 
 
 def _base(call: Call) -> str:
-    return call.ctx.settings.base_url.rstrip("/")
+    return public_url(call.request, call.ctx.settings)
 
 
 def setup(call: Call) -> dict:

@@ -8,7 +8,7 @@ from starlette.routing import Route
 from calcard import accounts, sharing, store
 from calcard.sharing import publiclinks
 from calcard.transfer import importexport
-from calcard.web.api.common import ApiContext, Call, endpoint
+from calcard.web.api.common import ApiContext, Call, endpoint, public_url
 from calcard.web.api.me import iso
 
 COLLECTION = "/api/collections/{path:path}"
@@ -102,7 +102,7 @@ def create_link(call: Call) -> dict:
     """Publish a calendar as a secret read-only .ics URL; the URL is shown only in this answer."""
     with _write(call) as s:
         link, token = publiclinks.create(s, _path(call), call.field("expires"), actor=call.login)
-    url = f"{call.ctx.settings.base_url.rstrip('/')}/api/public/{token}.ics"
+    url = f"{public_url(call.request, call.ctx.settings)}/api/public/{token}.ics"
     return {**_link_json(call, link), "url": url}
 
 
