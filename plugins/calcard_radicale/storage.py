@@ -296,9 +296,11 @@ def _check_plan(s, owner: str, tag: str) -> None:
 
 
 class Storage(storage.BaseStorage):
+    # Names are text in SQL, not files: Radicale's path check then refuses only
+    # non-printing characters (paths.py refuses those before it, with the reason).
     _supports_unicode = True
-    _supports_trailing_whitespace = False
-    _supports_problematic_chars = False
+    _supports_trailing_whitespace = True
+    _supports_problematic_chars = True
 
     def discover(
         self,
