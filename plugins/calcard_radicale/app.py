@@ -41,7 +41,7 @@ def radicale_configuration(settings: Settings) -> config.Configuration:
             "server": {
                 "max_content_length": str(settings.max_body_size),
                 "max_resource_size": str(settings.max_resource_size),
-                # names are checked by paths.py (printable UTF-8); "minimal" refuses :'"*?,
+                # calcard.core.names checks names (printable UTF-8); "minimal" refuses :'"*?,
                 "validate_path_value": "none",
             },
             "auth": {

@@ -3,7 +3,7 @@
 Radicale decodes the Destination header before splitting it into scheme,
 authority and path, so a name holding an encoded ``?``, ``#`` or ``;`` lost
 its tail and a bad port was a 500. Here the header is split first
-(paths.destination); the rest follows RFC 4918 §9.9 and Radicale's rules
+(names.destination); the rest follows RFC 4918 §9.9 and Radicale's rules
 (both ends need write rights, items only, same kind of collection, a UID
 once per collection as RFC 4791 §5.3.2.1 and RFC 6352 §6.3.2.1 ask).
 """
@@ -16,7 +16,8 @@ from http import client
 from radicale import httputils, pathutils, storage, utils
 from radicale.app.base import Access
 
-from calcard_radicale import paths, runtime
+from calcard.core import names
+from calcard_radicale import runtime
 
 
 def do_move(app, environ, base_prefix: str, path: str, user: str, user_groups, request_info):
@@ -24,9 +25,9 @@ def do_move(app, environ, base_prefix: str, path: str, user: str, user_groups, r
     try:
         here = utils.get_server_netloc(environ, force_port=True)
         to_path = pathutils.sanitize_path(
-            paths.destination(environ.get("HTTP_DESTINATION", ""), here)
+            names.destination(environ.get("HTTP_DESTINATION", ""), here)
         )
-    except paths.BadName as refused:
+    except names.BadName as refused:
         runtime.refuse(refused.status, str(refused))
         return httputils.BAD_REQUEST
     if not (to_path + "/").startswith(base_prefix + "/"):

@@ -297,7 +297,7 @@ def _check_plan(s, owner: str, tag: str) -> None:
 
 class Storage(storage.BaseStorage):
     # Names are text in SQL, not files: Radicale's path check then refuses only
-    # non-printing characters (paths.py refuses those before it, with the reason).
+    # non-printing characters (calcard.core.names refuses those first, with the reason).
     _supports_unicode = True
     _supports_trailing_whitespace = True
     _supports_problematic_chars = True

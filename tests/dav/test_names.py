@@ -24,6 +24,7 @@ NAMES = ["aä.ics", "тест.ics", "日本.ics", "🎉.ics", "a b.ics", "a@b+c.
 NAMES += ["a?b#c;d.ics", "a%41.ics", 'it\'s, "here": *.ics', "trailing .ics"]
 HOSTILE = [
     "a%01b.ics",  # a control character
+    "a%0Ab.ics",  # a newline (the router would answer 404)
     "a%7Fb.ics",
     "a%C2%85b.ics",  # a C1 control (NEL)
     "a%C3%28.ics",  # not UTF-8

@@ -1,12 +1,13 @@
-"""Names in DAV paths: percent-encoded UTF-8 on the wire, text in Radicale and the store.
+"""Names in URL paths: percent-encoded UTF-8 on the wire, text in the store.
 
 A client percent-encodes the UTF-8 bytes of a name (RFC 3986 §2.1, §2.5); the
-stored name is the decoded text, and every href calcard answers with is that
-text percent-encoded again as UTF-8 (RFC 4918 §8.3), so a name comes back byte
-for byte. What cannot be a name is refused with 400 before Radicale sees it:
-escapes that are not UTF-8, an encoded ``/`` (``%2F``, RFC 3986 §7.3), dot
-segments, and control or other non-printing characters (Unicode category C,
-the rule Radicale applies itself); a path longer than the store keeps gets 414.
+stored name (a collection path, an item href) is the decoded text, and every
+href calcard answers with is that text percent-encoded again as UTF-8
+(RFC 4918 §8.3), so a name comes back byte for byte. What cannot be a name is
+refused with 400 before any route sees it (calcard.web's URL guard): escapes
+that are not UTF-8, an encoded ``/`` (``%2F``, RFC 3986 §7.3), dot segments,
+and control or other non-printing characters (Unicode category C, the rule
+Radicale applies too); a path longer than the store keeps gets 414.
 """
 
 from __future__ import annotations
