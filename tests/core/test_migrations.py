@@ -78,8 +78,20 @@ def test_the_name_repair_renames_mangled_names_and_logs_them_for_sync(empty_url)
                     "originals": json.dumps([{"href": mangled("тест.vcf"), "uid": "t"}]),
                 },
             )
+            settings = {"default_calendar": "/" + mangled("u/Kalender ü") + "/", "week_start": 1}
+            settings["birthdays_excluded"] = ["/" + mangled("u/Kontakte ö") + "/"]
+            conn.execute(
+                text(
+                    "INSERT INTO users (login, name, email, password_hash, chat_webhook, "
+                    "timezone, settings, created_at, totp_secret, totp_enabled, totp_last_step, "
+                    "email_key, email_pending) VALUES ('u', '', '', 'x', '', 'UTC', :s, :c, '', "
+                    "false, 0, '', '')"
+                ),
+                {"s": json.dumps(settings), "c": now},
+            )
         command.upgrade(alembic_config(empty_url), "head")
         with db.engine.connect() as conn:
+            stored = json.loads(conn.execute(text("SELECT settings FROM users")).scalar_one())
             items = set(conn.execute(text("SELECT href FROM items")).scalars())
             paths = dict(conn.execute(text("SELECT id, path FROM collections")).all())
             merge = conn.execute(text("SELECT kept_href, originals FROM contact_merges")).one()
@@ -97,6 +109,11 @@ def test_the_name_repair_renames_mangled_names_and_logs_them_for_sync(empty_url)
             "cä.ics",
         }
         assert paths == {1: "u/calendar", 2: "u/Kalender ü"}
+        assert stored == {
+            "default_calendar": "/u/Kalender ü/",
+            "birthdays_excluded": ["/u/Kontakte ö/"],
+            "week_start": 1,
+        }
         assert followed == {"reminders": "aä.ics", "reminder_items": "aä.ics"}
         assert merge[0] == "aä.ics" and json.loads(merge[1])[0]["href"] == "тест.vcf"
         with db.transaction() as s:

@@ -9,7 +9,9 @@ ASCII, and latin-1 text that is not UTF-8 in disguise fails to decode.
 
 Collections (``path``, ``parent``) and items (``href``, the trash's too) are
 renamed, with what is keyed by an item's href (reminders, their index, the
-occurrence and busy indexes, contact merges' kept href and originals). A
+occurrence and busy indexes, contact merges' kept href and originals) and
+what names a collection by its path (a user's default calendar and the
+address books left out of birthdays in ``users.settings``, import jobs). A
 repaired name that is already taken is left as it is and logged: two rows
 never become one. Each collection whose live items were renamed gets one new
 revision with the old href logged as deleted and the new one as changed, so
@@ -129,6 +131,30 @@ def _repair_merge_originals(conn) -> None:
             )
 
 
+def _repair_collection_references(conn) -> None:
+    """Collection paths kept by users' settings and import jobs."""
+    for user_id, raw in conn.execute(sa.text("SELECT id, settings FROM users")).all():
+        settings = json.loads(raw or "{}")
+        fixed = dict(settings)
+        if isinstance(settings.get("default_calendar"), str):
+            fixed["default_calendar"] = repaired(settings["default_calendar"])
+        if isinstance(settings.get("birthdays_excluded"), list):
+            fixed["birthdays_excluded"] = [
+                repaired(p) if isinstance(p, str) else p for p in settings["birthdays_excluded"]
+            ]
+        if fixed != settings:
+            conn.execute(
+                sa.text("UPDATE users SET settings = :s WHERE id = :id"),
+                {"s": json.dumps(fixed), "id": user_id},
+            )
+    for job_id, target in conn.execute(sa.text("SELECT id, target FROM import_jobs")).all():
+        if repaired(target) != target:
+            conn.execute(
+                sa.text("UPDATE import_jobs SET target = :t WHERE id = :id"),
+                {"t": repaired(target), "id": job_id},
+            )
+
+
 def _log_renames(conn, collection_id: int, renames: list[tuple[str, str]]) -> None:
     """One new revision: each old href deleted, each new one changed (RFC 6578 §3.5)."""
     conn.execute(
@@ -158,6 +184,7 @@ def upgrade() -> None:
             _follow(conn, collection_id, old, new)
         _log_renames(conn, collection_id, renames)
     _repair_merge_originals(conn)
+    _repair_collection_references(conn)
 
 
 def downgrade() -> None:
