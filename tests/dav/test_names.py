@@ -15,7 +15,9 @@ import caldav
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from playwright.sync_api import expect
 
+from browser import log_in
 from conftest import report, sync_report
 from helpers import dav, event, web_session
 
@@ -188,6 +190,23 @@ def test_a_crafted_name_never_reaches_another_users_calendar(server, path):
         assert listed(http, f"/{victim}/calendar/") == set()
 
 
+def test_move_never_crosses_into_or_out_of_another_users_calendar(server):
+    attacker, victim = server.user(), server.user()
+    mine, theirs = f"/{attacker}/calendar/", f"/{victim}/calendar/"
+    with server.client(victim) as http:
+        assert put(http, theirs + quote("тест.ics"), "victims").status_code == 201
+    with server.client(attacker) as http:
+        assert put(http, mine + "a.ics", "attackers").status_code == 201
+        into = {"Destination": server.url + theirs + quote("日本.ics")}
+        assert http.request("MOVE", mine + "a.ics", headers=into).status_code in (403, 404)
+        out = {"Destination": server.url + mine + "stolen.ics"}
+        taken = http.request("MOVE", theirs + quote("тест.ics"), headers=out)
+        assert taken.status_code in (403, 404)
+        assert listed(http, mine) == {mine + "a.ics"}
+    with server.client(victim) as http:
+        assert listed(http, theirs) == {theirs + quote("тест.ics")}
+
+
 NAME = st.text(
     st.characters(blacklist_categories=("C",), blacklist_characters="/"), min_size=1, max_size=40
 ).filter(lambda n: n not in (".", ".."))
@@ -212,3 +231,44 @@ def test_any_printable_name_round_trips(server, namer, name):
         assert http.get(href).status_code == 200
         assert href in listed(http, calendar)
         assert http.delete(href).status_code in (200, 204)
+
+
+MKCALENDAR = """<?xml version="1.0"?>
+<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+  <D:set><D:prop><D:displayname>Plans</D:displayname></D:prop></D:set>
+</C:mkcalendar>"""
+
+
+def test_the_api_renames_a_calendar_whose_name_holds_url_characters(server):
+    """What the web UI sends (lib/api.js pathUrl): each name of the path percent-encoded."""
+    login = server.user()
+    path = f"/{login}/{quote('Plan ?#% ü')}/"
+    with server.client(login) as http:
+        assert http.request("MKCALENDAR", path, content=MKCALENDAR).status_code == 201
+    web, csrf = web_session(server, login)
+    listed_paths = [c["path"] for c in web.get("/api/calendars").json()["calendars"]]
+    assert f"/{login}/Plan ?#% ü/" in listed_paths
+    renamed = web.put(
+        f"/api/calendars{path}", json={"name": "Renamed"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert renamed.status_code == 200, renamed.text
+    with server.client(login) as http:
+        answer = http.request("PROPFIND", path, headers={"Depth": "0"})
+    assert "<displayname>Renamed</displayname>" in answer.text
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_web_ui_renames_a_calendar_whose_name_holds_url_characters(page, server):
+    """The UI puts a collection's path into API URLs: "?", "#" and "%" must stay in it."""
+    login = server.user()
+    path = f"/{login}/{quote('Plan ?#% ü')}/"
+    with server.client(login) as http:
+        assert http.request("MKCALENDAR", path, content=MKCALENDAR).status_code == 201
+    log_in(page, login)
+    page.get_by_role("button", name="Edit calendar Plans").click()
+    page.fill("#calendar-form [name=name]", "Renamed")
+    page.click("#save-calendar")
+    expect(page.locator("#calendar-list li", has_text="Renamed")).to_be_visible()
+    with server.client(login) as http:
+        answer = http.request("PROPFIND", path, headers={"Depth": "0"})
+    assert "<displayname>Renamed</displayname>" in answer.text
