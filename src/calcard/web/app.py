@@ -42,7 +42,11 @@ def basic_login(headers: dict[bytes, bytes]) -> str:
 
 
 class AccessLog:
-    """One line per request: user, method, path, status, milliseconds."""
+    """One line per request: user, method, path, status, milliseconds.
+
+    The path as the request line spelled it (percent-encoded): a ``%0A`` in it,
+    refused further in, must not start a forged log line.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -66,7 +70,9 @@ class AccessLog:
                 "%s %s %s %d %.1fms",
                 basic_login(dict(scope["headers"])),
                 scope["method"],
-                scope["path"],
+                (scope.get("raw_path") or quote(scope["path"]).encode()).decode(
+                    "ascii", "backslashreplace"
+                ),
                 status[0],
                 (time.perf_counter() - started) * 1000,
             )
