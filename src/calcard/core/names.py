@@ -66,7 +66,8 @@ def destination(value: str, here: str) -> str:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BadName("the Destination header is not an http(s) URI")
         default = 443 if parts.scheme == "https" else 80
-        if f"{parts.hostname}:{port or default}" != here.lower():
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # IPv6
+        if f"{host}:{port or default}" != here.lower():
             raise BadName("the Destination is on another server", 502)
     elif parts.scheme or not parts.path.startswith("/"):
         raise BadName("the Destination header is not an absolute path or URI")
