@@ -19,6 +19,7 @@ from calcard.core.config import Settings
 from calcard.core.errors import Kind
 from calcard.sharing import access
 from calcard_radicale import (
+    move,
     principals,
     query,
     runtime,
@@ -42,6 +43,8 @@ def radicale_configuration(settings: Settings) -> config.Configuration:
             "server": {
                 "max_content_length": str(settings.max_body_size),
                 "max_resource_size": str(settings.max_resource_size),
+                # calcard.core.names checks names (printable UTF-8); "minimal" refuses :'"*?,
+                "validate_path_value": "none",
             },
             "auth": {
                 "type": "calcard_radicale.auth",
@@ -80,7 +83,7 @@ class CalcardApplication(Application):
     def _handle_request(self, environ):
         state = runtime.begin_request()
         gzip_ok = _accepts_gzip(environ.pop("HTTP_ACCEPT_ENCODING", ""))  # compressed below
-        refused = _malformed_request(environ)
+        refused = _text_paths(environ) or _malformed_request(environ)
         if refused is not None:
             return _refusal_response(refused[0], [], *refused)
         status = 500
@@ -214,6 +217,9 @@ class CalcardApplication(Application):
                 return httputils.NOT_FOUND if missing else httputils.NOT_ALLOWED
         return super().do_DELETE(environ, base_prefix, path, user, user_groups, request_info)
 
+    def do_MOVE(self, environ, base_prefix, path, user, user_groups, request_info):
+        return move.do_move(self, environ, base_prefix, path, user, user_groups, request_info)
+
     def do_POST(self, environ, base_prefix, path, user, user_groups, request_info):
         if user and scheduling.is_outbox(path, user):
             return scheduling.outbox_post(scheduling.read_body(environ), user)
@@ -253,6 +259,21 @@ def max_instances(reason: str) -> tuple[int, tuple, bytes, None]:
 
 def wsgi_app(settings: Settings) -> Application:
     return CalcardApplication(radicale_configuration(settings))
+
+
+def _text_paths(environ: dict) -> tuple[int, str] | None:
+    """PATH_INFO and SCRIPT_NAME as the text they spell, or (400, reason).
+
+    A WSGI server hands them over as the request's bytes decoded as latin-1
+    (PEP 3333); Radicale takes them for text, so a name's UTF-8 was decoded
+    twice ("aä.ics" stored as "aÃ¤.ics") or refused (a C1 control in "т").
+    """
+    for key in ("PATH_INFO", "SCRIPT_NAME"):
+        try:
+            environ[key] = environ.get(key, "").encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            return 400, "the path is not UTF-8 (RFC 3986 §2.5)"
+    return None
 
 
 def _malformed_request(environ: dict) -> tuple[int, str] | None:

@@ -333,9 +333,11 @@ def _check_plan(s, owner: str, tag: str) -> None:
 
 
 class Storage(storage.BaseStorage):
+    # Names are text in SQL, not files: Radicale's path check then refuses only
+    # non-printing characters (calcard.core.names refuses those first, with the reason).
     _supports_unicode = True
-    _supports_trailing_whitespace = False
-    _supports_problematic_chars = False
+    _supports_trailing_whitespace = True
+    _supports_problematic_chars = True
 
     def discover(
         self,

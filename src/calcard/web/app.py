@@ -12,6 +12,7 @@ import binascii
 import contextlib
 import logging
 import time
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,6 +20,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from calcard.core import names
 from calcard.core.config import Settings
 from calcard.core.db import Database
 from calcard.core.errors import Kind, Refusal
@@ -40,7 +42,11 @@ def basic_login(headers: dict[bytes, bytes]) -> str:
 
 
 class AccessLog:
-    """One line per request: user, method, path, status, milliseconds."""
+    """One line per request: user, method, path, status, milliseconds.
+
+    The path as the request line spelled it (percent-encoded): a ``%0A`` in it,
+    refused further in, must not start a forged log line.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -64,7 +70,9 @@ class AccessLog:
                 "%s %s %s %d %.1fms",
                 basic_login(dict(scope["headers"])),
                 scope["method"],
-                scope["path"],
+                (scope.get("raw_path") or quote(scope["path"]).encode()).decode(
+                    "ascii", "backslashreplace"
+                ),
                 status[0],
                 (time.perf_counter() - started) * 1000,
             )
@@ -123,30 +131,46 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
-class RefuseNul:
-    """Refuse a URL whose path or query carries a NUL character (``%00``) with 400.
+class RefuseBadUrl:
+    """Refuse with 400 a URL whose query carries a NUL character (``%00``) or whose
+    path names nothing storable (calcard.core.names: not UTF-8, ``%2F``, dot segments,
+    control characters; 414 when too long).
 
-    No name, id or date contains one, and PostgreSQL text cannot hold one: a
-    query parameter with NUL reaching a lookup was a 500 (psycopg DataError).
+    No name, id or date contains a NUL, and PostgreSQL text cannot hold one: a
+    query parameter with NUL reaching a lookup was a 500 (psycopg DataError). The
+    path is read from the request line's bytes (``raw_path``): the ASGI server has
+    already decoded ``path``, turning escapes that are not UTF-8 into U+FFFD and
+    ``%2F`` into a separator, and a newline in it made the router answer 404.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        query = scope.get("query_string", b"") if scope["type"] == "http" else b""
-        if scope["type"] == "http" and (
-            "\x00" in scope["path"] or b"%00" in query or b"\x00" in query
-        ):
-            reason = "the URL contains a NUL character"
-            response = (
-                JSONResponse({"error": reason}, 400)
-                if scope["path"].startswith("/api/")
-                else PlainTextResponse(reason + "\n", 400)
-            )
-            await response(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            refused = _url_refusal(scope)
+            if refused is not None:
+                reason, status = refused
+                response = (
+                    JSONResponse({"error": reason}, status)
+                    if scope["path"].startswith("/api/")
+                    else PlainTextResponse(reason + "\n", status)
+                )
+                await response(scope, receive, send)
+                return
         await self.app(scope, receive, send)
+
+
+def _url_refusal(scope: Scope) -> tuple[str, int] | None:
+    """(reason, status) when the request's URL is refused (see RefuseBadUrl)."""
+    query = scope.get("query_string", b"")
+    if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+        return "the URL contains a NUL character", 400
+    try:
+        names.decode(scope.get("raw_path") or quote(scope["path"]).encode())
+    except names.BadName as refused:
+        return str(refused), refused.status
+    return None
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
@@ -184,4 +208,4 @@ def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
         ],
         exception_handlers=api.api_error_handlers,
     )
-    return AccessLog(RefuseNul(BodyLimit(ui.BrowserRedirect(app), settings.max_body_size)))
+    return AccessLog(RefuseBadUrl(BodyLimit(ui.BrowserRedirect(app), settings.max_body_size)))

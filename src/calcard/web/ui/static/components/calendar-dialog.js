@@ -1,7 +1,7 @@
 // The calendar dialog: create, rename, recolor and delete the user's own calendars.
 // The color is the DAV property phones read (ICAL:calendar-color).
 import { closeButton, deleteButton, makeDialog, submitButton } from "./dialog.js";
-import { api } from "../lib/api.js";
+import { api, pathUrl } from "../lib/api.js";
 import { $, h } from "../lib/dom.js";
 
 const PALETTE = ["#2563eb", "#059669", "#d97706", "#dc2626", "#7c3aed", "#db2777", "#0d9488", "#475569"];
@@ -90,7 +90,7 @@ async function save(event) {
   const body = { name: form.name.value, color: form.color.value };
   try {
     if (editing) {
-      await api("PUT", `/api/calendars${editing.path}`, body);
+      await api("PUT", `/api/calendars${pathUrl(editing.path)}`, body);
     } else {
       await api("POST", "/api/calendars", body);
     }
@@ -107,7 +107,7 @@ async function deleteCalendar() {
     : `Remove “${editing.name}” from your calendars?`;
   if (!window.confirm(what)) return;
   try {
-    await api("DELETE", `/api/calendars${editing.path}`);
+    await api("DELETE", `/api/calendars${pathUrl(editing.path)}`);
     dialog.close();
     changed();
   } catch (failure) {

@@ -1,7 +1,7 @@
 // The sharing dialog: share a calendar or address book with a user, a workgroup or an
 // organization (read or read-write), revoke; and a calendar's public links with an expiry.
 import { closeButton, makeDialog } from "./dialog.js";
-import { api, setCsrf } from "../lib/api.js";
+import { api, pathUrl, setCsrf } from "../lib/api.js";
 import { copy, h, say } from "../lib/dom.js";
 import { day, when } from "../lib/format.js";
 
@@ -23,7 +23,7 @@ function collectionPath() {
 }
 
 function base() {
-  return `/api/collections${collectionPath()}`;
+  return `/api/collections${pathUrl(collectionPath())}`;
 }
 
 function selected() {

@@ -10,6 +10,12 @@ export class ApiError extends Error {
   }
 }
 
+/** A collection path as URL text: each name percent-encoded as UTF-8 (RFC 3986 §2.1), so a
+ * "?", "#" or "%" in a calendar's name stays part of it. */
+export function pathUrl(path) {
+  return path.split("/").map(encodeURIComponent).join("/");
+}
+
 export function setCsrf(token) {
   csrf = token;
 }
