@@ -7,7 +7,8 @@ page), components/, lib/, css/ and icons/; every file in it is part of the app s
 the service worker (sw.js, next to the pages) caches. FullCalendar, Luxon and FullCalendar's Luxon
 plugin (which lets the calendar show the account's time zone) are installed by npm
 (``package.json`` at the project root) and served from ``node_modules`` under
-/web/vendor/, never copied into the repository.
+/web/vendor/, never copied into the repository; a built wheel carries a copy
+(setup.py).
 """
 
 from __future__ import annotations
@@ -39,24 +40,19 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-# The npm packages' browser builds: name under /web/vendor/ -> directory in node_modules.
-VENDOR = {
-    "fullcalendar": "fullcalendar",
-    "luxon": "luxon/build/global",
-    "fullcalendar-luxon3": "@fullcalendar/luxon3",
-}
-# The scripts app.html loads from them, in this order (the plugin needs both globals).
-VENDOR_SCRIPTS = (
-    "fullcalendar/index.global.min.js",
-    "luxon/luxon.min.js",
-    "fullcalendar-luxon3/index.global.min.js",
-)
+# The npm packages' browser builds (vendor.json, which setup.py copies into the wheel):
+# name under /web/vendor/ -> directory in node_modules, and the scripts app.html loads.
+_PACKAGES = json.loads((HERE / "vendor.json").read_text())["packages"]
+VENDOR = {p["name"]: p["directory"] for p in _PACKAGES}
+VENDOR_SCRIPTS = tuple(f"{p['name']}/{script}" for p in _PACKAGES for script in p["scripts"])
+BUNDLED = HERE / "vendor"  # where a built wheel carries them, laid out as in node_modules
 
 
 def find_node_modules(configured: str = "") -> Path | None:
-    """node_modules with every vendor script, from the setting or next to the source tree."""
+    """node_modules with every vendor script: from the setting, the copy an installed
+    wheel carries, or next to the source tree."""
     candidates = [Path(configured)] if configured else []
-    candidates += [parent / "node_modules" for parent in HERE.parents]
+    candidates += [BUNDLED, *(parent / "node_modules" for parent in HERE.parents)]
     for base in candidates:
         if all(_vendor_file(base, script).is_file() for script in VENDOR_SCRIPTS):
             return base
