@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 import icalendar
 import pytest
 
+from calcard.core import recurrence
+
 from conftest import report
 from helpers import dav_calendar
 
@@ -190,3 +192,33 @@ def test_a_stranger_expands_nothing(server, tasks):
         )
     assert response.status_code in (403, 404)
     assert "VTODO" not in response.text
+
+
+ENDLESS = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//calcard tests//EN
+BEGIN:VTODO
+UID:hourly-forever
+DTSTAMP:20260101T000000Z
+DTSTART:20260101T000000Z
+DUE:20260101T003000Z
+RRULE:FREQ=HOURLY
+SUMMARY:Check the queue
+END:VTODO
+END:VCALENDAR
+"""
+
+
+@pytest.mark.parametrize(
+    "window",
+    [("00010101T000000Z", "20270101T000000Z"), ("20260101T000000Z", "99991231T235959Z")],
+)
+def test_an_endless_task_over_any_window_is_bounded_and_never_a_500(server, window):
+    """Year 1 to 9999 and an hourly rule without end: a bounded answer (the expansion
+    cap, RFC 4791 §9.6.5 leaves the count to the server), found in bounded time."""
+    login = server.user()
+    with server.client(login) as http:
+        put = http.put(f"/{login}/calendar/hourly.ics", content=ENDLESS.encode(), headers=ICS)
+        assert put.status_code == 201, put.text
+        found = instances(report(http, f"/{login}/calendar/", expand_query(*window)))
+    assert 0 < len(found) <= recurrence.MAX_OCCURRENCES

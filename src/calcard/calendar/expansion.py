@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import icalendar
 import recurring_ical_events
 
-from calcard.core import recurrence
+from calcard.core import recurrence, timebounds
 
 # Instances are asked of the rule engine with this margin, then decided by §9.9.
 MARGIN = timedelta(days=1)
@@ -25,11 +25,15 @@ def expanded_todos(text: str, start: datetime, end: datetime) -> str | None:
     """``text``'s VTODO instances overlapping [start, end) as one VCALENDAR, or None
     when no instance does (the item then does not match, RFC 4791 §9.6.5).
 
-    At most ``recurrence.MAX_OCCURRENCES`` instances, like every expansion here.
+    At most ``recurrence.MAX_OCCURRENCES`` instances, like every expansion here: the
+    window is cut to ``core.timebounds`` and to the part the item's rules fill with that
+    many (``recurrence.window``), so no window makes the work unbounded.
     """
+    start, end = timebounds.clamp(start, end)
+    first, last = recurrence.window(text, start, end, datetime.now(UTC))
     calendar = icalendar.Calendar.from_ical(text)
     found = recurring_ical_events.of(calendar, components=["VTODO"]).between(
-        start - MARGIN, end + MARGIN
+        first - MARGIN, last + MARGIN
     )
     instances = [todo for todo in found if _overlaps(todo, start, end)]
     if not instances:
