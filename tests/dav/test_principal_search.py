@@ -124,6 +124,8 @@ def test_anyof_finds_by_name_or_address_and_allof_needs_both(server):
     carol = {who[f"Carol {tag}"]}
     assert found(server, who["Dan"], search_body(*unsearchable, test="anyof")) == carol
     assert found(server, who["Dan"], search_body(*unsearchable)) == set()
+    only_unsearchable = (("<D:getetag/>", "x"), ("<D:getetag/>", "y"))
+    assert found(server, who["Dan"], search_body(*only_unsearchable, test="anyof")) == set()
 
 
 def test_another_organization_and_an_external_find_nobody_of_the_victims(server):
@@ -144,6 +146,10 @@ def test_another_organization_and_an_external_find_nobody_of_the_victims(server)
             search_body(),
         ):
             assert found(server, attacker, body) <= {attacker}
+    # Sharing one's own calendar with the victim (nobody asks the victim) makes the
+    # victim known to nobody.
+    share(server, strangers["Stranger"], "user", victims[f"Victim {tag}"])
+    assert found(server, strangers["Stranger"], search_body()) == {strangers["Stranger"]}
     # A share makes its owner known to the sharee, and only its owner.
     share(server, victims["Boss"], "user", externals["Partner"])
     everyone = found(server, externals["Partner"], search_body())
@@ -185,6 +191,7 @@ def test_nobody_gets_a_credentials_challenge_and_bad_requests_get_400(server):
             (no_match, XML),
             (search_body(("<D:displayname/>", "x"), match_type="regex"), XML),
             (search_body(), {**XML, "Depth": "1"}),
+            (search_body(*[("<D:displayname/>", "x")] * 21, test="anyof"), XML),
             ("<D:principal-property-search xmlns:D='DAV:'><D:prop>", XML),
         ):
             assert http.request("REPORT", "/", content=body, headers=headers).status_code == 400

@@ -4,9 +4,10 @@ DAV clients look up attendees as one types (RFC 3744 §9.4 principal-property-se
 used by Apple Calendar, Thunderbird and Evolution). The answer must never be
 "everyone on the server": a person finds the members and rooms of the
 organizations they belong to (as a member, not an external), the people whose
-collections are shared with them and the people they share with directly, and
-themselves. An external of an organization finds nobody of it through that
-membership, only through shares, as the web UI's share dialog does.
+collections are shared with them, and themselves. Sharing one's own calendar with
+a login makes nobody known: anyone may share with any login, unasked. An external
+of an organization finds nobody of it through that membership, only through
+shares, as the web UI's share dialog does.
 
 Matching is caseless substring matching on the display name, the login or the
 verified e-mail address, done in Python so every script folds its case
@@ -102,9 +103,6 @@ def _known(s: Session, searcher: str) -> list[Person]:
     rooms = select(Room.user_id).where(Room.org_id.in_(orgs))
     sharing_with_me = select(Collection.owner).join(Share, Share.collection_id == Collection.id)
     sharing_with_me = sharing_with_me.where(aimed_at(me), Collection.deleted_at.is_(None))
-    i_share_with = select(Share.target_id).where(
-        Share.owner == me.login, Share.target_kind == "user"
-    )
     users = s.execute(
         select(User, Room.id)
         .outerjoin(Room, Room.user_id == User.id)
@@ -112,7 +110,6 @@ def _known(s: Session, searcher: str) -> list[Person]:
             (User.id == me.id)
             | User.id.in_(colleagues)
             | User.id.in_(rooms)
-            | User.id.in_(i_share_with)
             | User.login.in_(sharing_with_me)
         )
     )
