@@ -20,7 +20,7 @@ from radicale.item import filter as radicale_filter
 
 from calcard import accounts, scheduling, sharing, store
 from calcard.calendar import saving
-from calcard.core import times
+from calcard.core import names, times
 from calcard.core.errors import Kind, Refusal
 from calcard.sharing import SharedCollection, access
 from calcard.store import CollectionData, ItemData, inbox
@@ -161,14 +161,18 @@ class Collection(storage.BaseCollection):
             href = unquote(after[0], errors="strict") if after else None
             if after and (not href or quote(href, safe="") != after[0]):
                 raise ValueError
+            if href:
+                names.check(href)  # a name never stored (a NUL: PostgreSQL refuses it)
         except ValueError:
             raise ValueError(f"invalid or outdated sync token: {token!r}") from None
         return store.SyncPosition(int(revision), href)
 
     def get_multi(self, hrefs: Iterable[str]) -> Iterable[tuple[str, radicale_item.Item | None]]:
+        """The items at ``hrefs``; one that cannot be a stored name (``core.names``: a
+        control character, which PostgreSQL would refuse in a query) is not found."""
         hrefs = list(hrefs)
         with session() as s:
-            found = store.get_items(s, self._data.id, hrefs)
+            found = store.get_items(s, self._data.id, [h for h in hrefs if _a_name(h)])
         return [(h, self._item(found[h]) if h in found else None) for h in hrefs]
 
     def get_all(self) -> Iterable[radicale_item.Item]:
@@ -258,6 +262,14 @@ class Collection(storage.BaseCollection):
 
     def _refresh(self, s) -> None:
         self._data = store.get_collection(s, self._data.path) or self._data
+
+
+def _a_name(href: str) -> bool:
+    try:
+        names.check(href)
+    except names.BadName:
+        return False
+    return True
 
 
 def _refuse(refused: Refusal) -> None:

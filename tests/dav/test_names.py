@@ -272,3 +272,22 @@ def test_the_web_ui_renames_a_calendar_whose_name_holds_url_characters(page, ser
     with server.client(login) as http:
         answer = http.request("PROPFIND", path, headers={"Depth": "0"})
     assert "<displayname>Renamed</displayname>" in answer.text
+
+
+def test_a_multiget_of_an_href_no_name_can_be_is_a_404_not_a_500(server):
+    """A NUL or a line feed in a calendar-multiget href (PostgreSQL refuses a NUL in a
+    query): that href is not found, the others are answered."""
+    login = server.user()
+    body = (
+        '<?xml version="1.0"?><C:calendar-multiget xmlns:D="DAV:" '
+        'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:getetag/></D:prop>'
+        f"<D:href>/{login}/calendar/a%00b.ics</D:href>"
+        f"<D:href>/{login}/calendar/a%0Ab.ics</D:href>"
+        f"<D:href>/{login}/calendar/missing.ics</D:href></C:calendar-multiget>"
+    )
+    with server.client(login) as http:
+        answer = http.request(
+            "REPORT", f"/{login}/calendar/", content=body, headers={"Depth": "1"}
+        )
+    assert answer.status_code == 207, answer.text
+    assert answer.text.count("404") == 3

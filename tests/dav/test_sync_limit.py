@@ -255,6 +255,8 @@ def test_an_absurdly_large_limit_is_honoured_and_answers_everything(server):
         "{id}-{later}-a",
         "{other}-{rev}-a",
         "{id}- {rev}",
+        "{id}-{rev}-a%00b",  # a NUL, which PostgreSQL refuses in a query
+        "{id}-{rev}-a%0Ab",
     ],
 )
 def test_a_forged_continuation_token_is_refused_with_valid_sync_token(server, forged):
