@@ -218,6 +218,7 @@ class CalcardApplication(Application):
         return super().do_DELETE(environ, base_prefix, path, user, user_groups, request_info)
 
     def do_MOVE(self, environ, base_prefix, path, user, user_groups, request_info):
+        scheduletag.remember_condition(environ)
         return move.do_move(self, environ, base_prefix, path, user, user_groups, request_info)
 
     def do_POST(self, environ, base_prefix, path, user, user_groups, request_info):

@@ -234,6 +234,7 @@ class Collection(storage.BaseCollection):
         return self._item(stored), (self._item(old) if old else None)
 
     def delete(self, href: str | None = None) -> None:
+        scheduletag.check(self.path, href or "")  # a collection is no scheduling object
         if href is None:
             _require(access.DELETE_COLLECTION, self.path)
             self._refuse_box_write()
@@ -241,7 +242,6 @@ class Collection(storage.BaseCollection):
             if href is None:
                 store.delete_collection(s, self._data, actor=runtime.actor())
                 return
-            scheduletag.check(self.path, href)
             if self._box:
                 store.discard_item(s, self._data, href)
                 self._refresh(s)
@@ -423,6 +423,7 @@ class Storage(storage.BaseStorage):
         assert isinstance(item.collection, Collection) and isinstance(to_collection, Collection)
         item.collection._refuse_box_write()
         to_collection._refuse_box_write()
+        scheduletag.check(item.collection.path, item.href or "")
         with session(write=True) as s:
             store.move_item(s, item.collection._data, item.href or "", to_collection._data, to_href)
 

@@ -178,3 +178,31 @@ def test_the_tag_ignores_answers_alarms_and_stamps_and_follows_everything_else()
     tags = [schedule_tag(text) for text in other]
     assert tag not in tags and len(set(tags)) == len(tags)
     assert schedule_tag(event("plain", "20410314T090000Z", "20410314T100000Z")) is None
+
+
+def test_the_condition_holds_on_collection_delete_and_move_too(server, team):
+    organizer, (bob, _, _), _ = team
+    uid = f"mv-{uuid.uuid4().hex[:8]}"
+    path = f"/{organizer}/calendar/{uid}.ics"
+    with server.client(organizer) as http:
+        http.put(path, content=invitation(uid, organizer, [f"{bob}@example.com"], START),
+                 headers=ICS)
+        assert http.request("MKCALENDAR", f"/{organizer}/scratch-{uid}/").status_code == 201
+        gone = http.delete(f"/{organizer}/scratch-{uid}/", headers={"If-Schedule-Tag-Match": '"x"'})
+        assert gone.status_code == 412
+        listing = http.request("PROPFIND", f"/{organizer}/scratch-{uid}/", headers={"Depth": "0"})
+        assert listing.status_code == 207
+        moved = http.request(
+            "MOVE", path,
+            headers={"Destination": f"{server.url}/{organizer}/scratch-{uid}/{uid}.ics",
+                     "If-Schedule-Tag-Match": '"stale"'},
+        )
+        assert moved.status_code == 412
+        assert http.get(path).status_code == 200
+        tag = http.get(path).headers["schedule-tag"]
+        moved = http.request(
+            "MOVE", path,
+            headers={"Destination": f"{server.url}/{organizer}/scratch-{uid}/{uid}.ics",
+                     "If-Schedule-Tag-Match": tag},
+        )
+        assert moved.status_code in (201, 204), moved.text
