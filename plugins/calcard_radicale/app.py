@@ -196,6 +196,8 @@ class CalcardApplication(Application):
             return max_instances(too_many)
         scheduletag.remember_condition(environ)
         answer = super().do_PUT(environ, base_prefix, path, user, user_groups, request_info)
+        if b"ORGANIZER" not in body.upper():  # no scheduling object: no tag to look up
+            return answer
         return scheduletag.with_header(answer, path)
 
     def do_GET(self, environ, base_prefix, path, user, user_groups, request_info):
