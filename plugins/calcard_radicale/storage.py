@@ -84,7 +84,7 @@ class Collection(storage.BaseCollection):
 
     @property
     def etag(self) -> str:
-        return f'"{self._data.id}-{self._data.revision}"'
+        return f'"{self._data.lineage}{self._data.id}-{self._data.revision}"'
 
     @property
     def last_modified(self) -> str:
@@ -141,19 +141,23 @@ class Collection(storage.BaseCollection):
         return self._token(store.SyncPosition(revision, href)), [h for _, h in page[:limit]]
 
     def _token(self, position: store.SyncPosition | None = None) -> str:
-        """``{id}-{revision}``, and ``-{href}`` (percent-encoded) for a truncated page's end."""
+        """``{lineage}{id}-{revision}``, and ``-{href}`` (percent-encoded) for a truncated
+        page's end. The lineage (empty until a restore, migration 0018) keeps a token of
+        the database a backup was taken from from being taken for the restored one's."""
+        head = f"{SYNC_PREFIX}{self._data.lineage}{self._data.id}"
         if position is None:
-            return f"{SYNC_PREFIX}{self._data.id}-{self._data.revision}"
+            return f"{head}-{self._data.revision}"
         after = quote(position.href or "", safe="")
-        return f"{SYNC_PREFIX}{self._data.id}-{position.revision}-{after}"
+        return f"{head}-{position.revision}-{after}"
 
     def _position(self, token: str) -> store.SyncPosition:
         """Where ``token`` stands; Radicale answers ValueError with 403 and the
         DAV:valid-sync-token precondition (RFC 6578 §3.2)."""
         try:
-            if not token.startswith(SYNC_PREFIX):
+            head = SYNC_PREFIX + self._data.lineage
+            if not token.startswith(head):
                 raise ValueError
-            collection_id, revision, *after = token.removeprefix(SYNC_PREFIX).split("-", 2)
+            collection_id, revision, *after = token.removeprefix(head).split("-", 2)
             if _number(collection_id) != self._data.id:
                 raise ValueError
             if not 0 <= _number(revision) <= self._data.revision:

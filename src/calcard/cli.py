@@ -17,7 +17,7 @@ import click
 
 from calcard import accounts, demo, sharing, store, trash
 from calcard.accounts import twofactor, workgroups
-from calcard.core import times
+from calcard.core import backup, times
 from calcard.core.config import load_settings
 from calcard.core.db import Database, org_key
 from calcard.core.errors import Kind, Refusal
@@ -492,6 +492,30 @@ def export_command(path: str) -> None:
     for chunk in importexport.export(database(), path).chunks:
         out.write(chunk)
     out.flush()
+
+
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@refusals
+def backup_command(file: Path) -> None:
+    """Write a consistent snapshot of the whole database to FILE (while serving)."""
+    partial = file.with_name(file.name + ".partial")
+    try:
+        with partial.open("wb") as out:
+            summary = backup.backup(database(), out)
+        partial.replace(file)
+    finally:
+        partial.unlink(missing_ok=True)
+    click.echo(f"backed up {summary.total} rows of schema {summary.revision} to {file}")
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@refusals
+def restore_command(file: Path) -> None:
+    """Restore a backup into the (empty) database; refuses a damaged file."""
+    summary = backup.restore(database(), file)
+    click.echo(f"restored {summary.total} rows of schema {summary.revision}")
 
 
 @main.group("trash")

@@ -210,6 +210,8 @@ class Collection(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_by: Mapped[str] = mapped_column(String(100), default="")
+    # set by a restore (migration 0018): part of sync tokens and the collection's ETag
+    lineage: Mapped[str] = mapped_column(String(40), server_default="")
 
 
 class Item(Base):

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from sqlalchemy import BindParameter, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from calcard.core import timebounds
+from calcard.core import backup, timebounds
 from calcard.core.db import rowcount
 from calcard.core.errors import Refusal
 from calcard.core.models import (
@@ -117,6 +117,7 @@ class CollectionData:
     props: Mapping[str, str]
     revision: int
     updated_at: datetime
+    lineage: str = ""  # new after a restore (migration 0018): in sync tokens and the ETag
 
 
 class StoreError(Refusal):
@@ -142,6 +143,7 @@ def collection_data(row: Collection) -> CollectionData:
         props=json.loads(row.props),
         revision=row.revision,
         updated_at=row.updated_at,
+        lineage=row.lineage,
     )
 
 
@@ -461,6 +463,7 @@ def _create_collection(
             tag=(props or {}).get("tag", ""),
             props=json.dumps(dict(props or {}), sort_keys=True),
             revision=0,
+            lineage=backup.lineage(s),
         )
         s.add(existing)
         s.flush()
