@@ -22,7 +22,7 @@ from calcard.core.config import load_settings
 from calcard.core.db import Database, org_key
 from calcard.core.errors import Kind, Refusal
 from calcard.sharing import publiclinks
-from calcard.transfer import importexport
+from calcard.transfer import bundle, importexport
 
 PROGRESS_EVERY = 1000
 
@@ -224,6 +224,33 @@ def user_set(s, login, email, chat_webhook, timezone, language) -> None:
     if language:
         accounts.update_settings(s, login, {"language": language})
     click.echo(f"{login!r} updated")
+
+
+@user.command("export")
+@click.argument("login")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@refusals
+def user_export(login: str, file: Path) -> None:
+    """Write all of a person's calendars and address books, with settings, to FILE (.zip)."""
+    with file.open("wb") as out:
+        count = bundle.export_user(database(), login, out)
+    click.echo(f"{count} collections of {login!r} written to {file}")
+
+
+@user.command("import")
+@click.argument("login")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@refusals
+def user_import(login: str, file: Path) -> None:
+    """Import a bundle of `calcard user export` into LOGIN's account (moving a person)."""
+    db = database()
+    db.upgrade()
+    report = bundle.import_user(db, login, file)
+    for summary in report.summaries:
+        for reason in summary.skipped:
+            click.echo(f"skipped: {reason}", err=True)
+    for line in report.lines():
+        click.echo(line)
 
 
 def _invitation_to(s, login: str, org_name: str) -> int:
