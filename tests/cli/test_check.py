@@ -8,17 +8,13 @@ and leaves the database consistent again.
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import delete, insert, select, update
 
-from calcard.cli import main
 from calcard.core.config import load_settings
 from calcard.core.models import (
     Collection,
@@ -32,7 +28,8 @@ from calcard.core.models import (
 from calcard.store.ical import etag_of
 from calcard.worker import Dispatcher
 
-from conftest import Backend, _pg_database, report, start_server, stop_server, sync_report
+from conftest import fresh_backend, report, start_server, stop_server, sync_report
+from helpers import calcard_check
 
 ZURICH = "Europe/Zurich"
 
@@ -41,25 +38,14 @@ ZURICH = "Europe/Zurich"
 def site(backend, tmp_path_factory):
     """A server on a database of its own, of the backend's kind."""
     tmp = tmp_path_factory.mktemp(f"check-{backend.name}")
-    if backend.name == "sqlite":
-        own, cleanup = Backend("sqlite", f"sqlite:///{tmp / 'check.db'}"), None
-    else:
-        cleanup = _pg_database(f"calcard_check_{os.getpid()}_{uuid.uuid4().hex[:8]}")
-        own = Backend("postgresql", next(cleanup))
-    srv = start_server(own, tmp)
-    yield srv
-    stop_server(srv)
-    own.db.dispose()
-    if cleanup is not None:
-        next(cleanup, None)
+    with fresh_backend(backend.name, tmp) as own:
+        srv = start_server(own, tmp)
+        yield srv
+        stop_server(srv)
 
 
 def check(site, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(
-        main, ["check", *args], env={"CALCARD_DATABASE_URL": site.backend.url}
-    )
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    return result.exit_code, result.output
+    return calcard_check(site.backend.url, *args)
 
 
 def monday(weeks: int = 1) -> datetime:
