@@ -25,6 +25,7 @@ from calcard.core.models import (
     ReminderItem,
     SyncLog,
 )
+from calcard.store import reminders
 from calcard.store.ical import etag_of
 from calcard.worker import Dispatcher
 
@@ -313,6 +314,16 @@ def test_lost_reminders_are_rescheduled_without_sending_a_sent_one_again(site, c
     dispatcher.run_once()
     assert [m["X-Envelope-To"] for m in smtp.messages] == [f"{login}@example.com"]
     with site.backend.db.transaction(write=True) as s:
+        second = s.scalars(  # the next week's reminder, stopped by its owner
+            select(Reminder).where(
+                Reminder.collection_id == calendar_id,
+                Reminder.href == "weekly.ics",
+                Reminder.status == "pending",
+            ).order_by(Reminder.fire_at)
+        ).first()
+        reminders.stop_chain(s, second)
+        stopped = (second.key, second.fire_at)
+    with site.backend.db.transaction(write=True) as s:
         sent = s.execute(
             select(Reminder.key, Reminder.fire_at).where(
                 Reminder.collection_id == calendar_id, Reminder.status == "sent"
@@ -346,6 +357,7 @@ def test_lost_reminders_are_rescheduled_without_sending_a_sent_one_again(site, c
             )
         ).all()
     assert [r.status for r in rows if (r.key, r.fire_at) == tuple(sent)] == ["sent"]
+    assert [r.status for r in rows if (r.key, r.fire_at) == stopped] == ["stopped"]
     assert {r.href for r in rows if r.status == "pending"} == {"weekly.ics", "task.ics"}
     assert dispatcher.run_once() == 0  # nothing due again at that moment
     assert len(smtp.messages) == 1

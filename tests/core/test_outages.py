@@ -27,8 +27,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.exc import DBAPIError
 
 from calcard import store
+from calcard.core.db import unavailable
 
 from conftest import (
     Backend,
@@ -251,3 +254,26 @@ def test_a_postgresql_restart_while_serving_is_survived(own_postgres, tmp_path):
     code, output = calcard_check(backend.url)
     assert code == 0, output
     assert "Traceback" not in srv.log.read_text()
+
+
+def test_only_outages_count_as_unavailable(tmp_path):
+    """A locked SQLite file is an outage (503); a missing table or a broken constraint is a
+    bug or a refusal, never passed off as one."""
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    holder = create_engine(url)
+    waiter = create_engine(url, connect_args={"timeout": 0.1})
+    with holder.connect() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+        conn.commit()
+        conn.exec_driver_sql("INSERT INTO t VALUES (1)")  # holds the write lock
+        with waiter.connect() as other, pytest.raises(DBAPIError) as locked:
+            other.exec_driver_sql("INSERT INTO t VALUES (2)")
+        assert unavailable(locked.value)
+        with waiter.connect() as other, pytest.raises(DBAPIError) as missing:
+            other.exec_driver_sql("SELECT * FROM nowhere")
+        assert not unavailable(missing.value)
+        with pytest.raises(DBAPIError) as clash:
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        assert not unavailable(clash.value)
+    holder.dispose()
+    waiter.dispose()

@@ -339,11 +339,13 @@ def _latest_changes(s: Session, collection_id: int) -> dict[str, bool]:
 def _scan_orphans(db: Database, repair: bool, report, totals: Totals) -> None:
     """Index and schedule rows whose item is gone (deleted, moved, in a trashed
     collection, or never a calendar item): a pending reminder would fire for it."""
+    seen: set[tuple[int, str, str]] = set()
     while True:
         with db.transaction(write=repair) as s:
             orphans = _orphans(s, BATCH if repair else None)
-            if not orphans:
-                return
+            if not orphans or seen.issuperset(orphans):
+                return  # nothing (more) to remove
+            seen.update(orphans)
             paths = dict(
                 s.execute(
                     select(Collection.id, Collection.path).where(
