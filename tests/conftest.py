@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,6 +89,26 @@ def _pg_database(name: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextmanager
+def fresh_backend(kind: str, directory: Path) -> Iterator[Backend]:
+    """A new database of ``kind`` (the ``backend`` fixture's name) for a test that reads or
+    damages the whole database (``calcard check``), so shares it with no other test."""
+    if kind == "sqlite":
+        own = Backend("sqlite", f"sqlite:///{directory / 'own.db'}")
+        try:
+            yield own
+        finally:
+            own.db.dispose()
+        return
+    databases = _pg_database(f"calcard_own_{os.getpid()}_{uuid.uuid4().hex[:8]}")
+    own = Backend("postgresql", next(databases))
+    try:
+        yield own
+    finally:
+        own.db.dispose()
+        next(databases, None)
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def backend(request, tmp_path_factory) -> Iterator[Backend]:
     if request.param == "sqlite":
@@ -131,8 +152,14 @@ class Server:
         return httpx.Client(base_url=self.url, auth=(login, password), timeout=30)
 
 
-def start_server(backend: Backend, tmp: Path, extra_env: dict[str, str] | None = None) -> Server:
-    port = free_port()
+def start_server(
+    backend: Backend,
+    tmp: Path,
+    extra_env: dict[str, str] | None = None,
+    port: int | None = None,
+) -> Server:
+    """``calcard serve`` on ``backend``, on a free port (or ``port``: a node coming back)."""
+    port = port or free_port()
     log = tmp / f"server-{port}.log"
     env = {
         **os.environ,

@@ -16,8 +16,10 @@ import caldav
 import httpx
 import icalendar
 import pyotp
+from click.testing import CliRunner
 from PIL import Image
 
+from calcard.cli import main as calcard_main
 from calcard.core.config import Settings
 from calcard.worker import Dispatcher
 
@@ -257,3 +259,11 @@ def answer(server, login: str, uid: str, partstat: str) -> None:
             attendee.params["PARTSTAT"] = partstat
     event.data = ical.to_ical().decode()
     event.save()
+
+
+def calcard_check(url: str, *args: str) -> tuple[int, str]:
+    """(exit code, output) of `calcard check ARGS` on the database at ``url``, in-process
+    (the CLI as an operator runs it, without a Python start per call)."""
+    result = CliRunner().invoke(calcard_main, ["check", *args], env={"CALCARD_DATABASE_URL": url})
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.output

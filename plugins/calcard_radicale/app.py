@@ -14,7 +14,7 @@ from radicale import Application, config, httputils, pathutils
 from radicale.app.base import Access
 from radicale.log import logger
 
-from calcard.core import recurrence, timebounds
+from calcard.core import db, recurrence, timebounds
 from calcard.core.config import Settings
 from calcard.core.errors import Kind
 from calcard.sharing import access
@@ -81,6 +81,20 @@ class CalcardApplication(Application):
     """
 
     def _handle_request(self, environ):
+        try:
+            return self._answer(environ)
+        except Exception as error:
+            if not db.unavailable(error):
+                raise  # a bug: Radicale logs it and answers 500
+            logger.warning(
+                "database unavailable during %s %s: %s",
+                environ.get("REQUEST_METHOD", ""),
+                environ.get("PATH_INFO", ""),
+                db.describe(error),
+            )
+            return _unavailable_response()
+
+    def _answer(self, environ):
         state = runtime.begin_request()
         gzip_ok = _accepts_gzip(environ.pop("HTTP_ACCEPT_ENCODING", ""))  # compressed below
         refused = _text_paths(environ) or _malformed_request(environ)
@@ -319,6 +333,17 @@ def _gzip(
     body = packer.compress(body) + packer.flush()
     kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
     return kept + [("Content-Encoding", "gzip"), ("Content-Length", str(len(body)))], [body]
+
+
+def _unavailable_response() -> tuple[str, list[tuple[str, str]], list[bytes]]:
+    """503 with Retry-After (RFC 9110 §15.6.4): the database is down or restarting."""
+    body = (db.UNAVAILABLE_REASON + "\n").encode()
+    headers = [
+        ("Content-Type", "text/plain; charset=utf-8"),
+        ("Content-Length", str(len(body))),
+        ("Retry-After", str(db.RETRY_AFTER_SECONDS)),
+    ]
+    return "503 Service Unavailable", headers, [body]
 
 
 def _refusal_response(

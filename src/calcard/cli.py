@@ -593,6 +593,27 @@ def trash_purge(now_text: str | None) -> None:
     click.echo(str(trash.purge(db, now)))
 
 
+@main.command("check")
+@click.option("--repair", is_flag=True, help="Rebuild what is wrong, then check again.")
+@refusals
+def check_command(repair: bool) -> None:
+    """Check the data derived from items (occurrence index, busy time, reminder
+    schedule, sync log, ETags); exit 1 when something is wrong (after --repair: when
+    the repair did not leave everything consistent)."""
+    from calcard.store import consistency
+
+    db = database()
+    db.upgrade()
+    found = consistency.scan(db, repair=repair, report=click.echo)
+    summary = f"{found.collections} collections, {found.items} items: {found.problems} problems"
+    if not repair or not found.problems:
+        click.echo(summary + ("" if found.problems else ", consistent"))
+        sys.exit(1 if found.problems else 0)
+    left = consistency.scan(db, report=lambda problem: click.echo(f"still: {problem}"))
+    click.echo(f"{summary}, repaired; {left.problems} left")
+    sys.exit(1 if left.problems else 0)
+
+
 @main.group("reminders")
 def reminders_group() -> None:
     """The reminder dispatcher."""

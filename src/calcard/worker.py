@@ -22,7 +22,7 @@ from calcard.calendar import public_holidays
 from calcard.contacts import birthdays
 from calcard.core import times
 from calcard.core.config import Settings
-from calcard.core.db import Database
+from calcard.core.db import Database, describe, unavailable
 from calcard.reminders import dispatch
 from calcard.store import busy, inbox, reminders
 
@@ -87,8 +87,11 @@ class Dispatcher:
         while not self.stopping.is_set():
             try:
                 handled = self.run_once()
-            except Exception:  # noqa: BLE001 - keep dispatching after a database hiccup
-                log.exception("reminder dispatch failed")
+            except Exception as error:  # noqa: BLE001 - keep dispatching after a database hiccup
+                if unavailable(error):  # an outage: one line a round, not a traceback
+                    log.warning("reminder dispatch waits for the database: %s", describe(error))
+                else:
+                    log.exception("reminder dispatch failed")
                 handled = 0
             if not handled:
                 self.stopping.wait(interval)

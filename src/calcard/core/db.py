@@ -9,16 +9,20 @@ database write lock up front with ``BEGIN IMMEDIATE``.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Result, create_engine, event, func, select
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, exc, func, select
 from sqlalchemy.orm import Session
 
 MIGRATIONS_DIR = Path(__file__).parents[1] / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+RETRY_AFTER_SECONDS = 5  # what a 503 for an unavailable database asks clients to wait
+# SQLite's OperationalError also says "no such table" (a bug, not an outage): only these are.
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error")
 
 
 def _setup_sqlite(engine: Engine) -> None:
@@ -77,6 +81,37 @@ def rowcount(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE matched. Its result is a ``CursorResult``;
     ``Session.execute`` is typed as returning any ``Result``, which has no rowcount."""
     return cast(CursorResult[Any], result).rowcount
+def unavailable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot serve now (PostgreSQL down, restarting or
+    cutting connections, no free pooled connection, SQLite locked past the busy timeout).
+
+    Entry points answer it with 503 and Retry-After (RFC 9110 §15.6.4) instead of a
+    500 with a traceback: nothing was written (the transaction never committed), and
+    the same request succeeds once the database is back. Connections cut by a restart
+    are replaced at their next checkout (``pool_pre_ping``), so no node needs a restart.
+    """
+    if isinstance(error, exc.TimeoutError):  # the pool's: every connection in use
+        return True
+    if not isinstance(error, exc.DBAPIError):
+        return False
+    if error.connection_invalidated or isinstance(error, exc.InterfaceError):
+        return True
+    if not isinstance(error, exc.OperationalError):
+        return False
+    if isinstance(error.orig, sqlite3.Error):
+        return any(text in str(error.orig).lower() for text in _SQLITE_UNAVAILABLE)
+    return True  # psycopg: connection failures, admin shutdown, cancelled statements
+
+
+UNAVAILABLE_REASON = "the database is unavailable; try again in a few seconds"
+
+
+def describe(error: BaseException) -> str:
+    """One line for the log: the driver's message, without SQLAlchemy's background link."""
+    lines = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 def org_key(name: str) -> str:
     """The lock key of an organization's own data: its members, roles, invitations,
     workgroups, rooms and branding (``lock_owners`` takes it like an owner's login).

@@ -36,6 +36,7 @@ MAX_OCCURRENCES = 3_000  # per item and per expansion: 125 days of an hourly rul
 MAX_PER_DAY = 24  # candidate instants a day: hourly is the most frequent rule allowed
 MAX_STEPS = 100_000  # rule steps from DTSTART to HORIZON (~0.7 s of dateutil)
 HORIZON = timedelta(days=4 * 366)  # how far ahead the walk is counted (index window + growth)
+ANCHOR_LEAD = timedelta(days=1)  # a shortened window starts this long before now (``window``)
 
 # Instants a day one period step visits, before BY* expansion (RFC 5545 §3.3.10); a
 # coarser FREQ with day filters walks every day of its period (dateutil's day sets).
@@ -199,6 +200,6 @@ def window(text: str, start: datetime, end: datetime, now: datetime) -> tuple[da
     rate = per_day(text)
     if rate <= 0 or rate * (end - start).total_seconds() / 86_400 <= MAX_OCCURRENCES:
         return start, end
-    anchor = now - timedelta(days=1)
+    anchor = now - ANCHOR_LEAD
     first = anchor if start <= anchor < end else start
     return first, min(end, first + timedelta(days=MAX_OCCURRENCES / rate))

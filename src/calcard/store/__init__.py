@@ -302,6 +302,12 @@ def _bump(s: Session, collection_id: int, changes: Iterable[tuple[str, bool]]) -
     return revision.revision
 
 
+def log_changes(s: Session, collection_id: int, changes: Iterable[tuple[str, bool]]) -> int:
+    """Log (href, deleted) changes under a new revision without touching the items, so
+    every sync reports them again (``store.consistency`` repairing a lost log)."""
+    return _bump(s, collection_id, changes)
+
+
 def _mark_item_deleted(s: Session, collection_id: int, href: str, actor: str) -> bool:
     result = s.execute(
         update(Item)

@@ -13,6 +13,7 @@ window (an hourly rule: about four months from yesterday); the window stored in
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -125,6 +126,49 @@ def user_zone(s: Session, login: str) -> ZoneInfo:
     return times.zone(s.scalar(select(User.timezone).where(User.login == login)) or "UTC")
 
 
+@dataclass(frozen=True)
+class Index:
+    """What ``materialize`` stores for one item: its occurrence rows (pieces of at most
+    CHUNK_SECONDS) and the window they cover, as ``indexed_items`` keeps it."""
+
+    rows: tuple[Period, ...]
+    window_start: int
+    window_end: int
+    exact: bool
+
+
+def index_of(text: str, zone: ZoneInfo, now: datetime) -> Index | None:
+    """The occurrence index of an item saved at ``now``; None for an item without events
+    (it is not indexed). The one computation of it: ``materialize`` stores it and
+    ``store.consistency`` compares the stored rows with it."""
+    if "VEVENT" not in text:
+        return None
+    first, last = recurrence.window(text, now - WINDOW_BEFORE, now + WINDOW_AFTER, now)
+    periods, exact, last = bounded_occurrences(text, first, last, zone, now)
+    rows = tuple(
+        (begin, min(begin + CHUNK_SECONDS, finish), kind)
+        for first_second, finish, kind in periods
+        for begin in range(first_second, max(finish, first_second + 1), CHUNK_SECONDS)
+    )
+    return Index(rows, int(first.timestamp()), int(last.timestamp()), exact)
+
+
+def indexed_at(text: str, window_start: int) -> datetime | None:
+    """The moment ``materialize`` ran for an item whose stored window starts at
+    ``window_start``, to the second (None: no moment gives that window).
+
+    A window starts WINDOW_BEFORE before that moment, or ANCHOR_LEAD before it when
+    the item's rules shortened it (``recurrence.window``); so what a save at that
+    moment would write can be computed again, whenever the check runs.
+    """
+    for lead in (WINDOW_BEFORE, recurrence.ANCHOR_LEAD):
+        now = times.from_posix(window_start) + lead
+        first, _ = recurrence.window(text, now - WINDOW_BEFORE, now + WINDOW_AFTER, now)
+        if int(first.timestamp()) == window_start:
+            return now
+    return None
+
+
 def materialize(
     s: Session, owner: str, collection_id: int, href: str, text: str | None, now: datetime
 ) -> None:
@@ -133,31 +177,30 @@ def materialize(
         delete(Occurrence).where(Occurrence.collection_id == collection_id, Occurrence.href == href)
     )
     tracked = s.get(IndexedItem, (collection_id, href))
-    if text is None or "VEVENT" not in text:
+    # The zone costs a query: only for an item with events (index_of: None otherwise).
+    index = index_of(text, user_zone(s, owner), now) if text and "VEVENT" in text else None
+    if index is None:
         if tracked is not None:
             s.delete(tracked)
         return
-    first, last = recurrence.window(text, now - WINDOW_BEFORE, now + WINDOW_AFTER, now)
-    periods, exact, last = bounded_occurrences(text, first, last, user_zone(s, owner), now)
     rows = [
         {
             "owner": owner,
             "collection_id": collection_id,
             "href": href,
             "start": begin,
-            "end": min(begin + CHUNK_SECONDS, finish),
+            "end": finish,
             "kind": kind,
         }
-        for first_second, finish, kind in periods
-        for begin in range(first_second, max(finish, first_second + 1), CHUNK_SECONDS)
+        for begin, finish, kind in index.rows
     ]
     if rows:
         s.execute(Occurrence.__table__.insert(), rows)
     if tracked is None:
         tracked = IndexedItem(collection_id=collection_id, href=href, owner=owner)
         s.add(tracked)
-    tracked.window_start, tracked.window_end = int(first.timestamp()), int(last.timestamp())
-    tracked.exact = exact
+    tracked.window_start, tracked.window_end = index.window_start, index.window_end
+    tracked.exact = index.exact
     s.flush()
 
 

@@ -77,12 +77,21 @@ def _bounded_alarms(
 ) -> tuple[list[alarms.Alarm], datetime]:
     """The item's alarms from a little before now, at most MAX_OCCURRENCES, and until when."""
     start, until = recurrence.window(text, now - LATE_ON_SAVE, now + HORIZON, now)
-    wanted = alarms.alarms_between(text, start, until, owner_addresses(s, owner))
+    wanted = alarms_for(s, owner, text, start, until)
     if len(wanted) > recurrence.MAX_OCCURRENCES:
         wanted.sort(key=lambda a: a.fire_at)
         until = wanted[recurrence.MAX_OCCURRENCES].fire_at
         wanted = [a for a in wanted if a.fire_at < until]
     return wanted, until
+
+
+def alarms_for(
+    s: Session, owner: str, text: str, start: datetime, until: datetime
+) -> list[alarms.Alarm]:
+    """The alarms of ``owner``'s item firing in [start, until), as the schedule has them
+    (guest copies have none: ``alarms.is_guest_copy``). Shared with
+    ``store.consistency``, which checks the stored rows against them."""
+    return alarms.alarms_between(text, start, until, owner_addresses(s, owner))
 
 
 def _row(owner: str, collection_id: int, href: str, alarm: alarms.Alarm) -> dict:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -20,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -29,12 +32,19 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from calcard.accounts import logins, sessions
 from calcard.core.config import Settings
-from calcard.core.db import Database
+from calcard.core.db import (
+    RETRY_AFTER_SECONDS,
+    UNAVAILABLE_REASON,
+    Database,
+    describe,
+    unavailable,
+)
 from calcard.core.errors import Kind, Refusal
 from calcard.core.models import as_id
 from calcard.web.api import errors
 
 OTP_HEADER = "x-calcard-otp"
+logger = logging.getLogger("calcard.api")
 
 
 @dataclass(frozen=True)
@@ -153,7 +163,26 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
 
 
-api_error_handlers = {Refusal: _refused, HTTPException: _http_error}
+async def _database_error(request: Request, error: Exception) -> JSONResponse:
+    """An unavailable database is a 503 (``db.unavailable``); any other error stays a bug."""
+    if not unavailable(error):
+        raise error
+    logger.warning(
+        "database unavailable during %s %s: %s", request.method, request.url.path, describe(error)
+    )
+    return JSONResponse(
+        {"error": UNAVAILABLE_REASON},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+api_error_handlers = {
+    Refusal: _refused,
+    HTTPException: _http_error,
+    DBAPIError: _database_error,
+    PoolTimeout: _database_error,
+}
 
 
 def query_param(request: Request, name: str) -> str:
