@@ -40,22 +40,41 @@ CALENDAR = f"/{LOGIN}/calendar/"
 CONTACTS = f"/{LOGIN}/contacts/"
 PUTRATE = f"/{LOGIN}/putrate/"
 SCRATCH_BOOK = f"/{LOGIN}/putrate-contacts/"
-GENERATOR_VERSION = 2  # bump when the generated data changes (invalidates the cache)
+GENERATOR_VERSION = 3  # bump when the generated data changes (invalidates the cache)
 STAGE = 500  # events per PUT stage
 CHANGES = 10  # modified events before an incremental sync
 MULTIGET = 100
 
-# Events spread over last year and this one, and the queries ask about this week
-# and month: a real calendar's reads are around now, inside calcard's occurrence
-# index window.
+# Events spread over ten years back and ten ahead (a long-lived organization's
+# calendar), and queries at several dates: a range's date must not decide the speed.
 TODAY = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-EPOCH = TODAY.replace(year=TODAY.year - 1, month=1, day=1)
-SPAN_DAYS = 730
-_MONDAY = TODAY - timedelta(days=TODAY.weekday())
+EPOCH = TODAY.replace(year=TODAY.year - 10, month=1, day=1)
+SPAN_DAYS = 20 * 365
+
+
+def _week_of(day: datetime) -> tuple[str, str]:
+    monday = day - timedelta(days=day.weekday())
+    return _utc(monday), _utc(monday + timedelta(days=7))
+
+
+def _utc(value: datetime) -> str:
+    return value.strftime("%Y%m%dT%H%M%SZ")
+
+
+def _dst_week() -> tuple[str, str]:
+    """The week of this year's last Sunday of October (Europe's change back from DST)."""
+    last = TODAY.replace(month=10, day=31)
+    return _week_of(last - timedelta(days=(last.weekday() + 1) % 7))
+
+
 _MONTH = TODAY.replace(day=1)
 _NEXT_MONTH = (_MONTH + timedelta(days=32)).replace(day=1)
-WEEK = (_MONDAY.strftime("%Y%m%dT%H%M%SZ"), (_MONDAY + timedelta(7)).strftime("%Y%m%dT%H%M%SZ"))
-MONTH = (_MONTH.strftime("%Y%m%dT%H%M%SZ"), _NEXT_MONTH.strftime("%Y%m%dT%H%M%SZ"))
+WEEK = _week_of(TODAY)
+MONTH = (_utc(_MONTH), _utc(_NEXT_MONTH))
+PAST_WEEK = _week_of(TODAY - timedelta(days=3 * 365))
+AHEAD_WEEK = _week_of(TODAY + timedelta(days=548))
+DST_WEEK = _dst_week()
+DECADE = (_utc(TODAY - timedelta(days=5 * 365)), _utc(TODAY + timedelta(days=5 * 365)))
 
 DAV = "DAV:"
 CALDAV = "urn:ietf:params:xml:ns:caldav"
@@ -110,10 +129,6 @@ def _ical(lines: list[str]) -> str:
     return "\r\n".join(line for chunk in lines for line in chunk.splitlines()) + "\r\n"
 
 
-def _utc(value: datetime) -> str:
-    return value.strftime("%Y%m%dT%H%M%SZ")
-
-
 def event_uid(i: int) -> str:
     return f"bench-event-{i:06d}"
 
@@ -123,15 +138,22 @@ def event_href(i: int) -> str:
 
 
 def make_event(i: int, version: int = 0) -> str:
-    """Event number ``i`` (deterministic); ``version`` > 0 gives a modified copy."""
+    """Event number ``i`` (deterministic); ``version`` > 0 gives a modified copy.
+
+    Of every 20: 13 single events (UTC, a zone, all-day, floating), one with a
+    VALARM, and six recurring ones using what clients write: weekly BYDAY with a
+    COUNT and EXDATEs, weekly UNTIL with an RDATE, weekly without end, monthly
+    BYDAY with a moved occurrence, yearly all-day without end, daily floating.
+    """
     rnd = random.Random(i * 7919 + GENERATOR_VERSION)
-    kind = i % 20  # 0-15 single, 16-18 weekly recurring, 19 single with a VALARM
+    kind = i % 20
     summary = " ".join(rnd.choice(WORDS) for _ in range(3)).capitalize()
     if version:
         summary += f" (rev {version})"
     day = EPOCH + timedelta(days=rnd.randrange(SPAN_DAYS))
     start = day.replace(hour=rnd.randrange(7, 19), minute=rnd.choice((0, 15, 30, 45)))
     end = start + timedelta(minutes=rnd.choice((15, 30, 60, 90, 120)))
+    local, local_end = (v.strftime("%Y%m%dT%H%M%S") for v in (start, end))
     body = [
         "BEGIN:VEVENT",
         f"UID:{event_uid(i)}",
@@ -142,22 +164,45 @@ def make_event(i: int, version: int = 0) -> str:
         f"SEQUENCE:{version}",
     ]
     head = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//calcard//bench//EN"]
-    if 16 <= kind <= 18:
-        local = start.strftime("%Y%m%dT%H%M%S")
-        local_end = end.strftime("%Y%m%dT%H%M%S")
-        body += [f"DTSTART;TZID=Europe/Paris:{local}", f"DTEND;TZID=Europe/Paris:{local_end}"]
-        shape = rnd.randrange(10)
-        if shape < 5:
-            body.append(f"RRULE:FREQ=WEEKLY;COUNT={rnd.randrange(4, 40)}")
-        elif shape < 9:
-            until = start + timedelta(weeks=rnd.randrange(4, 40))
-            body.append(f"RRULE:FREQ=WEEKLY;UNTIL={_utc(until)}")
-        else:
-            body.append("RRULE:FREQ=WEEKLY")
+    zoned = [f"DTSTART;TZID=Europe/Paris:{local}", f"DTEND;TZID=Europe/Paris:{local_end}"]
+    all_day = [f"DTSTART;VALUE=DATE:{day:%Y%m%d}", f"DTEND;VALUE=DATE:{day + timedelta(1):%Y%m%d}"]
+    extra: list[str] = []
+    if kind in (10, 14, 15, 16, 17):
         head.append(VTIMEZONE)
+    if kind == 10:
+        body += zoned
+    elif kind == 11:
+        body += all_day
+    elif kind == 12:
+        body += [f"DTSTART:{local}", f"DTEND:{local_end}"]
+    elif kind == 14:
+        skip = [(start + timedelta(weeks=w)).strftime("%Y%m%dT%H%M%S") for w in (1, 3)]
+        body += zoned + [
+            f"RRULE:FREQ=WEEKLY;BYDAY={_BYDAY[start.weekday()]},FR;COUNT={rnd.randrange(8, 60)}",
+            f"EXDATE;TZID=Europe/Paris:{','.join(skip)}",
+        ]
+    elif kind == 15:
+        until = start + timedelta(weeks=rnd.randrange(4, 80))
+        body += zoned + [
+            f"RRULE:FREQ=WEEKLY;UNTIL={_utc(until)}",
+            f"RDATE;TZID=Europe/Paris:{(start + timedelta(days=2)).strftime('%Y%m%dT%H%M%S')}",
+        ]
+    elif kind == 16:
+        body += zoned + [
+            "RRULE:FREQ=WEEKLY",
+            f"EXDATE;TZID=Europe/Paris:{(start + timedelta(weeks=2)).strftime('%Y%m%dT%H%M%S')}",
+        ]
+    elif kind == 17:
+        nth = min((start.day - 1) // 7 + 1, 4)
+        body += zoned + [f"RRULE:FREQ=MONTHLY;BYDAY={nth}{_BYDAY[start.weekday()]};COUNT=24"]
+        extra = _override(body[:7], start, start + timedelta(days=1, hours=2))  # the first moved
+    elif kind == 18:
+        body += [*all_day, "RRULE:FREQ=YEARLY"]
+    elif kind == 19:
+        body += [f"DTSTART:{local}", f"DTEND:{local_end}", "RRULE:FREQ=DAILY;COUNT=10"]
     else:
         body += [f"DTSTART:{_utc(start)}", f"DTEND:{_utc(end)}"]
-        if kind == 19:
+        if kind == 13:
             body += [
                 "BEGIN:VALARM",
                 "ACTION:DISPLAY",
@@ -165,7 +210,24 @@ def make_event(i: int, version: int = 0) -> str:
                 "TRIGGER:-PT15M",
                 "END:VALARM",
             ]
-    return _ical(head + body + ["END:VEVENT", "END:VCALENDAR"])
+    return _ical(head + body + ["END:VEVENT"] + extra + ["END:VCALENDAR"])
+
+
+_BYDAY = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+def _override(head: list[str], recurrence_id: datetime, moved_to: datetime) -> list[str]:
+    """A VEVENT that moves one occurrence of a series (RECURRENCE-ID) to another time."""
+    local = recurrence_id.strftime("%Y%m%dT%H%M%S")
+    start = moved_to.strftime("%Y%m%dT%H%M%S")
+    end = (moved_to + timedelta(hours=1)).strftime("%Y%m%dT%H%M%S")
+    return [
+        *head,
+        f"RECURRENCE-ID;TZID=Europe/Paris:{local}",
+        f"DTSTART;TZID=Europe/Paris:{start}",
+        f"DTEND;TZID=Europe/Paris:{end}",
+        "END:VEVENT",
+    ]
 
 
 def contact_uid(i: int) -> str:
@@ -334,14 +396,19 @@ PROPFIND_BODY = _xml(
 )
 
 
-def query_body(start: str, end: str) -> bytes:
+def query_body(start: str, end: str, props: str = "<D:getetag/><C:calendar-data/>") -> bytes:
     return _xml(
         f'<C:calendar-query xmlns:D="DAV:" xmlns:C="{CALDAV}">'
-        "<D:prop><D:getetag/><C:calendar-data/></D:prop>"
+        f"<D:prop>{props}</D:prop>"
         '<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">'
         f'<C:time-range start="{start}" end="{end}"/>'
         "</C:comp-filter></C:comp-filter></C:filter></C:calendar-query>"
     )
+
+
+def etag_query_body(start: str, end: str) -> bytes:
+    """What a client syncing a wide range asks first: the ETags, not the data."""
+    return query_body(start, end, "<D:getetag/>")
 
 
 def freebusy_body(start: str, end: str) -> bytes:
@@ -472,9 +539,15 @@ ROWS = [
     ("put_mid", "PUT middle stage (ev/s)", "rate"),
     ("put_last", "PUT last stage (ev/s)", "rate"),
     ("propfind", "PROPFIND depth 1 (ms)", "ms"),
-    ("query_week", "calendar-query week (ms)", "ms"),
-    ("query_month", "calendar-query month (ms)", "ms"),
-    ("freebusy", "free-busy-query week (ms)", "ms"),
+    ("query_past", "calendar-query week 3 years ago (ms)", "ms"),
+    ("query_week", "calendar-query this week (ms)", "ms"),
+    ("query_dst", "calendar-query DST week (ms)", "ms"),
+    ("query_ahead", "calendar-query week 18 months ahead (ms)", "ms"),
+    ("query_month", "calendar-query this month (ms)", "ms"),
+    ("query_decade", "calendar-query ten years, etags (ms)", "ms"),
+    ("freebusy_past", "free-busy-query week 3 years ago (ms)", "ms"),
+    ("freebusy", "free-busy-query this week (ms)", "ms"),
+    ("freebusy_ahead", "free-busy-query week 18 months ahead (ms)", "ms"),
     ("multiget", f"calendar-multiget {MULTIGET} (ms)", "ms"),
     ("sync_initial", "sync-collection initial (ms)", "ms"),
     ("sync_incr", f"sync-collection after {CHANGES} (ms)", "ms"),
@@ -690,11 +763,23 @@ def measure_calendar(
         lines = response.text.splitlines()
         return sum(line.count(",") + 1 for line in lines if line.startswith("FREEBUSY"))
 
+    def query(span: tuple[str, str]) -> Callable[[], httpx.Response]:
+        return lambda: client.report(CALENDAR, query_body(*span))
+
+    def freebusy(span: tuple[str, str]) -> Callable[[], httpx.Response]:
+        return lambda: client.report(CALENDAR, freebusy_body(*span))
+
     timed = [
         ("propfind", propfind_request(client, CALENDAR), propfind_count),
-        ("query_week", lambda: client.report(CALENDAR, query_body(*WEEK)), response_count),
-        ("query_month", lambda: client.report(CALENDAR, query_body(*MONTH)), response_count),
-        ("freebusy", lambda: client.report(CALENDAR, freebusy_body(*WEEK)), freebusy_periods),
+        ("query_past", query(PAST_WEEK), response_count),
+        ("query_week", query(WEEK), response_count),
+        ("query_dst", query(DST_WEEK), response_count),
+        ("query_ahead", query(AHEAD_WEEK), response_count),
+        ("query_month", query(MONTH), response_count),
+        ("query_decade", lambda: client.report(CALENDAR, etag_query_body(*DECADE)), response_count),
+        ("freebusy_past", freebusy(PAST_WEEK), freebusy_periods),
+        ("freebusy", freebusy(WEEK), freebusy_periods),
+        ("freebusy_ahead", freebusy(AHEAD_WEEK), freebusy_periods),
         (
             "multiget",
             lambda: client.report(CALENDAR, multiget_body(EVENTS, multiget_hrefs)),

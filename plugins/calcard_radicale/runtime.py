@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from calcard.core import times
 from calcard.core.config import Settings, load_settings
 from calcard.core.db import Database, lock_owners
 from calcard.core.errors import Kind, Refusal
+from calcard.store import CollectionData, busy
 
 _database: Database | None = None
 _settings: Settings | None = None
@@ -37,6 +39,19 @@ def database() -> Database:
     if _database is None:
         _database = Database(load_settings().database_url)
     return _database
+
+
+def index_ahead(collection: CollectionData, end: int) -> None:
+    """Before a time-range query that reaches past the occurrence index's horizon, index
+    the calendar's series without end that far (``busy.extend``), in a transaction of
+    its own: this query may still expand them, the ones after it are index lookups.
+    Its own transaction, because the request's may be a read snapshot."""
+    now = times.utcnow()
+    soon, latest = (now + busy.WINDOW_AFTER / 2).timestamp(), busy.LAST_EXTENSION.timestamp()
+    if collection.tag != "VCALENDAR" or not soon < end < latest:  # not past it, or unbounded
+        return
+    with database().transaction(write=True, owners=[collection.owner]) as s:
+        busy.extend(s, collection.owner, collection.id, end, now)
 
 
 def settings() -> Settings:

@@ -24,6 +24,7 @@ from calcard import freebusy, store
 from calcard.scheduling import DEFAULT_CALENDAR
 from calcard.sharing import access
 from calcard.store import inbox
+from calcard_radicale import runtime
 from calcard_radicale.runtime import session
 
 DAV, CALDAV = "DAV:", "urn:ietf:params:xml:ns:caldav"
@@ -69,6 +70,8 @@ def free_busy_report(body: bytes, path: str, user: str) -> types.WSGIResponse:
             return httputils.NOT_ALLOWED  # a stranger learns no calendar names
         if collection is None or collection.tag != "VCALENDAR":
             return httputils.NOT_FOUND
+    runtime.index_ahead(collection, int(end.timestamp()))
+    with session() as s:
         text = freebusy.vfreebusy(freebusy.report_busy(s, collection, start, end), start, end)
     return client.OK, (("Content-Type", "text/calendar; charset=utf-8"),), text, None
 

@@ -189,6 +189,8 @@ class Collection(storage.BaseCollection):
         if not self._data.tag:
             return []
         tag, start, end, simple = radicale_filter.simplify_prefilters(filters, self._data.tag)
+        if simple and tag == "VEVENT":
+            runtime.index_ahead(self._data, end)
         with session() as s:
             if simple and tag == "VEVENT":
                 found = store.filter_events(s, self._data.id, start, end)

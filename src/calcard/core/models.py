@@ -374,7 +374,8 @@ class Occurrence(Base):
 
 
 class IndexedItem(Base):
-    """An item whose occurrences are materialized, and for which window.
+    """An item whose occurrences are materialized, and for which window (POSIX seconds;
+    ``store.busy.FOREVER_BEFORE`` / ``FOREVER_AFTER``: all time on that side).
 
     ``exact`` says the rows answer time-range queries on their own: every
     occurrence has a fixed instant (no floating times or dates, which depend on
@@ -382,6 +383,10 @@ class IndexedItem(Base):
     """
 
     __tablename__ = "indexed_items"
+    __table_args__ = (
+        Index("ix_indexed_items_collection_start", "collection_id", "window_start"),
+        Index("ix_indexed_items_collection_end", "collection_id", "window_end"),
+    )
     collection_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     href: Mapped[str] = mapped_column(String(1000), primary_key=True)
     owner: Mapped[str] = mapped_column(String(100))

@@ -76,7 +76,10 @@ class Rule:
             interval = max(int(self.parts.get("INTERVAL", "1")), 1)
         except ValueError:
             interval = 1
-        if freq in _BASE or any(self.parts.get(n) for n in _DAY_FILTERS):
+        if freq == "WEEKLY" and self.parts.get("BYDAY"):
+            # the listed weekdays of every week (other filters only take days away)
+            rate = len(set(self.parts["BYDAY"].upper().split(","))) / (7 * interval)
+        elif freq in _BASE or any(self.parts.get(n) for n in _DAY_FILTERS):
             rate = _BASE.get(freq, 1) / interval
         else:
             rate = 1 / (_PERIOD_DAYS.get(freq, 1) * interval)

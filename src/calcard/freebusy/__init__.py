@@ -117,8 +117,9 @@ def busy_periods(
 def busy_by_owner(
     s: Session, logins: set[str], start: datetime, end: datetime
 ) -> dict[str, list[Interval]]:
-    """Everyone's busy intervals at once: one query for the counted calendars and one
-    for their materialized periods (the slot finder's hot path)."""
+    """Everyone's busy intervals at once: one query for the counted calendars, one for
+    their indexed periods and one for the few items the index does not cover (the slot
+    finder's hot path)."""
     rows = s.scalars(
         select(Collection).where(
             Collection.owner.in_(logins),
@@ -127,26 +128,54 @@ def busy_by_owner(
             Collection.deleted_at.is_(None),
         )
     ).all()
-    calendars = [c for c in map(store.collection_data, rows) if counts(c)]
+    owners = {c.id: c.owner for c in map(store.collection_data, rows) if counts(c)}
     found: dict[str, list[Interval]] = {login: [] for login in logins}
-    now = utcnow()
-    if not (now - busy.WINDOW_BEFORE <= start and end <= now + busy.WINDOW_AFTER):
-        for calendar in calendars:
-            periods = collection_busy(s, calendar, start, end)
-            found[calendar.owner] += [(a, b) for a, b, _ in periods]
-        return found
+    for collection_id, begin, finish, _ in _busy(s, owners, start, end):
+        found[owners[collection_id]].append((begin, finish))
+    return found
+
+
+def _busy(
+    s: Session,
+    owners: dict[int, str],
+    start: datetime,
+    end: datetime,
+    except_href: str | None = None,
+) -> list[tuple[int, int, int, str]]:
+    """(calendar id, start, end, kind) of the busy periods of the calendars ``owners``
+    names (id: owner) overlapping [start, end), at any date: the occurrence index's
+    rows, and an expansion (in the owner's zone) of each item it does not cover."""
+    start, end = timebounds.clamp(start, end)
     first, last = int(start.timestamp()), int(end.timestamp())
-    for owner, begin, finish in s.execute(
-        select(Occurrence.owner, Occurrence.start, Occurrence.end).where(
-            Occurrence.owner.in_(logins),  # ix_occurrences_owner_time
-            Occurrence.collection_id.in_([c.id for c in calendars]),
-            Occurrence.start < last,
-            Occurrence.end > first,
-            Occurrence.start >= first - busy.CHUNK_SECONDS,
-            Occurrence.kind.in_(busy.BUSY_KINDS),
+    expand = [
+        (cid, item)
+        for cid, item in store.uncovered_events(s, list(owners), first, last)
+        if item.href != except_href
+    ]
+    skip = {(cid, item.href) for cid, item in expand} | {(cid, except_href) for cid in owners}
+    found = [
+        (r.collection_id, r.start, r.end, r.kind)
+        for r in s.execute(
+            select(
+                Occurrence.collection_id,
+                Occurrence.href,
+                Occurrence.start,
+                Occurrence.end,
+                Occurrence.kind,
+            ).where(
+                Occurrence.collection_id.in_(list(owners)),  # ix_occurrences_collection_time
+                Occurrence.start < last,
+                Occurrence.start >= first - busy.CHUNK_SECONDS,
+                Occurrence.end > first,
+                Occurrence.kind.in_(busy.BUSY_KINDS),
+            )
         )
-    ):
-        found[owner].append((begin, finish))
+        if (r.collection_id, r.href) not in skip
+    ]
+    zones = {owner: busy.user_zone(s, owner) for owner in {owners[c] for c, _ in expand}}
+    for cid, item in expand:
+        for a, b, kind in busy.occurrence_periods(item.text, start, end, zones[owners[cid]]):
+            found.append((cid, a, b, kind))
     return found
 
 
@@ -161,29 +190,8 @@ def collection_busy(
 
     The window is clamped to timebounds: no item lies outside, and expansion widens it.
     """
-    start, end = timebounds.clamp(start, end)
-    first, last = int(start.timestamp()), int(end.timestamp())
-    now = utcnow()
-    if now - busy.WINDOW_BEFORE <= start and end <= now + busy.WINDOW_AFTER:
-        rows = s.execute(
-            select(Occurrence.start, Occurrence.end, Occurrence.kind).where(
-                Occurrence.owner == collection.owner,
-                Occurrence.collection_id == collection.id,
-                Occurrence.start < last,
-                Occurrence.end > first,
-                Occurrence.start >= first - busy.CHUNK_SECONDS,
-                Occurrence.href != (except_href or ""),
-                Occurrence.kind.in_(busy.BUSY_KINDS),
-            )
-        ).all()
-        return [(r.start, r.end, r.kind) for r in rows]
-    zone = busy.user_zone(s, collection.owner)
-    return [
-        p
-        for item in store.filter_items(s, collection.id, "VEVENT", first, last)
-        if item.href != except_href
-        for p in busy.occurrence_periods(item.text, start, end, zone)
-    ]
+    periods = _busy(s, {collection.id: collection.owner}, start, end, except_href)
+    return [(a, b, kind) for _, a, b, kind in periods]
 
 
 def report_busy(

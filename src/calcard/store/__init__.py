@@ -223,50 +223,85 @@ def filter_items(
     return [ItemData(*r) for r in s.execute(query.order_by(Item.href))]
 
 
+# How far an inexact item's indexed occurrences (computed in the owner's zone) may lie
+# from where a reader in another zone sees them: two of the widest UTC offsets.
+ZONE_SLACK = 2 * int(ical.FLOATING_SLACK.total_seconds())
+BY_HREF_MAX = 1000  # candidates fetched by href; more read the time-range index instead
+
+
 def filter_events(
     s: Session, collection_id: int, start: int, end: int
 ) -> list[tuple[ItemData, bool]]:
     """VEVENT items that may overlap [start, end), each with whether it surely does.
 
-    Items with an exact occurrence index covering the range are decided by it
-    (RFC 4791 §9.9: an instant matches a range starting at it), so
-    only the rest need a full filter: recurring events then cost one indexed
-    lookup, not an expansion per request.
+    The occurrence index decides the items whose window holds the range and
+    whose occurrences have fixed instants (RFC 4791 §9.9: an instant matches a
+    range starting at it); floating ones it narrows down to those with an
+    occurrence near the range (ZONE_SLACK). Only those, and the few items whose
+    window does not hold the range (``busy.uncovered``), are read: a query costs
+    O(what it finds), at any date.
     """
     conn = s.connection()  # Core rows: the ORM's row loading doubled the cost of a week
-    hits = set(
-        conn.scalars(
-            select(Occurrence.href).where(
-                Occurrence.collection_id == collection_id,  # ix_occurrences_collection_time
-                Occurrence.start < end,
-                Occurrence.start >= start - busy.CHUNK_SECONDS,
-                or_(
-                    Occurrence.end > start,
-                    and_(Occurrence.kind == "INSTANT", Occurrence.start >= start),
-                ),
-            )
-        ).all()
-    )
-    decided = and_(
-        IndexedItem.exact, IndexedItem.window_start <= start, IndexedItem.window_end >= end
-    )
+    hits: set[str] = set()
+    near: set[str] = set()
+    for href, begin, finish, kind in conn.execute(
+        select(Occurrence.href, Occurrence.start, Occurrence.end, Occurrence.kind).where(
+            Occurrence.collection_id == collection_id,  # ix_occurrences_collection_time
+            Occurrence.start < end + ZONE_SLACK,
+            Occurrence.start >= start - ZONE_SLACK - busy.CHUNK_SECONDS,
+        )
+    ):
+        near.add(href)
+        if begin < end and (finish > start or (kind == "INSTANT" and begin >= start)):
+            hits.add(href)
+    opened = {href for _, href in busy.uncovered(s, [collection_id], start, end)}
+    found = [
+        (item, exact and item.href not in opened)
+        for item, exact in _event_candidates(s, collection_id, near | opened, start, end)
+        if not exact or item.href in opened or item.href in hits
+    ]
+    # Sorted here: an ORDER BY would drag every calendar text through a temporary B-tree.
+    found.sort(key=lambda pair: pair[0].href)
+    return found
+
+
+def _event_candidates(
+    s: Session, collection_id: int, hrefs: set[str], start: int, end: int
+) -> list[tuple[ItemData, bool]]:
+    """The live VEVENT items among ``hrefs`` whose stored range overlaps [start, end),
+    each with whether its index rows are exact."""
     query = (
         _live_items(collection_id)
-        .add_columns(decided.label("decided"))
+        .add_columns(func.coalesce(IndexedItem.exact, False).label("exact"))
         .outerjoin(
             IndexedItem,
             and_(IndexedItem.collection_id == Item.collection_id, IndexedItem.href == Item.href),
         )
         .where(Item.component == "VEVENT", Item.start < end, Item.end > start)
     )
-    found = [
-        (ItemData(*row[:-1]), bool(row[-1]))
-        for row in conn.execute(query).all()  # all(): one fetch, not a call per row
-        if not row[-1] or row.href in hits
+    conn = s.connection()
+    if len(hrefs) > BY_HREF_MAX:  # a wide range: the time-range index, filtered here
+        rows = [r for r in conn.execute(query).all() if r.href in hrefs]
+    else:
+        wanted, rows = sorted(hrefs), []
+        for at in range(0, len(wanted), 500):
+            rows += conn.execute(query.where(Item.href.in_(wanted[at : at + 500]))).all()
+    return [(ItemData(*row[:-1]), bool(row[-1])) for row in rows]
+
+
+def uncovered_events(
+    s: Session, collection_ids: list[int], start: int, end: int
+) -> list[tuple[int, ItemData]]:
+    """(collection id, item) of the VEVENT items overlapping [start, end) whose
+    occurrence index does not hold the range: free/busy expands these alone."""
+    by_collection: dict[int, set[str]] = {}
+    for collection_id, href in busy.uncovered(s, collection_ids, start, end):
+        by_collection.setdefault(collection_id, set()).add(href)
+    return [
+        (collection_id, item)
+        for collection_id, hrefs in by_collection.items()
+        for item, _ in _event_candidates(s, collection_id, hrefs, start, end)
     ]
-    # Sorted here: an ORDER BY would drag every calendar text through a temporary B-tree.
-    found.sort(key=lambda pair: pair[0].href)
-    return found
 
 
 def has_uid(s: Session, collection_id: int, uid: str) -> bool:

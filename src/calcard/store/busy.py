@@ -1,14 +1,19 @@
 """Busy time and the occurrence index (RFC 4791 §7.10 and §9.9, RFC 5545 §3.6.1).
 
 Occurrences of every VEVENT are expanded once, when an item is written, into
-``occurrences`` rows for a window around now; free/busy and calendar-query
-time ranges inside the window are then indexed range lookups. Outside the
-window (or for an item not yet materialized) the same expansion runs on the fly.
+``occurrences`` rows, so free/busy and calendar-query time ranges are indexed
+range lookups at any date, not re-expansions per request. The index covers
+all of an item's past, from its first occurrence, and its future: all of it
+for a series that ends (or a single event), up to a rolling horizon
+(``WINDOW_AFTER`` ahead of now, moved on by ``extend_windows``) for one
+without end. ``indexed_items`` records for each item which window its rows
+cover (``FOREVER_BEFORE`` and ``FOREVER_AFTER`` when they cover all time on
+that side); a range outside it expands that item alone (``cover``).
 
 Every expansion is bounded (calcard.recurrence): an item keeps at most
-``recurrence.MAX_OCCURRENCES`` occurrences, so its index may cover a shorter
-window (an hourly rule: about four months from yesterday); the window stored in
-``indexed_items`` says which, so queries outside it expand on the fly.
+``recurrence.MAX_OCCURRENCES`` occurrences, so a frequent rule of many years
+is indexed for a shorter window (an hourly rule: about four months from
+yesterday) and ranges outside it are expanded on the fly.
 """
 
 from __future__ import annotations
@@ -19,15 +24,22 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
-from sqlalchemy import delete, or_, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from calcard.core import recurrence, times
-from calcard.core.models import IndexedItem, Occurrence, User
+from calcard.core.models import IndexedItem, Item, Occurrence, User
 from calcard.store import items
+from calcard.store.ical import TIMESTAMP_MAX, TIMESTAMP_MIN
 
-WINDOW_BEFORE = timedelta(days=366)
-WINDOW_AFTER = timedelta(days=731)
+WINDOW_AFTER = timedelta(days=731)  # the horizon of series without end
+WINDOW_BEFORE = timedelta(days=366)  # the past of an item of unknown range; room clashes
+# indexed_items window bounds that mean "all time on this side"
+FOREVER_BEFORE, FOREVER_AFTER = TIMESTAMP_MIN, TIMESTAMP_MAX
+# No query extends the index further (a range without end is no reason to expand a
+# series to the year 9700; the per-item cap would cut it anyway).
+LAST_EXTENSION = datetime(2200, 1, 1, tzinfo=UTC)
+SLACK = timedelta(days=1)  # around an item's stored range: floating times, all-day dates
 # Stored periods are cut into pieces of at most this length, so a range query can
 # bound `start` from below too and stay a tight index range scan.
 CHUNK_SECONDS = 7 * 24 * 3600
@@ -81,18 +93,21 @@ def bounded_occurrences(
 
     The span expanded is shortened by ``recurrence.window`` when the item's rules
     would give more (so the expansion itself stays cheap), and the periods are
-    cut at the cap (long RDATE lists); the returned end is where coverage stops.
+    cut at the cap (long RDATE lists); the returned end is where coverage stops:
+    ``start`` itself (nothing covered) when some occurrence could not be expanded
+    (an unparsable item, a broken series), so the index never answers for it.
     """
     start, end = recurrence.window(text, start, end, now or datetime.now(UTC))
     try:
         calendar = icalendar.Calendar.from_ical(text)
-        found, exact = _expand(calendar, start, end, zone)
+        found, complete = _expand(calendar, start, end, zone)
     except (ValueError, TypeError, KeyError, recurring_ical_events.InvalidCalendar):
-        return [], False, end  # an item Radicale accepted but we cannot expand counts as free
+        return [], False, start  # an item Radicale accepted but we cannot expand counts as free
     periods: list[Period] = []
+    exact = complete
     for event in found:
         if event.get("DTSTART") is None:
-            exact = False
+            complete = False
             continue
         begin = event["DTSTART"].dt
         finish = event["DTEND"].dt if event.get("DTEND") is not None else None
@@ -107,9 +122,11 @@ def bounded_occurrences(
         )
         kind = _kind(event) if last > first else _zero_kind(calendar)
         if last < first or kind is None:
-            exact = False
+            complete = False
             continue
         periods.append((first, last, kind))
+    if not complete:
+        return periods, False, start
     if len(periods) > recurrence.MAX_OCCURRENCES:
         periods.sort()
         end = times.from_posix(periods[recurrence.MAX_OCCURRENCES][0])
@@ -137,48 +154,84 @@ class Index:
     exact: bool
 
 
-def index_of(text: str, zone: ZoneInfo, now: datetime) -> Index | None:
-    """The occurrence index of an item saved at ``now``; None for an item without events
-    (it is not indexed). The one computation of it: ``materialize`` stores it and
-    ``store.consistency`` compares the stored rows with it."""
+def index_of(
+    text: str,
+    stored: tuple[int, int],
+    zone: ZoneInfo,
+    now: datetime,
+    until: datetime | None = None,
+) -> Index | None:
+    """The occurrence index of an item with occurrences within ``stored`` (its start and
+    end columns) saved at ``now``; None for an item without events (not indexed).
+
+    The one computation of it: ``materialize`` stores it, ``store.consistency``
+    compares stored rows with it. A series without end is expanded to the horizon,
+    or to ``until`` when later (a query that reached past the horizon, ``extend``).
+    """
     if "VEVENT" not in text:
         return None
-    first, last = recurrence.window(text, now - WINDOW_BEFORE, now + WINDOW_AFTER, now)
-    periods, exact, last = bounded_occurrences(text, first, last, zone, now)
-    rows = tuple(
+    first, last, all_past, all_future = _span(stored, now, until)
+    begin, finish = recurrence.window(text, first, last, now)
+    periods, exact, finish = bounded_occurrences(text, begin, finish, zone, now)
+    if finish <= begin:  # nothing covered: every query expands it; never due for extension
+        return Index(_pieces(periods), FOREVER_AFTER, FOREVER_AFTER, exact)
+    return Index(
+        _pieces(periods),
+        FOREVER_BEFORE if all_past and begin <= first else int(begin.timestamp()),
+        FOREVER_AFTER if all_future and finish >= last else int(finish.timestamp()),
+        exact,
+    )
+
+
+def span_of(
+    stored: tuple[int, int], window_start: int, window_end: int
+) -> tuple[datetime, datetime] | None:
+    """The span a stored window stands for, what ``index_of`` expanded to write it (its
+    FOREVER ends read back from the item's start and end columns); None for the
+    window of an item the index does not answer for."""
+    if window_start == FOREVER_AFTER:
+        return None
+    start, end = stored
+    begin = window_start if window_start != FOREVER_BEFORE else start - int(SLACK.total_seconds())
+    finish = window_end if window_end != FOREVER_AFTER else end + int(SLACK.total_seconds())
+    return times.from_posix(begin), times.from_posix(finish)
+
+
+def index_within(
+    text: str, begin: datetime, finish: datetime, zone: ZoneInfo
+) -> tuple[tuple[Period, ...], bool]:
+    """The rows and exact flag an expansion of exactly [begin, finish) writes (``span_of``:
+    a span ``index_of`` chose fits the per-item cap, so nothing is cut again)."""
+    periods, exact, _ = bounded_occurrences(text, begin, finish, zone, begin)
+    return _pieces(periods), exact
+
+
+def _pieces(periods: list[Period]) -> tuple[Period, ...]:
+    """Periods cut into rows of at most CHUNK_SECONDS (see CHUNK_SECONDS)."""
+    return tuple(
         (begin, min(begin + CHUNK_SECONDS, finish), kind)
         for first_second, finish, kind in periods
         for begin in range(first_second, max(finish, first_second + 1), CHUNK_SECONDS)
     )
-    return Index(rows, int(first.timestamp()), int(last.timestamp()), exact)
-
-
-def indexed_at(text: str, window_start: int) -> datetime | None:
-    """The moment ``materialize`` ran for an item whose stored window starts at
-    ``window_start``, to the second (None: no moment gives that window).
-
-    A window starts WINDOW_BEFORE before that moment, or ANCHOR_LEAD before it when
-    the item's rules shortened it (``recurrence.window``); so what a save at that
-    moment would write can be computed again, whenever the check runs.
-    """
-    for lead in (WINDOW_BEFORE, recurrence.ANCHOR_LEAD):
-        now = times.from_posix(window_start) + lead
-        first, _ = recurrence.window(text, now - WINDOW_BEFORE, now + WINDOW_AFTER, now)
-        if int(first.timestamp()) == window_start:
-            return now
-    return None
 
 
 def materialize(
-    s: Session, owner: str, collection_id: int, href: str, text: str | None, now: datetime
+    s: Session,
+    owner: str,
+    collection_id: int,
+    href: str,
+    text: str | None,
+    now: datetime,
+    until: datetime | None = None,
 ) -> None:
     """Replace an item's occurrence rows (none when ``text`` is None: the item is gone)."""
     s.execute(
         delete(Occurrence).where(Occurrence.collection_id == collection_id, Occurrence.href == href)
     )
     tracked = s.get(IndexedItem, (collection_id, href))
-    # The zone costs a query: only for an item with events (index_of: None otherwise).
-    index = index_of(text, user_zone(s, owner), now) if text and "VEVENT" in text else None
+    stored = items.time_range(s, collection_id, href) if text and "VEVENT" in text else None
+    # The zone costs a query: only for an item with events.
+    index = index_of(text, stored, user_zone(s, owner), now, until) if text and stored else None
     if index is None:
         if tracked is not None:
             s.delete(tracked)
@@ -202,6 +255,69 @@ def materialize(
     tracked.window_start, tracked.window_end = index.window_start, index.window_end
     tracked.exact = index.exact
     s.flush()
+
+
+def _span(
+    stored: tuple[int, int], now: datetime, until: datetime | None
+) -> tuple[datetime, datetime, bool, bool]:
+    """What to expand for an item whose occurrences lie within ``stored``: from its first
+    occurrence to its last, or to the horizon when it has none; and whether that span
+    holds all of its past and all of its future."""
+    start, end = stored
+    known = start > TIMESTAMP_MIN  # else a year back, as for a query's unknown
+    first = times.from_posix(start) - SLACK if known else now - WINDOW_BEFORE
+    if end < TIMESTAMP_MAX:
+        return first, times.from_posix(end) + SLACK, known, True
+    return first, max(now + WINDOW_AFTER, until or now), known, False
+
+
+def uncovered(s: Session, collection_ids: list[int], first: int, last: int) -> set[tuple[int, str]]:
+    """(collection id, href) of the indexed items whose window does not hold [first, last):
+    a series without end past its horizon, a rule cut at the cap, an item the index
+    cannot answer for. Two index range scans (migration 0019), never every item."""
+    if not collection_ids:
+        return set()
+    keys = (IndexedItem.collection_id, IndexedItem.href)
+    within = IndexedItem.collection_id.in_(collection_ids)
+    early = select(*keys).where(within, IndexedItem.window_start > first)
+    late = select(*keys).where(within, IndexedItem.window_end < last)
+    return {(row[0], row[1]) for query in (early, late) for row in s.execute(query)}
+
+
+def extend(s: Session, owner: str, collection_id: int, last: int, now: datetime) -> int:
+    """Index the series without end of a calendar up to ``last`` (a year more), when a
+    query reaches past their horizon, so that it and the ones after are index lookups.
+
+    Only series whose whole past stays indexed within the per-item cap are extended;
+    the others keep their window and are expanded per query. Returns how many.
+    """
+    until = min(times.from_posix(last) + WINDOW_AFTER / 2, LAST_EXTENSION)
+    due = s.execute(
+        select(IndexedItem.href, Item.text, Item.start)
+        .join(
+            Item,
+            and_(
+                Item.collection_id == IndexedItem.collection_id,
+                Item.href == IndexedItem.href,
+                Item.deleted_at.is_(None),
+            ),
+        )
+        .where(
+            IndexedItem.collection_id == collection_id,
+            IndexedItem.window_end < last,
+            IndexedItem.window_start == FOREVER_BEFORE,
+            Item.end == TIMESTAMP_MAX,
+            Item.start < last,
+        )
+    ).all()
+    extended = 0
+    for href, text, start in due:
+        first_start = times.from_posix(start) - SLACK
+        if recurrence.window(text, first_start, until, now)[0] > first_start:
+            continue  # the cap would cut its past: leave it to per-query expansion
+        materialize(s, owner, collection_id, href, text, now, until)
+        extended += 1
+    return extended
 
 
 def extend_windows(s: Session, now: datetime, limit: int = 200) -> int:

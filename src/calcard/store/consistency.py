@@ -9,9 +9,10 @@ compares:
 - each live item's ETag with its text (``ical.etag_of``: a torn write would not
   match), and its ``start``/``end`` columns, the time-range prefilter, with its
   occurrences (they must enclose them or a calendar-query misses the item);
-- the occurrence index and busy time (``busy.index_of``), for the moment the
-  stored window says it was written (``busy.indexed_at``), not for now: a window
-  written a month ago is right although a save now would write another one;
+- the occurrence index and busy time: the stored rows against an expansion of
+  the span their stored window stands for (``busy.span_of``, ``busy.index_within``),
+  not a fresh window: one written a month ago, or extended by a far query, is
+  right although a save now would write another one;
 - the reminder schedule (``reminders.alarms_for``): a pending row must be an
   alarm of the text within the scheduled span, and every alarm between now and
   the end of that span must have a row of any status (a sent, missed or stopped
@@ -201,34 +202,49 @@ def _derived(s: Session, collection_id: int, hrefs: list[str]) -> _Derived:
     return derived
 
 
+BAD_WINDOW = "its occurrence index window does not fit its text"
+
+
 def _index_problem(
     row, derived: _Derived, zone, owner: str, now: datetime
 ) -> tuple[str | None, busy.Index | None]:
-    """What is wrong with the item's occurrence index, and the index ``materialize``
-    wrote for it (or would write now, for an item without an entry)."""
+    """What is wrong with the item's occurrence index, and the index a save now writes.
+
+    The stored rows must be what an expansion of the span the stored window stands
+    for writes (``busy.span_of``: a window written at another moment, or extended
+    by a far query, is right for its span), and the window's claims must hold: all
+    of the past only for an item whose start is known, all of the future only for
+    one that ends.
+    """
     tracked = derived.indexed.get(row.href)
     stored = derived.occurrences.get(row.href, Counter())
-    written_at = busy.indexed_at(row.text, tracked.window_start) if tracked else None
-    expected = busy.index_of(row.text, zone, written_at or now)
+    expected = busy.index_of(row.text, (row.start, row.end), zone, now)
     if expected is None:
         if tracked is not None or stored:
             return f"indexed ({sum(stored.values())} occurrence rows) but it has no events", None
         return None, None
     if tracked is None:
         return "its events are missing from the occurrence index", expected
-    wanted = Counter(expected.rows)
-    if written_at is not None and wanted != stored:
+    if tracked.owner != owner:
+        return "its occurrence index names another owner", expected
+    span = busy.span_of((row.start, row.end), tracked.window_start, tracked.window_end)
+    if span is None:  # never answered from the index: its rows are not read
+        unanswerable = expected.window_start == busy.FOREVER_AFTER
+        return (None if unanswerable else BAD_WINDOW), expected
+    if (tracked.window_start == busy.FOREVER_BEFORE and row.start <= ical.TIMESTAMP_MIN) or (
+        tracked.window_end == busy.FOREVER_AFTER and row.end >= ical.TIMESTAMP_MAX
+    ):
+        return BAD_WINDOW, expected
+    rows, exact = busy.index_within(row.text, *span, zone)
+    wanted = Counter(rows)
+    if wanted != stored:
         missing, extra = wanted - stored, stored - wanted
         return (
             f"its occurrence index differs from its text ({sum(missing.values())} rows "
             f"missing, {sum(extra.values())} wrong)"
         ), expected
-    if written_at is None or (tracked.window_end, tracked.exact, tracked.owner) != (
-        expected.window_end,
-        expected.exact,
-        owner,
-    ):
-        return "its occurrence index window does not fit its text", expected
+    if tracked.exact != exact:
+        return BAD_WINDOW, expected
     return None, expected
 
 

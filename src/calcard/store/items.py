@@ -18,3 +18,14 @@ def live_text(s: Session, collection_id: int, href: str) -> str | None:
             Item.collection_id == collection_id, Item.href == href, Item.deleted_at.is_(None)
         )
     )
+
+
+def time_range(s: Session, collection_id: int, href: str) -> tuple[int, int] | None:
+    """The stored enclosing POSIX range of the live item's occurrences (``Item.start``,
+    ``Item.end``: ``TIMESTAMP_MAX`` for a series without end), or None."""
+    row = s.execute(
+        select(Item.start, Item.end).where(
+            Item.collection_id == collection_id, Item.href == href, Item.deleted_at.is_(None)
+        )
+    ).first()
+    return (row.start, row.end) if row else None
