@@ -131,7 +131,10 @@ class Server:
         return httpx.Client(base_url=self.url, auth=(login, password), timeout=30)
 
 
-def start_server(backend: Backend, tmp: Path, extra_env: dict[str, str] | None = None) -> Server:
+def start_server(
+    backend: Backend, tmp: Path, extra_env: dict[str, str] | None = None, workers: int = 1
+) -> Server:
+    """`calcard serve` on a free port (``workers`` uvicorn worker processes), once healthy."""
     port = free_port()
     log = tmp / f"server-{port}.log"
     env = {
@@ -145,7 +148,8 @@ def start_server(backend: Backend, tmp: Path, extra_env: dict[str, str] | None =
         **(extra_env or {}),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "calcard.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "calcard.cli", "serve", "--port", str(port)]
+        + (["--workers", str(workers)] if workers > 1 else []),
         env=env,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
