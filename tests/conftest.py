@@ -235,6 +235,15 @@ def empty_url(request, tmp_path):
     next(gen, None)
 
 
+@pytest.fixture
+def own_backend(empty_url) -> Iterator[Backend]:
+    """A migrated database of the test's own (SQLite and PostgreSQL): its servers'
+    dispatchers and counts see only its rows, and it may be damaged freely."""
+    backend = Backend("postgresql" if empty_url.startswith("postgresql") else "sqlite", empty_url)
+    yield backend
+    backend.db.dispose()
+
+
 @dataclass
 class Mailbox:
     """What the test SMTP server (the ``smtp`` fixture) received."""

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 
 import httpx
 import psycopg
-import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
@@ -18,13 +16,6 @@ from calcard.core.db import alembic_config, migration_heads
 from conftest import PG_ADMIN_URL, Backend, start_server, stop_server
 
 SECRET = "s3cret-" + uuid.uuid4().hex[:8]  # trust auth ignores it; it must not be shown
-
-
-@pytest.fixture
-def own(empty_url) -> Iterator[Backend]:
-    backend = Backend("postgresql" if empty_url.startswith("postgresql") else "sqlite", empty_url)
-    yield backend
-    backend.db.dispose()
 
 
 def test_ready_when_migrated_and_health_without_login(server):
@@ -38,13 +29,17 @@ def test_ready_when_migrated_and_health_without_login(server):
     assert ready["security"] == [] and "503" in ready["responses"]
 
 
-def test_not_ready_while_the_schema_is_behind(own, tmp_path):
+def test_not_ready_while_the_schema_is_behind(own_backend, tmp_path):
     """A node pointed at a database one migration behind (another node's older code
     migrated it, or a restore) must not get traffic: 503 until it is upgraded."""
-    srv = start_server(own, tmp_path)
+    srv = start_server(own_backend, tmp_path)
     (head,) = migration_heads()
-    previous = ScriptDirectory.from_config(alembic_config(own.url)).get_revision(head).down_revision
-    with own.db.engine.begin() as conn:
+    previous = (
+        ScriptDirectory.from_config(alembic_config(own_backend.url))
+        .get_revision(head)
+        .down_revision
+    )
+    with own_backend.db.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": previous})
     try:
         response = httpx.get(srv.url + "/api/ready")
@@ -53,7 +48,7 @@ def test_not_ready_while_the_schema_is_behind(own, tmp_path):
         assert answer["status"] == "not ready" and "head" in answer["reason"]
         assert answer["database"] == [previous] and answer["code"] == [head]
         assert httpx.get(srv.url + "/api/health").status_code == 200  # alive all the same
-        own.db.upgrade()
+        own_backend.db.upgrade()
         assert httpx.get(srv.url + "/api/ready").status_code == 200
     finally:
         stop_server(srv)

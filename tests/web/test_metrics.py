@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,7 +20,7 @@ from sqlalchemy import select
 from calcard.core import mailqueue
 from calcard.core.models import Reminder
 
-from conftest import PASSWORD, Backend, Server, start_server, stop_server
+from conftest import PASSWORD, Server, start_server, stop_server
 
 TOKEN = "metrics-" + uuid.uuid4().hex
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -48,14 +50,6 @@ def requests_total(samples: Samples, method: str, status: int) -> float:
 
 def route_count(samples: Samples, route: str) -> float:
     return value(samples, "calcard_http_request_duration_seconds_count", route=route)
-
-
-@pytest.fixture
-def fresh(empty_url) -> Iterator[Backend]:
-    """A database of its own: this test's dispatchers and gauges see only its rows."""
-    backend = Backend("postgresql" if empty_url.startswith("postgresql") else "sqlite", empty_url)
-    yield backend
-    backend.db.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -160,14 +154,14 @@ def test_without_a_token_metrics_are_not_served(server):
         assert "calcard_http_requests" not in response.text
 
 
-def test_reminder_queue_gauges_and_the_mail_queue(fresh, tmp_path):
+def test_reminder_queue_gauges_and_the_mail_queue(own_backend, tmp_path):
     """Pending and overdue reminders and unsent mail come from the database."""
-    srv = start_server(fresh, tmp_path, {"CALCARD_METRICS_TOKEN": TOKEN})
+    srv = start_server(own_backend, tmp_path, {"CALCARD_METRICS_TOKEN": TOKEN})
     try:
         login = srv.user()
         now = datetime.now(UTC)
         put_events(srv, login, [now + timedelta(hours=1), now + timedelta(days=2)])
-        with fresh.db.transaction(write=True) as s:
+        with own_backend.db.transaction(write=True) as s:
             # the first was due 5 minutes ago: nobody dispatched it (CALCARD_REMINDERS=off)
             soonest = s.scalars(select(Reminder).order_by(Reminder.fire_at)).first()
             soonest.due_at = now - timedelta(minutes=5)
@@ -192,11 +186,11 @@ def wait_for(check, timeout: float = 30) -> None:
         time.sleep(0.2)
 
 
-def test_two_workers_sum_requests_and_reminder_deliveries(fresh, tmp_path, smtp):
+def test_two_workers_sum_requests_and_reminder_deliveries(own_backend, tmp_path, smtp):
     """Requests land on both worker processes; a scrape, whichever worker answers it,
     counts them all, and the deliveries of both workers' dispatchers."""
     srv = start_server(
-        fresh,
+        own_backend,
         tmp_path,
         {
             "CALCARD_METRICS_TOKEN": TOKEN,
@@ -255,5 +249,31 @@ def test_two_workers_sum_requests_and_reminder_deliveries(fresh, tmp_path, smtp)
                 >= 1
             )
         )
+    finally:
+        stop_server(srv)
+
+
+def pool_pids(samples: Samples) -> set[str]:
+    return {
+        dict(labels)["pid"] for name, labels in samples if name == "calcard_db_pool_checked_out"
+    }
+
+
+def test_a_killed_worker_keeps_its_counts_and_loses_its_gauges(own_backend, tmp_path):
+    """uvicorn replaces a worker killed with SIGKILL; the dead one's requests stay in
+    the totals (counters never go backwards), its live gauge goes."""
+    srv = start_server(own_backend, tmp_path, {"CALCARD_METRICS_TOKEN": TOKEN}, workers=2)
+    try:
+        for _ in range(20):
+            assert httpx.get(srv.url + "/api/health").status_code == 200
+        before = scrape(srv)
+        pids = pool_pids(before)
+        assert len(pids) == 2
+        victim = int(sorted(pids)[0])
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: len(pool_pids(scrape(srv)) - pids) == 1, timeout=60)
+        after = scrape(srv)
+        assert str(victim) not in pool_pids(after) and len(pool_pids(after)) == 2
+        assert requests_total(after, "GET", 200) >= requests_total(before, "GET", 200)
     finally:
         stop_server(srv)

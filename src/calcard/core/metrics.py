@@ -45,9 +45,7 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 OVERDUE_AFTER = timedelta(minutes=1)  # a dispatcher looks every second: later is a backlog
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
-HTTP_REQUESTS = Counter(
-    "calcard_http_requests", "HTTP requests answered.", ["method", "status"]
-)
+HTTP_REQUESTS = Counter("calcard_http_requests", "HTTP requests answered.", ["method", "status"])
 HTTP_DURATION = Histogram(
     "calcard_http_request_duration_seconds",
     "Time to answer a request, by route group (dav:METHOD, api:RESOURCE, web, ...).",
@@ -118,9 +116,7 @@ class QueueCollector(Collector):
         with self.engine.connect() as conn:
             count = select(func.count()).select_from(Reminder)
             pending = conn.scalar(count.where(waiting)) or 0
-            overdue = conn.scalar(
-                count.where(waiting, Reminder.due_at < now - OVERDUE_AFTER)
-            )
+            overdue = conn.scalar(count.where(waiting, Reminder.due_at < now - OVERDUE_AFTER))
             mail = conn.scalar(
                 select(func.count())
                 .select_from(OutgoingMail)

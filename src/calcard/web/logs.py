@@ -80,9 +80,9 @@ class RequestIdFilter(logging.Filter):
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC, ISO 8601), level, logger, message, the
-    process id, the request id, the fields a caller passed as ``extra={"fields": {...}}`` (the access
-    log's) and the traceback, if any. JSON escapes newlines, so no value can start
-    a line of its own."""
+    process id, the request id, the fields a caller passed as
+    ``extra={"fields": {...}}`` (the access log's) and the traceback, if any. JSON
+    escapes newlines, so no value can start a line of its own."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
