@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from conftest import Server, start_server, stop_server
+from conftest import Server, free_port, start_server, stop_server
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
 
@@ -104,7 +104,7 @@ def test_an_unknown_log_format_is_refused_in_one_line(tmp_path):
     env = {**os.environ, "CALCARD_DATA_DIR": str(tmp_path), "CALCARD_LOG_FORMAT": "xml"}
     env.pop("CALCARD_DATABASE_URL", None)
     result = subprocess.run(
-        [sys.executable, "-m", "calcard.cli", "serve", "--port", "1"],
+        [sys.executable, "-m", "calcard.cli", "serve", "--port", str(free_port())],
         env=env,
         capture_output=True,
         text=True,
