@@ -8,8 +8,8 @@ import uuid
 
 import httpx
 import psycopg
+from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
 
 from calcard.core.db import alembic_config, migration_heads
 
@@ -30,18 +30,14 @@ def test_ready_when_migrated_and_health_without_login(server):
 
 
 def test_not_ready_while_the_schema_is_behind(own_backend, tmp_path):
-    """A node pointed at a database one migration behind (another node's older code
-    migrated it, or a restore) must not get traffic: 503 until it is upgraded."""
+    """A node whose database is one migration behind its code (downgraded with Alembic,
+    or restored from an older node) must not get traffic: 503 until it is upgraded."""
     srv = start_server(own_backend, tmp_path)
     (head,) = migration_heads()
-    previous = (
-        ScriptDirectory.from_config(alembic_config(own_backend.url))
-        .get_revision(head)
-        .down_revision
-    )
-    with own_backend.db.engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": previous})
+    config = alembic_config(own_backend.url)
+    previous = ScriptDirectory.from_config(config).get_revision(head).down_revision
     try:
+        command.downgrade(config, "-1")
         response = httpx.get(srv.url + "/api/ready")
         assert response.status_code == 503
         answer = response.json()
