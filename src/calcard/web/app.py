@@ -228,5 +228,5 @@ def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
     served: ASGIApp = RefuseBadUrl(BodyLimit(ui.BrowserRedirect(app), settings.max_body_size))
     if settings.metrics_token:
         paths = [route.path for route in api_routes]
-        served = metrics.Metrics(served, db, settings.metrics_token, paths)
+        served = metrics.Metrics(served, db, settings.metrics_token, paths, settings.auth_delay)
     return logs.RequestId(AccessLog(served))

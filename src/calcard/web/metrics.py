@@ -12,6 +12,7 @@ Each request is counted by method and status and timed by route group
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 from collections.abc import Iterable
@@ -60,9 +61,12 @@ def api_groups(paths: Iterable[str]) -> frozenset[str]:
 class Metrics:
     """Count and time every request; answer ``/metrics`` to the operator's token."""
 
-    def __init__(self, app: ASGIApp, db: Database, token: str, paths: Iterable[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, db: Database, token: str, paths: Iterable[str], delay: float
+    ) -> None:
         self.app = app
         self.token = token.encode()
+        self.delay = delay  # CALCARD_AUTH_DELAY, as for every 401: against guessing
         self.groups = api_groups(paths)
         self.collectors = [metrics.QueueCollector(db.engine)]
         metrics.watch_pool(db.engine)
@@ -98,6 +102,7 @@ class Metrics:
         # the scheme is case-insensitive (RFC 7235 §2.1); the token is compared in
         # constant time, so its prefix cannot be found by timing
         if scheme.lower() != b"bearer" or not hmac.compare_digest(given.strip(), self.token):
+            await asyncio.sleep(self.delay)
             return PlainTextResponse(
                 "a bearer token is required\n", 401, headers={"WWW-Authenticate": "Bearer"}
             )
