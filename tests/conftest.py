@@ -157,8 +157,10 @@ def start_server(
     tmp: Path,
     extra_env: dict[str, str] | None = None,
     port: int | None = None,
+    workers: int = 1,
 ) -> Server:
-    """``calcard serve`` on ``backend``, on a free port (or ``port``: a node coming back)."""
+    """``calcard serve`` on ``backend`` on a free port (or ``port``: a node coming back),
+    with ``workers`` uvicorn worker processes, once healthy."""
     port = port or free_port()
     log = tmp / f"server-{port}.log"
     env = {
@@ -172,7 +174,8 @@ def start_server(
         **(extra_env or {}),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "calcard.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "calcard.cli", "serve", "--port", str(port)]
+        + (["--workers", str(workers)] if workers > 1 else []),
         env=env,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
@@ -256,6 +259,14 @@ def empty_url(request, tmp_path):
     gen = _pg_database(f"calcard_migrate_{os.getpid()}_{uuid.uuid4().hex[:8]}")
     yield next(gen)
     next(gen, None)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def own_backend(request, tmp_path) -> Iterator[Backend]:
+    """A migrated database of the test's own (SQLite and PostgreSQL): its servers'
+    dispatchers and counts see only its rows, and it may be damaged freely."""
+    with fresh_backend(request.param, tmp_path) as own:
+        yield own
 
 
 @dataclass

@@ -13,7 +13,7 @@ from calcard.core.db import Database
 from calcard.core.models import Item, Reminder
 from calcard.core.times import as_utc
 
-from conftest import Backend, start_server, stop_server
+from conftest import start_server, stop_server
 from helpers import partstats
 
 WEEK_QUERY = (
@@ -25,14 +25,13 @@ WEEK_QUERY = (
 
 
 @pytest.fixture
-def demo_server(empty_url, tmp_path):
-    backend = Backend("postgresql" if empty_url.startswith("postgresql") else "sqlite", empty_url)
+def demo_server(own_backend, tmp_path):
+    backend = own_backend
     with backend.db.transaction(write=True) as s:
         demo.seed(s)
     server = start_server(backend, tmp_path)
     yield server
     stop_server(server)
-    backend.db.dispose()
 
 
 def _week_query(http, path: str) -> str:

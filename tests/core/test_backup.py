@@ -33,6 +33,7 @@ from conftest import (
     SYNC_BODY,
     Backend,
     _pg_database,
+    fresh_backend,
     report,
     start_server,
     stop_server,
@@ -100,20 +101,10 @@ def _plain(value):
 @pytest.fixture
 def source(backend, tmp_path):
     """A server on a fresh database of the backend's kind, with an organization's data."""
-    if backend.name == "sqlite":
-        b = Backend("sqlite", f"sqlite:///{tmp_path / 'source.db'}")
-        srv = start_server(b, tmp_path)
+    with fresh_backend(backend.name, tmp_path) as own:
+        srv = start_server(own, tmp_path)
         yield srv
         stop_server(srv)
-        b.db.dispose()
-        return
-    gen = _pg_database(f"calcard_backup_{os.getpid()}_{uuid.uuid4().hex[:8]}")
-    b = Backend("postgresql", next(gen))
-    srv = start_server(b, tmp_path)
-    yield srv
-    stop_server(srv)
-    b.db.dispose()
-    next(gen, None)
 
 
 def populate(srv) -> dict:

@@ -34,7 +34,7 @@ from calcard.store import inbox
 LAST_USED_STEP = timedelta(minutes=1)
 ROLES = ("legal-representative", "administrator", "collaborator", "external")
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
-RESERVED_LOGINS = frozenset({"api", "web"})  # their paths belong to the web app, not DAV
+RESERVED_LOGINS = frozenset({"api", "web", "metrics"})  # their paths are the web app's, not DAV
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 ENV_PREFIX = "CALCARD_"
 DEFAULT_CONFIG_FILE = Path("config/calcard.toml")
 DEFAULT_URL = "http://127.0.0.1:5232"  # `calcard serve`'s default address
+LOG_FORMATS = ("plain", "json")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class Settings:
     reminder_grace_minutes: int = 15  # later than this after a downtime: marked missed
     outbound_allow: str = ""  # host names or CIDRs outbound requests may reach although internal
     node_modules: str = ""  # where npm put the web UI's packages (default: the source tree's)
+    metrics_token: str = ""  # set: GET /metrics answers Prometheus to this bearer token
+    log_format: str = "plain"  # plain | json (one JSON object per line)
 
     @property
     def link_url(self) -> str:
@@ -67,6 +70,8 @@ def load_settings() -> Settings:
     for key in ("max_resource_size", "max_body_size", "reminder_grace_minutes"):
         if key in values:
             values[key] = int(str(values[key]))
+    if str(values.get("log_format", "plain")) not in LOG_FORMATS:
+        raise ValueError(f"CALCARD_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}")
     if "auth_delay" in values:
         values["auth_delay"] = float(str(values["auth_delay"]))
     # values: the file's settings, converted above to each field's type

@@ -8,6 +8,7 @@ database write lock up front with ``BEGIN IMMEDIATE``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -166,8 +167,26 @@ class Database:
 
         command.upgrade(alembic_config(self.url), "head")
 
+    def revisions(self) -> tuple[frozenset[str], frozenset[str]]:
+        """(the Alembic revisions the database is at, the heads of the migrations in
+        this code); equal when the schema is up to date. Raises SQLAlchemyError when
+        the database does not answer."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            current = frozenset(MigrationContext.configure(conn).get_current_heads())
+        return current, migration_heads()
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@functools.cache
+def migration_heads() -> frozenset[str]:
+    """The head revisions of the migrations shipped with this code (read once)."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
 def alembic_config(url: str):

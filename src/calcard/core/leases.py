@@ -8,6 +8,7 @@ that dies mid-send leaves it due again rather than lost.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TypeVar
@@ -45,3 +46,16 @@ def claim_due(
         .values(status="sending", lease_until=lease_until, **values)
     )
     return s.scalars(select(model).where(model.id.in_(ids)).order_by(model.due_at)).all()
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` on this machine still runs: a dead dispatcher's claims
+    are taken over at once (``reminders.dispatch``), a dead worker's live gauges
+    dropped (``core.metrics``)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it runs, as another user
+        return True
+    return True

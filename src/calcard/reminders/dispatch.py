@@ -11,7 +11,6 @@ same mail channel with the same rules. ``calcard.worker`` runs this in its loop.
 from __future__ import annotations
 
 import logging
-import os
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from calcard import accounts, store
-from calcard.core import links, mailqueue, times
+from calcard.core import leases, links, mailqueue, metrics, times
 from calcard.core.config import Settings
 from calcard.core.db import Database
 from calcard.core.models import Collection, Reminder
@@ -111,6 +110,7 @@ class Sender:
                 log.warning("mail %d to %s failed: %s", mail_id, to, exc)
             with self.db.transaction(write=True) as s:
                 mailqueue.record(s, mail_id, self.clock(), error)
+            metrics.record_mail(error is None)
         return len(queued)
 
     def deliver(self, job: Job) -> None:
@@ -129,14 +129,17 @@ class Sender:
                 with self.db.transaction(write=True) as s:
                     delivery.notify_browser(s, job.owner, job.id, job.title, self._text(job))
                     reminders.record_sent(s, job.id, self.clock())
+                metrics.record_delivery(job.channel, "sent")
                 return
         except delivery.DeliveryError as exc:
             log.warning("reminder %d (%s) for %s failed: %s", job.id, job.channel, job.owner, exc)
             with self.db.transaction(write=True) as s:
                 reminders.record_failure(s, job.id, self.clock(), str(exc))
+            metrics.record_delivery(job.channel, "failed")
             return
         with self.db.transaction(write=True) as s:
             reminders.record_sent(s, job.id, self.clock())
+        metrics.record_delivery(job.channel, "sent")
 
     def _email(self, job: Job) -> None:
         delivery.send_email(
@@ -202,16 +205,6 @@ def dead_local_workers(s: Session) -> list[str]:
     for worker in reminders.claimants(s):
         name, _, rest = worker.partition(":")
         pid = rest.partition(":")[0]
-        if name == host and pid.isdigit() and not _alive(int(pid)):
+        if name == host and pid.isdigit() and not leases.process_alive(int(pid)):
             dead.append(worker)
     return dead
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

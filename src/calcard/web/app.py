@@ -20,11 +20,12 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from calcard.core import metrics as core_metrics
 from calcard.core import names
 from calcard.core.config import Settings
 from calcard.core.db import Database
 from calcard.core.errors import Kind, Refusal
-from calcard.web import api, ui
+from calcard.web import api, logs, metrics, ui
 from calcard.worker import Dispatcher
 
 access_log = logging.getLogger("calcard.access")
@@ -42,7 +43,8 @@ def basic_login(headers: dict[bytes, bytes]) -> str:
 
 
 class AccessLog:
-    """One line per request: user, method, path, status, milliseconds.
+    """One line per request: user, method, path, status, milliseconds (in JSON logs
+    also as fields of their own, see ``calcard.web.logs``).
 
     The path as the request line spelled it (percent-encoded): a ``%0A`` in it,
     refused further in, must not start a forged log line.
@@ -66,15 +68,27 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            user = basic_login(dict(scope["headers"]))
+            path = (scope.get("raw_path") or quote(scope["path"]).encode()).decode(
+                "ascii", "backslashreplace"
+            )
+            ms = round((time.perf_counter() - started) * 1000, 1)
             access_log.info(
                 "%s %s %s %d %.1fms",
-                basic_login(dict(scope["headers"])),
+                user,
                 scope["method"],
-                (scope.get("raw_path") or quote(scope["path"]).encode()).decode(
-                    "ascii", "backslashreplace"
-                ),
+                path,
                 status[0],
-                (time.perf_counter() - started) * 1000,
+                ms,
+                extra={
+                    "fields": {
+                        "user": user,
+                        "method": scope["method"],
+                        "path": path,
+                        "status": status[0],
+                        "duration_ms": ms,
+                    }
+                },
             )
 
 
@@ -187,19 +201,22 @@ def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        """Each serving process also dispatches reminders unless turned off."""
+        """Each serving process also dispatches reminders unless turned off; its live
+        gauges go when it stops (its counters stay in the sums)."""
         worker = Dispatcher(db, settings) if settings.reminders else None
         thread = worker.start_thread() if worker else None
         yield
         if worker and thread:
             worker.stopping.set()
             await asyncio.to_thread(thread.join, 15)
+        core_metrics.forget_this_process()
 
     ctx = api.ApiContext(db, settings)
+    api_routes = api.routes(ctx)
     app = Starlette(
         lifespan=lifespan,
         routes=[
-            *api.routes(ctx),
+            *api_routes,
             Route("/api/{rest:path}", api_not_found, methods=["GET", "POST", "PUT", "DELETE"]),
             Route("/.well-known/caldav", well_known, methods=["GET", "PROPFIND", "HEAD"]),
             Route("/.well-known/carddav", well_known, methods=["GET", "PROPFIND", "HEAD"]),
@@ -208,4 +225,8 @@ def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
         ],
         exception_handlers=api.api_error_handlers,
     )
-    return AccessLog(RefuseBadUrl(BodyLimit(ui.BrowserRedirect(app), settings.max_body_size)))
+    served: ASGIApp = RefuseBadUrl(BodyLimit(ui.BrowserRedirect(app), settings.max_body_size))
+    if settings.metrics_token:
+        paths = [route.path for route in api_routes]
+        served = metrics.Metrics(served, db, settings.metrics_token, paths, settings.auth_delay)
+    return logs.RequestId(AccessLog(served))

@@ -3,33 +3,34 @@
 from __future__ import annotations
 
 import logging
+import logging.config
 
 import uvicorn
 
-LOG_CONFIG = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"err": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {
-        "calcard": {"handlers": ["err"], "level": "INFO", "propagate": False},
-        "uvicorn": {"handlers": ["err"], "level": "INFO", "propagate": False},
-        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
-        "radicale": {"handlers": ["err"], "level": "WARNING", "propagate": False},
-    },
-}
+from calcard.core import metrics
+from calcard.core.config import load_settings
+from calcard.web import logs
 
 
 def serve(host: str, port: int, workers: int) -> None:
-    """Run until Ctrl-C or SIGTERM; uvicorn shuts workers down gracefully."""
+    """Run until Ctrl-C or SIGTERM; uvicorn shuts workers down gracefully.
+
+    Several workers with metrics on share a fresh ``PROMETHEUS_MULTIPROC_DIR`` (set
+    before they start, removed when they are done), so any of them answers a scrape
+    with the sum of all.
+    """
+    settings = load_settings()
+    config = logs.log_config(settings.log_format)
+    logging.config.dictConfig(config)
     logging.getLogger("calcard").info("calcard listening on http://%s:%d/", host, port)
-    uvicorn.run(
-        "calcard_radicale.asgi:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=LOG_CONFIG,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+    with metrics.multiprocess_dir(bool(settings.metrics_token) and workers > 1):
+        uvicorn.run(
+            "calcard_radicale.asgi:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=config,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )

@@ -322,6 +322,7 @@ def endpoint(
     devices: bool = True,
     upload: Reader | None = None,
     types: tuple[str, ...] = (),
+    responses: dict[str, str] | None = None,
 ) -> Route:
     """The one way an API route is declared: a sync handler of a ``Call`` returning
     JSON-able data (answered with ``status``) or a Response, documented for OpenAPI.
@@ -331,7 +332,8 @@ def endpoint(
     (403), for what manages the account itself (see ``authenticate``). ``upload``
     reads a raw body instead (a file, a form) *after* authentication, so nobody
     unknown makes us read one; ``types`` are the media types it takes (``guard``;
-    "image/*" matches a family, "" a body without a Content-Type). Handlers run in
+    "image/*" matches a family, "" a body without a Content-Type). ``responses``
+    documents answers besides success and refusals (status: description). Handlers run in
     the thread pool: password checks are deliberately slow.
     """
 
@@ -357,6 +359,7 @@ def endpoint(
         "devices": devices,
         "status": status,
         "params": re.findall(r"{(\w+)(?::\w+)?}", path),
+        "responses": responses or {},
     }
     return route
 

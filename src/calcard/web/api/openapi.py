@@ -38,7 +38,11 @@ def _operation(route: Route, method: str) -> dict[str, Any]:
             {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
             for p in meta["params"]
         ],
-        "responses": {str(meta["status"]): {"description": "success"}, "4XX": ERROR},
+        "responses": {
+            str(meta["status"]): {"description": "success"},
+            "4XX": ERROR,
+            **{code: {"description": text} for code, text in meta["responses"].items()},
+        },
     }
     if meta["description"]:
         operation["description"] = meta["description"]
