@@ -23,7 +23,7 @@ from calcard.cli import main as calcard_main
 from calcard.core.config import Settings
 from calcard.worker import Dispatcher
 
-from conftest import PASSWORD
+from conftest import PASSWORD, report
 
 FIXTURES = Path(__file__).with_name("fixtures")
 
@@ -267,3 +267,45 @@ def calcard_check(url: str, *args: str) -> tuple[int, str]:
     result = CliRunner().invoke(calcard_main, ["check", *args], env={"CALCARD_DATABASE_URL": url})
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
     return result.exit_code, result.output
+
+
+# --- calendar-query time ranges: the index's answer and Radicale's full filter --------
+
+TIME_RANGE_QUERY = """<?xml version="1.0"?>
+<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
+  <D:prop><D:getetag/></D:prop>
+  <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">
+    <C:time-range start="{start}" end="{end}"/>{extra}
+  </C:comp-filter></C:comp-filter></C:filter>
+</C:calendar-query>"""
+FULL_FILTER = '<C:prop-filter name="UID"/>'
+
+
+def utc(moment: datetime) -> str:
+    return moment.strftime("%Y%m%dT%H%M%SZ")
+
+
+def local(moment: datetime) -> str:
+    return moment.strftime("%Y%m%dT%H%M%S")
+
+
+def vevent(uid: str, *lines: str) -> str:
+    body = "\r\n".join(("BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20260101T000000Z", *lines))
+    return body + "\r\nEND:VEVENT\r\n"
+
+
+def calendar(*events: str) -> str:
+    return (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calcard tests//EN\r\n"
+        + "".join(events)
+        + "END:VCALENDAR\r\n"
+    )
+
+
+def hrefs(http, path: str, start: datetime, end: datetime, extra: str = "") -> list[str]:
+    body = TIME_RANGE_QUERY.format(start=utc(start), end=utc(end), extra=extra)
+    response = report(http, path, body)
+    assert response.status_code == 207, response.text
+    return sorted(
+        h.rsplit("/", 1)[-1] for h in re.findall(r"<href>([^<]+\.ics)</href>", response.text)
+    )

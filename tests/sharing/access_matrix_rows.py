@@ -421,6 +421,7 @@ EVENT_JSON = (
 def api_rows() -> list[Row]:
     rows = [
         api("api-public", "GET", "/api/health", expect=cells(EVERYONE, "200")),
+        api("api-public", "GET", "/api/ready", expect=cells(EVERYONE, "200")),
         api("api-public", "GET", "/api/openapi.json", expect=cells(EVERYONE, "200")),
         api(
             "api-public",

@@ -15,13 +15,12 @@ import icalendar
 import pytest
 import recurring_ical_events
 from sqlalchemy import select
-from test_time_range_index import FULL_FILTER, calendar, hrefs, local, utc, vevent
 
 from calcard.core.models import IndexedItem
 from calcard.store import busy
 
 from conftest import report
-from helpers import periods
+from helpers import FULL_FILTER, calendar, hrefs, local, periods, utc, vevent
 
 NOW = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
 ZURICH = "Europe/Zurich"

@@ -8,7 +8,6 @@ the same events, across boundaries, recurrences, exceptions and event shapes.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,42 +15,12 @@ from sqlalchemy import select
 
 from calcard.core.models import IndexedItem
 
-from conftest import report
-
-QUERY = """<?xml version="1.0"?>
-<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
-  <D:prop><D:getetag/></D:prop>
-  <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">
-    <C:time-range start="{start}" end="{end}"/>{extra}
-  </C:comp-filter></C:comp-filter></C:filter>
-</C:calendar-query>"""
-FULL_FILTER = '<C:prop-filter name="UID"/>'
+from helpers import FULL_FILTER, calendar, hrefs, local, utc, vevent
 
 # A Monday at noon UTC four weeks from now: inside the index window whenever the
 # tests run, and far from any DST change in Europe/Zurich for the next few weeks.
 BASE = (datetime.now(UTC) + timedelta(weeks=4)).replace(hour=12, minute=0, second=0, microsecond=0)
 BASE -= timedelta(days=BASE.weekday())
-
-
-def utc(moment: datetime) -> str:
-    return moment.strftime("%Y%m%dT%H%M%SZ")
-
-
-def local(moment: datetime) -> str:
-    return moment.strftime("%Y%m%dT%H%M%S")
-
-
-def vevent(uid: str, *lines: str) -> str:
-    body = "\r\n".join(("BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20260101T000000Z", *lines))
-    return body + "\r\nEND:VEVENT\r\n"
-
-
-def calendar(*events: str) -> str:
-    return (
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calcard tests//EN\r\n"
-        + "".join(events)
-        + "END:VCALENDAR\r\n"
-    )
 
 
 def day(offset: int, hours: int = 0) -> datetime:
@@ -108,15 +77,6 @@ EVENTS = {
         )
     ),
 }
-
-
-def hrefs(http, path: str, start: datetime, end: datetime, extra: str = "") -> list[str]:
-    body = QUERY.format(start=utc(start), end=utc(end), extra=extra)
-    response = report(http, path, body)
-    assert response.status_code == 207, response.text
-    return sorted(
-        h.rsplit("/", 1)[-1] for h in re.findall(r"<href>([^<]+\.ics)</href>", response.text)
-    )
 
 
 @pytest.fixture

@@ -218,7 +218,11 @@ def _index_problem(
     """
     tracked = derived.indexed.get(row.href)
     stored = derived.occurrences.get(row.href, Counter())
-    expected = busy.index_of(row.text, (row.start, row.end), zone, now)
+    # What a save of the text writes: over its own range too, so that columns gone
+    # stale (a text changed behind them) show as not enclosing its occurrences.
+    own_start, own_end = _range_of(row.text)
+    wide = (min(row.start, own_start), max(row.end, own_end))
+    expected = busy.index_of(row.text, wide, zone, now)
     if expected is None:
         if tracked is not None or stored:
             return f"indexed ({sum(stored.values())} occurrence rows) but it has no events", None
@@ -447,7 +451,7 @@ def _repair(s: Session, collection, found: Iterable[Problem]) -> None:
             start, end = _range_of(text)
             widened = {"start": min(start, stored[0]), "end": max(end, stored[1])}
             s.execute(_item_update(collection.id, href).values(**widened))
-        if href in by_kind[INDEX]:
+        if href in by_kind[INDEX] | by_kind[RANGE]:  # the index's span comes from the range
             busy.materialize(s, collection.owner, collection.id, href, text, now)
         if href in by_kind[SCHEDULE]:
             reminders.schedule_item(s, collection.owner, collection.id, href, text, now)

@@ -4,7 +4,8 @@ The index now holds all of an item's past and, for a series that ends, all
 of its future (issue 16; ``calcard.store.busy``). Two indexes let a query
 find the few items whose window does not cover its range (a series without
 end past the horizon, a frequent rule cut at the per-item cap) without reading
-every item of the calendar. Every existing item starts with an expired window,
+every item of the calendar. Every existing item starts with an expired window (an
+event that had no entry gets one),
 so queries expand it on the fly (exact answers, the old speed) until the
 dispatcher's window extension has re-expanded it, 200 items a second
 (``calcard check --repair`` does all at once).
@@ -29,6 +30,16 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_indexed_items_collection_end", ["collection_id", "window_end"])
     op.execute("UPDATE indexed_items SET window_end = 0")
+    # An event without an entry (written before the index existed) gets an expired one:
+    # queries read only the items the index names, so every event must be named.
+    op.execute(
+        "INSERT INTO indexed_items (collection_id, href, owner, window_start, window_end, exact) "
+        "SELECT i.collection_id, i.href, i.owner, 0, 0, false FROM items i "
+        "JOIN collections c ON c.id = i.collection_id "
+        "WHERE c.tag = 'VCALENDAR' AND i.component = 'VEVENT' AND i.deleted_at IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM indexed_items x "
+        "WHERE x.collection_id = i.collection_id AND x.href = i.href)"
+    )
 
 
 def downgrade() -> None:
