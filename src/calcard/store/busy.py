@@ -268,7 +268,8 @@ def _span(
     first = times.from_posix(start) - SLACK if known else now - WINDOW_BEFORE
     if end < TIMESTAMP_MAX:
         return first, times.from_posix(end) + SLACK, known, True
-    return first, max(now + WINDOW_AFTER, until or now), known, False
+    # a series that starts after the horizon is indexed for as long from its start
+    return first, max(now + WINDOW_AFTER, until or now, first + WINDOW_AFTER), known, False
 
 
 def uncovered(s: Session, collection_ids: list[int], first: int, last: int) -> set[tuple[int, str]]:
