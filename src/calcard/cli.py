@@ -214,8 +214,8 @@ def user_password(s, login, password_stdin) -> None:
 @click.option("--timezone")
 @click.option(
     "--language",
-    type=click.Choice(["en", "de", "fr", "it"]),
-    help="Language of the invitation mails this user sends.",
+    type=click.Choice(["en", "de", "fr", "it", "es"]),
+    help="The person's language (CONTRACT.md); mails without wording in it are in English.",
 )
 @write
 def user_set(s, login, email, chat_webhook, timezone, language) -> None:

@@ -81,6 +81,8 @@ def test_users_roles_and_refusals(cli, org, server):
         "--email",
         "new@example.com",
     )
+    for language in ("en", "de", "fr", "it", "es"):  # CONTRACT.md's languages
+        cli("user", "set", worker, "--language", language)
     cli("user", "remove", boss, "--org", org)
     with server.client(boss, "s3cret-pass") as http:
         assert http.request("PROPFIND", f"/{boss}/", headers={"Depth": "0"}).status_code == 401
