@@ -101,12 +101,12 @@ def _parse(body: bytes) -> ET.Element | None:
 
 
 def _props(prop: ET.Element | None) -> list[str] | None:
-    """The asked properties when each is a plain empty element (attributes, which
-    Radicale does not read, aside)."""
+    """The asked properties when each is a plain empty element in a namespace
+    (attributes, which Radicale does not read, aside)."""
     if prop is None or not len(prop):
         return None
-    if any(len(p) or (p.text or "").strip() for p in prop):
-        return None
+    if any(len(p) or (p.text or "").strip() or not p.tag.startswith("{") for p in prop):
+        return None  # (a name in no namespace Radicale writes as if in DAV:)
     return [p.tag for p in prop]
 
 
