@@ -27,10 +27,12 @@ a target that is no calendar or address book (or is a schedule box).
 from __future__ import annotations
 
 import functools
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlparse
+from xml.sax.saxutils import unescape
 
 import defusedxml.ElementTree as DefusedET
 from defusedxml import DefusedXmlException
@@ -72,6 +74,7 @@ READS_TEXT = frozenset({CONTENT_LENGTH, SCHEDULE_TAG, *DATA})
 STATUS = {200: "HTTP/1.1 200 OK", 404: "HTTP/1.1 404 Not Found"}
 TRUNCATED = "HTTP/1.1 507 Insufficient Storage"
 WITHIN_LIMITS = "number-of-matches-within-limits"
+DECLARED = re.compile(r' xmlns:([A-Za-z0-9_.-]+)="([^"]*)"')
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,11 @@ class Document:
             self.prefixes[namespace] = known or f"X{len(self.prefixes)}"
         prefix = self.prefixes[namespace]
         return f"{prefix}:{local}" if prefix else local
+
+    def adopt(self, start_tag: str) -> None:
+        """Use the prefixes a root start tag written by ElementTree declares."""
+        for prefix, namespace in DECLARED.findall(start_tag):
+            self.prefixes.setdefault(unescape(namespace, {"&quot;": '"'}), prefix)
 
     def declarations(self, already: str = "") -> str:
         """``xmlns`` attributes for the namespaces used (but those in ``already``)."""
@@ -351,13 +359,14 @@ def propfind_answer(
 ) -> bytes:
     """Radicale's answer for the collection alone (``collection_answer``, a
     multistatus) with the members' responses added."""
-    document = Document()
-    rows = collection.listing(None, request.reads_text)
-    prefix = collection_prefix(base_prefix, collection.path)
-    write_members(document, prefix, rows, request.props, collection.object_name, False)
     text = collection_answer.decode()
     root_end = text.index(">", text.index("<multistatus")) + 1
     start_tag = text[:root_end]
+    document = Document()
+    document.adopt(start_tag)
+    rows = collection.listing(None, request.reads_text)
+    prefix = collection_prefix(base_prefix, collection.path)
+    write_members(document, prefix, rows, request.props, collection.object_name, False)
     members = "".join(document.parts)
     tail = text[root_end:].removesuffix("</multistatus>")
     if tail == text[root_end:]:  # an empty multistatus: "<multistatus ... />"

@@ -693,7 +693,9 @@ def changes_page(
 def live_hrefs(s: Session, collection_id: int) -> list[str]:
     return list(
         s.scalars(
-            select(Item.href).where(Item.collection_id == collection_id, Item.deleted_at.is_(None))
+            select(Item.href)
+            .where(Item.collection_id == collection_id, Item.deleted_at.is_(None))
+            .order_by(Item.href)  # as ``listing``: an initial sync reads the same either way
         )
     )
 
