@@ -57,9 +57,9 @@ RESOURCETYPE, LAST_MODIFIED = f"{{{DAV}}}resourcetype", f"{{{DAV}}}getlastmodifi
 CONTENT_LENGTH, SCHEDULE_TAG = f"{{{DAV}}}getcontentlength", f"{{{CALDAV}}}schedule-tag"
 DATA = (f"{{{CALDAV}}}calendar-data", f"{{{CARDDAV}}}address-data")
 EXPAND = f".//{{{CALDAV}}}expand"
-# What Radicale answers for a member with a value written here; any other property
-# but these it answers 404 (``xml_propfind_response``).
-MEMBER_PROPS = frozenset({GETETAG, CONTENT_TYPE, RESOURCETYPE, LAST_MODIFIED, CONTENT_LENGTH})
+# What Radicale answers for a member with a value not written here (``_value`` writes
+# getetag, getcontenttype, resourcetype, getlastmodified, getcontentlength; any other
+# property Radicale answers 404, ``xml_propfind_response``).
 RADICALE_MEMBER_PROPS = frozenset(
     f"{{{DAV}}}{name}"
     for name in (
