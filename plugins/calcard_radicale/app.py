@@ -12,6 +12,7 @@ from http import HTTPStatus, client
 from defusedxml import DefusedXmlException
 from radicale import Application, config, httputils, pathutils
 from radicale.app.base import Access
+from radicale.app.propfind import xml_propfind
 from radicale.log import logger
 
 from calcard.core import db, recurrence, timebounds
@@ -19,6 +20,7 @@ from calcard.core.config import Settings
 from calcard.core.errors import Kind
 from calcard.sharing import access
 from calcard_radicale import (
+    members,
     move,
     principals,
     query,
@@ -149,6 +151,9 @@ class CalcardApplication(Application):
             runtime.refuse(400, str(exc))
             return httputils.BAD_REQUEST
         answer = parsed and self._calendar_query(base_prefix, path, user, user_groups, parsed)
+        if not answer and user:
+            wanted = members.report(body)
+            answer = wanted and self._members_report(base_prefix, path, user, user_groups, wanted)
         if answer:
             request_info["status"] = answer[0]
             return answer
@@ -191,6 +196,86 @@ class CalcardApplication(Application):
             logger.warning("Bad REPORT request on %r: %s", path, exc)
             return httputils.BAD_REQUEST
         return client.MULTI_STATUS, scheduling.XML_HEADERS, body, None
+
+    def _listable(self, path: str, access: Access, tag: str = "") -> storage.Collection | None:
+        """The readable calendar or address book at ``path`` (of kind ``tag``, when
+        given) that members.py answers for; read under the storage lock."""
+        found = next(iter(self._storage.discover(path)), None)
+        if not isinstance(found, storage.Collection) or found.is_box:
+            return None
+        if found.tag not in ("VCALENDAR", "VADDRESSBOOK") or tag not in ("", found.tag):
+            return None
+        return found if access.check("r", found) else None
+
+    def _members_report(self, base_prefix, path, user, user_groups, wanted: members.Request):
+        """calcard's sync-collection or multiget answer (members.py), or None to let
+        Radicale answer (and refuse) everything else."""
+        access = Access(self._rights, user, user_groups, path)
+        if not access.check("r"):
+            return None
+        limit = self.configuration.get("reporting", "max_expand_occurrence")
+        try:
+            with self._storage.acquire_lock("r", user):
+                found = self._listable(path, access, wanted.tag)
+                if found is None:
+                    return None
+                if wanted.is_sync:
+                    body = members.sync_answer(wanted, base_prefix, found, limit)
+                else:
+                    names = members.multiget_names(wanted, base_prefix, found)
+                    if names is None:
+                        return None
+                    body = members.multiget_answer(wanted, base_prefix, found, *names, limit)
+        except ValueError as exc:
+            logger.warning("Bad REPORT request on %r: %s", path, exc)
+            return httputils.BAD_REQUEST
+        if body is None:
+            return None
+        return client.MULTI_STATUS, scheduling.XML_HEADERS, body, None
+
+    def do_PROPFIND(self, environ, base_prefix, path, user, user_groups, request_info):
+        """A depth-1 listing of a calendar's or address book's members in a shape
+        clients send is calcard's (members.py); everything else Radicale's."""
+        if user and environ.get("HTTP_DEPTH") == "1":
+            body = scheduling.read_body(environ)
+            wanted = not xmldepth.too_deep(body) and members.propfind(body)
+            answer = wanted and self._members_propfind(
+                base_prefix, path, user, user_groups, wanted, request_info
+            )
+            if answer:
+                request_info["status"] = client.MULTI_STATUS
+                return answer
+        return super().do_PROPFIND(environ, base_prefix, path, user, user_groups, request_info)
+
+    def _members_propfind(
+        self, base_prefix, path, user, user_groups, wanted: members.Request, request_info
+    ):
+        """Radicale's response for the collection itself, then the members' from
+        members.py; None when Radicale is to answer (and refuse) the request."""
+        access = Access(self._rights, user, user_groups, path)
+        if not access.check("r"):
+            return None
+        with self._storage.acquire_lock("r", user):
+            found = self._listable(path, access)
+            if found is None:
+                return None
+            allowed = [(*a, "") for a in self._collect_allowed_items([found], user, user_groups)]
+            own = allowed and xml_propfind(
+                self,
+                base_prefix,
+                path,
+                wanted.root,
+                allowed,
+                user,
+                "utf-8",
+                max_resource_size=self._max_resource_size,
+            )
+            if own is None or not allowed:
+                return None
+            head = self._xml_response(own, request_info)  # with calcard's additions
+            body = members.propfind_answer(wanted, head, base_prefix, found)
+        headers = {"DAV": httputils.DAV_HEADERS, "Content-Type": "text/xml; charset=utf-8"}
+        return client.MULTI_STATUS, headers, body, None
 
     def do_PUT(self, environ, base_prefix, path, user, user_groups, request_info):
         """Refuse writes into a schedule box up front; keep the body at hand, so the

@@ -80,7 +80,7 @@ def multistatus(
     prefix = quote(f"{base_prefix}/{collection_path}/")
     at_most = 0  # an upper bound of the VEVENTs so far: counting them exactly is slower
     for row in rows:
-        parts.append(f"<response><href>{prefix}{_quote(row.href)}</href><propstat><prop>")
+        parts.append(f"<response><href>{prefix}{quote_name(row.href)}</href><propstat><prop>")
         for tag in props:
             name = NAMES[tag]
             if tag == GETETAG:
@@ -90,23 +90,24 @@ def multistatus(
             else:
                 value = row.text
                 at_most += value.upper().count("BEGIN:VEVENT")
-            parts.append(f"<{name}>{_escape(value)}</{name}>")
+            parts.append(f"<{name}>{escape_text(value)}</{name}>")
         parts.append("</prop>" + OK)
     if max_events and at_most > max_events:
-        _check_events(rows, max_events)
+        check_events([row.text for row in rows], max_events)
     parts.append("</multistatus>")
     return "".join(parts).encode()
 
 
-def _check_events(rows: Sequence[ItemData], max_events: int) -> None:
+def check_events(texts: Sequence[str], max_events: int) -> None:
     """Radicale's count: lines that are BEGIN:VEVENT, in any case."""
-    if sum(len(VEVENT_LINE.findall(row.text)) for row in rows) > max_events:
+    if sum(len(VEVENT_LINE.findall(text)) for text in texts) > max_events:
         raise ValueError(f"REPORT occurrences limit of {max_events} hit")
 
 
-_quote = functools.lru_cache(maxsize=65536)(quote)  # the same hrefs come back request after request
+# the same hrefs come back request after request
+quote_name = functools.lru_cache(maxsize=65536)(quote)
 
 
-def _escape(text: str) -> str:
+def escape_text(text: str) -> str:
     """saxutils.escape, which most calendar data does not need (three scans beat three copies)."""
     return escape(text) if "&" in text or "<" in text or ">" in text else text

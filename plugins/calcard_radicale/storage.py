@@ -34,7 +34,7 @@ SUFFIX = {"VCALENDAR": ".ics", "VADDRESSBOOK": ".vcf"}
 ROOT = CollectionData(id=0, path="", owner="", tag="", props={}, revision=0, updated_at=None)  # type: ignore[arg-type]
 
 
-def _http_date(value) -> str:
+def http_date(value) -> str:
     if value is None:
         return "Thu, 01 Jan 1970 00:00:00 GMT"
     return format_datetime(times.as_utc(value), usegmt=True)
@@ -88,7 +88,7 @@ class Collection(storage.BaseCollection):
 
     @property
     def last_modified(self) -> str:
-        return _http_date(self._data.updated_at)
+        return http_date(self._data.updated_at)
 
     def get_meta(self, key: str | None = None) -> Any:
         props = dict(self._shared.props if self._shared else self._data.props)
@@ -109,11 +109,11 @@ class Collection(storage.BaseCollection):
         return radicale_item.Item(
             collection=self,
             href=data.href,
-            last_modified=_http_date(data.last_modified),
+            last_modified=http_date(data.last_modified),
             text=data.text,
             etag=data.etag,
             uid=data.uid,
-            name="VCARD" if self._data.tag == "VADDRESSBOOK" else "VCALENDAR",
+            name=self.object_name,
             component_name=data.component,
             time_range=(data.start, data.end),
         )
@@ -139,6 +139,36 @@ class Collection(storage.BaseCollection):
         runtime.request().sync_truncated = True
         revision, href = page[limit - 1]
         return self._token(store.SyncPosition(revision, href)), [h for _, h in page[:limit]]
+
+    def changes(self, old_token: str, text: bool) -> tuple[str, list[store.Listed], list[str]]:
+        """``sync`` with the rows calcard answers from (members.py): the token, the
+        changed members still there, and the hrefs of those removed.
+
+        Raises ValueError for a token ``sync`` refuses.
+        """
+        if not old_token and runtime.request().sync_limit is None:
+            return self._token(), self.listing(None, text), []  # every member: one query
+        token, hrefs = self.sync(old_token)
+        hrefs = list(hrefs)
+        found = {row.href: row for row in self.listing(hrefs, text)}
+        return token, [found[h] for h in hrefs if h in found], [h for h in hrefs if h not in found]
+
+    def listing(self, hrefs: Iterable[str] | None = None, text: bool = False) -> list[store.Listed]:
+        """The members (at ``hrefs``, when given) with their text only if ``text``; an
+        href that cannot be a stored name is not found (as in ``get_multi``)."""
+        wanted = None if hrefs is None else [h for h in hrefs if _a_name(h)]
+        with session() as s:
+            return store.listing(s, self._data.id, wanted, text)
+
+    @property
+    def is_box(self) -> bool:
+        """A schedule inbox or outbox (answered by Radicale with calcard's additions)."""
+        return self._box is not None
+
+    @property
+    def object_name(self) -> str:
+        """What Radicale calls the members' kind: VCARD in an address book."""
+        return "VCARD" if self._data.tag == "VADDRESSBOOK" else "VCALENDAR"
 
     def _token(self, position: store.SyncPosition | None = None) -> str:
         """``{lineage}{id}-{revision}``, and ``-{href}`` (percent-encoded) for a truncated
