@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -23,7 +24,7 @@ from calcard import accounts, store
 from calcard.core import recurrence
 from calcard.core.db import Database
 from calcard.core.errors import Kind
-from calcard.core.models import Item
+from calcard.core.models import Collection, Item
 from calcard.sharing import access
 from calcard.store import ItemData, StoreError, ical
 
@@ -249,14 +250,42 @@ def export(db: Database, path: str, login: str | None = None) -> Export:
     return Export(collection, _export(db, collection))
 
 
-def _export(db: Database, collection: store.CollectionData) -> Iterator[str]:
-    with db.transaction() as s:
-        texts = s.scalars(
-            select(Item.text)
-            .where(Item.collection_id == collection.id, Item.deleted_at.is_(None))
-            .order_by(Item.id)
-            .execution_options(yield_per=EXPORT_PAGE)
+@dataclass(frozen=True)
+class Snapshot:
+    """One read transaction over a collection (a snapshot on PostgreSQL; on SQLite in WAL
+    mode from its first read): the collection as it stands there, and its item texts
+    read a page at a time, as often as the reader needs them."""
+
+    s: Session
+    collection: store.CollectionData | None
+
+    def texts(self, order=Item.id) -> Iterator[str]:
+        """The live items' texts, EXPORT_PAGE rows at a time (never all in memory)."""
+        if self.collection is None:
+            return iter(())
+        return iter(
+            self.s.scalars(
+                select(Item.text)
+                .where(Item.collection_id == self.collection.id, Item.deleted_at.is_(None))
+                .order_by(order)
+                .execution_options(yield_per=EXPORT_PAGE)
+            )
         )
+
+
+@contextmanager
+def snapshot(db: Database, collection_id: int) -> Iterator[Snapshot]:
+    """A ``Snapshot`` of the collection (None when it is gone), for the time of the
+    block. Callers have decided access already (a DAV GET: the rights plugin)."""
+    with db.transaction() as s:
+        row = s.get(Collection, collection_id)
+        live = row is not None and row.deleted_at is None
+        yield Snapshot(s, store.collection_data(row) if live else None)  # type: ignore[arg-type]
+
+
+def _export(db: Database, collection: store.CollectionData) -> Iterator[str]:
+    with snapshot(db, collection.id) as taken:
+        texts = taken.texts()
         if collection.tag == "VADDRESSBOOK":
             yield from texts
             return
