@@ -740,6 +740,17 @@ def changes_page(
     return [(row.revision, row.href) for row in rows]
 
 
+def item_etags(s: Session, collection_id: int) -> dict[str, str]:
+    """href -> ETag of the live items: a listing that reads no item's text."""
+    return dict(
+        s.execute(
+            select(Item.href, Item.etag).where(
+                Item.collection_id == collection_id, Item.deleted_at.is_(None)
+            )
+        ).all()
+    )
+
+
 def live_hrefs(s: Session, collection_id: int) -> list[str]:
     return list(
         s.scalars(
