@@ -6,7 +6,7 @@ import base64
 import time
 import xml.etree.ElementTree as ET
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from http import HTTPStatus, client
 
 from defusedxml import DefusedXmlException
@@ -20,6 +20,7 @@ from calcard.core.config import Settings
 from calcard.core.errors import Kind
 from calcard.sharing import access
 from calcard_radicale import (
+    collectionget,
     members,
     move,
     principals,
@@ -111,6 +112,8 @@ class CalcardApplication(Application):
         if state.refusal is not None and status >= 400:
             time.sleep(state.delay)
             status_text, headers, answers = _refusal_response(status, headers, *state.refusal)
+        if state.serve is not None and status == 200:
+            return _streamed(environ, state.serve, headers, gzip_ok)
         if gzip_ok:
             headers, answers = _gzip(headers, answers)
         return status_text, headers, answers
@@ -418,6 +421,41 @@ def _gzip(
     body = packer.compress(body) + packer.flush()
     kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
     return kept + [("Content-Encoding", "gzip"), ("Content-Length", str(len(body)))], [body]
+
+
+def _streamed(
+    environ: dict, want: collectionget.Wanted, headers: list[tuple[str, str]], gzip_ok: bool
+) -> tuple[str, list[tuple[str, str]], Iterable[bytes]]:
+    """A GET of a whole collection: Radicale's headers (its access check and content type)
+    without a length, the ETag and Last-Modified of the snapshot the body streams from
+    (collectionget), chunked. A HEAD reads no item at all."""
+    kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
+    if environ.get("REQUEST_METHOD", "").upper() == "HEAD":
+        return "200 OK", kept, []
+    collection, body = collectionget.stream(want)
+    if collection is not None:
+        fresh = storage.Collection(collection)
+        moved = {"etag": fresh.etag, "last-modified": fresh.last_modified}
+        kept = [(k, moved.get(k.lower(), v)) for k, v in kept]
+    if gzip_ok:
+        kept.append(("Content-Encoding", "gzip"))
+        body = _gzip_stream(body)
+    return "200 OK", kept, body
+
+
+def _gzip_stream(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """``_gzip`` a piece at a time, for a streamed body (closing it closes ``chunks``)."""
+    packer = zlib.compressobj(1, wbits=16 + zlib.MAX_WBITS)
+    try:
+        for chunk in chunks:
+            packed = packer.compress(chunk)
+            if packed:
+                yield packed
+        yield packer.flush()
+    finally:
+        close = getattr(chunks, "close", None)
+        if close:
+            close()
 
 
 def _unavailable_response() -> tuple[str, list[tuple[str, str]], list[bytes]]:

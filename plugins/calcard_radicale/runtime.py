@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -92,6 +93,7 @@ class RequestState:
     sync_limit: int | None = None  # a sync-collection's DAV:limit (synclimit.py)
     sync_truncated: bool = False  # whether the sync page was cut at that limit
     sync_href: str = ""  # the request-URI, for the 507 response of a cut page
+    serve: Any = None  # a GET of a whole collection: what app.py streams (collectionget.Wanted)
 
 
 class _Refused(Exception):

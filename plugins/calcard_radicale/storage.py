@@ -24,7 +24,7 @@ from calcard.core import names, times
 from calcard.core.errors import Kind, Refusal
 from calcard.sharing import SharedCollection, access
 from calcard.store import CollectionData, ItemData, inbox
-from calcard_radicale import comptype, runtime, scheduletag
+from calcard_radicale import collectionget, comptype, runtime, scheduletag
 from calcard_radicale import scheduling as scheduling_dav
 from calcard_radicale.runtime import session
 
@@ -208,6 +208,19 @@ class Collection(storage.BaseCollection):
         with session() as s:
             found = store.get_items(s, self._data.id, [h for h in hrefs if _a_name(h)])
         return [(h, self._item(found[h]) if h in found else None) for h in hrefs]
+
+    def serialize(self, vcf_to_ics: bool = False, ShareActions: dict | None = None) -> str:  # noqa: N803 (Radicale's name)
+        """A GET of the whole collection: an empty placeholder for Radicale, the body is
+        streamed by app.py (collectionget); a schedule box is small: Radicale's."""
+        if vcf_to_ics or self._box or self._data.tag not in SUFFIX:
+            return super().serialize(vcf_to_ics, ShareActions or {})
+        runtime.request().serve = collectionget.wanted(
+            self._data.id,
+            self._data.tag,
+            self.get_meta("D:displayname") or "",
+            self.get_meta("C:calendar-description") or "",
+        )
+        return ""
 
     def get_all(self) -> Iterable[radicale_item.Item]:
         with session() as s:

@@ -19,7 +19,14 @@ import time
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+# argon2id with OWASP's first profile (m = 19 MiB, t = 2, p = 1; Password Storage Cheat
+# Sheet) instead of argon2-cffi's default (RFC 9106's low-memory one: 64 MiB, t = 3, p = 4):
+# every verification holds its memory, so the default put 64 MiB on the server's peak
+# per login being checked. Stored hashes carry their own parameters and keep verifying.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# At most this many hashes computed at once: the memory of logins checked together
+# stays bounded (a burst of new connections waits its turn instead).
+_running = threading.BoundedSemaphore(4)
 _SALT = os.urandom(16)
 CACHE_SECONDS = 60
 _cache: dict[str, tuple[float, str]] = {}  # key -> (expires, stored hash)
@@ -27,12 +34,14 @@ _lock = threading.Lock()
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _running:
+        return _hasher.hash(password)
 
 
 def verify_password(stored_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(stored_hash, password)
+        with _running:
+            return _hasher.verify(stored_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -41,7 +50,7 @@ def verify_password(stored_hash: str, password: str) -> bool:
 def dummy_hash() -> str:
     """A hash to verify against when a login does not exist, so that a wrong
     login takes as long as a wrong password and answers reveal nothing."""
-    return _hasher.hash(secrets.token_urlsafe(16))
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def new_app_password() -> str:

@@ -226,10 +226,10 @@ def refresh(s: Session, row: HolidaySubscription, today: date) -> int:
     row.source_version = holidays.__version__
     first_year = today.year - PAST_YEARS
     wanted = _items(row, first_year)
-    stored = {item.href: item for item in store.all_items(s, collection.id)}
+    stored = store.item_etags(s, collection.id)
     changes = 0
     for href, item in wanted.items():
-        if href not in stored or stored[href].etag != item.etag:
+        if href not in stored or stored[href] != item.etag:
             store.put_item(s, collection, item)
             changes += 1
     for href in stored.keys() - wanted.keys():

@@ -25,6 +25,7 @@ the iCalendar text alone (no parse: cheap enough to run before the write lock):
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -147,6 +148,8 @@ def _unfolded(text: str) -> list[str]:
 def rules(text: str) -> list[Rule]:
     """The RRULEs and EXRULEs of every component, read from the text."""
     found: list[Rule] = []
+    if "RULE" not in text.upper():
+        return found  # nothing recurs by rule: no need to read every line
     stack: list[tuple[str, dict]] = []  # (component, {"start": date, "rules": [...]})
     for line in _unfolded(text):
         name, _, value = line.partition(":")
@@ -188,6 +191,7 @@ def refusal(text: str, today: date | None = None) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=64)  # asked several times per write (``window``)
 def per_day(text: str) -> float:
     """Upper bound of the item's occurrences a day from its rules (0: none recur)."""
     return sum(rule.per_day for rule in rules(text) if rule.component in RECURRING)

@@ -77,10 +77,10 @@ def clamp(start: datetime, end: datetime) -> tuple[datetime, datetime]:
     return min(max(start, low), high), max(min(end, high), low)
 
 
-def _plainly_inside(text: str) -> bool:
-    """The cheap test most items pass: every date of a dated property within one span's
-    years inside the bounds, and no DURATION or TRIGGER with a five-digit number."""
-    unfolded = re.sub(r"\r?\n[ \t]", "", text)
+def _plainly_inside(unfolded: str) -> bool:
+    """The cheap test most items pass (on the unfolded text): every date of a dated
+    property within one span's years inside the bounds, and no DURATION or TRIGGER
+    with a five-digit number."""
     years = [int(y) for line in _DATED.findall(unfolded) for y in _YEAR.findall(line)]
     if not years:
         return not _DATED.search(unfolded) and not _SPANS.search(unfolded)
@@ -131,9 +131,10 @@ def check_item(text: str) -> None:
 
     Text that does not parse is not judged here: the parser that reads it refuses it.
     """
-    if _LONG_TZID.search(re.sub(r"\r?\n[ \t]", "", text)):
+    unfolded = re.sub(r"\r?\n[ \t]", "", text)
+    if _LONG_TZID.search(unfolded):
         raise OutOfRange(f"a time zone name (TZID) may have at most {MAX_TZID} characters")
-    if _plainly_inside(text):
+    if _plainly_inside(unfolded):
         return
     try:
         calendar = icalendar.Calendar.from_ical(text)

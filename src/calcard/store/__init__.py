@@ -17,10 +17,11 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+import icalendar
 from sqlalchemy import BindParameter, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -341,6 +342,40 @@ def uncovered_events(
     ]
 
 
+def uids_at(s: Session, collection_id: int, uids: Iterable[str]) -> dict[str, str]:
+    """The href of each live item carrying one of ``uids`` (one query per 500)."""
+    wanted = sorted(set(uids) - {""})
+    found: dict[str, str] = {}
+    for at in range(0, len(wanted), 500):
+        found.update(
+            s.execute(
+                select(Item.uid, Item.href).where(
+                    Item.collection_id == collection_id,
+                    Item.deleted_at.is_(None),
+                    Item.uid.in_(wanted[at : at + 500]),
+                )
+            ).all()
+        )
+    return found
+
+
+def hrefs_in_use(s: Session, collection_id: int, hrefs: Iterable[str]) -> set[str]:
+    """Which of ``hrefs`` live items of the collection use (one query per 500)."""
+    wanted = sorted(set(hrefs))
+    found: set[str] = set()
+    for at in range(0, len(wanted), 500):
+        found.update(
+            s.scalars(
+                select(Item.href).where(
+                    Item.collection_id == collection_id,
+                    Item.deleted_at.is_(None),
+                    Item.href.in_(wanted[at : at + 500]),
+                )
+            )
+        )
+    return found
+
+
 def has_uid(s: Session, collection_id: int, uid: str) -> bool:
     return item_by_uid(s, collection_id, uid) is not None
 
@@ -414,44 +449,92 @@ def put_item(
     s: Session, collection: CollectionData, item: ItemData, actor: str = ""
 ) -> tuple[ItemData, ItemData | None]:
     """Create or replace the item at ``item.href``; returns (stored, replaced)."""
-    _check_dates(collection, item.text)
+    result = put_items(s, collection, [item], actor)[0]
+    if isinstance(result, StoreError):
+        raise result
+    return result
+
+
+Put = tuple[ItemData, ItemData | None] | StoreError  # (stored, replaced), or why refused
+
+
+def put_items(
+    s: Session,
+    collection: CollectionData,
+    items: Sequence[ItemData],
+    actor: str = "",
+    parsed: Mapping[str, icalendar.Calendar] | None = None,
+) -> list[Put]:
+    """Create or replace each item at its href, in order, as that many ``put_item`` calls
+    would, but written together: one revision and one sync-log insert, the items, their
+    occurrence rows and reminder rows in a few multi-row statements (an import batch).
+
+    Each result is (stored, replaced) or the StoreError that refused that item alone
+    (nothing of it written). Hrefs and UIDs must be distinct within one call: a caller
+    that puts an href or UID twice stores the first before it builds the second.
+    ``parsed`` may hold ``ical.calendar_of(text)`` by href, parsed already (an import).
+    """
+    _check_unique(list(items))
     with s.begin_nested():
-        old = get_item(s, collection.id, item.href)
-        if (
-            item.uid
-            and (old is None or old.uid != item.uid)
-            and has_uid(s, collection.id, item.uid)
-        ):
-            raise StoreError(f"UID {item.uid!r} already exists in {collection.path!r}")
-        if old is None:
-            _insert_items(s, collection, [item])
-        else:
-            s.execute(
-                update(Item)
-                .where(
-                    Item.collection_id == collection.id,
-                    Item.href == item.href,
-                    Item.deleted_at.is_(None),
-                )
-                .values(
-                    uid=item.uid,
-                    etag=item.etag,
-                    text=item.text,
-                    component=item.component,
-                    start=item.start,
-                    end=item.end,
-                    last_modified=utcnow(),
-                )
-            )
-        _bump(s, collection.id, [(item.href, False)])
-        _derive(s, collection, item.href, item.text)
-        return get_item(s, collection.id, item.href), old  # type: ignore[return-value]  # just put
+        olds = get_items(s, collection.id, [i.href for i in items])
+        results: list[Put | None] = [_refusal(collection, i) for i in items]
+        in_use = uids_at(s, collection.id, [i.uid for i in items if i.uid])
+        for n, item in enumerate(items):
+            old = olds.get(item.href)
+            if results[n] is None and in_use.get(item.uid, item.href) != item.href:
+                results[n] = StoreError(f"UID {item.uid!r} already exists in {collection.path!r}")
+            if results[n] is None:
+                if old is not None and in_use.get(old.uid) == item.href:
+                    del in_use[old.uid]  # the UID leaves this href: free for a later item
+                if item.uid:
+                    in_use[item.uid] = item.href
+        accepted = [i for n, i in enumerate(items) if results[n] is None]
+        _insert_items(s, collection, [i for i in accepted if i.href not in olds])
+        for item in accepted:
+            if item.href in olds:
+                _update_item(s, collection, item)
+        if accepted:
+            _bump(s, collection.id, [(i.href, False) for i in accepted])
+        _derive(s, collection, [(i.href, i.text) for i in accepted], parsed)
+        stored = get_items(s, collection.id, [i.href for i in accepted])
+    return [
+        result if result is not None else (stored[item.href], olds.get(item.href))
+        for item, result in zip(items, results, strict=True)
+    ]
+
+
+def _refusal(collection: CollectionData, item: ItemData) -> StoreError | None:
+    try:
+        _check_dates(collection, item.text)
+    except StoreError as exc:
+        return exc
+    return None
+
+
+def _update_item(s: Session, collection: CollectionData, item: ItemData) -> None:
+    s.execute(
+        update(Item)
+        .where(
+            Item.collection_id == collection.id,
+            Item.href == item.href,
+            Item.deleted_at.is_(None),
+        )
+        .values(
+            uid=item.uid,
+            etag=item.etag,
+            text=item.text,
+            component=item.component,
+            start=item.start,
+            end=item.end,
+            last_modified=utcnow(),
+        )
+    )
 
 
 def delete_item(s: Session, collection: CollectionData, href: str, actor: str = "") -> None:
     if _mark_item_deleted(s, collection.id, href, actor):
         _bump(s, collection.id, [(href, True)])
-        _derive(s, collection, href, None)
+        _derive(s, collection, [(href, None)])
 
 
 def discard_item(s: Session, collection: CollectionData, href: str) -> None:
@@ -465,21 +548,24 @@ def discard_item(s: Session, collection: CollectionData, href: str) -> None:
     )
     if removed:
         _bump(s, collection.id, [(href, True)])
-        _derive(s, collection, href, None)
+        _derive(s, collection, [(href, None)])
 
 
-def _derive(s: Session, collection: CollectionData, href: str, text: str | None) -> None:
+def _derive(
+    s: Session,
+    collection: CollectionData,
+    changes: Sequence[tuple[str, str | None]],
+    parsed: Mapping[str, icalendar.Calendar] | None = None,
+) -> None:
     """Reminder rows and busy time are part of every calendar change (DESIGN.md rule 3).
 
-    ``text`` None means the item left this collection.
+    ``changes`` are (href, text) of distinct hrefs; a text None means the item left
+    this collection. One call writes the derived rows of all of them together.
     """
-    if collection.tag != "VCALENDAR":
+    if collection.tag != "VCALENDAR" or not changes:
         return
-    if text is None:
-        reminders.unschedule_item(s, collection.id, href)
-    else:
-        reminders.schedule_item(s, collection.owner, collection.id, href, text, utcnow())
-    busy.materialize(s, collection.owner, collection.id, href, text, utcnow())
+    reminders.schedule_items(s, collection.owner, collection.id, changes, utcnow())
+    busy.materialize_items(s, collection.owner, collection.id, changes, utcnow(), parsed=parsed)
 
 
 def delete_collection(s: Session, collection: CollectionData, actor: str = "") -> None:
@@ -501,9 +587,12 @@ def delete_collection(s: Session, collection: CollectionData, actor: str = "") -
             Item.collection_id.in_(ids), Item.deleted_at.is_(None)
         )
     ).all()
+    gone: dict[int, list[tuple[str, str | None]]] = {}
     for row in rows:
-        reminders.unschedule_item(s, row.collection_id, row.href)
-        busy.materialize(s, "", row.collection_id, row.href, None, utcnow())
+        gone.setdefault(row.collection_id, []).append((row.href, None))
+    for collection_id, changes in gone.items():
+        reminders.schedule_items(s, "", collection_id, changes, utcnow())
+        busy.materialize_items(s, "", collection_id, changes, utcnow())
 
 
 def create_collection(
@@ -559,10 +648,8 @@ def _create_collection(
     for href in old_items:
         _mark_item_deleted(s, collection.id, href, actor)
     _insert_items(s, collection, new_items)
-    for href in old_items:
-        _derive(s, collection, href, None)
-    for new_item in new_items:
-        _derive(s, collection, new_item.href, new_item.text)
+    _derive(s, collection, [(h, None) for h in old_items])
+    _derive(s, collection, [(i.href, i.text) for i in new_items])
     new_hrefs = {i.href for i in new_items}
     changes = [(h, False) for h in new_hrefs] + [(h, True) for h in old_items if h not in new_hrefs]
     _bump(s, collection.id, changes)
@@ -623,10 +710,10 @@ def move_item(
         .where(Item.collection_id == source.id, Item.href == href, Item.deleted_at.is_(None))
         .values(collection_id=target.id, owner=target.owner, href=to_href, last_modified=utcnow())
     )
-    _derive(s, source, href, None)
+    _derive(s, source, [(href, None)])
     moved = get_item(s, target.id, to_href)
     if moved is not None:
-        _derive(s, target, to_href, moved.text)
+        _derive(s, target, [(to_href, moved.text)])
     if source.id == target.id:
         _bump(s, source.id, [(href, True), (to_href, False)])
     else:
@@ -690,6 +777,17 @@ def changes_page(
     return [(row.revision, row.href) for row in rows]
 
 
+def item_etags(s: Session, collection_id: int) -> dict[str, str]:
+    """href -> ETag of the live items: a listing that reads no item's text."""
+    return dict(
+        s.execute(
+            select(Item.href, Item.etag).where(
+                Item.collection_id == collection_id, Item.deleted_at.is_(None)
+            )
+        ).all()
+    )
+
+
 def live_hrefs(s: Session, collection_id: int) -> list[str]:
     return list(
         s.scalars(
@@ -703,12 +801,17 @@ def live_hrefs(s: Session, collection_id: int) -> list[str]:
 SAFE_HREF_RE = re.compile(r"^[A-Za-z0-9@._+-]{1,200}$")
 
 
-def href_for_uid(uid: str, suffix: str, taken: set[str]) -> str:
-    """A safe, free href for an item that arrives without one (bulk upload, import)."""
+def href_candidates(uid: str, suffix: str) -> list[str]:
+    """The hrefs an item without one may get from its UID, in order of preference."""
     candidates = [uid if uid.lower().endswith(suffix) else uid + suffix]
     candidates.append(hashlib.sha256(uid.encode()).hexdigest() + suffix)
-    for href in candidates:
-        if SAFE_HREF_RE.match(href) and href not in taken and not href.startswith("."):
+    return [h for h in candidates if SAFE_HREF_RE.match(h) and not h.startswith(".")]
+
+
+def href_for_uid(uid: str, suffix: str, taken: set[str]) -> str:
+    """A safe, free href for an item that arrives without one (bulk upload, import)."""
+    for href in href_candidates(uid, suffix):
+        if href not in taken:
             return href
     return f"{uuid.uuid4()}{suffix}"
 
@@ -744,7 +847,7 @@ def restore_item(s: Session, collection: CollectionData, item_id: int) -> ItemDa
     row.deleted_by = ""
     s.flush()
     _bump(s, collection.id, [(row.href, False)])
-    _derive(s, collection, row.href, row.text)
+    _derive(s, collection, [(row.href, row.text)])
     return ItemData.from_row(row)
 
 
@@ -773,8 +876,10 @@ def restore_collection(
     s.execute(update(Collection).where(together).values(deleted_at=None, deleted_by=""))
     _bump(s, row.id, [])
     restored = get_collection(s, row.path)  # live again, so found
-    for item in all_items(s, row.id):
-        _derive(s, restored, item.href, item.text)  # type: ignore[arg-type]  # found
+    texts = s.execute(
+        select(Item.href, Item.text).where(Item.collection_id == row.id, Item.deleted_at.is_(None))
+    )
+    _derive(s, restored, [(href, text) for href, text in texts])  # type: ignore[arg-type]  # found
     return restored  # type: ignore[return-value]  # found
 
 

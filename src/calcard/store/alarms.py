@@ -16,6 +16,7 @@ import icalendar
 import recurring_ical_events
 
 from calcard.core.times import as_utc
+from calcard.store import ical
 
 INDEX_PROP = "X-CALCARD-ALARM-INDEX"
 REPEAT_PROP = "X-CALCARD-REPEAT"
@@ -36,7 +37,7 @@ class Alarm:
 
 def _stamped(text: str) -> icalendar.Calendar:
     """Parse and number each VALARM within its component, so occurrences keep identity."""
-    calendar = icalendar.Calendar.from_ical(text)
+    calendar = ical.calendar_of(text)
     for component in calendar.subcomponents:
         for index, alarm in enumerate(a for a in component.subcomponents if a.name == "VALARM"):
             alarm[INDEX_PROP] = str(index)

@@ -18,18 +18,19 @@ yesterday) and ranges outside it are expanded on the fly.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from calcard.core import recurrence, times
 from calcard.core.models import IndexedItem, Item, Occurrence, User
-from calcard.store import items
+from calcard.store import ical, items
 from calcard.store.ical import TIMESTAMP_MAX, TIMESTAMP_MIN
 
 WINDOW_AFTER = timedelta(days=731)  # the horizon of series without end
@@ -87,7 +88,12 @@ def occurrences(
 
 
 def bounded_occurrences(
-    text: str, start: datetime, end: datetime, zone: ZoneInfo, now: datetime | None = None
+    text: str,
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    now: datetime | None = None,
+    calendar: icalendar.Calendar | None = None,
 ) -> tuple[list[Period], bool, datetime]:
     """``occurrences`` with the end of what they cover: at most MAX_OCCURRENCES periods.
 
@@ -96,10 +102,11 @@ def bounded_occurrences(
     cut at the cap (long RDATE lists); the returned end is where coverage stops:
     ``start`` itself (nothing covered) when some occurrence could not be expanded
     (an unparsable item, a broken series), so the index never answers for it.
+    ``calendar`` is ``ical.calendar_of(text)`` when the caller has it already.
     """
     start, end = recurrence.window(text, start, end, now or datetime.now(UTC))
     try:
-        calendar = icalendar.Calendar.from_ical(text)
+        calendar = calendar or ical.calendar_of(text)
         found, complete = _expand(calendar, start, end, zone)
     except (ValueError, TypeError, KeyError, recurring_ical_events.InvalidCalendar):
         return [], False, start  # an item Radicale accepted but we cannot expand counts as free
@@ -160,6 +167,7 @@ def index_of(
     zone: ZoneInfo,
     now: datetime,
     until: datetime | None = None,
+    calendar: icalendar.Calendar | None = None,
 ) -> Index | None:
     """The occurrence index of an item with occurrences within ``stored`` (its start and
     end columns) saved at ``now``; None for an item without events (not indexed).
@@ -172,7 +180,7 @@ def index_of(
         return None
     first, last, all_past, all_future = _span(stored, now, until)
     begin, finish = recurrence.window(text, first, last, now)
-    periods, exact, finish = bounded_occurrences(text, begin, finish, zone, now)
+    periods, exact, finish = bounded_occurrences(text, begin, finish, zone, now, calendar)
     if finish <= begin:  # nothing covered: every query expands it; never due for extension
         return Index(_pieces(periods), FOREVER_AFTER, FOREVER_AFTER, exact)
     return Index(
@@ -225,36 +233,74 @@ def materialize(
     until: datetime | None = None,
 ) -> None:
     """Replace an item's occurrence rows (none when ``text`` is None: the item is gone)."""
-    s.execute(
-        delete(Occurrence).where(Occurrence.collection_id == collection_id, Occurrence.href == href)
-    )
-    tracked = s.get(IndexedItem, (collection_id, href))
-    stored = items.time_range(s, collection_id, href) if text and "VEVENT" in text else None
-    # The zone costs a query: only for an item with events.
-    index = index_of(text, stored, user_zone(s, owner), now, until) if text and stored else None
-    if index is None:
-        if tracked is not None:
-            s.delete(tracked)
+    materialize_items(s, owner, collection_id, [(href, text)], now, until)
+
+
+def materialize_items(
+    s: Session,
+    owner: str,
+    collection_id: int,
+    changes: Sequence[tuple[str, str | None]],
+    now: datetime,
+    until: datetime | None = None,
+    parsed: Mapping[str, icalendar.Calendar] | None = None,
+) -> None:
+    """Replace the occurrence rows of each (href, text), distinct hrefs (none for a text
+    None: the item is gone), in a few multi-row statements for all of them. ``parsed``
+    holds ``ical.calendar_of(text)`` of hrefs whose text the caller parsed already."""
+    hrefs = [href for href, _ in changes]
+    for at in range(0, len(hrefs), 500):
+        chunk = hrefs[at : at + 500]
+        s.execute(
+            delete(Occurrence).where(
+                Occurrence.collection_id == collection_id, Occurrence.href.in_(chunk)
+            )
+        )
+        # an ORM delete: IndexedItem rows loaded in this session (extend_windows) go too
+        s.execute(
+            delete(IndexedItem).where(
+                IndexedItem.collection_id == collection_id, IndexedItem.href.in_(chunk)
+            )
+        )
+    evented = [(h, t) for h, t in changes if t and "VEVENT" in t]
+    if not evented:
         return
-    rows = [
-        {
-            "owner": owner,
-            "collection_id": collection_id,
-            "href": href,
-            "start": begin,
-            "end": finish,
-            "kind": kind,
-        }
-        for begin, finish, kind in index.rows
-    ]
+    stored = items.time_ranges(s, collection_id, [h for h, _ in evented])
+    zone = user_zone(s, owner)  # the zone costs a query: only for items with events
+    rows: list[dict] = []
+    tracked: list[dict] = []
+    for href, text in evented:
+        calendar = (parsed or {}).get(href)
+        index = (
+            index_of(text, stored[href], zone, now, until, calendar) if href in stored else None
+        )
+        if index is None:
+            continue
+        rows += [
+            {
+                "owner": owner,
+                "collection_id": collection_id,
+                "href": href,
+                "start": begin,
+                "end": finish,
+                "kind": kind,
+            }
+            for begin, finish, kind in index.rows
+        ]
+        tracked.append(
+            {
+                "collection_id": collection_id,
+                "href": href,
+                "owner": owner,
+                "window_start": index.window_start,
+                "window_end": index.window_end,
+                "exact": index.exact,
+            }
+        )
     if rows:
         s.execute(Occurrence.__table__.insert(), rows)
-    if tracked is None:
-        tracked = IndexedItem(collection_id=collection_id, href=href, owner=owner)
-        s.add(tracked)
-    tracked.window_start, tracked.window_end = index.window_start, index.window_end
-    tracked.exact = index.exact
-    s.flush()
+    if tracked:
+        s.execute(insert(IndexedItem), tracked)
 
 
 def _span(

@@ -55,6 +55,9 @@ class Entry:
     component: str
     start: int
     end: int
+    # ``calendar_of(text)``, when the reader parsed it anyway: the occurrence index of an
+    # import reads it instead of parsing the text again
+    calendar: icalendar.Calendar | None = field(default=None, compare=False, repr=False)
 
     @property
     def etag(self) -> str:
@@ -374,14 +377,37 @@ class CalendarReader:
             if missing:
                 raise ValueError(f"time zone {', '.join(missing)} is not defined")
             # IANA zones resolve without their VTIMEZONE: parsing one per entry is most of
-            # the cost of a big import, so only custom zones go through the parser.
-            custom = [t for z, t in zones.items() if not times.valid_zone(z)]
-            components = _checked_components(_calendar_text(custom, lines))
+            # the cost of a big import, so only custom zones go through the parser
+            # (calendar_of), so the parse skips them.
+            text = _calendar_text(list(zones.values()), [_folded(line) for line in lines])
+            calendar = _checked(text)
+            components: list = [c for c in calendar.subcomponents if c.name in COMPONENTS]
             start, end = time_range(components)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             return ParseError(f"entry #{group[0].number} ({uid}): {exc}")
-        text = _calendar_text(list(zones.values()), [_folded(line) for line in lines])
-        return Entry(uid, text, components[0].name, start, end)
+        return Entry(uid, text, components[0].name, start, end, calendar)
+
+
+_VTIMEZONE_RE = re.compile(
+    r"^BEGIN:VTIMEZONE\r?\n((?:(?!BEGIN:V|END:V).*\r?\n)*?)END:VTIMEZONE\r?\n", re.M
+)
+_TZID_LINE_RE = re.compile(r"^TZID:([^\r\n]*)\r?\n(?![ \t])", re.M)
+
+
+def calendar_of(text: str) -> icalendar.Calendar:
+    """A stored item's text parsed for computing with (occurrences, alarms): without the
+    VTIMEZONEs of IANA zones, which icalendar resolves by name whatever they define
+    (only an unknown TZID takes its definition), and which are most of the parse.
+
+    A definition is dropped only when its one unfolded TZID line names a zone this
+    system knows; every other one is parsed as it stands.
+    """
+
+    def dropped(match: re.Match) -> str:
+        tzid = _TZID_LINE_RE.search(match.group(1))
+        return "" if tzid and times.valid_zone(tzid.group(1)) else match.group(0)
+
+    return icalendar.Calendar.from_ical(_VTIMEZONE_RE.sub(dropped, text))
 
 
 def _folded(line: str) -> str:
@@ -398,19 +424,18 @@ def _calendar_text(zones: list, lines: list[str]) -> str:
     )
 
 
-def _checked_components(text: str) -> list:
-    """The calendar's components, or ValueError naming what icalendar could not read
-    (or what calcard cannot compute with, timebounds.OutOfRange)."""
+def _checked(text: str) -> icalendar.Calendar:
+    """The parsed calendar (``calendar_of``), or ValueError naming what icalendar could not
+    read (or what calcard cannot compute with, timebounds.OutOfRange)."""
     timebounds.check_item(text)
-    calendar = icalendar.Calendar.from_ical(text)
-    components = [c for c in calendar.subcomponents if c.name in COMPONENTS]
-    for component in components:
+    calendar = calendar_of(text)
+    for component in (c for c in calendar.subcomponents if c.name in COMPONENTS):
         if component.errors:
             broken = "; ".join(f"{name}: {error}" for name, error in component.errors)
             raise ValueError(f"broken {broken}")
         if component.get("DTSTART") is not None:
             component.get("DTSTART").dt  # noqa: B018 - raises on an unusable value
-    return components
+    return calendar
 
 
 def iter_calendar(lines: Iterable[str]) -> Iterator[Entry | ParseError]:

@@ -20,12 +20,18 @@ def live_text(s: Session, collection_id: int, href: str) -> str | None:
     )
 
 
-def time_range(s: Session, collection_id: int, href: str) -> tuple[int, int] | None:
-    """The stored enclosing POSIX range of the live item's occurrences (``Item.start``,
-    ``Item.end``: ``TIMESTAMP_MAX`` for a series without end), or None."""
-    row = s.execute(
-        select(Item.start, Item.end).where(
-            Item.collection_id == collection_id, Item.href == href, Item.deleted_at.is_(None)
-        )
-    ).first()
-    return (row.start, row.end) if row else None
+def time_ranges(s: Session, collection_id: int, hrefs: list[str]) -> dict[str, tuple[int, int]]:
+    """The stored enclosing POSIX range of each live item's occurrences among ``hrefs``
+    (``Item.start``, ``Item.end``: ``TIMESTAMP_MAX`` for a series without end), one
+    query per 500 hrefs."""
+    found: dict[str, tuple[int, int]] = {}
+    for at in range(0, len(hrefs), 500):
+        for href, start, end in s.execute(
+            select(Item.href, Item.start, Item.end).where(
+                Item.collection_id == collection_id,
+                Item.deleted_at.is_(None),
+                Item.href.in_(hrefs[at : at + 500]),
+            )
+        ):
+            found[href] = (start, end)
+    return found

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from calcard.core import leases, recurrence
 from calcard.core.models import Reminder, ReminderItem, User
-from calcard.core.times import as_utc
+from calcard.core.times import as_utc, utcnow
 from calcard.store import alarms, items
 
 HORIZON = timedelta(days=60)
@@ -37,47 +37,96 @@ def owner_addresses(s: Session, login: str) -> set[str]:
 def schedule_item(
     s: Session, owner: str, collection_id: int, href: str, text: str, now: datetime
 ) -> None:
-    """Make the pending rows of one item match its alarms from now to now + HORIZON.
+    """Make the pending rows of one item match its alarms (``schedule_items``)."""
+    schedule_items(s, owner, collection_id, [(href, text)], now)
+
+
+def schedule_items(
+    s: Session,
+    owner: str,
+    collection_id: int,
+    changes: Sequence[tuple[str, str | None]],
+    now: datetime,
+) -> None:
+    """Make the pending rows of each (href, text) match its alarms from now to now +
+    HORIZON; a text None means the item is gone, and its pending rows (repeats
+    included) go with it. A few statements for all of ``changes`` (distinct hrefs).
 
     Bounded (calcard.recurrence): the span is shortened so the item's rules give
     at most MAX_OCCURRENCES occurrences, and the alarms are cut there too; the
     item is then scheduled only up to that point, and ``extend_horizon`` goes on
     from there when it comes near.
     """
-    has_alarms = "BEGIN:VALARM" in text.upper()
-    wanted, until = _bounded_alarms(s, owner, text, now) if has_alarms else ([], now + HORIZON)
-    existing = s.execute(
-        select(
-            Reminder.id, Reminder.key, Reminder.channel, Reminder.fire_at, Reminder.status
-        ).where(Reminder.collection_id == collection_id, Reminder.href == href)
-    ).all()
+    existing: dict[str, list] = {href: [] for href, _ in changes}
+    for row in _rows_of(s, collection_id, list(existing)):
+        existing[row.href].append(row)
+    alarmed = {h for h, text in changes if text is not None and "BEGIN:VALARM" in text.upper()}
+    addresses = owner_addresses(s, owner) if alarmed else set()
+    stale: list[int] = []
+    rows: list[dict] = []
+    tracked: list[dict] = []
+    for href, text in changes:
+        if text is None:
+            stale += [r.id for r in existing[href] if r.status == "pending"]
+            continue
+        wanted, until = _bounded_alarms(text, now, addresses) if href in alarmed else ([], now)
+        stale += _stale(existing[href], wanted)
+        known = {(r.key, r.channel, as_utc(r.fire_at)) for r in existing[href]}
+        rows += [
+            _row(owner, collection_id, href, a)
+            for a in wanted
+            if (a.key, a.channel, a.fire_at) not in known
+        ]
+        if href in alarmed:
+            tracked.append(
+                {"collection_id": collection_id, "href": href, "owner": owner,
+                 "scheduled_until": until}
+            )  # fmt: skip
+    for at in range(0, len(stale), 500):
+        s.execute(delete(Reminder).where(Reminder.id.in_(stale[at : at + 500])))
+    if rows:
+        s.execute(Reminder.__table__.insert(), rows)
+    _track(s, collection_id, list(existing), tracked)
+
+
+def _rows_of(s: Session, collection_id: int, hrefs: list[str]) -> list:
+    """The reminder rows of these items, of every status."""
+    found: list = []
+    for at in range(0, len(hrefs), 500):
+        found += s.execute(
+            select(
+                Reminder.id,
+                Reminder.href,
+                Reminder.key,
+                Reminder.channel,
+                Reminder.fire_at,
+                Reminder.status,
+            ).where(
+                Reminder.collection_id == collection_id,
+                Reminder.href.in_(hrefs[at : at + 500]),
+            )
+        ).all()
+    return found
+
+
+def _stale(existing: list, wanted: list[alarms.Alarm]) -> list[int]:
+    """Pending rows no alarm wants any more (a repeat's next row stays until stopped)."""
     wanted_keys = {(a.key, a.channel, a.fire_at) for a in wanted}
-    known = {(r.key, r.channel, as_utc(r.fire_at)) for r in existing}
-    stale = [
+    return [
         r.id
         for r in existing
         if r.status == "pending"
         and not r.key.endswith(REPEAT_SUFFIX)
         and (r.key, r.channel, as_utc(r.fire_at)) not in wanted_keys
     ]
-    if stale:
-        s.execute(delete(Reminder).where(Reminder.id.in_(stale)))
-    rows = [
-        _row(owner, collection_id, href, a)
-        for a in wanted
-        if (a.key, a.channel, a.fire_at) not in known
-    ]
-    if rows:
-        s.execute(Reminder.__table__.insert(), rows)
-    _track(s, owner, collection_id, href, until if has_alarms else None)
 
 
 def _bounded_alarms(
-    s: Session, owner: str, text: str, now: datetime
+    text: str, now: datetime, addresses: set[str]
 ) -> tuple[list[alarms.Alarm], datetime]:
     """The item's alarms from a little before now, at most MAX_OCCURRENCES, and until when."""
     start, until = recurrence.window(text, now - LATE_ON_SAVE, now + HORIZON, now)
-    wanted = alarms_for(s, owner, text, start, until)
+    wanted = alarms.alarms_between(text, start, until, addresses)
     if len(wanted) > recurrence.MAX_OCCURRENCES:
         wanted.sort(key=lambda a: a.fire_at)
         until = wanted[recurrence.MAX_OCCURRENCES].fire_at
@@ -114,30 +163,23 @@ def _row(owner: str, collection_id: int, href: str, alarm: alarms.Alarm) -> dict
     }
 
 
-def _track(s: Session, owner: str, collection_id: int, href: str, until: datetime | None) -> None:
-    row = s.get(ReminderItem, (collection_id, href))
-    if until is None:
-        if row is not None:
-            s.delete(row)
-    elif row is None:
-        s.add(
-            ReminderItem(collection_id=collection_id, href=href, owner=owner, scheduled_until=until)
+def _track(s: Session, collection_id: int, hrefs: list[str], tracked: list[dict]) -> None:
+    """Record how far ahead each item with alarms is scheduled (``tracked``); the other
+    ``hrefs`` are not tracked. An ORM delete, so rows loaded in the session go too."""
+    for at in range(0, len(hrefs), 500):
+        s.execute(
+            delete(ReminderItem).where(
+                ReminderItem.collection_id == collection_id,
+                ReminderItem.href.in_(hrefs[at : at + 500]),
+            )
         )
-    else:
-        row.scheduled_until = until
-    s.flush()
+    if tracked:
+        s.execute(insert(ReminderItem), tracked)
 
 
 def unschedule_item(s: Session, collection_id: int, href: str) -> None:
     """The item is gone: its pending reminders (repeats included) go with it."""
-    s.execute(
-        delete(Reminder).where(
-            Reminder.collection_id == collection_id,
-            Reminder.href == href,
-            Reminder.status == "pending",
-        )
-    )
-    _track(s, "", collection_id, href, None)
+    schedule_items(s, "", collection_id, [(href, None)], utcnow())
 
 
 def extend_horizon(s: Session, now: datetime, limit: int = 200) -> int:

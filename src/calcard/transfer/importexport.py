@@ -9,7 +9,9 @@ as it goes.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -22,7 +24,7 @@ from calcard import accounts, store
 from calcard.core import recurrence
 from calcard.core.db import Database
 from calcard.core.errors import Kind
-from calcard.core.models import Item
+from calcard.core.models import Collection, Item
 from calcard.sharing import access
 from calcard.store import ItemData, StoreError, ical
 
@@ -114,8 +116,7 @@ def import_lines(
     done = 0
     while batch := list(islice(stream, BATCH)):
         with db.transaction(write=True, owners=[collection.owner]) as s:
-            for entry in batch:
-                _import_one(s, collection, kind, entry, summary, imported, login)
+            _Batch(s, collection, kind, summary, imported, login, batch).run()
         done += len(batch)
         if progress:
             progress(done, summary)
@@ -134,38 +135,86 @@ def import_file(
         return import_lines(db, login, kind, handle, into, progress)
 
 
-def _import_one(
-    s: Session,
-    collection: store.CollectionData,
-    kind: str,
-    entry: ical.Entry | ical.ParseError,
-    summary: ImportSummary,
-    imported: set[str],
-    actor: str,
-) -> None:
-    if isinstance(entry, ical.ParseError):
-        summary.skipped.append(str(entry))
-        return
-    too_many = recurrence.refusal(entry.text) if kind == ".ics" else None
-    if too_many:
-        summary.skipped.append(f"{entry.uid}: {too_many}")
-        return
-    existing = store.item_by_uid(s, collection.id, entry.uid)
-    if existing is not None and entry.uid in imported:
-        entry = ical.merge_entry(existing.text, entry)
-    href = existing.href if existing else store.free_href(s, collection.id, entry.uid, kind)
-    try:
-        store.put_item(s, collection, ItemData.from_entry(href, entry), actor=actor)
-    except StoreError as exc:
-        summary.skipped.append(f"{entry.uid}: {exc}")
-        return
-    if entry.uid in imported:
-        return  # a later part of an entry already counted
-    imported.add(entry.uid)
-    if existing is None:
-        summary.added += 1
-    else:
-        summary.updated += 1
+@dataclass
+class _Batch:
+    """One batch of an import, stored with ``store.put_items``: the same hrefs, merges,
+    counts and skip reasons as storing its entries one by one.
+
+    Entries wait in ``pending`` until the batch ends or an entry depends on one of
+    them (its UID, or an href it could get, is waiting): the waiting ones are stored
+    first, so every entry sees what the entries before it stored. The UIDs and
+    candidate hrefs of the batch are looked up once; what the batch stores updates
+    those answers in memory.
+    """
+
+    s: Session
+    collection: store.CollectionData
+    kind: str
+    summary: ImportSummary
+    imported: set[str]  # UIDs met earlier in this file (overrides come apart)
+    actor: str
+    batch: list[ical.Entry | ical.ParseError]
+    pending: list[str | tuple[ical.Entry, ItemData, bool]] = field(default_factory=list)
+    waiting: set[str] = field(default_factory=set)  # UIDs and hrefs in pending
+    known: dict[str, str] = field(default_factory=dict)  # UID -> href of live items
+    taken: set[str] = field(default_factory=set)  # live hrefs among the candidates
+
+    def run(self) -> None:
+        entries = [e for e in self.batch if isinstance(e, ical.Entry)]
+        cid = self.collection.id
+        self.known = store.uids_at(self.s, cid, [e.uid for e in entries])
+        candidates = [h for e in entries for h in store.href_candidates(e.uid, self.kind)]
+        self.taken = store.hrefs_in_use(self.s, cid, candidates)
+        for entry in self.batch:
+            self.add(entry)
+        self.flush()
+
+    def add(self, entry: ical.Entry | ical.ParseError) -> None:
+        if isinstance(entry, ical.ParseError):
+            self.pending.append(str(entry))
+            return
+        too_many = recurrence.refusal(entry.text) if self.kind == ".ics" else None
+        if too_many:
+            self.pending.append(f"{entry.uid}: {too_many}")
+            return
+        candidates = store.href_candidates(entry.uid, self.kind)
+        if entry.uid in self.waiting or self.waiting.intersection(candidates):
+            self.flush()
+        existing = self.known.get(entry.uid)
+        if existing is not None and entry.uid in self.imported:
+            stored = store.get_item(self.s, self.collection.id, existing)
+            entry = ical.merge_entry(stored.text, entry)  # type: ignore[union-attr]  # live
+        href = existing or next(
+            (h for h in candidates if h not in self.taken), f"{uuid.uuid4()}{self.kind}"
+        )
+        self.pending.append((entry, ItemData.from_entry(href, entry), existing is not None))
+        self.waiting.update((entry.uid, href))
+
+    def flush(self) -> None:
+        """Store the waiting entries and count them, in the order they came."""
+        waiting = [p for p in self.pending if not isinstance(p, str)]
+        parsed = {item.href: entry.calendar for entry, item, _ in waiting if entry.calendar}
+        items = [item for _, item, _ in waiting]
+        results = iter(store.put_items(self.s, self.collection, items, self.actor, parsed))
+        for one in self.pending:
+            if isinstance(one, str):
+                self.summary.skipped.append(one)
+                continue
+            entry, item, existed = one
+            result = next(results)
+            if isinstance(result, StoreError):
+                self.summary.skipped.append(f"{entry.uid}: {result}")
+                continue
+            self.known[entry.uid] = item.href
+            self.taken.add(item.href)
+            if entry.uid in self.imported:
+                continue  # a later part of an entry already counted
+            self.imported.add(entry.uid)
+            if existed:
+                self.summary.updated += 1
+            else:
+                self.summary.added += 1
+        self.pending, self.waiting = [], set()
 
 
 def readable(s: Session, login: str | None, path: str) -> store.CollectionData:
@@ -201,14 +250,42 @@ def export(db: Database, path: str, login: str | None = None) -> Export:
     return Export(collection, _export(db, collection))
 
 
-def _export(db: Database, collection: store.CollectionData) -> Iterator[str]:
-    with db.transaction() as s:
-        texts = s.scalars(
-            select(Item.text)
-            .where(Item.collection_id == collection.id, Item.deleted_at.is_(None))
-            .order_by(Item.id)
-            .execution_options(yield_per=EXPORT_PAGE)
+@dataclass(frozen=True)
+class Snapshot:
+    """One read transaction over a collection (a snapshot on PostgreSQL; on SQLite in WAL
+    mode from its first read): the collection as it stands there, and its item texts
+    read a page at a time, as often as the reader needs them."""
+
+    s: Session
+    collection: store.CollectionData | None
+
+    def texts(self, order=Item.id) -> Iterator[str]:
+        """The live items' texts, EXPORT_PAGE rows at a time (never all in memory)."""
+        if self.collection is None:
+            return iter(())
+        return iter(
+            self.s.scalars(
+                select(Item.text)
+                .where(Item.collection_id == self.collection.id, Item.deleted_at.is_(None))
+                .order_by(order)
+                .execution_options(yield_per=EXPORT_PAGE)
+            )
         )
+
+
+@contextmanager
+def snapshot(db: Database, collection_id: int) -> Iterator[Snapshot]:
+    """A ``Snapshot`` of the collection (None when it is gone), for the time of the
+    block. Callers have decided access already (a DAV GET: the rights plugin)."""
+    with db.transaction() as s:
+        row = s.get(Collection, collection_id)
+        live = row is not None and row.deleted_at is None
+        yield Snapshot(s, store.collection_data(row) if live else None)  # type: ignore[arg-type]
+
+
+def _export(db: Database, collection: store.CollectionData) -> Iterator[str]:
+    with snapshot(db, collection.id) as taken:
+        texts = taken.texts()
         if collection.tag == "VADDRESSBOOK":
             yield from texts
             return
