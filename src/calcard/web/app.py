@@ -58,13 +58,7 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = [500]
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
+        send_wrapper, status = metrics.recording_status(send)
         try:
             await self.app(scope, receive, send_wrapper)
         finally:

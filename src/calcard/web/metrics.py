@@ -58,6 +58,19 @@ def api_groups(paths: Iterable[str]) -> frozenset[str]:
     return frozenset(s for s in segments if s and "{" not in s)
 
 
+def recording_status(send: Send) -> tuple[Send, list[int]]:
+    """``send`` that remembers the response's status in the list it returns (500 until
+    the application starts a response): what the access log and the counters report."""
+    status = [500]
+
+    async def wrapper(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            status[0] = message["status"]
+        await send(message)
+
+    return wrapper, status
+
+
 class Metrics:
     """Count and time every request; answer ``/metrics`` to the operator's token."""
 
@@ -76,13 +89,7 @@ class Metrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = [500]
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
+        send_wrapper, status = recording_status(send)
         route = route_group(scope["method"], scope["path"], self.groups)
         try:
             if route == "metrics":
