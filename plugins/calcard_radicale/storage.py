@@ -10,6 +10,7 @@ import posixpath
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager as ContextManager
+from dataclasses import replace
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import quote, unquote
@@ -353,7 +354,23 @@ def _lookup(s, sane: str) -> Collection | None:
     if not sane:
         return Collection(ROOT)
     found = sharing.collection_at(s, sane)
-    return Collection(*found) if found else None
+    if found is None:
+        return None
+    data, shared = found
+    if shared is None and "/" not in sane:
+        data = _named_principal(s, data)
+    return Collection(data, shared)
+
+
+def _named_principal(s, home: CollectionData) -> CollectionData:
+    """A home is its user's principal (RFC 3744 §4): its DAV:displayname is the user's
+    name, as principal searches answer, unless the user set one with PROPPATCH."""
+    if "D:displayname" in home.props:
+        return home
+    user = accounts.find_user(s, home.path)
+    if user is None or not user.name:
+        return home
+    return replace(home, props={**home.props, "D:displayname": user.name})
 
 
 def _lock_owner(sane: str) -> str:

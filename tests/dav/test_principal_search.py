@@ -215,3 +215,39 @@ def test_searching_from_the_root_or_ones_principal_gives_the_same_answer(server,
     me = who[f"Frank {tag}"]
     body = search_body(("<D:displayname/>", f"eve {tag}"))
     assert found(server, me, body, path.format(login=me)) == {who[f"Eve {tag}"]}
+
+
+def _principal_name(server, login: str, path: str) -> tuple[int, str | None]:
+    """PROPFIND Depth 0 of a principal for DAV:displayname, as ``login``: the status and,
+    on 207, the name answered with 200 (None when it is answered 404)."""
+    body = '<D:propfind xmlns:D="DAV:"><D:prop><D:displayname/></D:prop></D:propfind>'
+    with server.client(login) as http:
+        response = http.request("PROPFIND", path, content=body, headers=XML)
+    if response.status_code != 207:
+        return response.status_code, None
+    for propstat in ET.fromstring(response.content).iter("{DAV:}propstat"):
+        if "200" in propstat.findtext("{DAV:}status", ""):
+            return 207, propstat.findtext("{DAV:}prop/{DAV:}displayname")
+    return 207, None
+
+
+def test_a_principal_answers_its_users_name_as_displayname_to_its_user_only(server):
+    """RFC 3744 §4: the principal (the home) is named as principal search names it;
+    python-caldav's principal lookup reads it. A stranger learns nothing by PROPFIND."""
+    tag = uuid.uuid4().hex[:6]
+    _, who = people(server, {f"Zoë Ørsted {tag}": f"zoe-{tag}@example.com"})
+    _, strangers = people(server, {f"Stranger {tag}": f"stranger-{tag}@example.com"})
+    victim, stranger = who[f"Zoë Ørsted {tag}"], strangers[f"Stranger {tag}"]
+    assert _principal_name(server, victim, f"/{victim}/") == (207, f"Zoë Ørsted {tag}")
+    status, name = _principal_name(server, stranger, f"/{victim}/")
+    assert name is None and status in (207, 403, 404)
+    rename = (
+        '<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop>'
+        f"<D:displayname>Z. {tag}</D:displayname></D:prop></D:set></D:propertyupdate>"
+    )
+    with server.client(stranger) as http:
+        assert http.request("PROPPATCH", f"/{victim}/", content=rename).status_code in (403, 404)
+    assert _principal_name(server, victim, f"/{victim}/") == (207, f"Zoë Ørsted {tag}")
+    with server.client(victim) as http:
+        assert http.request("PROPPATCH", f"/{victim}/", content=rename).status_code == 207
+    assert _principal_name(server, victim, f"/{victim}/") == (207, f"Z. {tag}")
