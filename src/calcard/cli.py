@@ -76,7 +76,30 @@ def write(func: Callable) -> Callable:
     return wrapper
 
 
-@click.group()
+class _OneLineUsage(click.Group):
+    """A usage error (a missing argument, an unknown command or option) is one line on
+    stderr too, naming the command and where its help is, with click's exit code 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else "calcard"
+            message = " ".join(exc.format_message().split())
+            click.echo(f"{where}: {message} (see '{where} --help')", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except (click.Abort, EOFError, KeyboardInterrupt):
+            click.echo("calcard: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_OneLineUsage)
 def main() -> None:
     """calcard: calendars and contacts for organizations."""
 

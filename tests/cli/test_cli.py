@@ -257,3 +257,23 @@ def test_cli_workgroups_as_share_targets_and_public_links(cli, org, server):
     cli("public-link", "revoke", f"/{owner}/calendar/", link_id)
     with server.client(owner, "s3cret-pass") as http:
         assert http.get("/api/" + token_path).status_code == 404
+
+
+def test_usage_errors_are_one_line_with_exit_code_2_and_change_nothing(cli, org, server):
+    """CONTRACT.md: a refusal is one line on stderr. Click's own usage errors (a missing
+    argument, an unknown command, option or choice) are refusals too."""
+    login = f"cli{uuid.uuid4().hex[:8]}"
+    wrong = (
+        ("user", "add"),
+        ("nosuch",),
+        ("user", "add", login, "--org", org, "--role", "emperor", "--password-stdin"),
+        ("db", "upgrade", "--bogus"),
+    )
+    for args in wrong:
+        result = cli(*args, stdin="pw-long-enough\n", ok=False)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and len(lines) == 1, (args, result.stderr)
+        assert "calcard" in lines[0] and "--help" in lines[0], lines
+    with server.client(login, "pw-long-enough") as http:
+        assert http.request("PROPFIND", f"/{login}/", headers={"Depth": "0"}).status_code == 401
+    assert cli("--help").returncode == 0
