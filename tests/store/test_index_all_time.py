@@ -273,3 +273,52 @@ def test_items_indexed_before_the_upgrade_answer_exactly_and_are_reindexed(sprea
     assert after["weekly-open.ics"][0] == busy.FOREVER_BEFORE
     assert after["weekly-open.ics"][1] > datetime.now(UTC).timestamp()
     assert _merged(reported(http, path, *RANGES[-1])) == _merged(expanded(*RANGES[-1]))
+
+
+def test_a_new_time_zone_moves_floating_and_all_day_busy_times_at_once(server, backend):
+    """Floating times and dates are the owner's local ones (RFC 5545 §3.3.5, §3.3.4):
+    after the owner changes zone, free-busy follows at once, before the dispatcher has
+    re-indexed them, and after; fixed-instant events stay where they are."""
+    login = server.user()
+    path = f"/{login}/calendar/"
+    far = years(12)  # a Monday twelve years ahead: indexed, not expanded per query
+    texts = {
+        "floating": vevent(
+            "floating",
+            f"DTSTART:{far:%Y%m%d}T090000",
+            f"DTEND:{far:%Y%m%d}T100000",
+            "RRULE:FREQ=DAILY;COUNT=3",
+        ),
+        "day": vevent("day", f"DTSTART;VALUE=DATE:{far + timedelta(days=3):%Y%m%d}"),
+        "fixed": vevent(
+            "fixed",
+            f"DTSTART:{utc(far + timedelta(hours=3))}",
+            f"DTEND:{utc(far + timedelta(hours=4))}",
+        ),
+    }
+    day = int(timedelta(days=1).total_seconds())
+    base = int(datetime(far.year, far.month, far.day, tzinfo=UTC).timestamp())
+
+    def expected(offset_hours: int) -> list[tuple[int, int]]:
+        shift = -offset_hours * 3600
+        wall = {
+            (base + n * day + 9 * 3600 + shift, base + n * day + 10 * 3600 + shift)
+            for n in range(3)
+        }
+        wall.add((base + 3 * day + shift, base + 4 * day + shift))
+        fixed = int((far + timedelta(hours=3)).timestamp())
+        return _merged(wall | {(fixed, fixed + 3600)})
+
+    with server.client(login) as http:
+        for name, text in texts.items():
+            assert http.put(f"{path}{name}.ics", content=calendar(text)).status_code == 201
+        week = (far - timedelta(days=1), far + timedelta(days=6))
+        assert _merged(reported(http, path, *week)) == expected(0)
+        changed = http.patch("/api/me/preferences", json={"timezone": "Asia/Tokyo"})
+        assert changed.status_code == 200, changed.text
+        assert _merged(reported(http, path, *week)) == expected(9)
+        with backend.db.transaction(write=True) as s:
+            while busy.extend_windows(s, datetime.now(UTC)):
+                pass
+        assert windows(backend, login)["floating.ics"] != (0, 0)
+        assert _merged(reported(http, path, *week)) == expected(9)

@@ -29,7 +29,7 @@ from calcard.core.models import (
     WorkgroupMember,
 )
 from calcard.core.times import as_utc, utcnow, valid_zone
-from calcard.store import inbox
+from calcard.store import busy, inbox
 
 LAST_USED_STEP = timedelta(minutes=1)
 ROLES = ("legal-representative", "administrator", "collaborator", "external")
@@ -440,6 +440,8 @@ def set_user(
     if timezone is not None:
         if not valid_zone(timezone):
             raise Refusal(f"unknown time zone {timezone!r}")
+        if timezone != user.timezone:
+            busy.expire_zoned(s, user.login)
         user.timezone = timezone
     s.flush()
     return user

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from calcard.core import recurrence, times
@@ -391,6 +391,19 @@ def extend_windows(s: Session, now: datetime, limit: int = 200) -> int:
         text = items.live_text(s, tracked.collection_id, tracked.href)
         materialize(s, tracked.owner, tracked.collection_id, tracked.href, text, now)
     return len(due)
+
+
+def expire_zoned(s: Session, owner: str) -> None:
+    """Forget what ``owner``'s items with floating times or dates cover, when the owner's
+    zone changes: they are indexed in it (RFC 5545 §3.3.5 form 1, §3.3.4: such times
+    are the calendar user's local ones). Their window (0, 0) covers no range, so
+    queries expand them in the new zone until ``extend_windows`` re-indexes them, as
+    after migration 0019; items with fixed instants keep their rows."""
+    s.execute(
+        update(IndexedItem)
+        .where(IndexedItem.owner == owner, IndexedItem.exact.is_(False))
+        .values(window_start=0, window_end=0)
+    )
 
 
 def day_start(day: date, zone: ZoneInfo) -> datetime:
