@@ -17,7 +17,7 @@ import recurring_ical_events
 from sqlalchemy import select
 
 from calcard.core.models import IndexedItem
-from calcard.store import busy
+from calcard.store import busy, consistency
 
 from conftest import report
 from helpers import FULL_FILTER, calendar, hrefs, local, periods, utc, vevent
@@ -261,6 +261,7 @@ def test_items_indexed_before_the_upgrade_answer_exactly_and_are_reindexed(sprea
         s.execute(
             IndexedItem.__table__.update().where(IndexedItem.owner == login).values(window_end=0)
         )
+    assert problems_of(backend, login) == []  # `calcard check` right after the upgrade
     for start, end in RANGES[:4]:
         assert hrefs(http, path, start, end) == hrefs(http, path, start, end, FULL_FILTER)
     for start, end in RANGES[:-1]:  # weeks: on the fly, each expansion is capped
@@ -317,8 +318,17 @@ def test_a_new_time_zone_moves_floating_and_all_day_busy_times_at_once(server, b
         changed = http.patch("/api/me/preferences", json={"timezone": "Asia/Tokyo"})
         assert changed.status_code == 200, changed.text
         assert _merged(reported(http, path, *week)) == expected(9)
+        assert problems_of(backend, login) == []
         with backend.db.transaction(write=True) as s:
             while busy.extend_windows(s, datetime.now(UTC)):
                 pass
+        assert problems_of(backend, login) == []
         assert windows(backend, login)["floating.ics"] != (0, 0)
         assert _merged(reported(http, path, *week)) == expected(9)
+
+
+def problems_of(backend, login: str) -> list[str]:
+    """What ``calcard check`` finds wrong in ``login``'s collections."""
+    found: list = []
+    consistency.scan(backend.db, report=found.append)
+    return [str(p) for p in found if p.path.split("/")[0] == login]

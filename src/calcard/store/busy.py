@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from calcard.core import recurrence, times
@@ -393,12 +393,28 @@ def extend_windows(s: Session, now: datetime, limit: int = 200) -> int:
     return len(due)
 
 
+def expired(window_end: int) -> bool:
+    """Whether a window was expired (``window_end`` 0: migration 0019, ``expire_zoned``):
+    it holds no range, so its rows are never read, and ``extend_windows`` re-indexes
+    the item soon."""
+    return window_end == 0
+
+
 def expire_zoned(s: Session, owner: str) -> None:
     """Forget what ``owner``'s items with floating times or dates cover, when the owner's
     zone changes: they are indexed in it (RFC 5545 §3.3.5 form 1, §3.3.4: such times
     are the calendar user's local ones). Their window (0, 0) covers no range, so
     queries expand them in the new zone until ``extend_windows`` re-indexes them, as
     after migration 0019; items with fixed instants keep their rows."""
+    zoned = select(IndexedItem.collection_id, IndexedItem.href).where(
+        IndexedItem.owner == owner, IndexedItem.exact.is_(False)
+    )
+    s.execute(
+        delete(Occurrence).where(
+            Occurrence.owner == owner,
+            tuple_(Occurrence.collection_id, Occurrence.href).in_(zoned),
+        )
+    )
     s.execute(
         update(IndexedItem)
         .where(IndexedItem.owner == owner, IndexedItem.exact.is_(False))
