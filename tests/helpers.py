@@ -274,7 +274,7 @@ def calcard_check(url: str, *args: str) -> tuple[int, str]:
 TIME_RANGE_QUERY = """<?xml version="1.0"?>
 <C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">
   <D:prop><D:getetag/></D:prop>
-  <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">
+  <C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="{component}">
     <C:time-range start="{start}" end="{end}"/>{extra}
   </C:comp-filter></C:comp-filter></C:filter>
 </C:calendar-query>"""
@@ -289,9 +289,18 @@ def local(moment: datetime) -> str:
     return moment.strftime("%Y%m%dT%H%M%S")
 
 
+def component(name: str, uid: str, *lines: str) -> str:
+    """A VEVENT, VTODO, ... with ``uid``, a fixed DTSTAMP and ``lines``."""
+    body = "\r\n".join((f"BEGIN:{name}", f"UID:{uid}", "DTSTAMP:20260101T000000Z", *lines))
+    return body + f"\r\nEND:{name}\r\n"
+
+
 def vevent(uid: str, *lines: str) -> str:
-    body = "\r\n".join(("BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20260101T000000Z", *lines))
-    return body + "\r\nEND:VEVENT\r\n"
+    return component("VEVENT", uid, *lines)
+
+
+def vtodo(uid: str, *lines: str) -> str:
+    return component("VTODO", uid, *lines)
 
 
 def calendar(*events: str) -> str:
@@ -302,8 +311,13 @@ def calendar(*events: str) -> str:
     )
 
 
-def hrefs(http, path: str, start: datetime, end: datetime, extra: str = "") -> list[str]:
-    body = TIME_RANGE_QUERY.format(start=utc(start), end=utc(end), extra=extra)
+def hrefs(
+    http, path: str, start: datetime, end: datetime, extra: str = "", component: str = "VEVENT"
+) -> list[str]:
+    """The item names a calendar-query for ``component`` in [start, end) answers."""
+    body = TIME_RANGE_QUERY.format(
+        start=utc(start), end=utc(end), extra=extra, component=component
+    )
     response = report(http, path, body)
     assert response.status_code == 207, response.text
     return sorted(

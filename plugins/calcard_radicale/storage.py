@@ -233,11 +233,14 @@ class Collection(storage.BaseCollection):
         if not self._data.tag:
             return []
         tag, start, end, simple = radicale_filter.simplify_prefilters(filters, self._data.tag)
-        if simple and tag == "VEVENT":
+        indexed = simple and tag in ("VEVENT", "VTODO")
+        if indexed:
             runtime.index_ahead(self._data, end)
         with session() as s:
-            if simple and tag == "VEVENT":
+            if indexed and tag == "VEVENT":
                 found = store.filter_events(s, self._data.id, start, end)
+            elif indexed:  # Radicale decides on each: a task's stored range is not tight
+                return [(r, False) for r in store.filter_todos(s, self._data.id, start, end)]
             else:
                 found = [(r, False) for r in store.filter_items(s, self._data.id, tag, start, end)]
         return [(r, known or (simple and _within(r, start, end))) for r, known in found]

@@ -348,14 +348,15 @@ class ServerSecret(Base):
 
 
 class Occurrence(Base):
-    """One materialized occurrence of a calendar item's VEVENTs.
+    """One materialized occurrence of a calendar item's VEVENTs or VTODOs.
 
-    Written with each calendar change (DESIGN.md rule 3) for a window around
-    now, so free/busy and calendar-query time ranges are indexed range lookups
-    instead of re-expanding recurrences; ``IndexedItem`` records each item's
-    window so it can be extended. ``kind`` FREE marks occurrences that match
-    time ranges but take no time (transparent, cancelled, zero-length), INSTANT
-    events without an end (which match a range starting at them).
+    Written with each calendar change (DESIGN.md rule 3), so free/busy and
+    calendar-query time ranges are indexed range lookups instead of
+    re-expanding recurrences; ``IndexedItem`` records each item's window so it
+    can be extended. ``kind`` FREE marks occurrences that match time ranges but
+    take no time (transparent, cancelled, zero-length), INSTANT events without
+    an end (which match a range starting at them), TODO a task's occurrence
+    (what a range must reach to match it; never busy).
     """
 
     __tablename__ = "occurrences"
@@ -370,7 +371,7 @@ class Occurrence(Base):
     href: Mapped[str] = mapped_column(String(1000))
     start: Mapped[int] = mapped_column(BigInteger)
     end: Mapped[int] = mapped_column(BigInteger)
-    kind: Mapped[str] = mapped_column(String(20))  # BUSY | BUSY-TENTATIVE | FREE | INSTANT
+    kind: Mapped[str] = mapped_column(String(20))  # BUSY | BUSY-TENTATIVE | FREE | INSTANT | TODO
 
 
 class IndexedItem(Base):

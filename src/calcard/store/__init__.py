@@ -295,7 +295,7 @@ def filter_events(
     opened = {href for _, href in busy.uncovered(s, [collection_id], start, end)}
     found = [
         (item, exact and item.href not in opened)
-        for item, exact in _event_candidates(s, collection_id, near | opened, start, end)
+        for item, exact in _candidates(s, collection_id, near | opened, start, end)
         if not exact or item.href in opened or item.href in hits
     ]
     # Sorted here: an ORDER BY would drag every calendar text through a temporary B-tree.
@@ -303,11 +303,38 @@ def filter_events(
     return found
 
 
-def _event_candidates(
-    s: Session, collection_id: int, hrefs: set[str], start: int, end: int
+def filter_todos(s: Session, collection_id: int, start: int, end: int) -> list[ItemData]:
+    """VTODO items that may match a time range [start, end) (RFC 4791 §9.9), for
+    Radicale's filter to decide on: those with an indexed occurrence near the range
+    (``busy.TODO`` rows, in the owner's zone, hence ZONE_SLACK), and the few whose
+    window does not hold it. Never every task of the list, at any date."""
+    near = {
+        href
+        for (href,) in s.connection().execute(
+            select(Occurrence.href).where(
+                Occurrence.collection_id == collection_id,  # ix_occurrences_collection_time
+                Occurrence.start < end + ZONE_SLACK,
+                Occurrence.start >= start - ZONE_SLACK - busy.CHUNK_SECONDS,
+                Occurrence.end > start - ZONE_SLACK,
+                Occurrence.kind == busy.TODO,
+            )
+        )
+    }
+    opened = {href for _, href in busy.uncovered(s, [collection_id], start, end)}
+    found = [item for item, _ in _candidates(s, collection_id, near | opened, start, end, "VTODO")]
+    return sorted(found, key=lambda item: item.href)
+
+
+def _candidates(
+    s: Session,
+    collection_id: int,
+    hrefs: set[str],
+    start: int,
+    end: int,
+    component: str = "VEVENT",
 ) -> list[tuple[ItemData, bool]]:
-    """The live VEVENT items among ``hrefs`` whose stored range overlaps [start, end),
-    each with whether its index rows are exact."""
+    """The live ``component`` items among ``hrefs`` whose stored range overlaps
+    [start, end), each with whether its index rows are exact."""
     query = (
         _live_items(collection_id)
         .add_columns(func.coalesce(IndexedItem.exact, False).label("exact"))
@@ -315,7 +342,7 @@ def _event_candidates(
             IndexedItem,
             and_(IndexedItem.collection_id == Item.collection_id, IndexedItem.href == Item.href),
         )
-        .where(Item.component == "VEVENT", Item.start < end, Item.end > start)
+        .where(Item.component == component, Item.start < end, Item.end > start)
     )
     conn = s.connection()
     if len(hrefs) > BY_HREF_MAX:  # a wide range: the time-range index, filtered here
@@ -338,7 +365,7 @@ def uncovered_events(
     return [
         (collection_id, item)
         for collection_id, hrefs in by_collection.items()
-        for item, _ in _event_candidates(s, collection_id, hrefs, start, end)
+        for item, _ in _candidates(s, collection_id, hrefs, start, end)
     ]
 
 

@@ -1,8 +1,9 @@
 """Busy time and the occurrence index (RFC 4791 §7.10 and §9.9, RFC 5545 §3.6.1).
 
-Occurrences of every VEVENT are expanded once, when an item is written, into
-``occurrences`` rows, so free/busy and calendar-query time ranges are indexed
-range lookups at any date, not re-expansions per request. The index covers
+Occurrences of every VEVENT and VTODO are expanded once, when an item is written,
+into ``occurrences`` rows, so free/busy and calendar-query time ranges are indexed
+range lookups at any date, not re-expansions per request (a VTODO's rows, kind
+``TODO``, only narrow a calendar-query down: Radicale's filter decides on them). The index covers
 all of an item's past, from its first occurrence, and its future: all of it
 for a series that ends (or a single event), up to a rolling horizon
 (``WINDOW_AFTER`` ahead of now, moved on by ``extend_windows``) for one
@@ -45,19 +46,47 @@ SLACK = timedelta(days=1)  # around an item's stored range: floating times, all-
 # bound `start` from below too and stay a tight index range scan.
 CHUNK_SECONDS = 7 * 24 * 3600
 BUSY_KINDS = ("BUSY", "BUSY-TENTATIVE")
+TODO = "TODO"  # the kind of a VTODO's rows: candidates of a calendar-query, never busy
+INDEXED = ("VEVENT", "VTODO")  # the components the index holds
 
-# (start, end) as POSIX seconds, and BUSY | BUSY-TENTATIVE | FREE | INSTANT
+# (start, end) as POSIX seconds, and BUSY | BUSY-TENTATIVE | FREE | INSTANT | TODO
 Period = tuple[int, int, str]
 
 
-def _expand(calendar: icalendar.Calendar, start: datetime, end: datetime, zone: ZoneInfo):
-    """The VEVENT occurrences overlapping [start, end), and whether all of a clean
+def _expand(
+    calendar: icalendar.Calendar, start: datetime, end: datetime, zone: ZoneInfo, component: str
+):
+    """The ``component`` occurrences overlapping [start, end), and whether all of a clean
     recurrence set: a series recurring_ical_events has to skip makes it inexact."""
     window = (start.astimezone(zone), end.astimezone(zone))
     try:
-        return recurring_ical_events.of(calendar).between(*window), True
+        return recurring_ical_events.of(calendar, components=[component]).between(*window), True
     except (ValueError, TypeError, KeyError, recurring_ical_events.InvalidCalendar):
-        return recurring_ical_events.of(calendar, skip_bad_series=True).between(*window), False
+        lenient = recurring_ical_events.of(calendar, components=[component], skip_bad_series=True)
+        return lenient.between(*window), False
+
+
+def _anchored_todos(calendar: icalendar.Calendar) -> bool:
+    """Whether every VTODO has a DTSTART, or a DUE and no recurrence: then a time range
+    matches an occurrence only if it reaches [its DTSTART, its DUE] widened by a second
+    (RFC 4791 §9.9, the table's lines 1-4, as Radicale's filter reads them). A task
+    matched by COMPLETED or CREATED alone, or by any range, stays out of the index."""
+    return all(
+        todo.get("DTSTART") is not None
+        or (todo.get("DUE") is not None and not any(todo.get(k) for k in ("RRULE", "RDATE")))
+        for todo in calendar.walk("VTODO")
+    )
+
+
+def _todo_period(todo, zone: ZoneInfo) -> Period:
+    """What an occurrence of an anchored VTODO may match (``_anchored_todos``):
+    recurring_ical_events gives every occurrence a DTSTART and a DUE."""
+    moments = [
+        int(times.localize(todo[key].dt, zone).timestamp())
+        for key in ("DTSTART", "DUE")
+        if todo.get(key) is not None
+    ]
+    return min(moments) - 1, max(moments) + 1, TODO
 
 
 def _kind(event) -> str:
@@ -94,8 +123,10 @@ def bounded_occurrences(
     zone: ZoneInfo,
     now: datetime | None = None,
     calendar: icalendar.Calendar | None = None,
+    component: str = "VEVENT",
 ) -> tuple[list[Period], bool, datetime]:
-    """``occurrences`` with the end of what they cover: at most MAX_OCCURRENCES periods.
+    """``occurrences`` with the end of what they cover: at most MAX_OCCURRENCES periods
+    (of ``component``: a VTODO's are never exact, see ``_todo_period``).
 
     The span expanded is shortened by ``recurrence.window`` when the item's rules
     would give more (so the expansion itself stays cheap), and the periods are
@@ -107,12 +138,17 @@ def bounded_occurrences(
     start, end = recurrence.window(text, start, end, now or datetime.now(UTC))
     try:
         calendar = calendar or ical.calendar_of(text)
-        found, complete = _expand(calendar, start, end, zone)
+        if component == "VTODO" and not _anchored_todos(calendar):
+            return [], False, start
+        found, complete = _expand(calendar, start, end, zone, component)
     except (ValueError, TypeError, KeyError, recurring_ical_events.InvalidCalendar):
         return [], False, start  # an item Radicale accepted but we cannot expand counts as free
     periods: list[Period] = []
-    exact = complete
+    exact = complete and component == "VEVENT"
     for event in found:
+        if component == "VTODO":
+            periods.append(_todo_period(event, zone))
+            continue
         if event.get("DTSTART") is None:
             complete = False
             continue
@@ -168,19 +204,23 @@ def index_of(
     now: datetime,
     until: datetime | None = None,
     calendar: icalendar.Calendar | None = None,
+    component: str = "VEVENT",
 ) -> Index | None:
-    """The occurrence index of an item with occurrences within ``stored`` (its start and
-    end columns) saved at ``now``; None for an item without events (not indexed).
+    """The occurrence index of an item of ``component`` with occurrences within
+    ``stored`` (its start and end columns) saved at ``now``; None for an item the index
+    does not hold (a VJOURNAL, a calendar without its component).
 
     The one computation of it: ``materialize`` stores it, ``store.consistency``
     compares stored rows with it. A series without end is expanded to the horizon,
     or to ``until`` when later (a query that reached past the horizon, ``extend``).
     """
-    if "VEVENT" not in text:
+    if component not in INDEXED or component not in text:
         return None
     first, last, all_past, all_future = _span(stored, now, until)
     begin, finish = recurrence.window(text, first, last, now)
-    periods, exact, finish = bounded_occurrences(text, begin, finish, zone, now, calendar)
+    periods, exact, finish = bounded_occurrences(
+        text, begin, finish, zone, now, calendar, component
+    )
     if finish <= begin:  # nothing covered: every query expands it; never due for extension
         return Index(_pieces(periods), FOREVER_AFTER, FOREVER_AFTER, exact)
     return Index(
@@ -206,11 +246,11 @@ def span_of(
 
 
 def index_within(
-    text: str, begin: datetime, finish: datetime, zone: ZoneInfo
+    text: str, begin: datetime, finish: datetime, zone: ZoneInfo, component: str
 ) -> tuple[tuple[Period, ...], bool]:
     """The rows and exact flag an expansion of exactly [begin, finish) writes (``span_of``:
     a span ``index_of`` chose fits the per-item cap, so nothing is cut again)."""
-    periods, exact, _ = bounded_occurrences(text, begin, finish, zone, begin)
+    periods, exact, _ = bounded_occurrences(text, begin, finish, zone, begin, None, component)
     return _pieces(periods), exact
 
 
@@ -262,7 +302,7 @@ def materialize_items(
                 IndexedItem.collection_id == collection_id, IndexedItem.href.in_(chunk)
             )
         )
-    evented = [(h, t) for h, t in changes if t and "VEVENT" in t]
+    evented = [(h, t) for h, t in changes if t and any(c in t for c in INDEXED)]
     if not evented:
         return
     stored = items.time_ranges(s, collection_id, [h for h, _ in evented])
@@ -271,9 +311,10 @@ def materialize_items(
     tracked: list[dict] = []
     for href, text in evented:
         calendar = (parsed or {}).get(href)
-        index = (
-            index_of(text, stored[href], zone, now, until, calendar) if href in stored else None
-        )
+        if href not in stored:
+            continue
+        start, end, component = stored[href]
+        index = index_of(text, (start, end), zone, now, until, calendar, component)
         if index is None:
             continue
         rows += [

@@ -121,7 +121,7 @@ def _scan_collection(db: Database, collection, repair, report, totals: Totals) -
     while True:
         with db.transaction(write=repair, owners=[collection.owner]) as s:
             page = s.execute(
-                select(Item.href, Item.etag, Item.text, Item.start, Item.end)
+                select(Item.href, Item.etag, Item.text, Item.start, Item.end, Item.component)
                 .where(
                     Item.collection_id == collection.id,
                     Item.deleted_at.is_(None),
@@ -222,7 +222,7 @@ def _index_problem(
     # stale (a text changed behind them) show as not enclosing its occurrences.
     own_start, own_end = _range_of(row.text)
     wide = (min(row.start, own_start), max(row.end, own_end))
-    expected = busy.index_of(row.text, wide, zone, now)
+    expected = busy.index_of(row.text, wide, zone, now, component=row.component)
     if expected is None:
         if tracked is not None or stored:
             return f"indexed ({sum(stored.values())} occurrence rows) but it has no events", None
@@ -241,7 +241,7 @@ def _index_problem(
         tracked.window_end == busy.FOREVER_AFTER and row.end >= ical.TIMESTAMP_MAX
     ):
         return BAD_WINDOW, expected
-    rows, exact = busy.index_within(row.text, *span, zone)
+    rows, exact = busy.index_within(row.text, *span, zone, row.component)
     wanted = Counter(rows)
     if wanted != stored:
         missing, extra = wanted - stored, stored - wanted

@@ -148,7 +148,8 @@ def _time_range(components: list) -> tuple[int, int]:
             due = component.get("DUE")
             if due is None:
                 return TIMESTAMP_MIN, TIMESTAMP_MAX
-            starts.append(_timestamp(due.dt, -FLOATING_SLACK))
+            # RFC 4791 §9.9: a task with a DUE alone matches a range that ends at it
+            starts.append(_timestamp(due.dt, -FLOATING_SLACK) - 1)
             ends.append(_timestamp(due.dt, FLOATING_SLACK))
             continue
         start = component.get("DTSTART").dt

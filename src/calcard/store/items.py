@@ -20,18 +20,20 @@ def live_text(s: Session, collection_id: int, href: str) -> str | None:
     )
 
 
-def time_ranges(s: Session, collection_id: int, hrefs: list[str]) -> dict[str, tuple[int, int]]:
+def time_ranges(
+    s: Session, collection_id: int, hrefs: list[str]
+) -> dict[str, tuple[int, int, str]]:
     """The stored enclosing POSIX range of each live item's occurrences among ``hrefs``
-    (``Item.start``, ``Item.end``: ``TIMESTAMP_MAX`` for a series without end), one
-    query per 500 hrefs."""
-    found: dict[str, tuple[int, int]] = {}
+    (``Item.start``, ``Item.end``: ``TIMESTAMP_MAX`` for a series without end), with
+    its component, one query per 500 hrefs."""
+    found: dict[str, tuple[int, int, str]] = {}
     for at in range(0, len(hrefs), 500):
-        for href, start, end in s.execute(
-            select(Item.href, Item.start, Item.end).where(
+        for href, start, end, component in s.execute(
+            select(Item.href, Item.start, Item.end, Item.component).where(
                 Item.collection_id == collection_id,
                 Item.deleted_at.is_(None),
                 Item.href.in_(hrefs[at : at + 500]),
             )
         ):
-            found[href] = (start, end)
+            found[href] = (start, end, component)
     return found
