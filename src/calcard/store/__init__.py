@@ -499,12 +499,16 @@ def put_items(
     Each result is (stored, replaced) or the StoreError that refused that item alone
     (nothing of it written). Hrefs and UIDs must be distinct within one call: a caller
     that puts an href or UID twice stores the first before it builds the second.
-    ``parsed`` may hold ``ical.calendar_of(text)`` by href, parsed already (an import).
+    ``parsed`` may hold, by href, the calendar of an entry ``ical``'s reader parsed (an
+    import's ``Entry.calendar``): the reader has checked that text's dates already.
     """
     _check_unique(list(items))
+    checked = parsed or {}
     with s.begin_nested():
         olds = get_items(s, collection.id, [i.href for i in items])
-        results: list[Put | None] = [_refusal(collection, i) for i in items]
+        results: list[Put | None] = [
+            None if i.href in checked else _refusal(collection, i) for i in items
+        ]
         in_use = uids_at(s, collection.id, [i.uid for i in items if i.uid])
         for n, item in enumerate(items):
             old = olds.get(item.href)
