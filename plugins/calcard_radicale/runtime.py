@@ -94,6 +94,7 @@ class RequestState:
     sync_truncated: bool = False  # whether the sync page was cut at that limit
     sync_href: str = ""  # the request-URI, for the 507 response of a cut page
     serve: Any = None  # a GET of a whole collection: what app.py streams (collectionget.Wanted)
+    propfind: str = ""  # a PROPFIND body's kind: prop | propname | allprop (push.py)
 
 
 class _Refused(Exception):

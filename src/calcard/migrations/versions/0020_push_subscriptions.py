@@ -22,9 +22,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "push_subscriptions",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True),
         sa.Column("token", sa.String(length=64), nullable=False, unique=True),
         sa.Column("owner", sa.String(length=100), nullable=False),
         sa.Column("kind", sa.String(length=10), nullable=False),
