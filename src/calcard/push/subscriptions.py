@@ -119,12 +119,12 @@ def register(
     """Register (or renew) ``login``'s subscription of the collection at ``path``.
 
     Refusals: the door's (NOT_FOUND for who may not read), ``push-not-available``
-    for what does not push (a schedule box, a home) or past MAX_PER_OWNER, and
+    for what does not push (a schedule box, a home, an item) or past MAX_PER_OWNER, and
     ``invalid-subscription`` for a push resource the outbound rules refuse.
     """
     decision = access.require(s, login, access.READ, path)
     collection = decision.collection
-    if not pushable(collection) or "/" not in decision.path:
+    if not pushable(collection) or path.strip("/") != decision.path:
         raise wire.refused(wire.PUSH_NOT_AVAILABLE, "only calendars and address books push")
     assert collection is not None  # pushable
     check_push_resource(wanted.push_resource, allow)
