@@ -31,12 +31,14 @@ from aiosmtpd.controller import Controller
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from calcard import accounts, sharing
 from calcard.accounts import rooms
+from calcard.core.config import Settings, load_settings
 from calcard.core.db import Database
-from calcard.core.models import Membership, Organization, User
+from calcard.core.models import Membership, Organization, PushSubscription, User
+from calcard.push import vapid
 
 pytest_plugins = ["browser"]  # the browser fixtures of the test_web_* modules
 
@@ -504,3 +506,20 @@ def push_service() -> Iterator[PushService]:
     service = PushService()
     yield service
     service.close()
+
+
+@pytest.fixture
+def push(server, push_service) -> tuple[PushService, Settings]:
+    """The push service, told the deployment's VAPID key, and settings for a test-run
+    dispatcher (``helpers.send_pushes``); earlier tests' subscriptions are gone."""
+    with server.backend.db.transaction(write=True) as s:
+        s.execute(delete(PushSubscription))
+        push_service.vapid_key = vapid.public_key(s)
+    settings = Settings(
+        data_dir=load_settings().data_dir,
+        database_url=server.backend.url,
+        base_url=server.url,
+        mail_from="calcard@example.com",
+        outbound_allow="127.0.0.0/8",  # the loopback push service
+    )
+    return push_service, settings

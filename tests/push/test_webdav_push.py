@@ -12,18 +12,16 @@ from datetime import timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
 import httpx
-import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 
 from calcard import accounts, sharing
-from calcard.core.config import Settings, load_settings
 from calcard.core.db import Database
 from calcard.core.models import PushSubscription
 from calcard.core.times import utcnow
 from calcard.push import dispatch
 
 from conftest import PASSWORD, Subscriber, sync_report
-from helpers import event
+from helpers import event, send_pushes
 
 P = "https://bitfire.at/webdav-push"
 PUSH_PROPS = (
@@ -32,23 +30,6 @@ PUSH_PROPS = (
 )
 XML = {"Content-Type": "application/xml; charset=utf-8"}
 CARD = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:{uid}\r\nFN:{uid}\r\nEND:VCARD\r\n"
-
-
-@pytest.fixture
-def push(server, push_service):
-    """The push service, told the server's VAPID key, and settings for the dispatcher."""
-    with server.backend.db.transaction(write=True) as s:
-        s.execute(delete(PushSubscription))  # earlier tests' subscriptions must not reach this one
-    settings = Settings(
-        data_dir=load_settings().data_dir,
-        database_url=server.backend.url,
-        base_url=server.url,
-        mail_from="calcard@example.com",
-        outbound_allow="127.0.0.0/8",  # the loopback push service
-    )
-    owner = server.user()
-    push_service.vapid_key = push_properties(server, owner, f"/{owner}/calendar/")["key"]
-    return push_service, settings
 
 
 def push_properties(server, login: str, path: str) -> dict[str, str]:
@@ -73,12 +54,6 @@ def subscribed(server, login: str, path: str, sub: Subscriber) -> str:
     assert answer.status_code == 201, answer.text
     assert answer.headers["location"].startswith(server.url + "/api/push/registrations/")
     return answer.headers["location"]
-
-
-def send_due(settings: Settings, moment=None, worker: str = "test", db=None) -> int:
-    """The dispatcher's push round, a moment after the changes (they are merged 1 s)."""
-    moment = moment or utcnow() + timedelta(seconds=2)
-    return dispatch.run(db or Database(settings.database_url), settings, worker, moment)
 
 
 def message(delivered) -> tuple[str, str]:
@@ -118,16 +93,17 @@ def test_calendar_and_address_book_push_their_topic_and_new_sync_token(server, p
     other = server.user()
     subscribed(server, other, f"/{other}/calendar/", idle_sub)
     put(server, login, cal, event("p1", "20270104T090000Z", "20270104T100000Z"), "p1.ics")
-    assert send_due(settings) == 1  # the calendar only: nothing changed elsewhere
+    assert send_pushes(settings) == 1  # the calendar only: nothing changed elsewhere
     with server.client(login) as http:
         token = sync_report(http, cal)[0]
     [got] = service.messages(cal_sub)
+    assert push_properties(server, login, cal)["key"] == service.vapid_key  # what it verified
     assert message(got) == (push_properties(server, login, cal)["topic"], token)
     assert got.headers["content-type"].startswith("application/xml")
     assert int(got.headers["ttl"]) > 0 and got.claims["sub"] == "mailto:calcard@example.com"
     assert service.messages(book_sub) == [] and service.messages(idle_sub) == []
     put(server, login, book, CARD.format(uid="c1"), "c1.vcf")
-    send_due(settings)
+    send_pushes(settings)
     [got] = service.messages(book_sub)
     with server.client(login) as http:
         assert message(got) == (
@@ -155,14 +131,14 @@ def test_changes_within_a_moment_are_one_message_with_the_last_token(server, pus
     subscribed(server, login, cal, sub)
     for n in range(3):
         put(server, login, cal, event(f"m{n}", "20270104T090000Z", "20270104T100000Z"), f"m{n}.ics")
-    assert send_due(settings) == 1
-    assert send_due(settings) == 0  # nothing new: nothing more
+    assert send_pushes(settings) == 1
+    assert send_pushes(settings) == 0  # nothing new: nothing more
     with server.client(login) as http:
         token = sync_report(http, cal)[0]
         assert http.delete(f"{cal}m0.ics").status_code in (200, 204)
     [first] = service.messages(sub)
     assert message(first)[1] == token
-    send_due(settings)
+    send_pushes(settings)
     second = service.messages(sub)[1]
     assert message(second)[1] != token  # the removal moved the token on
 
@@ -183,7 +159,7 @@ def test_web_api_changes_push_too(server, push):
             },
         )
     assert answer.status_code in (200, 201), answer.text
-    send_due(settings)
+    send_pushes(settings)
     assert len(service.messages(sub)) == 1
 
 
@@ -207,11 +183,11 @@ def test_sharee_subscribes_through_its_alias_until_the_share_ends(server, push, 
         event("s1", "20270104T090000Z", "20270104T100000Z"),
         "s1.ics",
     )
-    send_due(settings)
+    send_pushes(settings)
     assert len(service.messages(sub)) == 1
     with server.backend.db.transaction(write=True, owners=[colleague]) as s:
         sharing.remove_share(s, f"/{colleague}/calendar/", "user", organizer)
-    send_due(settings)
+    send_pushes(settings)
     put(
         server,
         colleague,
@@ -219,7 +195,7 @@ def test_sharee_subscribes_through_its_alias_until_the_share_ends(server, push, 
         event("s2", "20270104T090000Z", "20270104T100000Z"),
         "s2.ics",
     )
-    send_due(settings)
+    send_pushes(settings)
     assert len(service.messages(sub)) == 1  # nothing after the share ended
     assert count_subscriptions(server) == 0  # the registration went with the access
 
@@ -259,7 +235,7 @@ def test_unsubscribe_only_by_the_registrant(server, push):
         assert http.delete(url).status_code == 204
         assert http.delete(url).status_code == 404
     put(server, login, cal, event("u1", "20270104T090000Z", "20270104T100000Z"), "u1.ics")
-    send_due(settings)
+    send_pushes(settings)
     assert service.messages(sub) == []
 
 
@@ -271,7 +247,7 @@ def test_expired_registrations_get_nothing_and_go(server, push):
     url = subscribed(server, login, cal, sub)
     put(server, login, cal, event("e1", "20270104T090000Z", "20270104T100000Z"), "e1.ics")
     later = utcnow() + timedelta(days=8)
-    assert send_due(settings, later) == 0
+    assert send_pushes(settings, later) == 0
     assert service.messages(sub) == []
     with server.backend.db.transaction(write=True) as s:  # the server's clock: as if days passed
         s.execute(update(PushSubscription).values(expires_at=utcnow() - timedelta(seconds=1)))
@@ -291,14 +267,14 @@ def test_gone_push_resource_ends_the_subscription_and_failures_retry(server, pus
     service.answers[gone.url.removeprefix(service.origin)] = 410
     service.answers[flaky.url.removeprefix(service.origin)] = 503
     put(server, login, cal, event("g1", "20270104T090000Z", "20270104T100000Z"), "g1.ics")
-    send_due(settings)
+    send_pushes(settings)
     with server.backend.db.transaction() as s:
         rows = s.scalars(select(PushSubscription)).all()
         assert [(r.push_resource, r.attempts) for r in rows] == [(flaky.url, 1)]
         retry = rows[0].due_at
     del service.answers[flaky.url.removeprefix(service.origin)]
-    assert send_due(settings) == 0  # not before its backoff
-    send_due(settings, retry.replace(tzinfo=utcnow().tzinfo) + timedelta(seconds=1))
+    assert send_pushes(settings) == 0  # not before its backoff
+    send_pushes(settings, retry.replace(tzinfo=utcnow().tzinfo) + timedelta(seconds=1))
     assert len(service.messages(flaky)) == 1
 
 
@@ -314,7 +290,7 @@ def test_two_dispatchers_send_each_message_once(server, push):
     databases = [Database(settings.database_url) for _ in range(2)]
 
     def drain(n: int) -> None:
-        while send_due(settings, moment, f"node-{n}", databases[n]):
+        while send_pushes(settings, moment, f"node-{n}", databases[n]):
             pass
 
     threads = [threading.Thread(target=drain, args=(n,)) for n in range(2)]
