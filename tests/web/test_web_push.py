@@ -39,6 +39,7 @@ STUB = """
     },
   };
   Object.defineProperty(ServiceWorkerRegistration.prototype, "pushManager", {
+    configurable: true,
     get: () => manager,
   });
 })();
