@@ -392,3 +392,28 @@ def test_garbled_expiry_is_ignored(server, push):
     answer = register(server, login, f"/{login}/calendar/", service.subscriber(), expires="soon")
     assert answer.status_code == 201
     assert parsedate_to_datetime(answer.headers["expires"]) > utcnow() + timedelta(days=6)
+
+
+def test_trash_restore_and_removal_of_the_collection_push(server, push):
+    service, settings = push
+    login = server.user()
+    cal = f"/{login}/team/"
+    with server.client(login) as http:
+        assert http.request("MKCALENDAR", cal).status_code == 201
+    sub = service.subscriber()
+    subscribed(server, login, cal, sub)
+    put(server, login, cal, event("r1", "20270104T090000Z", "20270104T100000Z"), "r1.ics")
+    with server.client(login) as http:
+        assert http.delete(f"{cal}r1.ics").status_code in (200, 204)
+        send_pushes(settings)
+        trashed = http.get("/api/trash").json()["trash"]
+        entry = next(e for e in trashed if e["uid"] == "r1")
+        assert http.post(f"/api/trash/{entry['id']}/restore").status_code == 200
+        send_pushes(settings)
+        restored = sync_report(http, cal)[0]
+        assert message(service.messages(sub)[-1])[1] == restored
+        assert http.delete(cal).status_code in (200, 204)  # the calendar itself, to the trash
+    send_pushes(settings)
+    topic, token = message(service.messages(sub)[-1])
+    assert len(service.messages(sub)) == 3 and token is None and topic
+    assert count_subscriptions(server) == 0  # the registration ended with its collection

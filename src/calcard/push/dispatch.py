@@ -63,6 +63,7 @@ class Job:
     target: sending.Target
     messages: tuple[Message, ...]
     full: bool = False  # a browser's round was cut at NOTICES_PER_ROUND: more wait
+    final: bool = False  # the collection was removed: the registration ends once sent
 
 
 def run(db: Database, settings: Settings, worker: str, now: datetime, limit: int = 50) -> int:
@@ -129,22 +130,21 @@ def _target(row: PushSubscription) -> sending.Target:
 
 
 def _webdav_job(s: Session, row: PushSubscription) -> Job | None:
-    """The push-message for a registration, or None (removed: the collection is gone or
-    the registrant may no longer read it)."""
+    """The push-message for a registration, or None (removed: the registrant may no
+    longer read the collection). A trashed collection gets a last message without a
+    sync token (its removal is a content update), then the registration ends."""
     parent = s.get(Collection, row.collection_id) if row.collection_id else None
-    collection = store.get_collection(s, parent.path) if parent else None
-    if (
-        collection is None
-        or collection.id != row.collection_id
-        or not access.may(s, row.owner, access.READ, collection.path)
+    trashed = parent is not None and parent.deleted_at is not None
+    collection = store.collection_data(parent) if parent else None
+    if collection is None or not (
+        trashed or access.may(s, row.owner, access.READ, collection.path)
     ):
         s.delete(row)
         return None
     topic = subscriptions.topic(s, collection)
-    message = Message(
-        wire.push_message(topic, store.sync_token(collection)), XML_TYPE, WEBDAV_TTL, topic
-    )
-    return Job(row.id, row.changes, _target(row), (message,))
+    token = None if trashed else store.sync_token(collection)
+    message = Message(wire.push_message(topic, token), XML_TYPE, WEBDAV_TTL, topic)
+    return Job(row.id, row.changes, _target(row), (message,), final=trashed)
 
 
 def _browser_job(s: Session, row: PushSubscription) -> Job | None:
@@ -196,6 +196,9 @@ def record(
     if sent and job.messages[sent - 1].notice:
         row.cursor = job.messages[sent - 1].notice
     row.lease_until = None
+    if outcome.ok and job.final:
+        s.delete(row)
+        return
     if outcome.ok:
         more = row.changes != job.changes or job.full
         row.due_at = now + MERGE if more else None

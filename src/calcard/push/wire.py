@@ -144,12 +144,14 @@ def _expires(value: str | None) -> datetime | None:
     return as_utc(moment) if moment.tzinfo else None
 
 
-def push_message(topic: str, sync_token: str) -> bytes:
-    """The ``push-message`` of a content update with the new sync token (Push Message)."""
+def push_message(topic: str, sync_token: str | None) -> bytes:
+    """The ``push-message`` of a content update with the new sync token (Push Message);
+    without one for a collection that was removed (it has no token any more)."""
+    token = f"<D:sync-token>{escape(sync_token)}</D:sync-token>" if sync_token else ""
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         f'<P:push-message xmlns:P="{NS}" xmlns:D="{DAV}">'
         f"<P:topic>{escape(topic)}</P:topic>"
-        f"<P:content-update><D:sync-token>{escape(sync_token)}</D:sync-token></P:content-update>"
+        f"<P:content-update>{token}</P:content-update>"
         "</P:push-message>"
     ).encode()

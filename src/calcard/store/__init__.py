@@ -630,6 +630,8 @@ def delete_collection(s: Session, collection: CollectionData, actor: str = "") -
     for collection_id, changes in gone.items():
         reminders.schedule_items(s, "", collection_id, changes, utcnow())
         busy.materialize_items(s, "", collection_id, changes, utcnow())
+    for collection_id in ids:  # a removal is a content update (draft "Push for WebDAV")
+        push.collection_changed(s, collection_id)
 
 
 def create_collection(
