@@ -20,11 +20,11 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from calcard import accounts, store
-from calcard.core import links
+from calcard.core import leases, links
 from calcard.core.config import Settings
 from calcard.core.db import Database
 from calcard.core.models import Collection, Notification, PushSubscription, Reminder
@@ -102,21 +102,7 @@ def claim(s: Session, worker: str, now: datetime, limit: int) -> list[Job]:
         PushSubscription.expires_at > now,
         or_(PushSubscription.lease_until.is_(None), PushSubscription.lease_until < now),
     )
-    ids = s.scalars(
-        select(PushSubscription.id)
-        .where(due)
-        .order_by(PushSubscription.due_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    if not ids:
-        return []
-    s.execute(
-        update(PushSubscription)
-        .where(PushSubscription.id.in_(ids))
-        .values(lease_until=now + LEASE, claimed_by=worker)
-    )
-    rows = s.scalars(select(PushSubscription).where(PushSubscription.id.in_(ids))).all()
+    rows = leases.claim_due(s, PushSubscription, due, limit, now + LEASE, claimed_by=worker)
     jobs = []
     for row in rows:
         job = _browser_job(s, row) if row.kind == BROWSER else _webdav_job(s, row)

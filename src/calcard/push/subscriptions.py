@@ -128,26 +128,9 @@ def register(
         raise wire.refused(wire.PUSH_NOT_AVAILABLE, "only calendars and address books push")
     assert collection is not None  # pushable
     check_push_resource(wanted.push_resource, allow)
-    expires = _lifetime(wanted.expires, now)
-    row = s.scalars(
-        select(PushSubscription).where(
-            PushSubscription.owner == login,
-            PushSubscription.kind == WEBDAV,
-            PushSubscription.collection_id == collection.id,
-            PushSubscription.push_resource == wanted.push_resource,
-        )
-    ).first()
-    if row is not None:
-        row.p256dh, row.auth, row.expires_at, row.path = (
-            wanted.p256dh,
-            wanted.auth,
-            expires,
-            decision.path,
-        )
-        return Registered(row.token, expires, created=False)
-    _check_room(s, login)
-    token = _add(s, login, WEBDAV, collection.id, decision.path, wanted, "", expires, 0)
-    return Registered(token, expires, created=True)
+    return _upsert(
+        s, login, WEBDAV, collection.id, wanted, _lifetime(wanted.expires, now), path=decision.path
+    )
 
 
 def register_browser(
@@ -159,51 +142,37 @@ def register_browser(
     now: datetime,
 ) -> Registered:
     """Register (or renew) a browser's Web Push subscription for ``login``'s reminders and
-    invitation notices; it gets only notices stored from now on."""
+    invitation notices; a new one gets only notices stored from now on."""
     check_push_resource(wanted.push_resource, allow)
-    expires = now + BROWSER_LIFETIME
-    row = s.scalars(
-        select(PushSubscription).where(
-            PushSubscription.owner == login,
-            PushSubscription.kind == BROWSER,
-            PushSubscription.push_resource == wanted.push_resource,
-        )
-    ).first()
-    if row is not None:
-        row.p256dh, row.auth, row.expires_at, row.label = (
-            wanted.p256dh,
-            wanted.auth,
-            expires,
-            label,
-        )
-        return Registered(row.token, expires, created=False)
-    _check_room(s, login)
     last = s.scalar(select(func.max(Notification.id)).where(Notification.owner == login)) or 0
-    token = _add(s, login, BROWSER, None, "", wanted, label, expires, last)
-    return Registered(token, expires, created=True)
-
-
-def _check_room(s: Session, login: str) -> None:
-    count = s.scalar(
-        select(func.count()).select_from(PushSubscription).where(PushSubscription.owner == login)
+    return _upsert(
+        s, login, BROWSER, None, wanted, now + BROWSER_LIFETIME, label=label, cursor=last
     )
-    if (count or 0) >= MAX_PER_OWNER:
-        raise wire.refused(
-            wire.PUSH_NOT_AVAILABLE, f"at most {MAX_PER_OWNER} push subscriptions per person"
-        )
 
 
-def _add(
+def _upsert(
     s: Session,
     login: str,
     kind: str,
     collection_id: int | None,
-    path: str,
     wanted: wire.Registration,
-    label: str,
     expires: datetime,
-    cursor: int,
-) -> str:
+    path: str = "",
+    label: str = "",
+    cursor: int = 0,
+) -> Registered:
+    """Renew ``login``'s subscription of this push resource (keys, expiry), or add it
+    (with a new token, within MAX_PER_OWNER): Subscription Updates."""
+    row = s.scalars(
+        select(PushSubscription).filter_by(
+            owner=login, kind=kind, collection_id=collection_id, push_resource=wanted.push_resource
+        )
+    ).first()
+    if row is not None:
+        row.p256dh, row.auth, row.expires_at = wanted.p256dh, wanted.auth, expires
+        row.path, row.label = path, label[:200]
+        return Registered(row.token, expires, created=False)
+    _check_room(s, login)
     token = secrets.token_urlsafe(24)
     s.add(
         PushSubscription(
@@ -225,7 +194,17 @@ def _add(
         )
     )
     s.flush()
-    return token
+    return Registered(token, expires, created=True)
+
+
+def _check_room(s: Session, login: str) -> None:
+    count = s.scalar(
+        select(func.count()).select_from(PushSubscription).where(PushSubscription.owner == login)
+    )
+    if (count or 0) >= MAX_PER_OWNER:
+        raise wire.refused(
+            wire.PUSH_NOT_AVAILABLE, f"at most {MAX_PER_OWNER} push subscriptions per person"
+        )
 
 
 def remove(s: Session, login: str, token: str, now: datetime) -> bool:
