@@ -20,6 +20,7 @@ from calcard.core.config import Settings
 from calcard.core.errors import Kind
 from calcard.push import wire
 from calcard.sharing import access
+from calcard.store import push as store_push
 from calcard_radicale import (
     collectionget,
     members,
@@ -101,6 +102,8 @@ class CalcardApplication(Application):
 
     def _answer(self, environ):
         state = runtime.begin_request()
+        state.environ = environ
+        store_push.quiet("", None)  # Push-Dont-Notify is per request (push.dont_notify)
         gzip_ok = _accepts_gzip(environ.pop("HTTP_ACCEPT_ENCODING", ""))  # compressed below
         refused = _text_paths(environ) or _malformed_request(environ)
         if refused is not None:

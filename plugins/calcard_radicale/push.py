@@ -20,6 +20,7 @@ from calcard import sharing
 from calcard.core.errors import Refusal
 from calcard.core.times import utcnow
 from calcard.push import subscriptions, vapid, wire
+from calcard.store import push as store_push
 from calcard_radicale import runtime, scheduling, xmldepth
 from calcard_radicale.runtime import session
 
@@ -37,6 +38,26 @@ def registration_url(environ: dict, token: str) -> str:
         host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
         base = f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
     return f"{base}{subscriptions.REGISTRATION_PATH}{token}"
+
+
+def dont_notify(environ: dict, user: str) -> None:
+    """Take the request's ``Push-Dont-Notify`` (draft, Suppressing Notifications) for the
+    changes it makes: ``*`` or quoted registration URLs exactly as ``Location`` gave them;
+    anything else is ignored, and only the user's own registrations are spared."""
+    header = environ.get("HTTP_PUSH_DONT_NOTIFY", "").strip()
+    if not header or not user:
+        store_push.quiet("", None)
+        return
+    if header == "*":
+        store_push.quiet(user, None)
+        return
+    prefix = registration_url(environ, "")
+    tokens = {
+        value.strip().strip('"').removeprefix(prefix)
+        for value in header.split(",")
+        if value.strip().startswith(f'"{prefix}') and value.strip().endswith('"')
+    }
+    store_push.quiet(user, frozenset(tokens - {""}))
 
 
 def register(environ: dict, path: str, user: str, body: bytes) -> types.WSGIResponse:

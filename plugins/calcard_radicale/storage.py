@@ -25,7 +25,7 @@ from calcard.core import names, times
 from calcard.core.errors import Kind, Refusal
 from calcard.sharing import SharedCollection, access
 from calcard.store import CollectionData, ItemData, inbox
-from calcard_radicale import collectionget, comptype, runtime, scheduletag
+from calcard_radicale import collectionget, comptype, push, runtime, scheduletag
 from calcard_radicale import scheduling as scheduling_dav
 from calcard_radicale.runtime import session
 
@@ -502,6 +502,8 @@ class Storage(storage.BaseStorage):
         if mode == "w" and kwargs.get("request") in ("PUT", "DELETE"):
             owners |= _scheduling_owners(pathutils.strip_path(kwargs["path"]))
         runtime.set_actor(user)
+        if mode == "w":
+            push.dont_notify(runtime.request().environ, user)
         with runtime.request_transaction(mode == "w", owners):
             yield
 

@@ -417,3 +417,34 @@ def test_trash_restore_and_removal_of_the_collection_push(server, push):
     topic, token = message(service.messages(sub)[-1])
     assert len(service.messages(sub)) == 3 and token is None and topic
     assert count_subscriptions(server) == 0  # the registration ended with its collection
+
+
+def test_push_dont_notify_spares_only_the_requesters_own(server, push):
+    service, settings = push
+    owner, writer = server.user(), server.user()
+    cal = f"/{owner}/calendar/"
+    with server.backend.db.transaction(write=True, owners=[owner]) as s:
+        sharing.add_share(s, cal, "user", writer, "read-write")
+    own, other, writers = service.subscriber(), service.subscriber(), service.subscriber()
+    own_url = subscribed(server, owner, cal, own)
+    subscribed(server, owner, cal, other)
+    subscribed(server, writer, cal, writers)
+    text = event("q1", "20270104T090000Z", "20270104T100000Z")
+    with server.client(owner) as http:
+        headers = {"Content-Type": "text/calendar", "Push-Dont-Notify": f'"{own_url}", "junk"'}
+        assert http.put(f"{cal}q1.ics", content=text.encode(), headers=headers).status_code == 201
+    send_pushes(settings)
+    assert [len(service.messages(s)) for s in (own, other, writers)] == [0, 1, 1]
+    with server.client(writer) as http:  # "*" spares the writer's own only, never the owner's
+        headers = {"Content-Type": "text/calendar", "Push-Dont-Notify": "*"}
+        answer = http.put(
+            f"{cal}q1.ics", content=text.replace("Meeting", "Moved").encode(), headers=headers
+        )
+        assert answer.status_code == 204, answer.text
+    send_pushes(settings)
+    assert [len(service.messages(s)) for s in (own, other, writers)] == [1, 2, 1]
+    with server.client(writer) as http:  # naming someone else's registration spares nothing
+        headers = {"Content-Type": "text/calendar", "Push-Dont-Notify": f'"{own_url}"'}
+        assert http.delete(f"{cal}q1.ics", headers=headers).status_code in (200, 204)
+    send_pushes(settings)
+    assert [len(service.messages(s)) for s in (own, other, writers)] == [2, 3, 2]

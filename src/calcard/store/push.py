@@ -12,9 +12,10 @@ Rate Limiting); ``calcard.push.dispatch`` sends and clears it.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import ColumnElement, and_, func, not_, update
 from sqlalchemy.orm import Session
 
 from calcard.core.models import PushSubscription
@@ -23,6 +24,26 @@ from calcard.core.times import utcnow
 MERGE = timedelta(seconds=1)  # changes within this moment become one message
 WEBDAV = "webdav"
 BROWSER = "browser"
+# Push-Dont-Notify of the request being served: (login, their registration tokens, or
+# None for all of theirs); set by the DAV adapter for each request.
+_QUIET: ContextVar[tuple[str, frozenset[str] | None] | None] = ContextVar("quiet", default=None)
+
+
+def quiet(login: str, tokens: frozenset[str] | None) -> None:
+    """Spare ``login``'s registrations ``tokens`` (None: all of theirs) the pushes of the
+    changes this context makes next (draft "Push for WebDAV", Suppressing Notifications).
+    Only the requester's own: a registration URL is its registrant's (Security
+    Considerations), so ``*`` cannot silence other people's devices. ``login`` "" ends it."""
+    _QUIET.set((login, tokens) if login else None)
+
+
+def _spared() -> ColumnElement[bool] | None:
+    asked = _QUIET.get()
+    if asked is None:
+        return None
+    login, tokens = asked
+    mine = PushSubscription.owner == login
+    return not_(mine if tokens is None else and_(mine, PushSubscription.token.in_(tokens)))
 
 
 def _mark(s: Session, *where) -> None:
@@ -38,8 +59,13 @@ def _mark(s: Session, *where) -> None:
 
 
 def collection_changed(s: Session, collection_id: int) -> None:
-    """A member of the collection (or the collection) changed: its registrations are due."""
-    _mark(s, PushSubscription.collection_id == collection_id)
+    """A member of the collection (or the collection) changed: its registrations are due
+    (those the request asked to spare, ``quiet``, excepted)."""
+    spared = _spared()
+    if spared is None:
+        _mark(s, PushSubscription.collection_id == collection_id)
+    else:
+        _mark(s, PushSubscription.collection_id == collection_id, spared)
 
 
 def owner_notified(s: Session, owner: str) -> None:
