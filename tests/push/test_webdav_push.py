@@ -21,7 +21,7 @@ from calcard.core.times import utcnow
 from calcard.push import dispatch
 
 from conftest import PASSWORD, Subscriber, sync_report
-from helpers import event, send_pushes
+from helpers import api_import, event, send_pushes
 
 P = "https://bitfire.at/webdav-push"
 PUSH_PROPS = (
@@ -448,3 +448,14 @@ def test_push_dont_notify_spares_only_the_requesters_own(server, push):
         assert http.delete(f"{cal}q1.ics", headers=headers).status_code in (200, 204)
     send_pushes(settings)
     assert [len(service.messages(s)) for s in (own, other, writers)] == [2, 3, 2]
+
+
+def test_an_import_pushes_once(server, push):
+    service, settings = push
+    login = server.user()
+    sub = service.subscriber()
+    subscribed(server, login, f"/{login}/calendar/", sub)
+    with server.client(login) as http:
+        api_import(http, "google.ics", f"/{login}/calendar/")
+    send_pushes(settings)
+    assert len(service.messages(sub)) == 1

@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from calcard import accounts, store
@@ -67,7 +67,11 @@ class Job:
 
 
 def run(db: Database, settings: Settings, worker: str, now: datetime, limit: int = 50) -> int:
-    """Claim and send what is due; returns how many subscriptions were handled."""
+    """Claim and send what is due; returns how many subscriptions were handled. Asks
+    first in a read transaction: a round with nothing due takes no write lock."""
+    with db.transaction() as s:
+        if s.scalar(select(PushSubscription.id).where(_due(now)).limit(1)) is None:
+            return 0
     with db.transaction(write=True) as s:
         jobs = claim(s, worker, now, limit)
         key = vapid.signer(s) if jobs else None
@@ -97,18 +101,22 @@ def run(db: Database, settings: Settings, worker: str, now: datetime, limit: int
 def claim(s: Session, worker: str, now: datetime, limit: int) -> list[Job]:
     """Take up to ``limit`` due subscriptions; those with nothing left to send are
     settled here (no access any more: removed; no new notice: no longer due)."""
-    due = and_(
-        PushSubscription.due_at <= now,
-        PushSubscription.expires_at > now,
-        or_(PushSubscription.lease_until.is_(None), PushSubscription.lease_until < now),
-    )
-    rows = leases.claim_due(s, PushSubscription, due, limit, now + LEASE, claimed_by=worker)
+    rows = leases.claim_due(s, PushSubscription, _due(now), limit, now + LEASE, claimed_by=worker)
     jobs = []
     for row in rows:
         job = _browser_job(s, row) if row.kind == BROWSER else _webdav_job(s, row)
         if job is not None:
             jobs.append(job)
     return jobs
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Marked by a change, not expired, not claimed (or its claim's lease ran out)."""
+    return and_(
+        PushSubscription.due_at <= now,
+        PushSubscription.expires_at > now,
+        or_(PushSubscription.lease_until.is_(None), PushSubscription.lease_until < now),
+    )
 
 
 def _target(row: PushSubscription) -> sending.Target:
