@@ -14,7 +14,7 @@ from calcard.core.models import PushSubscription, Reminder
 from calcard.worker import Dispatcher
 
 from conftest import Subscriber, b64url
-from helpers import invitation, send_pushes, web_session
+from helpers import invitation, put_event, send_pushes, web_session
 
 ALARM_EVENT = (  # a display alarm: the browser channel
     "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n"
@@ -51,13 +51,7 @@ def test_browser_gets_its_reminders_and_stops_a_repeating_one(server, push):
     subscribe(server, login, sub)
     start = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
     text = ALARM_EVENT.format(uid="wp1", start=start)
-    with server.client(login) as http:
-        answer = http.put(
-            f"/{login}/calendar/wp1.ics",
-            content=text.encode(),
-            headers={"Content-Type": "text/calendar"},
-        )
-        assert answer.status_code == 201, answer.text
+    put_event(server, login, "wp1", text)
     with server.backend.db.transaction(write=True) as s:  # a repeating one, on the browser channel
         row = s.scalars(
             select(Reminder).where(Reminder.owner == login, Reminder.channel == "display")
@@ -95,13 +89,9 @@ def test_invitation_notice_reaches_the_invitees_browser_and_its_phone(server, pu
         )
         assert answer.status_code == 201, answer.text
     start = datetime(2027, 3, 1, 9, tzinfo=UTC)
-    with server.client(organizer) as http:
-        answer = http.put(
-            f"/{organizer}/calendar/inv1.ics",
-            content=invitation("inv1", organizer, [f"{guest}@example.com"], start).encode(),
-            headers={"Content-Type": "text/calendar"},
-        )
-        assert answer.status_code == 201, answer.text
+    put_event(
+        server, organizer, "inv1", invitation("inv1", organizer, [f"{guest}@example.com"], start)
+    )
     send_pushes(settings)
     [notice] = notices(service, browser)
     assert notice["title"] == "Invitation: Planning inv1" and "stop" not in notice
