@@ -5,16 +5,16 @@ calendar or address book (draft "Push for WebDAV") or a browser subscribed for
 reminders and invitation notices (RFC 8030 Push API). The VAPID key pair (RFC 8292)
 every node signs with is a ``server_secrets`` row, made on first use.
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-02 00:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020"
-down_revision = "0019"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
