@@ -103,8 +103,11 @@ def test_service_worker_shows_a_pushed_reminder_with_its_stop_action(page, serve
         "ServiceWorker.workerRegistrationUpdated",
         lambda e: registrations.extend(r["registrationId"] for r in e["registrations"]),
     )
+    until(page, "async () => !!(await navigator.serviceWorker.ready).active")
     cdp.send("ServiceWorker.enable")
-    page.wait_for_timeout(500)
+    deadline = time.monotonic() + 10
+    while not registrations and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
     assert registrations
     data = {
         "title": "Standup",
