@@ -30,6 +30,15 @@ ARGS = [
     "--disable-sync",
 ]
 ZONE = "Europe/Zurich"
+# Chromium has no push service in a Playwright context (it logs an error for the Push API in
+# incognito), so pages get a PushManager that declines; test_web_push installs one that works.
+NO_PUSH = """Object.defineProperty(ServiceWorkerRegistration.prototype, "pushManager", {
+  configurable: true,
+  get: () => ({
+    getSubscription: async () => null,
+    subscribe: async () => { throw new DOMException("no push service in tests", "AbortError"); },
+  }),
+});"""
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
@@ -54,6 +63,7 @@ def browser_page(browser: Browser, server, timezone_id: str) -> Iterator[Page]:
         base_url=server.url, timezone_id=timezone_id, viewport={"width": 1280, "height": 900}
     )
     context.grant_permissions(["notifications"], origin=server.url)
+    context.add_init_script(NO_PUSH)
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

@@ -6,29 +6,39 @@ use another server. Each session creates and drops its own databases.
 
 from __future__ import annotations
 
+import base64
 import email
+import json
 import os
 import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import http_ece
 import httpx
 import psycopg
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, utils
+from sqlalchemy import delete, select
 
 from calcard import accounts, sharing
 from calcard.accounts import rooms
+from calcard.core.config import Settings, load_settings
 from calcard.core.db import Database
-from calcard.core.models import Membership, Organization, User
+from calcard.core.models import Membership, Organization, PushSubscription, User
+from calcard.push import vapid
 
 pytest_plugins = ["browser"]  # the browser fixtures of the test_web_* modules
 
@@ -334,3 +344,182 @@ def people(server):
         accounts.set_user(s, colleague, timezone="Europe/Zurich")
         sharing.add_share(s, f"/{colleague}/calendar/", "user", organizer, "read")
     return organizer, colleague, org
+
+
+# --- a loopback push service (RFC 8030) ----------------------------------------------
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass
+class Subscriber:
+    """A user agent's push subscription: the URL on the push service, its P-256 key pair
+    and auth secret (RFC 8291 §2), so messages to it can be decrypted."""
+
+    url: str
+    key: ec.EllipticCurvePrivateKey = field(
+        default_factory=lambda: ec.generate_private_key(ec.SECP256R1())
+    )
+    auth: bytes = field(default_factory=lambda: os.urandom(16))
+
+    @property
+    def p256dh(self) -> str:
+        point = self.key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        return b64url(point)
+
+    def register_body(self, trigger: bool = True, encoding: bool = True, expires: str = "") -> str:
+        """A ``push-register`` body as DAVx5 sends it (before 4.5.20: no trigger and no
+        content-encoding)."""
+        return (
+            '<?xml version="1.0" encoding="utf-8"?>'
+            '<P:push-register xmlns:P="https://bitfire.at/webdav-push" xmlns:D="DAV:">'
+            "<P:subscription><P:web-push-subscription>"
+            f"<P:push-resource>{self.url}</P:push-resource>"
+            + ("<P:content-encoding>aes128gcm</P:content-encoding>" if encoding else "")
+            + f'<P:subscription-public-key type="p256dh">{self.p256dh}</P:subscription-public-key>'
+            f"<P:auth-secret>{b64url(self.auth)}</P:auth-secret>"
+            "</P:web-push-subscription></P:subscription>"
+            + (
+                "<P:trigger><P:content-update><D:depth>1</D:depth></P:content-update></P:trigger>"
+                if trigger
+                else ""
+            )
+            + (f"<P:expires>{expires}</P:expires>" if expires else "")
+            + "</P:push-register>"
+        )
+
+
+@dataclass
+class Delivered:
+    """One message the push service accepted: its request headers and decrypted body."""
+
+    path: str
+    headers: dict[str, str]
+    plaintext: bytes
+    claims: dict
+
+
+class PushService:
+    """A real HTTP listener standing in for a push service (RFC 8030 §5).
+
+    It checks each POST as a real one would, and more: the VAPID JWT (RFC 8292) is
+    verified against ``vapid_key`` (the key the server advertises), its ``aud`` is this
+    service's origin and ``exp`` at most 24 hours ahead; the body is decrypted
+    (RFC 8291, aes128gcm) with the subscriber's keys. A failed check is answered 400
+    and recorded in ``rejected``; ``answers`` sets another status for a path (410).
+    """
+
+    def __init__(self) -> None:
+        self.vapid_key = ""
+        self.subscribers: dict[str, Subscriber] = {}
+        self.delivered: list[Delivered] = []
+        self.rejected: list[str] = []
+        self.answers: dict[str, int] = {}
+        self.lock = threading.Lock()
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server API)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status = service.receive(self.path, dict(self.headers), body)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.origin = f"http://127.0.0.1:{self.httpd.server_port}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def subscriber(self) -> Subscriber:
+        """A new subscription on this service."""
+        sub = Subscriber(f"{self.origin}/push/{uuid.uuid4().hex}")
+        self.subscribers[sub.url.removeprefix(self.origin)] = sub
+        return sub
+
+    def receive(self, path: str, headers: dict[str, str], body: bytes) -> int:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        try:
+            claims = self._check_vapid(lowered.get("authorization", ""))
+            if (
+                lowered.get("content-encoding") != "aes128gcm"
+                or not lowered.get("ttl", "").isdigit()
+            ):
+                raise ValueError("Content-Encoding aes128gcm and TTL are required")
+            sub = self.subscribers[path]
+            plaintext = http_ece.decrypt(
+                body, private_key=sub.key, auth_secret=sub.auth, version="aes128gcm"
+            )
+        except (ValueError, KeyError, InvalidSignature, http_ece.ECEException) as exc:
+            with self.lock:
+                self.rejected.append(f"{path}: {exc!r}")
+            return 400
+        status = self.answers.get(path, 201)
+        if status == 201:
+            with self.lock:
+                self.delivered.append(Delivered(path, lowered, plaintext, claims))
+        return status
+
+    def _check_vapid(self, header: str) -> dict:
+        scheme, _, rest = header.partition(" ")
+        if scheme.lower() != "vapid":
+            raise ValueError(f"not a vapid Authorization: {header!r}")
+        parts = dict(p.strip().split("=", 1) for p in rest.split(","))
+        if not self.vapid_key or parts["k"] != self.vapid_key:
+            raise ValueError("k= is not the advertised VAPID key")
+        head, payload, signature = parts["t"].split(".")
+        if json.loads(unb64url(head)) != {"typ": "JWT", "alg": "ES256"}:
+            raise ValueError("not an ES256 JWT")
+        raw = unb64url(signature)
+        public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), unb64url(parts["k"]))
+        public.verify(
+            utils.encode_dss_signature(int.from_bytes(raw[:32]), int.from_bytes(raw[32:])),
+            f"{head}.{payload}".encode(),
+            ec.ECDSA(hashes.SHA256()),
+        )
+        claims = json.loads(unb64url(payload))
+        if claims["aud"] != self.origin or not time.time() < claims["exp"] <= time.time() + 86400:
+            raise ValueError(f"bad aud or exp: {claims}")
+        return claims
+
+    def messages(self, sub: Subscriber) -> list[Delivered]:
+        with self.lock:
+            return [d for d in self.delivered if self.origin + d.path == sub.url]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+
+
+@pytest.fixture
+def push_service() -> Iterator[PushService]:
+    """A loopback push service (see ``PushService``)."""
+    service = PushService()
+    yield service
+    service.close()
+
+
+@pytest.fixture
+def push(server, push_service) -> tuple[PushService, Settings]:
+    """The push service, told the deployment's VAPID key, and settings for a test-run
+    dispatcher (``helpers.send_pushes``); earlier tests' subscriptions are gone."""
+    with server.backend.db.transaction(write=True) as s:
+        s.execute(delete(PushSubscription))
+        push_service.vapid_key = vapid.public_key(s)
+    settings = Settings(
+        data_dir=load_settings().data_dir,
+        database_url=server.backend.url,
+        base_url=server.url,
+        mail_from="calcard@example.com",
+        outbound_allow="127.0.0.0/8",  # the loopback push service
+    )
+    return push_service, settings

@@ -21,6 +21,9 @@ from PIL import Image
 
 from calcard.cli import main as calcard_main
 from calcard.core.config import Settings
+from calcard.core.db import Database
+from calcard.core.times import utcnow
+from calcard.push import dispatch as push_dispatch
 from calcard.worker import Dispatcher
 
 from conftest import PASSWORD, report
@@ -131,6 +134,21 @@ def many_events(count: int) -> str:
         )
     parts.append("END:VCALENDAR\r\n")
     return "".join(parts)
+
+
+# --- push ----------------------------------------------------------------------------
+
+
+def send_pushes(
+    settings: Settings,
+    moment: datetime | None = None,
+    worker: str = "test",
+    db: Database | None = None,
+) -> int:
+    """The dispatcher's push round (``calcard.push.dispatch``), a moment after the
+    changes (they are merged for one second); how many subscriptions it handled."""
+    moment = moment or utcnow() + timedelta(seconds=2)
+    return push_dispatch.run(db or Database(settings.database_url), settings, worker, moment)
 
 
 # --- the JSON API --------------------------------------------------------------------

@@ -18,12 +18,15 @@ from radicale.log import logger
 from calcard.core import db, recurrence, timebounds
 from calcard.core.config import Settings
 from calcard.core.errors import Kind
+from calcard.push import wire
 from calcard.sharing import access
+from calcard.store import push as store_push
 from calcard_radicale import (
     collectionget,
     members,
     move,
     principals,
+    push,
     query,
     runtime,
     scheduletag,
@@ -99,6 +102,8 @@ class CalcardApplication(Application):
 
     def _answer(self, environ):
         state = runtime.begin_request()
+        state.environ = environ
+        store_push.quiet("", None)  # Push-Dont-Notify is per request (push.dont_notify)
         gzip_ok = _accepts_gzip(environ.pop("HTTP_ACCEPT_ENCODING", ""))  # compressed below
         refused = _text_paths(environ) or _malformed_request(environ)
         if refused is not None:
@@ -127,10 +132,12 @@ class CalcardApplication(Application):
             root = super()._read_xml_request_body(environ, request_info)
         except DefusedXmlException as exc:
             raise RuntimeError(f"forbidden XML construct: {exc}") from exc
-        if root is not None and environ["REQUEST_METHOD"] == "PROPFIND" and not len(root):
-            # RFC 4918 §14.20: propfind holds propname, allprop or prop; Radicale reads root[0]
-            runtime.refuse(400, "a PROPFIND body names propname, allprop or prop")
-            raise RuntimeError("empty PROPFIND body element")
+        if root is not None and environ["REQUEST_METHOD"] == "PROPFIND":
+            if not len(root):
+                # RFC 4918 §14.20: propfind holds propname, allprop or prop; Radicale reads root[0]
+                runtime.refuse(400, "a PROPFIND body names propname, allprop or prop")
+                raise RuntimeError("empty PROPFIND body element")
+            runtime.request().propfind = root[0].tag.rpartition("}")[2]  # for push.fill
         return root
 
     def do_REPORT(self, environ, base_prefix, path, user, user_groups, request_info):
@@ -328,14 +335,19 @@ class CalcardApplication(Application):
     def do_POST(self, environ, base_prefix, path, user, user_groups, request_info):
         if user and scheduling.is_outbox(path, user):
             return scheduling.outbox_post(scheduling.read_body(environ), user)
+        body = scheduling.read_body(environ) if user else b""
+        if wire.is_push_register(body):
+            return push.register(environ, path, user, body)
         return super().do_POST(environ, base_prefix, path, user, user_groups, request_info)
 
     def __call__(self, environ, start_response):
-        """Advertise server-side scheduling (RFC 6638 §2.1) in every DAV header."""
+        """Advertise server-side scheduling (RFC 6638 §2.1) and WebDAV-Push (its draft's
+        Service Detection) in every DAV header."""
 
         def with_auto_schedule(status, headers, exc_info=None):
             headers = [
-                (k, f"{v}, calendar-auto-schedule" if k.lower() == "dav" else v) for k, v in headers
+                (k, push.with_class(f"{v}, calendar-auto-schedule") if k.lower() == "dav" else v)
+                for k, v in headers
             ]
             if exc_info is None:  # some callers' start_response takes two arguments
                 return start_response(status, headers)
@@ -346,6 +358,7 @@ class CalcardApplication(Application):
     def _xml_response(self, xml_content, request_info):
         scheduling.advertise(xml_content)
         scheduletag.fill(xml_content)
+        push.fill(xml_content)
         synclimit.mark_truncated(xml_content)
         return super()._xml_response(xml_content, request_info)
 

@@ -94,6 +94,8 @@ class RequestState:
     sync_truncated: bool = False  # whether the sync page was cut at that limit
     sync_href: str = ""  # the request-URI, for the 507 response of a cut page
     serve: Any = None  # a GET of a whole collection: what app.py streams (collectionget.Wanted)
+    propfind: str = ""  # a PROPFIND body's kind: prop | propname | allprop (push.py)
+    environ: dict = field(default_factory=dict)  # the WSGI environ (push.py's headers)
 
 
 class _Refused(Exception):

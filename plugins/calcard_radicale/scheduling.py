@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import posixpath
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from http import client
 from urllib.parse import unquote
@@ -168,10 +169,14 @@ def _show_box(response: ET.Element, kind: str, href: str) -> None:
 
 
 def answer_missing(
-    response: ET.Element, tag: str, href: str | None = None, text: str | None = None
+    response: ET.Element,
+    tag: str,
+    href: str | None = None,
+    text: str | None = None,
+    children: Iterable[ET.Element] = (),
 ) -> None:
     """Move a property Radicale answered 404 to the 200 propstat, with ``href`` (or
-    ``text``) as value."""
+    ``text``, or ``children``) as value."""
     for missing in response.findall(_tag(DAV, "propstat")):
         if "404" not in (missing.findtext(_tag(DAV, "status")) or ""):
             continue
@@ -183,12 +188,13 @@ def answer_missing(
         if href is not None:
             ET.SubElement(element, _tag(DAV, "href")).text = href
         element.text = text
-        _found_props(response).append(element)
+        element.extend(children)
+        found_props(response).append(element)
         if not len(prop):
             response.remove(missing)
 
 
-def _found_props(response: ET.Element) -> ET.Element:
+def found_props(response: ET.Element) -> ET.Element:
     """The <prop> of the 200 propstat, made when the answer had none."""
     found = _propstat(response, "200")
     if found is None:

@@ -25,11 +25,10 @@ from calcard.core import names, times
 from calcard.core.errors import Kind, Refusal
 from calcard.sharing import SharedCollection, access
 from calcard.store import CollectionData, ItemData, inbox
-from calcard_radicale import collectionget, comptype, runtime, scheduletag
+from calcard_radicale import collectionget, comptype, push, runtime, scheduletag
 from calcard_radicale import scheduling as scheduling_dav
 from calcard_radicale.runtime import session
 
-SYNC_PREFIX = "http://calcard.org/ns/sync/"
 SUFFIX = {"VCALENDAR": ".ics", "VADDRESSBOOK": ".vcf"}
 # The root has no row and no modification time.
 ROOT = CollectionData(id=0, path="", owner="", tag="", props={}, revision=0, updated_at=None)  # type: ignore[arg-type]
@@ -175,9 +174,9 @@ class Collection(storage.BaseCollection):
         """``{lineage}{id}-{revision}``, and ``-{href}`` (percent-encoded) for a truncated
         page's end. The lineage (empty until a restore, migration 0018) keeps a token of
         the database a backup was taken from from being taken for the restored one's."""
-        head = f"{SYNC_PREFIX}{self._data.lineage}{self._data.id}"
         if position is None:
-            return f"{head}-{self._data.revision}"
+            return store.sync_token(self._data)
+        head = f"{store.SYNC_PREFIX}{self._data.lineage}{self._data.id}"
         after = quote(position.href or "", safe="")
         return f"{head}-{position.revision}-{after}"
 
@@ -185,7 +184,7 @@ class Collection(storage.BaseCollection):
         """Where ``token`` stands; Radicale answers ValueError with 403 and the
         DAV:valid-sync-token precondition (RFC 6578 §3.2)."""
         try:
-            head = SYNC_PREFIX + self._data.lineage
+            head = store.SYNC_PREFIX + self._data.lineage
             if not token.startswith(head):
                 raise ValueError
             collection_id, revision, *after = token.removeprefix(head).split("-", 2)
@@ -503,6 +502,8 @@ class Storage(storage.BaseStorage):
         if mode == "w" and kwargs.get("request") in ("PUT", "DELETE"):
             owners |= _scheduling_owners(pathutils.strip_path(kwargs["path"]))
         runtime.set_actor(user)
+        if mode == "w":
+            push.dont_notify(runtime.request().environ, user)
         with runtime.request_transaction(mode == "w", owners):
             yield
 

@@ -3,8 +3,9 @@
 Each round queues the birthday notifications (``contacts.birthdays``, every few
 minutes), runs the hourly housekeeping (trash purge, old inbox messages, the
 holiday calendars' window), extends the reminder schedule and the occurrence
-index (``store.reminders``, ``store.busy``), then sends queued mail and the due
-reminders (``reminders.dispatch``, which says how claims survive a crash).
+index (``store.reminders``, ``store.busy``), then sends queued mail, due push
+messages (``push.dispatch``) and the due reminders (``reminders.dispatch``,
+which says how claims survive a crash).
 Runs inside `calcard serve` and as `calcard reminders run`, on any number of
 nodes.
 """
@@ -23,6 +24,7 @@ from calcard.contacts import birthdays
 from calcard.core import times
 from calcard.core.config import Settings
 from calcard.core.db import Database, describe, unavailable
+from calcard.push import dispatch as push
 from calcard.reminders import dispatch
 from calcard.store import busy, inbox, reminders
 
@@ -62,7 +64,7 @@ class Dispatcher:
             reminders.extend_horizon(s, now)
             busy.extend_windows(s, now)
             jobs = dispatch.claim(s, self.worker, now, self.grace, limit)
-        mailed = self.sender.send_mail(now)
+        mailed = self.sender.send_mail(now) + push.run(self.db, self.settings, self.worker, now)
         for done, job in enumerate(jobs):
             if self.stopping.is_set():
                 with self.db.transaction(write=True) as s:
@@ -72,9 +74,11 @@ class Dispatcher:
         return mailed + len(jobs)
 
     def housekeeping(self, now: datetime) -> None:
-        """The hourly part: old trash and inbox messages go, holiday calendars move on."""
+        """The hourly part: old trash, inbox messages and expired push subscriptions go,
+        holiday calendars move on."""
         trash.purge(self.db, now)
         inbox.purge(self.db, now)
+        push.purge_expired(self.db, now)
         public_holidays.refresh_due(self.db, now.date())
         self._purged = now
 

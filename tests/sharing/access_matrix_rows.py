@@ -166,6 +166,20 @@ OUTBOX_POST = (
     "ORGANIZER:mailto:{owner}@example.com\r\nATTENDEE:mailto:{member}@example.com\r\n"
     "END:VFREEBUSY\r\nEND:VCALENDAR\r\n"
 )
+# A push subscription on the loopback (CALCARD_OUTBOUND_ALLOW of the test servers).
+PUSH_KEY = "BCbzhaTd5mkEuIyXCASEWSUOOjTCyQqsw5Dn4x7LVOOeEHzU_SOSYiabdBIfjY4fdNZv1RnUvFXGxN5qJIjylC0"
+PUSH_REGISTER = (
+    '<?xml version="1.0"?><P:push-register xmlns:P="https://bitfire.at/webdav-push">'
+    "<P:subscription><P:web-push-subscription>"
+    "<P:push-resource>http://127.0.0.1:9/push/{uuid}</P:push-resource>"
+    f'<P:subscription-public-key type="p256dh">{PUSH_KEY}</P:subscription-public-key>'
+    "<P:auth-secret>AAAAAAAAAAAAAAAAAAAAAA</P:auth-secret>"
+    "</P:web-push-subscription></P:subscription></P:push-register>"
+)
+PUSH_BROWSER = (
+    '{{"endpoint": "http://127.0.0.1:9/push/{uuid}", '
+    f'"keys": {{{{"p256dh": "{PUSH_KEY}", "auth": "AAAAAAAAAAAAAAAAAAAAAA"}}}}}}}}'
+)
 D1 = {"Depth": "1", **XML}
 D0 = {"Depth": "0", **XML}
 
@@ -396,6 +410,18 @@ def dav_rows() -> list[Row]:
             cells(OWNER_SIDE, "200", deny="405", gone_session="405", anonymous="405"),
             OUTBOX_POST,
             {"Content-Type": "text/calendar; charset=utf-8; method=REQUEST"},
+        )
+    )
+    # WebDAV-Push: who may read may subscribe; the door hides the calendar from the rest.
+    rows.append(
+        Row(
+            "dav-push",
+            "POST",
+            "dav:calendar",
+            "{cal}",
+            cells(READERS, "201", deny="404", gone_session="405", anonymous="405"),
+            PUSH_REGISTER,
+            XML,
         )
     )
     return rows
@@ -1177,6 +1203,24 @@ def api_rows() -> list[Row]:
             "/api/import-jobs/{id}",
             "/api/import-jobs/{job_id}",
             cells(("owner", "app_password"), deny="404"),
+        ),
+        # Push: everyone their own; a registration URL is its registrant's alone.
+        api("api-push", "GET", "/api/push/key", expect=cells(LIVE, "200")),
+        api("api-push", "GET", "/api/push/subscriptions", expect=cells(LIVE, "200")),
+        api(
+            "api-push",
+            "POST",
+            "/api/push/browser",
+            expect=cells(LIVE, "200"),
+            body=PUSH_BROWSER,
+        ),
+        api(
+            "api-push",
+            "DELETE",
+            "/api/push/registrations/{token}",
+            "/api/push/registrations/{fresh_token}",
+            cells(OWNER_SIDE, "204", deny="404"),
+            fresh="push_registration",
         ),
     ]
     return rows

@@ -44,6 +44,8 @@ from calcard.web.api.common import ApiContext
 from access_matrix_rows import (
     ACTORS,
     OWNER_READERS,
+    PUSH_REGISTER,
+    XML,
     Row,
     all_rows,
 )
@@ -72,6 +74,7 @@ SNAPSHOT = {
     "import_jobs": (),
     "rooms": (),
     "reminders": ("lease_until", "claimed_by"),
+    "push_subscriptions": (),
 }
 
 
@@ -470,6 +473,10 @@ def _fresh(w: World, kind: str | None) -> dict[str, str]:
             assert found is not None, "the alarm made no reminder"
             signature = links.sign(s, dispatch.stop_purpose(s.get(Reminder, found)))
         return {"fresh_id": str(found), "fresh_query": urlencode({"sig": signature})}
+    if kind == "push_registration":  # the owner's phone subscribed to the calendar
+        body = PUSH_REGISTER.format(uuid=u).encode()
+        made = _ok(http.post(v["cal"], content=body, headers=XML))
+        return {"fresh_token": made.headers["location"].rsplit("/", 1)[1]}
     raise AssertionError(f"no factory {kind!r}")
 
 

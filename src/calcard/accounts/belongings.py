@@ -7,9 +7,9 @@ with them, in the same transaction: their collections with every item (the
 trash included: it is not kept under a tombstone, since nobody could restore
 it to anyone and a departed person's data should not outlive the account;
 the operator's recourse is ``calcard backup``), the derived rows (occurrences,
-reminders, notifications), their import jobs, pending outgoing mail, login
-failures, web sessions, app passwords, and the shares aimed at them. A new
-user with the same login then starts empty.
+reminders, notifications), their push subscriptions, their import jobs, pending
+outgoing mail, login failures, web sessions, app passwords, and the shares aimed
+at them. A new user with the same login then starts empty.
 
 Rows that reference the user by id with ON DELETE CASCADE (memberships,
 workgroup memberships, app passwords, web sessions, rooms) go with the user
@@ -31,6 +31,7 @@ from calcard.core.models import (
     Notification,
     Occurrence,
     OutgoingMail,
+    PushSubscription,
     Reminder,
     ReminderItem,
     Share,
@@ -43,7 +44,7 @@ def delete_belongings(s: Session, user: User) -> None:
     """Delete for good everything of ``user`` except the user row itself."""
     login = user.login
     ids = list(s.scalars(select(Collection.id).where(Collection.owner == login)))
-    for model in (Occurrence, IndexedItem, Reminder, ReminderItem):
+    for model in (Occurrence, IndexedItem, Reminder, ReminderItem, PushSubscription):
         s.execute(delete(model).where(or_(model.owner == login, model.collection_id.in_(ids))))
     # Items, sync-log rows, shares given, public links, merges go by ON DELETE CASCADE.
     s.execute(delete(Collection).where(Collection.id.in_(ids)))

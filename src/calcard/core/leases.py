@@ -1,4 +1,4 @@
-"""Claiming due rows of a delivery queue (reminders, outgoing mail) under a lease.
+"""Claiming due rows of a delivery queue (reminders, outgoing mail, push) under a lease.
 
 Any number of dispatchers on any number of machines take rows with ``SKIP
 LOCKED`` (PostgreSQL; SQLite's write lock already serializes them), so no row is
@@ -16,9 +16,9 @@ from typing import TypeVar
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
-from calcard.core.models import OutgoingMail, Reminder
+from calcard.core.models import OutgoingMail, PushSubscription, Reminder
 
-Queued = TypeVar("Queued", Reminder, OutgoingMail)
+Queued = TypeVar("Queued", Reminder, OutgoingMail, PushSubscription)
 
 
 def claim_due(
@@ -29,8 +29,8 @@ def claim_due(
     lease_until: datetime,
     **values: object,
 ) -> Sequence[Queued]:
-    """Take up to ``limit`` rows matching ``due``, earliest first, as ``sending`` until
-    ``lease_until`` (with ``values`` set too)."""
+    """Take up to ``limit`` rows matching ``due``, earliest first, until ``lease_until``,
+    with ``values`` set too (``status="sending"`` for a queue with a status)."""
     ids = s.scalars(
         select(model.id)
         .where(due)
@@ -40,11 +40,7 @@ def claim_due(
     ).all()
     if not ids:
         return []
-    s.execute(
-        update(model)
-        .where(model.id.in_(ids))
-        .values(status="sending", lease_until=lease_until, **values)
-    )
+    s.execute(update(model).where(model.id.in_(ids)).values(lease_until=lease_until, **values))
     return s.scalars(select(model).where(model.id.in_(ids)).order_by(model.due_at)).all()
 
 

@@ -45,7 +45,7 @@ def claim(s: Session, now: datetime, limit: int = 50) -> Sequence[OutgoingMail]:
         and_(OutgoingMail.status == "pending", OutgoingMail.due_at <= now),
         and_(OutgoingMail.status == "sending", OutgoingMail.lease_until < now),
     )
-    return leases.claim_due(s, OutgoingMail, due, limit, now + LEASE)
+    return leases.claim_due(s, OutgoingMail, due, limit, now + LEASE, status="sending")
 
 
 def record(s: Session, mail_id: int, now: datetime, error: str | None) -> None:

@@ -347,6 +347,50 @@ class ServerSecret(Base):
     value: Mapped[str] = mapped_column(String(200))
 
 
+class PushSubscription(Base):
+    """A push subscription: a WebDAV-Push registration of a collection (``kind`` webdav,
+    draft "Push for WebDAV") or a browser's Web Push subscription (``kind`` browser, for
+    reminders and invitation notices with the tab closed; ``collection_id`` None).
+
+    ``token`` is the registration URL's last segment (canonical, random), ``owner`` the
+    registrant and ``path`` the collection path they registered through (a sharee's
+    alias, re-checked with the door before each send). ``due_at`` is set by a change
+    (``store.push``) and cleared once a message went out; ``changes`` counts changes, so
+    one arriving during a send is not lost. ``cursor``: the last notification a
+    browser got.
+    """
+
+    __tablename__ = "push_subscriptions"
+    __table_args__ = (
+        Index("ix_push_subscriptions_collection", "collection_id"),
+        Index("ix_push_subscriptions_owner", "owner", "kind"),
+        Index("ix_push_subscriptions_due", "due_at"),
+        Index("ix_push_subscriptions_expires", "expires_at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(10))  # webdav | browser
+    collection_id: Mapped[int | None] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE")
+    )
+    path: Mapped[str] = mapped_column(String(1000), default="")
+    push_resource: Mapped[str] = mapped_column(String(2000))
+    p256dh: Mapped[str] = mapped_column(String(100))
+    auth: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    changes: Mapped[int] = mapped_column(BigInteger, default=0)
+    cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(String(1000), default="")
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_by: Mapped[str] = mapped_column(String(100), default="")
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Occurrence(Base):
     """One materialized occurrence of a calendar item's VEVENTs or VTODOs.
 

@@ -1,4 +1,4 @@
-"""Outbound HTTP (chat webhooks, later WebDAV-Push) that cannot be turned against the inside.
+"""Outbound HTTP (chat webhooks, push messages) that cannot be turned against the inside.
 
 A user chooses the URL, so without a guard the server would post to its own
 loopback, to the private network behind it or to a cloud metadata service
@@ -134,6 +134,29 @@ def check_url(url: str, allow: str) -> None:
         reason = policy(allow).refusal(host, address)
         if reason:
             raise Refused(reason)
+
+
+def operator_allowed(url: str, allow: str) -> bool:
+    """Whether the operator named the URL's host in ``allow`` (CALCARD_OUTBOUND_ALLOW), by
+    name or with every address it resolves to inside an allowed network: only there may
+    a push resource be plain ``http`` (RFC 8030 §8 wants TLS everywhere else)."""
+    parts = urlsplit(url)
+    try:
+        host, port = (parts.hostname or "").rstrip("."), parts.port or 80
+    except ValueError:  # a bad port
+        return False
+    guard = policy(allow)
+    if not host:
+        return False
+    if host in guard.hosts:
+        return True
+    try:
+        addresses = resolve(host, port)
+    except Refused:
+        return False
+    return bool(addresses) and all(
+        any((_embedded(a) or a) in n for n in guard.networks) for a in addresses
+    )
 
 
 class _GuardedBackend(httpcore.SyncBackend):

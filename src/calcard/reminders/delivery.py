@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from calcard.core import outbound
 from calcard.core.models import Notification
+from calcard.store import push
 
 log = logging.getLogger("calcard.delivery")
 CHAT_UNREACHABLE = "the chat webhook could not be reached"
@@ -94,6 +95,8 @@ def _redacted(url: str) -> str:
 
 
 def notify_browser(s: Session, owner: str, reminder_id: int | None, title: str, body: str) -> None:
-    """Stored, so every web session on every node sees it (the SSE stream polls)."""
+    """Stored, so every web session on every node sees it (the SSE stream polls), and
+    sent to the owner's browsers by Web Push (``store.push``), for closed tabs."""
     s.add(Notification(owner=owner, reminder_id=reminder_id, title=title, body=body))
     s.flush()
+    push.owner_notified(s, owner)

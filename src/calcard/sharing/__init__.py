@@ -29,6 +29,7 @@ from calcard.core.models import (
     Workgroup,
     WorkgroupMember,
 )
+from calcard.store import push
 
 ACCESS_LEVELS = ("read", "read-write")
 TARGET_KINDS = ("user", "group", "org")
@@ -210,6 +211,7 @@ def add_share(
     else:
         share.access = access
     s.flush()
+    push.collection_changed(s, collection.id)  # subscribers learn; a sharee's access is re-checked
 
 
 def remove_share(s: Session, path: str, kind: str, name: str, actor: str | None = None) -> None:
@@ -219,6 +221,7 @@ def remove_share(s: Session, path: str, kind: str, name: str, actor: str | None 
         raise Refusal(f"{path!r} is not shared with {kind} {name!r}", Kind.NOT_FOUND)
     s.delete(share)
     s.flush()
+    push.collection_changed(s, collection.id)  # the dispatcher drops who may no longer read
 
 
 @dataclass(frozen=True)

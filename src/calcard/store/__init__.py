@@ -37,7 +37,7 @@ from calcard.core.models import (
     SyncLog,
 )
 from calcard.core.times import utcnow
-from calcard.store import busy, ical, reminders
+from calcard.store import busy, ical, push, reminders
 from calcard.store.ical import TIMESTAMP_MAX, TIMESTAMP_MIN, etag_of
 
 
@@ -119,6 +119,15 @@ class CollectionData:
     revision: int
     updated_at: datetime
     lineage: str = ""  # new after a restore (migration 0018): in sync tokens and the ETag
+
+
+SYNC_PREFIX = "http://calcard.org/ns/sync/"
+
+
+def sync_token(collection: CollectionData) -> str:
+    """The collection's current sync token (RFC 6578 §3.2), as DAV hands it out and a
+    WebDAV-Push message carries it: ``{lineage}{id}-{revision}`` after SYNC_PREFIX."""
+    return f"{SYNC_PREFIX}{collection.lineage}{collection.id}-{collection.revision}"
 
 
 class StoreError(Refusal):
@@ -433,6 +442,7 @@ def _bump(s: Session, collection_id: int, changes: Iterable[tuple[str, bool]]) -
     ]
     if rows:
         s.execute(SyncLog.__table__.insert(), rows)
+    push.collection_changed(s, collection_id)
     return revision.revision
 
 
@@ -624,6 +634,8 @@ def delete_collection(s: Session, collection: CollectionData, actor: str = "") -
     for collection_id, changes in gone.items():
         reminders.schedule_items(s, "", collection_id, changes, utcnow())
         busy.materialize_items(s, "", collection_id, changes, utcnow())
+    for collection_id in ids:  # a removal is a content update (draft "Push for WebDAV")
+        push.collection_changed(s, collection_id)
 
 
 def create_collection(

@@ -233,7 +233,9 @@ def claim(
         and_(Reminder.status == "sending", Reminder.lease_until < now),
         and_(Reminder.status == "sending", Reminder.claimed_by.in_(dead_workers)),
     )
-    return leases.claim_due(s, Reminder, due, limit, now + LEASE, claimed_by=worker)
+    return leases.claim_due(
+        s, Reminder, due, limit, now + LEASE, status="sending", claimed_by=worker
+    )
 
 
 def record_sent(s: Session, reminder_id: int, now: datetime) -> None:

@@ -26,6 +26,7 @@ from calcard.web.api import (
     openapi,
     orgs,
     preferences,
+    push,
     reminders,
     rooms,
     rsvp,
@@ -65,6 +66,7 @@ FEATURES = (
     branding,
     invitations,
     verify_email,
+    push,
 )
 
 

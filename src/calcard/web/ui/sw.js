@@ -3,6 +3,8 @@
 // Pages (which depend on the login), /api/ and DAV always go to the network, so
 // nothing private is stored and no stale login or app page is ever served.
 // The server fills in VERSION and SHELL (calcard.web.ui.service_worker).
+// It also shows Web Push messages (calcard.push: reminders, invitation notices) while no
+// calcard tab is open; a repeating reminder's Stop action posts its signed stop route.
 const VERSION = "__VERSION__";
 const SHELL = __SHELL__;
 const PREFIX = "calcard-shell-";
@@ -53,4 +55,33 @@ async function fromCache(request) {
 self.addEventListener("fetch", (event) => {
   if (cacheable(event.request)) event.respondWith(fromCache(event.request));
   // Anything else is not answered here: the browser fetches it as if there were no worker.
+});
+
+// --- Web Push (RFC 8030): {title, body, tag, stop?: {url, sig}} from calcard.push.dispatch
+
+self.addEventListener("push", (event) => {
+  const notice = event.data ? event.data.json() : {};
+  const options = { body: notice.body || "", tag: notice.tag, data: notice };
+  if (notice.stop) options.actions = [{ action: "stop", title: "Stop" }];
+  event.waitUntil(self.registration.showNotification(notice.title || "calcard", options));
+});
+
+async function stopReminder(stop) {
+  await fetch(stop.url, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ sig: stop.sig }),
+  });
+}
+
+async function openApp() {
+  const windows = await self.clients.matchAll({ type: "window" });
+  const open = windows.find((w) => new URL(w.url).pathname.startsWith("/web/"));
+  return open ? open.focus() : self.clients.openWindow("/web/");
+}
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const stop = event.notification.data?.stop;
+  event.waitUntil(event.action === "stop" && stop ? stopReminder(stop) : openApp());
 });

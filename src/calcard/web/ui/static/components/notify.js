@@ -1,7 +1,10 @@
 // Reminders while the app is open: the notification stream, shown as a browser
-// notification (when allowed) and as a toast with a Stop button.
+// notification (when allowed) and as a toast with a Stop button. Once notifications
+// are allowed, the browser is also subscribed to Web Push (lib/push.js): the same
+// notices then come with the tab closed (the same tag: never shown twice).
 import { api, closeOnLogout } from "../lib/api.js";
 import { $, h } from "../lib/dom.js";
+import { subscribeBrowser } from "../lib/push.js";
 
 const toasts = $("toasts");
 
@@ -29,11 +32,14 @@ function show(item) {
 
 function offerPermission() {
   const button = $("enable-notifications");
-  if (!("Notification" in window) || Notification.permission !== "default") return;
+  if (!("Notification" in window)) return;
+  if (Notification.permission === "granted") subscribeBrowser();
+  if (Notification.permission !== "default") return;
   button.hidden = false;
   button.addEventListener("click", async () => {
     await Notification.requestPermission();
     button.hidden = true;
+    await subscribeBrowser();
   });
 }
 

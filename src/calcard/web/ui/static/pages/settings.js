@@ -1,7 +1,7 @@
 // The settings page: invitations to organizations, preferences and reminder channels (a
 // new e-mail address waits for verification), the password, app passwords, two-factor
-// authentication, device setup (Apple profile, QR code) and, for the organization's
-// managers, its logo and colors.
+// authentication, device setup (Apple profile, QR code), push subscriptions and, for the
+// organization's managers, its logo and colors.
 import { ApiError, api, setCsrf } from "../lib/api.js";
 import { applyBranding } from "../lib/branding.js";
 import { $, copy, h, say } from "../lib/dom.js";
@@ -138,6 +138,45 @@ function changePassword(event) {
       form.reset();
     },
     "Password changed. Your other browser sessions are logged out.",
+  );
+}
+
+// --- push subscriptions ------------------------------------------------------------------
+
+async function loadPush() {
+  const { subscriptions: list } = await api("GET", "/api/push/subscriptions");
+  $("push-list").replaceChildren(
+    ...list.map((p) =>
+      h(
+        "tr",
+        {},
+        h("td", {}, p.kind === "browser" ? p.label : "Phone or desktop (WebDAV-Push)"),
+        h("td", {}, p.path || "Reminders and invitations"),
+        h("td", {}, p.service),
+        h("td", {}, when(p.expires_at)),
+        h(
+          "td",
+          {},
+          h(
+            "button",
+            { type: "button", class: "danger", onclick: () => removePush(p) },
+            "Remove",
+          ),
+        ),
+      ),
+    ),
+  );
+  $("no-push").hidden = list.length > 0;
+}
+
+function removePush(p) {
+  attempt(
+    $("push-status"),
+    async () => {
+      await api("DELETE", `/api/push/registrations/${encodeURIComponent(p.token)}`);
+      await loadPush();
+    },
+    "Removed: it gets no more push messages.",
   );
 }
 
@@ -404,6 +443,7 @@ async function start() {
     loadInvitations(),
     loadPreferences(),
     loadAppPasswords(),
+    loadPush(),
     loadDevices(),
     loadOrganization(),
   ]);

@@ -1,0 +1,212 @@
+"""Sending what changes made due: claim subscriptions, send, record the outcome.
+
+``store.push`` marks a subscription due a moment after a change; here a
+dispatcher claims due subscriptions under a lease (``SKIP LOCKED`` on
+PostgreSQL, SQLite's write lock elsewhere), so of any number of dispatchers on
+any number of nodes exactly one sends each message, and a dispatcher dying
+mid-send leaves the row due again when its lease runs out. A WebDAV-Push
+registration gets one ``push-message`` with the collection's sync token as it
+is when sent (so the changes of a moment are one message, draft "Push for
+WebDAV", Rate Limiting); a browser gets each notice stored for its person since
+the last one it got. Before each send the door is asked again whether the
+registrant may still read the collection: who lost access (a share removed, a
+person removed) loses the registration. Failures are retried with backoff;
+404/410 from the push service, or MAX_ATTEMPTS failures in a row, end it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session
+
+from calcard import accounts, store
+from calcard.core import leases, links
+from calcard.core.config import Settings
+from calcard.core.db import Database
+from calcard.core.models import Collection, Notification, PushSubscription, Reminder
+from calcard.push import sending, subscriptions, vapid, wire
+from calcard.reminders.dispatch import stop_purpose
+from calcard.sharing import access
+from calcard.store.push import BROWSER, MERGE
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 8  # about four hours of backoff before a dead push resource is dropped
+FIRST_RETRY = timedelta(seconds=30)
+LAST_RETRY = timedelta(hours=1)
+WEBDAV_TTL = 86400  # a day: a phone that was off longer syncs on its own anyway
+BROWSER_TTL = 3600  # a reminder an hour late is no reminder
+NOTICES_PER_ROUND = 5
+TEXT_LIMIT = 600  # characters of a notice's title and body: the message stays one record
+XML_TYPE = 'application/xml; charset="UTF-8"'
+JSON_TYPE = "application/json"
+
+
+@dataclass(frozen=True)
+class Message:
+    payload: bytes
+    media_type: str
+    ttl: int
+    topic: str = ""
+    notice: int = 0  # the notification it carries (browsers), for the cursor
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed subscription with what to send it, read in the claim's transaction."""
+
+    id: int
+    changes: int
+    target: sending.Target
+    messages: tuple[Message, ...]
+    full: bool = False  # a browser's round was cut at NOTICES_PER_ROUND: more wait
+    final: bool = False  # the collection was removed: the registration ends once sent
+
+
+def run(db: Database, settings: Settings, worker: str, now: datetime, limit: int = 50) -> int:
+    """Claim and send what is due; returns how many subscriptions were handled. Asks
+    first in a read transaction: a round with nothing due takes no write lock."""
+    with db.transaction() as s:
+        if s.scalar(select(PushSubscription.id).where(_due(now)).limit(1)) is None:
+            return 0
+    with db.transaction(write=True) as s:
+        jobs = claim(s, worker, now, limit)
+        key = vapid.signer(s) if jobs else None
+    contact = f"mailto:{settings.mail_from}"
+    for job in jobs:
+        sent = 0
+        outcome = sending.Outcome(ok=True)
+        for message in job.messages:
+            outcome = sending.send(
+                job.target,
+                message.payload,
+                message.media_type,
+                key,
+                contact,
+                settings.outbound_allow,
+                message.ttl,
+                message.topic,
+            )
+            if not outcome.ok:
+                break
+            sent += 1
+        with db.transaction(write=True) as s:
+            record(s, job, worker, sent, outcome, now)
+    return len(jobs)
+
+
+def claim(s: Session, worker: str, now: datetime, limit: int) -> list[Job]:
+    """Take up to ``limit`` due subscriptions; those with nothing left to send are
+    settled here (no access any more: removed; no new notice: no longer due)."""
+    rows = leases.claim_due(s, PushSubscription, _due(now), limit, now + LEASE, claimed_by=worker)
+    jobs = []
+    for row in rows:
+        job = _browser_job(s, row) if row.kind == BROWSER else _webdav_job(s, row)
+        if job is not None:
+            jobs.append(job)
+    return jobs
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Marked by a change, not expired, not claimed (or its claim's lease ran out)."""
+    return and_(
+        PushSubscription.due_at <= now,
+        PushSubscription.expires_at > now,
+        or_(PushSubscription.lease_until.is_(None), PushSubscription.lease_until < now),
+    )
+
+
+def _target(row: PushSubscription) -> sending.Target:
+    return sending.Target(row.push_resource, row.p256dh, row.auth)
+
+
+def _webdav_job(s: Session, row: PushSubscription) -> Job | None:
+    """The push-message for a registration, or None (removed: the registrant may no
+    longer read the collection). A trashed collection gets a last message without a
+    sync token (its removal is a content update), then the registration ends."""
+    parent = s.get(Collection, row.collection_id) if row.collection_id else None
+    trashed = parent is not None and parent.deleted_at is not None
+    collection = store.collection_data(parent) if parent else None
+    if collection is None or not (
+        trashed or access.may(s, row.owner, access.READ, collection.path)
+    ):
+        s.delete(row)
+        return None
+    topic = subscriptions.topic(s, collection)
+    token = None if trashed else store.sync_token(collection)
+    message = Message(wire.push_message(topic, token), XML_TYPE, WEBDAV_TTL, topic)
+    return Job(row.id, row.changes, _target(row), (message,), final=trashed)
+
+
+def _browser_job(s: Session, row: PushSubscription) -> Job | None:
+    """The notices stored for a browser's person since its cursor, or None."""
+    if accounts.find_user(s, row.owner) is None:
+        s.delete(row)
+        return None
+    notices = s.scalars(
+        select(Notification)
+        .where(Notification.owner == row.owner, Notification.id > row.cursor)
+        .order_by(Notification.id)
+        .limit(NOTICES_PER_ROUND)
+    ).all()
+    if not notices:
+        row.due_at, row.lease_until = None, None
+        return None
+    messages = tuple(
+        Message(_notice_payload(s, n), JSON_TYPE, BROWSER_TTL, notice=n.id) for n in notices
+    )
+    return Job(row.id, row.changes, _target(row), messages, len(notices) == NOTICES_PER_ROUND)
+
+
+def _notice_payload(s: Session, notice: Notification) -> bytes:
+    """What the service worker shows (sw.js): title, body, tag, and for a repeating
+    reminder its stop route with the signature that authorizes it (no session there)."""
+    data: dict = {
+        "title": notice.title[:TEXT_LIMIT],
+        "body": notice.body[:TEXT_LIMIT],
+        "tag": f"calcard-{notice.id}",
+        "id": notice.id,
+    }
+    reminder = s.get(Reminder, notice.reminder_id) if notice.reminder_id else None
+    if reminder is not None and reminder.repeat:
+        data["stop"] = {
+            "url": f"/api/reminders/{reminder.id}/stop",
+            "sig": links.sign(s, stop_purpose(reminder)),
+        }
+    return json.dumps(data).encode()
+
+
+def record(
+    s: Session, job: Job, worker: str, sent: int, outcome: sending.Outcome, now: datetime
+) -> None:
+    """Settle a job: sent (due again only if changes came meanwhile), gone (removed), or
+    failed (retried with backoff; after MAX_ATTEMPTS removed)."""
+    row = s.get(PushSubscription, job.id)
+    if row is None or row.claimed_by != worker:
+        return  # removed meanwhile (unsubscribed), or the lease ran out and it was retaken
+    if sent and job.messages[sent - 1].notice:
+        row.cursor = job.messages[sent - 1].notice
+    row.lease_until = None
+    if outcome.ok and job.final:
+        s.delete(row)
+        return
+    if outcome.ok:
+        more = row.changes != job.changes or job.full
+        row.due_at = now + MERGE if more else None
+        row.attempts, row.last_error, row.sent_at = 0, "", now
+        return
+    if outcome.gone or row.attempts + 1 >= MAX_ATTEMPTS:
+        s.delete(row)
+        return
+    row.attempts += 1
+    row.last_error = outcome.error[:1000]
+    row.due_at = now + min(FIRST_RETRY * 2 ** (row.attempts - 1), LAST_RETRY)
+
+
+def purge_expired(db: Database, now: datetime) -> int:
+    """Drop expired subscriptions (the hourly housekeeping)."""
+    with db.transaction(write=True) as s:
+        return subscriptions.purge_expired(s, now)

@@ -1,0 +1,84 @@
+"""The deployment's VAPID key pair (RFC 8292), kept in the database.
+
+Generated once, on first use, as a ``server_secrets`` row, so every node signs
+with the same key and the key advertised in ``P:vapid-public-key`` (which DAVx5
+binds its UnifiedPush subscription to) never changes under a client. Only the
+private scalar is stored; the public key is derived from it.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from urllib.parse import urlsplit
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from py_vapid import Vapid02
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from calcard.core.models import ServerSecret
+
+KEY_NAME = "vapid-private-key"
+TOKEN_SECONDS = 12 * 3600  # RFC 8292 §2: at most 24 hours ahead
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Base64url with or without padding (RFC 4648 §5); ValueError when it is not."""
+    if not text or any(c not in _ALPHABET for c in text):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=")
+
+
+def _new_private() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    return b64url(key.private_numbers().private_value.to_bytes(32, "big"))
+
+
+def _private_raw(s: Session) -> str:
+    row = s.get(ServerSecret, KEY_NAME)
+    if row is None:
+        try:
+            with s.begin_nested():
+                s.add(ServerSecret(name=KEY_NAME, value=_new_private()))
+        except IntegrityError:
+            pass  # another node made it first: take theirs
+        row = s.get(ServerSecret, KEY_NAME)
+    return row.value  # type: ignore[union-attr]  # made above if missing
+
+
+def signer(s: Session) -> Vapid02:
+    """The signing key; ``sub`` is ours to choose (mailto: of CALCARD_MAIL_FROM), so
+    py_vapid's strict check of it is off."""
+    key = Vapid02.from_raw(_private_raw(s).encode("ascii"))
+    key.conf = {"no-strict": True}
+    return key
+
+
+def public_key(s: Session) -> str:
+    """The public key, uncompressed P-256 point (65 bytes), base64url: what
+    ``P:vapid-public-key`` and the browser's ``applicationServerKey`` carry."""
+    point = signer(s).public_key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return b64url(point)
+
+
+def authorization(key: Vapid02, push_resource: str, contact: str) -> str:
+    """The ``Authorization: vapid t=…, k=…`` header for a message to ``push_resource``
+    (RFC 8292 §3): ``aud`` its origin, ``exp`` 12 hours ahead, ``sub`` the contact."""
+    parts = urlsplit(push_resource)
+    claims = {
+        "aud": f"{parts.scheme}://{parts.netloc}",
+        "exp": int(time.time()) + TOKEN_SECONDS,
+        "sub": contact,
+    }
+    return key.sign(claims)["Authorization"]
