@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from calcard import store
-from calcard.core.db import Database, alembic_config
+from calcard.core.db import Database, alembic_config, migration_heads
 from calcard.core.models import Base
 
 
@@ -120,5 +120,25 @@ def test_the_name_repair_renames_mangled_names_and_logs_them_for_sync(empty_url)
             changed = set(store.changes_since(s, 1, 2))
             assert store.get_collection(s, "u/calendar").revision == 3
         assert changed == {mangled("aä.ics"), "aä.ics", mangled(mangled("日本.ics")), "日本.ics"}
+    finally:
+        db.dispose()
+
+
+def test_the_heads_read_without_alembic_are_alembics(empty_url):
+    """calcard reads the schema's revision without loading Alembic (db.revisions); the
+    heads it reads from the migration files must be Alembic's, or a server would
+    skip an upgrade or refuse to be ready."""
+    from alembic.script import ScriptDirectory
+
+    alembic_heads = ScriptDirectory.from_config(alembic_config(empty_url)).get_heads()
+    assert migration_heads() == frozenset(alembic_heads)
+    db = Database(empty_url)
+    try:
+        assert db.revisions() == (frozenset(), migration_heads())
+        command.upgrade(alembic_config(empty_url), "0019")
+        assert db.revisions() == (frozenset({"0019"}), migration_heads())
+        db.upgrade()
+        assert db.revisions() == (migration_heads(), migration_heads())
+        db.upgrade()  # nothing to do
     finally:
         db.dispose()

@@ -8,15 +8,28 @@ database write lock up front with ``BEGIN IMMEDIATE``.
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Result, create_engine, event, exc, func, select
+from sqlalchemy import (
+    CursorResult,
+    Engine,
+    Result,
+    create_engine,
+    event,
+    exc,
+    func,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
 MIGRATIONS_DIR = Path(__file__).parents[1] / "migrations"
@@ -162,31 +175,52 @@ class Database:
                     session.flush()
 
     def upgrade(self) -> None:
-        """Apply pending Alembic migrations."""
+        """Apply pending Alembic migrations (Alembic is imported only when some are:
+        it is a tenth of a server's memory, and a server starts on an upgraded
+        database most of the time)."""
+        current, heads = self.revisions()
+        if current == heads:
+            return
         from alembic import command
 
         command.upgrade(alembic_config(self.url), "head")
+        self.engine.dispose()  # SQLite: a connection opened before keeps the old schema
 
     def revisions(self) -> tuple[frozenset[str], frozenset[str]]:
         """(the Alembic revisions the database is at, the heads of the migrations in
-        this code); equal when the schema is up to date. Raises SQLAlchemyError when
-        the database does not answer."""
-        from alembic.runtime.migration import MigrationContext
-
+        this code); equal when the schema is up to date. Read from Alembic's own table
+        (none yet on an empty database). Raises SQLAlchemyError when the database
+        does not answer."""
         with self.engine.connect() as conn:
-            current = frozenset(MigrationContext.configure(conn).get_current_heads())
+            if not inspect(conn).has_table("alembic_version"):
+                return frozenset(), migration_heads()
+            current = frozenset(conn.scalars(text("SELECT version_num FROM alembic_version")))
         return current, migration_heads()
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
+_REVISION = re.compile(r"^revision = (.+)$", re.M)
+_DOWN_REVISION = re.compile(r"^down_revision = (.+)$", re.M)
+
+
 @functools.cache
 def migration_heads() -> frozenset[str]:
-    """The head revisions of the migrations shipped with this code (read once)."""
-    from alembic.script import ScriptDirectory
-
-    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
+    """The head revisions of the migrations shipped with this code (read once): those no
+    other migration revises. Read from the files' ``revision`` and ``down_revision``
+    lines, as Alembic's script directory does, without loading Alembic."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for script in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        source = script.read_text(encoding="utf-8")
+        found, down = _REVISION.search(source), _DOWN_REVISION.search(source)
+        if found:
+            revisions.add(ast.literal_eval(found.group(1)))
+        if down:
+            below = ast.literal_eval(down.group(1))
+            revised.update(below if isinstance(below, tuple) else {below} - {None})
+    return frozenset(revisions - revised)
 
 
 def alembic_config(url: str):
