@@ -459,3 +459,26 @@ def test_an_import_pushes_once(server, push):
         api_import(http, "google.ics", f"/{login}/calendar/")
     send_pushes(settings)
     assert len(service.messages(sub)) == 1
+
+
+def test_padded_keys_are_stored_canonical_and_a_far_expiry_is_ignored(server, push):
+    """Padding past the data (``=`` after a complete key) still decodes to a good key:
+    it is stored as its canonical base64url, not as sent (PostgreSQL's columns hold no
+    more; a 500 before); an expiry whose UTC moment is past year 9999 is unreadable."""
+    service, settings = push
+    login = server.user()
+    cal = f"/{login}/calendar/"
+    sub = service.subscriber()
+    body = sub.register_body(expires="Fri, 31 Dec 9999 23:59:59 -1400")
+    body = body.replace(sub.p256dh, sub.p256dh + "=" * 300)
+    body = body.replace("</P:auth-secret>", "=" * 300 + "</P:auth-secret>")
+    with server.client(login) as http:
+        answer = http.post(cal, content=body.encode(), headers=XML)
+    assert answer.status_code == 201, answer.text
+    assert parsedate_to_datetime(answer.headers["expires"]) < utcnow() + timedelta(days=8)
+    with server.backend.db.transaction() as s:
+        [row] = s.scalars(select(PushSubscription)).all()
+        assert (len(row.p256dh), len(row.auth)) == (87, 22)
+    put(server, login, cal, event("k1", "20270104T090000Z", "20270104T100000Z"), "k1.ics")
+    send_pushes(settings)
+    assert len(service.messages(sub)) == 1 and service.rejected == []

@@ -21,7 +21,7 @@ from defusedxml import DefusedXmlException
 
 from calcard.core.errors import Kind, Refusal
 from calcard.core.times import as_utc
-from calcard.push.vapid import b64url_decode
+from calcard.push.vapid import b64url, b64url_decode
 
 NS = "https://bitfire.at/webdav-push"
 DAV = "DAV:"
@@ -99,7 +99,9 @@ def _text(element: ET.Element, name: str) -> str:
 
 
 def checked_key(value: str, subscription: ET.Element | None = None) -> str:
-    """``value`` if it is a P-256 public key, uncompressed, base64url (RFC 8291 §3.2)."""
+    """``value`` if it is a P-256 public key, uncompressed, base64url (RFC 8291 §3.2), in
+    its canonical form (padding past the data decodes too, but is not kept: the column
+    holds 87 characters)."""
     if subscription is not None:
         kind = subscription.find(_p("subscription-public-key")).get("type", "p256dh")  # type: ignore[union-attr]  # _text found it
         if kind != "p256dh":
@@ -111,18 +113,18 @@ def checked_key(value: str, subscription: ET.Element | None = None) -> str:
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
     except ValueError as exc:
         raise refused(INVALID_SUBSCRIPTION, "the subscription public key is no P-256 key") from exc
-    return value
+    return b64url(point)
 
 
 def checked_auth(value: str) -> str:
-    """``value`` if it is a 16-byte auth secret, base64url (RFC 8291 §3.2)."""
+    """``value`` if it is a 16-byte auth secret, base64url (RFC 8291 §3.2), canonical."""
     try:
-        ok = len(b64url_decode(value)) == 16
+        secret = b64url_decode(value)
     except ValueError:
-        ok = False
-    if not ok:
+        secret = b""
+    if len(secret) != 16:
         raise refused(INVALID_SUBSCRIPTION, "the auth secret must be 16 bytes, base64url")
-    return value
+    return b64url(secret)
 
 
 def _check_triggers(triggers: list[ET.Element]) -> None:
@@ -139,9 +141,9 @@ def _expires(value: str | None) -> datetime | None:
         return None
     try:
         moment = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError, OverflowError):
+        return as_utc(moment) if moment.tzinfo else None
+    except (TypeError, ValueError, IndexError, OverflowError):  # past year 9999 in UTC too
         return None
-    return as_utc(moment) if moment.tzinfo else None
 
 
 def push_message(topic: str, sync_token: str | None) -> bytes:
