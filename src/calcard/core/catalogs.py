@@ -1,0 +1,105 @@
+"""Every text a person reads, in their language: gettext catalogs read with Babel.
+
+The source text is English and is its own catalog. Each other language has
+``calcard/locale/<code>/LC_MESSAGES/<domain>.po``: domain ``messages`` for what the
+server writes (mails, pages, refusals), domain ``web`` for the web calendar (served
+to the browser as JSON). Adding a language is adding its directory of catalogs;
+nothing else names the languages.
+
+Which language a person gets (CONTRACT.md, "Languages") is decided by ``choose``:
+the first supported of the user's setting, the browser's ``Accept-Language``
+(RFC 9110 §12.5.4) and the organization's default, else English.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from babel import Locale
+from babel.messages.pofile import read_po
+
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+SOURCE = "en"
+DOMAINS = ("messages", "web")
+
+
+def _languages() -> tuple[str, ...]:
+    found = {p.name for p in LOCALE_DIR.iterdir() if (p / "LC_MESSAGES").is_dir()}
+    return (SOURCE, *sorted(found - {SOURCE}))
+
+
+SUPPORTED: tuple[str, ...] = _languages() if LOCALE_DIR.is_dir() else (SOURCE,)
+
+
+def N_(text: str) -> str:
+    """Mark ``text`` for extraction where it is translated later (``say``) by key."""
+    return text
+
+
+@cache
+def _table(language: str, domain: str) -> dict[str, str]:
+    """msgid -> msgstr of one catalog; untranslated and fuzzy entries are left out,
+    so they fall back to the English source."""
+    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{domain}.po"
+    if language == SOURCE or not path.is_file():
+        return {}
+    with path.open("rb") as f:
+        catalog = read_po(f, locale=language)
+    return {
+        str(m.id): str(m.string)
+        for m in catalog
+        if m.id and m.string and not m.fuzzy and isinstance(m.id, str)
+    }
+
+
+def say(language: str | None, text: str, /, **values: object) -> str:
+    """``text`` (English source) in ``language``, with ``{name}`` placeholders filled."""
+    translated = _table(supported(language), "messages").get(text, text)
+    return translated.format(**values) if values else translated
+
+
+def web_catalog(language: str) -> dict[str, str]:
+    """The web calendar's catalog for ``language``: English source -> translation."""
+    return dict(_table(supported(language), "web"))
+
+
+def supported(language: str | None) -> str:
+    """The supported language ``language`` names (``de-CH`` is ``de``), else English."""
+    code = (language or "").strip().replace("_", "-").split("-")[0].lower()
+    return code if code in SUPPORTED else SOURCE
+
+
+def accepted(header: str | None) -> list[str]:
+    """The languages of an ``Accept-Language`` header, best first (RFC 9110 §12.5.4);
+    ranges with q=0 are refused ones and left out."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate((header or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if tag.strip() and tag.strip() != "*" and quality > 0:
+            ranked.append((-quality, position, tag.strip()))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
+def choose(
+    setting: str | None = None, accept_language: str | None = None, default: str | None = None
+) -> str:
+    """The language to use: the user's setting, else the best supported language the
+    browser accepts, else the organization's default, else English."""
+    for candidate in (setting, *accepted(accept_language), default):
+        if candidate and supported(candidate) == candidate.split("-")[0].lower():
+            return supported(candidate)
+    return SOURCE
+
+
+def locale(language: str | None) -> Locale:
+    """Babel's locale for dates, numbers and week starts in ``language``."""
+    return Locale.parse(supported(language))
