@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from calcard import store
 from calcard.accounts import belongings, credentials, sessions, verification
-from calcard.core import mailqueue
+from calcard.core import catalogs, mailqueue
 from calcard.core.db import address_key, lock_owners
 from calcard.core.errors import Kind, Refusal
 from calcard.core.models import (
@@ -450,6 +450,15 @@ def set_user(
 def get_settings(s: Session, login: str) -> dict:
     """Per-user preferences (birthday sources, reminders, ...) as a JSON object."""
     return json.loads(get_user(s, login).settings or "{}")
+
+
+def language(s: Session, login: str, accept_language: str | None = None) -> str:
+    """The language ``login`` reads in: their setting, else what their browser accepts
+    (``accept_language``, for pages), else their organization's default, else English
+    (CONTRACT.md "Languages"). Mails pass no header."""
+    org = current_org(s, login)
+    setting = get_settings(s, login).get("language")
+    return catalogs.choose(setting, accept_language, org.language if org else None)
 
 
 def update_settings(s: Session, login: str, changes: dict) -> dict:

@@ -60,6 +60,9 @@ class Organization(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     plan: Mapped[str] = mapped_column(String(20), default="free")
+    # The language of members who chose none and whose browser asks for none we have
+    # (CONTRACT.md "Languages"); "" means English.
+    language: Mapped[str] = mapped_column(String(20), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
