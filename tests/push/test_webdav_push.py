@@ -419,6 +419,33 @@ def test_trash_restore_and_removal_of_the_collection_push(server, push):
     assert count_subscriptions(server) == 0  # the registration ended with its collection
 
 
+def test_a_trashed_collection_tells_only_who_still_had_access(server, push):
+    """The last message of a trashed collection goes to its owner and to sharees whose
+    share stands; a former sharee whose registration was not yet swept gets nothing."""
+    service, settings = push
+    owner, kept, former = server.user(), server.user(), server.user()
+    cal = f"/{owner}/team/"
+    with server.client(owner) as http:
+        assert http.request("MKCALENDAR", cal).status_code == 201
+    with server.backend.db.transaction(write=True, owners=[owner]) as s:
+        for sharee in (kept, former):
+            sharing.add_share(s, cal, "user", sharee, "read")
+    with server.backend.db.transaction() as s:
+        aliases = {a.alias.split("/")[0]: a.alias for a in sharing.shared_with(s, kept)}
+        aliases |= {a.alias.split("/")[0]: a.alias for a in sharing.shared_with(s, former)}
+    subs = {who: service.subscriber() for who in (owner, kept, former)}
+    subscribed(server, owner, cal, subs[owner])
+    for sharee in (kept, former):
+        subscribed(server, sharee, f"/{aliases[sharee]}/", subs[sharee])
+    with server.backend.db.transaction(write=True, owners=[owner]) as s:
+        sharing.remove_share(s, cal, "user", former)
+    with server.client(owner) as http:
+        assert http.delete(cal).status_code in (200, 204)
+    send_pushes(settings)
+    assert [len(service.messages(subs[w])) for w in (owner, kept, former)] == [1, 1, 0]
+    assert count_subscriptions(server) == 0
+
+
 def test_push_dont_notify_spares_only_the_requesters_own(server, push):
     service, settings = push
     owner, writer = server.user(), server.user()

@@ -130,15 +130,20 @@ def _webdav_job(s: Session, row: PushSubscription) -> Job | None:
     parent = s.get(Collection, row.collection_id) if row.collection_id else None
     trashed = parent is not None and parent.deleted_at is not None
     collection = store.collection_data(parent) if parent else None
-    if collection is None or not (
-        trashed or access.may(s, row.owner, access.READ, collection.path)
-    ):
+    if collection is None or not _may_read(s, row.owner, collection, trashed):
         s.delete(row)
         return None
     topic = subscriptions.topic(s, collection)
     token = None if trashed else store.sync_token(collection)
     message = Message(wire.push_message(topic, token), XML_TYPE, WEBDAV_TTL, topic)
     return Job(row.id, row.changes, _target(row), (message,), final=trashed)
+
+
+def _may_read(s: Session, login: str, collection: store.CollectionData, trashed: bool) -> bool:
+    """Whether ``login`` may still learn of changes to ``collection`` (its removal too)."""
+    if trashed:
+        return access.may_hear_of_removal(s, login, collection)
+    return access.may(s, login, access.READ, collection.path)
 
 
 def _browser_job(s: Session, row: PushSubscription) -> Job | None:

@@ -109,6 +109,18 @@ def may(s: Session, principal: str | None, action: str, path: str) -> bool:
     return decide(s, principal, action, path).allowed
 
 
+def may_hear_of_removal(s: Session, principal: str, collection: store.CollectionData) -> bool:
+    """Whether ``principal`` may be told that ``collection``, now in the trash, is gone
+    (a WebDAV-Push registration's last message). The trashed collection is at no path,
+    so ``decide`` cannot answer: its owner may, and whom the shares it keeps for a
+    restore still name, with the product; who lost access before may not."""
+    if collection.owner == principal:
+        level: str | None = OWNER
+    else:
+        level = sharing.share_level(s, principal, collection.id)
+    return level is not None and _product_allowed(s, principal, collection.tag)
+
+
 def stored(s: Session, principal: str | None, action: str, path: str) -> Decision:
     """:func:`decide` for the API's paths, which name stored collections only: a
     sharee's alias (a DAV discovery path) counts as not found there, so the
