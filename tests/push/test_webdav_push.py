@@ -20,8 +20,8 @@ from calcard.core.models import PushSubscription
 from calcard.core.times import utcnow
 from calcard.push import dispatch
 
-from conftest import PASSWORD, Subscriber, sync_report
-from helpers import api_import, event, send_pushes
+from conftest import PASSWORD, Subscriber, free_port, sync_report
+from helpers import api_import, event, send_pushes, web_session
 
 P = "https://bitfire.at/webdav-push"
 PUSH_PROPS = (
@@ -276,6 +276,22 @@ def test_gone_push_resource_ends_the_subscription_and_failures_retry(server, pus
     assert send_pushes(settings) == 0  # not before its backoff
     send_pushes(settings, retry.replace(tzinfo=utcnow().tzinfo) + timedelta(seconds=1))
     assert len(service.messages(flaky)) == 1
+
+
+def test_a_failed_send_tells_the_registrant_no_address(server, push):
+    """last_error is the registrant's to read (Settings): why the connection failed, and
+    where a host resolved to, stays in the server's log."""
+    _, settings = push
+    login = server.user()
+    cal = f"/{login}/calendar/"
+    dead = Subscriber(f"http://127.0.0.1:{free_port()}/push/dead")  # nothing listens there
+    subscribed(server, login, cal, dead)
+    put(server, login, cal, event("d1", "20270104T090000Z", "20270104T100000Z"), "d1.ics")
+    send_pushes(settings)
+    http, _ = web_session(server, login)
+    [listed] = http.get("/api/push/subscriptions").json()["subscriptions"]
+    http.close()
+    assert listed["last_error"] == "the push service could not be reached"
 
 
 def test_two_dispatchers_send_each_message_once(server, push):

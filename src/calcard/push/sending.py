@@ -86,8 +86,10 @@ def send(
         with outbound.client(allow, TIMEOUT_SECONDS) as http:
             status = http.post(target.push_resource, content=body, headers=headers).status_code
     except (outbound.Refused, httpx.HTTPError, ValueError) as exc:
+        # The registrant reads last_error (Settings): the reason, which may name the
+        # internal address a host resolves to now, stays in the server's log.
         log.warning("push to %s failed: %s", _service(target), exc)
-        return Outcome(ok=False, error=f"the push service could not be reached: {exc}"[:1000])
+        return Outcome(ok=False, error="the push service could not be reached")
     if status in (404, 410):
         return Outcome(ok=False, gone=True, error=f"the push service answered {status}")
     if not 200 <= status < 300:
