@@ -64,14 +64,16 @@ class Dispatcher:
             reminders.extend_horizon(s, now)
             busy.extend_windows(s, now)
             jobs = dispatch.claim(s, self.worker, now, self.grace, limit)
-        mailed = self.sender.send_mail(now) + push.run(self.db, self.settings, self.worker, now)
+        mailed = self.sender.send_mail(now)
         for done, job in enumerate(jobs):
             if self.stopping.is_set():
                 with self.db.transaction(write=True) as s:
                     dispatch.release(s, jobs[done:])
                 return mailed + done
             self.sender.deliver(job)
-        return mailed + len(jobs)
+        # After the reminders, so a slow push service cannot hold claimed reminders past
+        # their lease; with the time now, as push claims run from here.
+        return mailed + len(jobs) + push.run(self.db, self.settings, self.worker, self.now())
 
     def housekeeping(self, now: datetime) -> None:
         """The hourly part: old trash, inbox messages and expired push subscriptions go,

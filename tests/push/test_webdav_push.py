@@ -317,6 +317,27 @@ def test_two_dispatchers_send_each_message_once(server, push):
     assert [len(service.messages(sub)) for sub in subs] == [1] * 12
 
 
+def test_a_round_out_of_time_releases_what_it_did_not_reach(server, push):
+    """A round starts no message past its budget: the rest go back, due, unclaimed (not
+    held until a lease runs out and then sent twice), and the next round sends them."""
+    service, settings = push
+    login = server.user()
+    cal = f"/{login}/calendar/"
+    subs = [service.subscriber() for _ in range(3)]
+    for sub in subs:
+        subscribed(server, login, cal, sub)
+    put(server, login, cal, event("b1", "20270104T090000Z", "20270104T100000Z"), "b1.ics")
+    moment = utcnow() + timedelta(seconds=2)
+    db = Database(settings.database_url)
+    assert dispatch.run(db, settings, "slow", moment, budget=0) == 1
+    with server.backend.db.transaction() as s:
+        rows = s.scalars(select(PushSubscription)).all()
+        assert sorted(r.due_at is None for r in rows) == [False, False, True]
+        assert all(r.lease_until is None for r in rows)
+    assert send_pushes(settings, moment, "other") == 2
+    assert [len(service.messages(sub)) for sub in subs] == [1, 1, 1]
+
+
 def test_who_may_not_read_cannot_subscribe(server, push, people):
     service, _ = push
     organizer, colleague, org = people

@@ -17,10 +17,12 @@ person removed) loses the registration. Failures are retried with backoff;
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from py_vapid import Vapid02
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from calcard import accounts, store
@@ -34,6 +36,7 @@ from calcard.sharing import access
 from calcard.store.push import BROWSER, MERGE
 
 LEASE = timedelta(minutes=2)
+ROUND_SECONDS = 45.0  # no message starts later in a round: sends end well within LEASE
 MAX_ATTEMPTS = 8  # about four hours of backoff before a dead push resource is dropped
 FIRST_RETRY = timedelta(seconds=30)
 LAST_RETRY = timedelta(hours=1)
@@ -66,36 +69,70 @@ class Job:
     final: bool = False  # the collection was removed: the registration ends once sent
 
 
-def run(db: Database, settings: Settings, worker: str, now: datetime, limit: int = 50) -> int:
+def run(
+    db: Database,
+    settings: Settings,
+    worker: str,
+    now: datetime,
+    limit: int = 50,
+    budget: float = ROUND_SECONDS,
+) -> int:
     """Claim and send what is due; returns how many subscriptions were handled. Asks
-    first in a read transaction: a round with nothing due takes no write lock."""
+    first in a read transaction: a round with nothing due takes no write lock. A round
+    starts no message after ``budget`` seconds (slow push services): what it did not
+    reach is released for the next, long before its lease would run out and another
+    dispatcher would send it again."""
     with db.transaction() as s:
         if s.scalar(select(PushSubscription.id).where(_due(now)).limit(1)) is None:
             return 0
     with db.transaction(write=True) as s:
         jobs = claim(s, worker, now, limit)
         key = vapid.signer(s) if jobs else None
-    contact = f"mailto:{settings.mail_from}"
-    for job in jobs:
-        sent = 0
-        outcome = sending.Outcome(ok=True)
-        for message in job.messages:
-            outcome = sending.send(
-                job.target,
-                message.payload,
-                message.media_type,
-                key,
-                contact,
-                settings.outbound_allow,
-                message.ttl,
-                message.topic,
-            )
-            if not outcome.ok:
-                break
-            sent += 1
+    deadline = time.monotonic() + budget
+    for done, job in enumerate(jobs):
+        if done and time.monotonic() > deadline:
+            with db.transaction(write=True) as s:
+                release(s, jobs[done:], worker)
+            return done
+        sent, outcome = _send(job, key, settings, deadline)
         with db.transaction(write=True) as s:
             record(s, job, worker, sent, outcome, now)
     return len(jobs)
+
+
+def _send(
+    job: Job, key: Vapid02 | None, settings: Settings, deadline: float
+) -> tuple[int, sending.Outcome]:
+    """Send a job's messages in order until one fails or the round's time is up (after
+    the first); returns how many went and the last outcome."""
+    assert key is not None  # claimed jobs come with the signer
+    outcome = sending.Outcome(ok=True)
+    for sent, message in enumerate(job.messages):
+        if sent and time.monotonic() > deadline:
+            return sent, outcome
+        outcome = sending.send(
+            job.target,
+            message.payload,
+            message.media_type,
+            key,
+            f"mailto:{settings.mail_from}",
+            settings.outbound_allow,
+            message.ttl,
+            message.topic,
+        )
+        if not outcome.ok:
+            return sent, outcome
+    return len(job.messages), outcome
+
+
+def release(s: Session, jobs: list[Job], worker: str) -> None:
+    """Hand claimed jobs this round did not reach back, due as they were."""
+    s.execute(
+        update(PushSubscription)
+        .where(PushSubscription.id.in_([j.id for j in jobs]))
+        .where(PushSubscription.claimed_by == worker)
+        .values(lease_until=None)
+    )
 
 
 def claim(s: Session, worker: str, now: datetime, limit: int) -> list[Job]:
@@ -199,7 +236,7 @@ def record(
         s.delete(row)
         return
     if outcome.ok:
-        more = row.changes != job.changes or job.full
+        more = row.changes != job.changes or job.full or sent < len(job.messages)
         row.due_at = now + MERGE if more else None
         row.attempts, row.last_error, row.sent_at = 0, "", now
         return
