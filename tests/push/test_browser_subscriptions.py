@@ -5,12 +5,20 @@ service), the Stop action's signed route, and the Settings list with its removal
 from __future__ import annotations
 
 import json
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import func, select
 
+from calcard import accounts
+from calcard.core.errors import Refusal
 from calcard.core.models import PushSubscription, Reminder
+from calcard.core.times import utcnow
+from calcard.push import subscriptions, wire
 from calcard.worker import Dispatcher
 
 from conftest import Subscriber, b64url
@@ -141,3 +149,48 @@ def test_browser_subscription_refuses_bad_keys_and_plain_http(server, push):
     http.close()
     with server.backend.db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(PushSubscription)) == 0
+
+
+def test_two_subscriptions_at_the_cap_at_once_only_one_is_taken(backend):
+    """The per-person cap holds under concurrency: a registration that waits for another
+    still open counts it (the registrant's lock), rather than both counting one short."""
+    login = f"cap{uuid.uuid4().hex[:10]}"
+    with backend.db.transaction(write=True, owners=[login]) as s:
+        accounts.create_org(s, f"org-{login}", plan="team")
+        accounts.add_user(s, login, f"org-{login}", "collaborator", "a long password 1")
+        for n in range(subscriptions.MAX_PER_OWNER - 1):
+            subscriptions.register_browser(s, login, _wanted(n), "Browser", ALLOW, utcnow())
+    holding, may_commit = threading.Event(), threading.Event()
+
+    def register_and_hold() -> None:
+        with backend.db.transaction(write=True) as s:
+            subscriptions.register_browser(s, login, _wanted(-1), "Browser", ALLOW, utcnow())
+            holding.set()
+            may_commit.wait(10)
+
+    def register_too() -> str:
+        holding.wait(10)
+        try:
+            with backend.db.transaction(write=True) as s:
+                subscriptions.register_browser(s, login, _wanted(-2), "Browser", ALLOW, utcnow())
+        except Refusal as refusal:
+            return str(refusal)
+        return "accepted"
+
+    with ThreadPoolExecutor(2) as pool:
+        holder, contender = pool.submit(register_and_hold), pool.submit(register_too)
+        time.sleep(0.5)  # the contender is inside its transaction now
+        may_commit.set()
+        holder.result(15)
+        assert "at most" in contender.result(15)
+    with backend.db.transaction() as s:
+        count = s.scalar(select(func.count()).where(PushSubscription.owner == login))
+    assert count == subscriptions.MAX_PER_OWNER
+
+
+ALLOW = "127.0.0.1"
+
+
+def _wanted(n: int) -> wire.Registration:
+    sub = Subscriber(f"http://127.0.0.1:9/push/{n}")
+    return wire.Registration(sub.url, sub.p256dh, b64url(sub.auth), None)

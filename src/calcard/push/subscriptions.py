@@ -26,7 +26,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from calcard.core import links, outbound
-from calcard.core.db import rowcount
+from calcard.core.db import lock_owners, rowcount
 from calcard.core.models import Notification, PushSubscription
 from calcard.core.times import as_utc
 from calcard.push import wire
@@ -162,7 +162,9 @@ def _upsert(
     cursor: int = 0,
 ) -> Registered:
     """Renew ``login``'s subscription of this push resource (keys, expiry), or add it
-    (with a new token, within MAX_PER_OWNER): Subscription Updates."""
+    (with a new token, within MAX_PER_OWNER): Subscription Updates. The registrant's
+    lock first, so two registrations at once cannot both count one short of the cap."""
+    lock_owners(s, [login])
     row = s.scalars(
         select(PushSubscription).filter_by(
             owner=login, kind=kind, collection_id=collection_id, push_resource=wanted.push_resource
