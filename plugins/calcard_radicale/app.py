@@ -333,9 +333,11 @@ class CalcardApplication(Application):
         return move.do_move(self, environ, base_prefix, path, user, user_groups, request_info)
 
     def do_POST(self, environ, base_prefix, path, user, user_groups, request_info):
-        if user and scheduling.is_outbox(path, user):
+        if not user:  # Radicale answers NOT_ALLOWED to nobody with 401: log in first
+            return httputils.NOT_ALLOWED
+        if scheduling.is_outbox(path, user):
             return scheduling.outbox_post(scheduling.read_body(environ), user)
-        body = scheduling.read_body(environ) if user else b""
+        body = scheduling.read_body(environ)
         if wire.is_push_register(body):
             return push.register(environ, path, user, body)
         return super().do_POST(environ, base_prefix, path, user, user_groups, request_info)

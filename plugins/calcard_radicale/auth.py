@@ -24,4 +24,5 @@ class Auth(auth.BaseAuth):
         )
         if not verdict.ok:
             runtime.refuse(401, verdict.reason, verdict.delay)
+        runtime.request().app_password_id = verdict.app_password_id
         return verdict.login or ""

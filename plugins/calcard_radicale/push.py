@@ -75,6 +75,7 @@ def register(environ: dict, path: str, user: str, body: bytes) -> types.WSGIResp
                 wanted,
                 runtime.settings().outbound_allow,
                 utcnow(),
+                runtime.request().app_password_id,
             )
     except Refusal as refusal:
         return _refused(refusal)

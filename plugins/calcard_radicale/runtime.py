@@ -96,6 +96,7 @@ class RequestState:
     serve: Any = None  # a GET of a whole collection: what app.py streams (collectionget.Wanted)
     propfind: str = ""  # a PROPFIND body's kind: prop | propname | allprop (push.py)
     environ: dict = field(default_factory=dict)  # the WSGI environ (push.py's headers)
+    app_password_id: int | None = None  # the app password the requester logged in with
 
 
 class _Refused(Exception):

@@ -24,6 +24,7 @@ from calcard.core.models import (
     Membership,
     Organization,
     OrgInvitation,
+    PushSubscription,
     User,
     Workgroup,
     WorkgroupMember,
@@ -675,6 +676,11 @@ def revoke_app_password(s: Session, login: str, password_id: int) -> None:
     if row is None or row.user_id != user.id or row.revoked_at is not None:
         raise Refusal(f"no app password {password_id} for {user.login!r}", Kind.NOT_FOUND)
     row.revoked_at = utcnow()
+    s.execute(  # the device's push registrations end with it
+        delete(PushSubscription).where(
+            PushSubscription.owner == user.login, PushSubscription.app_password_id == password_id
+        )
+    )
     s.flush()
 
 

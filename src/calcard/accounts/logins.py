@@ -55,11 +55,16 @@ class Verdict:
     login: str | None
     reason: str = ""
     delay: float = 0.0  # seconds the caller should wait before answering a refusal
-    app_password: bool = False  # accepted with an app password (a device), not the account's
+    app_password_id: int | None = None  # accepted with this app password (a device)
 
     @property
     def ok(self) -> bool:
         return self.login is not None
+
+    @property
+    def app_password(self) -> bool:
+        """Accepted with an app password, not the account's own."""
+        return self.app_password_id is not None
 
 
 _RECENT_FAILURES = select(
@@ -108,7 +113,7 @@ def _decide(
         return Verdict(None, NEEDS_APP_PASSWORD if twofactor.is_on(s, login) else WRONG), None
     if credential.two_factor and credential.app_password_id is None and not otp:
         return Verdict(None, NEEDS_CODE if web else NEEDS_APP_PASSWORD), None
-    return Verdict(credential.login, app_password=credential.app_password_id is not None), (
+    return Verdict(credential.login, app_password_id=credential.app_password_id), (
         credential
     )
 
@@ -136,7 +141,7 @@ def _after_success(s: Session, credential: accounts.Credential, address: str, ot
             LoginFailure.login == credential.login, LoginFailure.address == address
         )
     )
-    return Verdict(credential.login, app_password=credential.app_password_id is not None)
+    return Verdict(credential.login, app_password_id=credential.app_password_id)
 
 
 def _needs_writes(

@@ -360,7 +360,8 @@ class PushSubscription(Base):
     alias, re-checked with the door before each send). ``due_at`` is set by a change
     (``store.push``) and cleared once a message went out; ``changes`` counts changes, so
     one arriving during a send is not lost. ``cursor``: the last notification a
-    browser got.
+    browser got. ``app_password_id``: the device's app password, when it registered
+    with one; revoking it ends the registration (a lost phone learns nothing more).
     """
 
     __tablename__ = "push_subscriptions"
@@ -392,6 +393,8 @@ class PushSubscription(Base):
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     claimed_by: Mapped[str] = mapped_column(String(100), default="")
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The app password the registering device logged in with: revoking it ends this.
+    app_password_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Occurrence(Base):

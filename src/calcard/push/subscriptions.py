@@ -114,13 +114,20 @@ def _lifetime(asked: datetime | None, now: datetime) -> datetime:
 
 
 def register(
-    s: Session, login: str, path: str, wanted: wire.Registration, allow: str, now: datetime
+    s: Session,
+    login: str,
+    path: str,
+    wanted: wire.Registration,
+    allow: str,
+    now: datetime,
+    app_password_id: int | None = None,
 ) -> Registered:
     """Register (or renew) ``login``'s subscription of the collection at ``path``.
 
     Refusals: the door's (NOT_FOUND for who may not read), ``push-not-available``
     for what does not push (a schedule box, a home, an item) or past MAX_PER_OWNER, and
-    ``invalid-subscription`` for a push resource the outbound rules refuse.
+    ``invalid-subscription`` for a push resource the outbound rules refuse. A device
+    logged in with an app password registers for as long as that password lives.
     """
     decision = access.require(s, login, access.READ, path)
     collection = decision.collection
@@ -128,8 +135,16 @@ def register(
         raise wire.refused(wire.PUSH_NOT_AVAILABLE, "only calendars and address books push")
     assert collection is not None  # pushable
     check_push_resource(wanted.push_resource, allow)
+    expires = _lifetime(wanted.expires, now)
     return _upsert(
-        s, login, WEBDAV, collection.id, wanted, _lifetime(wanted.expires, now), path=decision.path
+        s,
+        login,
+        WEBDAV,
+        collection.id,
+        wanted,
+        expires,
+        decision.path,
+        app_password_id=app_password_id,
     )
 
 
@@ -160,6 +175,7 @@ def _upsert(
     path: str = "",
     label: str = "",
     cursor: int = 0,
+    app_password_id: int | None = None,
 ) -> Registered:
     """Renew ``login``'s subscription of this push resource (keys, expiry), or add it
     (with a new token, within MAX_PER_OWNER): Subscription Updates. The registrant's
@@ -172,7 +188,7 @@ def _upsert(
     ).first()
     if row is not None:
         row.p256dh, row.auth, row.expires_at = wanted.p256dh, wanted.auth, expires
-        row.path, row.label = path, label[:200]
+        row.path, row.label, row.app_password_id = path, label[:200], app_password_id
         return Registered(row.token, expires, created=False)
     _check_room(s, login)
     token = secrets.token_urlsafe(24)
@@ -193,6 +209,7 @@ def _upsert(
             attempts=0,
             last_error="",
             claimed_by="",
+            app_password_id=app_password_id,
         )
     )
     s.flush()
