@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
 from calcard import accounts
@@ -92,7 +91,10 @@ def set_colors(
 
 
 def image_type(data: bytes) -> str:
-    """The media type of a logo, or a Refusal saying why it is not acceptable."""
+    """The media type of a logo, or a Refusal saying why it is not acceptable. Pillow is
+    imported here: only an administrator's upload needs it (issue 16's memory bound)."""
+    from PIL import Image, UnidentifiedImageError
+
     if len(data) > MAX_LOGO_BYTES:
         raise Refusal(f"the logo is larger than {MAX_LOGO_BYTES // 1024} KB")
     try:

@@ -20,8 +20,8 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from py_vapid import Vapid02
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,9 @@ from calcard.push import sending, subscriptions, vapid, wire
 from calcard.reminders.dispatch import stop_purpose
 from calcard.sharing import access
 from calcard.store.push import BROWSER, MERGE
+
+if TYPE_CHECKING:
+    from py_vapid import Vapid02
 
 LEASE = timedelta(minutes=2)
 ROUND_SECONDS = 45.0  # no message starts later in a round: sends end well within LEASE

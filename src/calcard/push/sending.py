@@ -11,17 +11,18 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import http_ece
 import httpx
-from cryptography.hazmat.primitives.asymmetric import ec
-from py_vapid import Vapid02
 
 from calcard.core import outbound
 from calcard.core.errors import Refusal
 from calcard.push import vapid
 from calcard.push.subscriptions import check_push_resource
+
+if TYPE_CHECKING:
+    from py_vapid import Vapid02
 
 log = logging.getLogger("calcard.push")
 TIMEOUT_SECONDS = 10
@@ -45,7 +46,11 @@ class Outcome:
 
 
 def encrypt(target: Target, payload: bytes) -> bytes:
-    """``payload`` as an aes128gcm body for the subscriber (RFC 8291 §3.4, RFC 8188 §2)."""
+    """``payload`` as an aes128gcm body for the subscriber (RFC 8291 §3.4, RFC 8188 §2).
+    The cryptography libraries load with the first message (vapid.py)."""
+    import http_ece
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     return http_ece.encrypt(
         payload,
         salt=os.urandom(16),
@@ -68,6 +73,8 @@ def send(
     topic: str = "",
 ) -> Outcome:
     """POST one message; never raises for what the network or the service does."""
+    import http_ece
+
     try:
         check_push_resource(target.push_resource, allow)
         body = encrypt(target, payload)

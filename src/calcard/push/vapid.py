@@ -4,21 +4,25 @@ Generated once, on first use, as a ``server_secrets`` row, so every node signs
 with the same key and the key advertised in ``P:vapid-public-key`` (which DAVx5
 binds its UnifiedPush subscription to) never changes under a client. Only the
 private scalar is stored; the public key is derived from it.
+
+The cryptography libraries are imported when first needed: a server that never
+meets a push client does not carry them (issue 16's memory bound).
 """
 
 from __future__ import annotations
 
 import base64
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from py_vapid import Vapid02
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from calcard.core.models import ServerSecret
+
+if TYPE_CHECKING:
+    from py_vapid import Vapid02
 
 KEY_NAME = "vapid-private-key"
 TOKEN_SECONDS = 12 * 3600  # RFC 8292 §2: at most 24 hours ahead
@@ -39,6 +43,8 @@ _ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234
 
 
 def _new_private() -> str:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     key = ec.generate_private_key(ec.SECP256R1())
     return b64url(key.private_numbers().private_value.to_bytes(32, "big"))
 
@@ -58,6 +64,8 @@ def _private_raw(s: Session) -> str:
 def signer(s: Session) -> Vapid02:
     """The signing key; ``sub`` is ours to choose (mailto: of CALCARD_MAIL_FROM), so
     py_vapid's strict check of it is off."""
+    from py_vapid import Vapid02
+
     key = Vapid02.from_raw(_private_raw(s).encode("ascii"))
     key.conf = {"no-strict": True}
     return key
@@ -66,6 +74,8 @@ def signer(s: Session) -> Vapid02:
 def public_key(s: Session) -> str:
     """The public key, uncompressed P-256 point (65 bytes), base64url: what
     ``P:vapid-public-key`` and the browser's ``applicationServerKey`` carry."""
+    from cryptography.hazmat.primitives import serialization
+
     point = signer(s).public_key.public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
     )

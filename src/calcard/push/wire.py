@@ -16,7 +16,6 @@ from email.utils import parsedate_to_datetime
 from xml.sax.saxutils import escape
 
 import defusedxml.ElementTree as DefusedET
-from cryptography.hazmat.primitives.asymmetric import ec
 from defusedxml import DefusedXmlException
 
 from calcard.core.errors import Kind, Refusal
@@ -101,7 +100,9 @@ def _text(element: ET.Element, name: str) -> str:
 def checked_key(value: str, subscription: ET.Element | None = None) -> str:
     """``value`` if it is a P-256 public key, uncompressed, base64url (RFC 8291 §3.2), in
     its canonical form (padding past the data decodes too, but is not kept: the column
-    holds 87 characters)."""
+    holds 87 characters). cryptography is imported here, when a key comes (vapid.py)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     if subscription is not None:
         kind = subscription.find(_p("subscription-public-key")).get("type", "p256dh")  # type: ignore[union-attr]  # _text found it
         if kind != "p256dh":

@@ -6,8 +6,9 @@ any URL, log or cache: the picture travels inside the JSON answer.
 
 from __future__ import annotations
 
-import segno
-
 
 def svg_data_uri(text: str) -> str:
+    """``text`` as a QR code; segno loads with the first one (few servers draw many)."""
+    import segno
+
     return segno.make(text, error="m").svg_data_uri(scale=5, border=2)
