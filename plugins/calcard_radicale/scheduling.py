@@ -22,6 +22,7 @@ from defusedxml import DefusedXmlException
 from radicale import httputils, pathutils, types
 
 from calcard import freebusy, store
+from calcard.accounts import rooms
 from calcard.scheduling import DEFAULT_CALENDAR
 from calcard.sharing import access
 from calcard.store import inbox
@@ -140,13 +141,19 @@ def _fill_principal(response: ET.Element, login: str, href: str) -> None:
     prop_path = f"{_tag(DAV, 'prop')}/{_tag(CALDAV, 'calendar-user-address-set')}"
     found = _propstat(response, "200")
     addresses = found.find(prop_path) if found is not None else None
-    if addresses is not None:
-        with session() as s:
-            user = freebusy.resolve(s, login)
-        if user is not None and user.email:  # first: clients invite by the first address
-            mailto = ET.Element(_tag(DAV, "href"))
-            mailto.text = f"mailto:{user.email}"
-            addresses.insert(0, mailto)
+    with session() as s:
+        user = freebusy.resolve(s, login)
+        room = user is not None and rooms.is_room(s, user.id)
+    if user is None:
+        return
+    # RFC 6638 §2.4.2; clients copy it into ORGANIZER and ATTENDEE (CUTYPE).
+    answer_missing(
+        response, _tag(CALDAV, "calendar-user-type"), text="ROOM" if room else "INDIVIDUAL"
+    )
+    if addresses is not None and user.email:  # first: clients invite by the first address
+        mailto = ET.Element(_tag(DAV, "href"))
+        mailto.text = f"mailto:{user.email}"
+        addresses.insert(0, mailto)
 
 
 def _show_box(response: ET.Element, kind: str, href: str) -> None:

@@ -251,3 +251,24 @@ def test_a_principal_answers_its_users_name_as_displayname_to_its_user_only(serv
     with server.client(victim) as http:
         assert http.request("PROPPATCH", f"/{victim}/", content=rename).status_code == 207
     assert _principal_name(server, victim, f"/{victim}/") == (207, f"Z. {tag}")
+
+
+def test_a_principal_answers_its_calendar_user_type(server):
+    """RFC 6638 §2.4.2 on PROPFIND of the principal itself, as principal search answers
+    it: python-caldav copies it into ORGANIZER (CUTYPE=None when it is missing)."""
+    tag = uuid.uuid4().hex[:6]
+    _, who = people(server, {f"Typed {tag}": f"typed-{tag}@example.com"})
+    login = who[f"Typed {tag}"]
+    body = (
+        '<D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+        "<D:prop><C:calendar-user-type/></D:prop></D:propfind>"
+    )
+    with server.client(login) as http:
+        answer = http.request("PROPFIND", f"/{login}/", content=body, headers=XML)
+    assert answer.status_code == 207, answer.text
+    found = [
+        p.findtext(f"{{DAV:}}prop/{{{CALDAV}}}calendar-user-type")
+        for p in ET.fromstring(answer.content).iter("{DAV:}propstat")
+        if "200" in p.findtext("{DAV:}status", "")
+    ]
+    assert found == ["INDIVIDUAL"], answer.text

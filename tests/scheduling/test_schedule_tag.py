@@ -168,6 +168,11 @@ def test_the_tag_ignores_answers_alarms_and_stamps_and_follows_everything_else()
         base.replace("LOCATION:HQ", "LOCA\r\n TION:HQ"),  # folded (RFC 5545 §3.1)
     ]
     assert {schedule_tag(text) for text in same} == {tag}
+    # A client's serializer quotes and orders parameters its own way (RFC 5545 §3.2):
+    # python-caldav writes CN="Org A" back as CN=Org A.
+    quoted = base.replace("ORGANIZER:mailto:", 'ORGANIZER;CN="Org A";CUTYPE=INDIVIDUAL:mailto:')
+    plain = base.replace("ORGANIZER:mailto:", "ORGANIZER;CUTYPE=INDIVIDUAL;CN=Org A:mailto:")
+    assert schedule_tag(quoted) == schedule_tag(plain) != tag
     other = [
         base.replace("LOCATION:HQ", "LOCATION:Annex"),
         invitation("u1", "org", ["a@example.com", "b@example.com"], START + timedelta(days=1)),

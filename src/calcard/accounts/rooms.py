@@ -27,6 +27,12 @@ def _slug(name: str) -> str:
     return slug[:50]
 
 
+def is_room(s: Session, user_id: int) -> bool:
+    """Whether the account is a room's (its principal's calendar-user-type is ROOM,
+    RFC 6638 §2.4.2), not a person's."""
+    return s.scalar(select(Room.id).where(Room.user_id == user_id)) is not None
+
+
 def create_room(
     s: Session, org_name: str, name: str, capacity: int | None = None, actor: str | None = None
 ) -> User:

@@ -61,17 +61,19 @@ def _canonical(lines: list[str]) -> str:
             if block[0] != "BEGIN:VALARM":
                 stack[-1].append("\n".join([block[0], *sorted(block[1:]), upper]))
         elif name not in IGNORED and not name.startswith("X-"):
-            stack[-1].append(_without_answer(line) if name == "ATTENDEE" else line)
+            stack[-1].append(_parameters_canonical(line, name == "ATTENDEE"))
     return "\n".join(sorted(stack[0]))
 
 
-def _without_answer(line: str) -> str:
-    """An ATTENDEE line without its answer parameters, parameters in a stable order."""
+def _parameters_canonical(line: str, attendee: bool) -> str:
+    """A line with its parameters unquoted and in a stable order (``CN="A B"`` and
+    ``CN=A B`` are one value, RFC 5545 §3.2), an ATTENDEE's without its answer."""
+    if ";" not in line.split(":", 1)[0]:
+        return line
     try:
         name, params, value = Contentline(line).parts()
     except ValueError:
         return line
-    kept = sorted(
-        (key.upper(), str(params[key])) for key in params if key.upper() not in ANSWER_PARAMETERS
-    )
+    dropped = ANSWER_PARAMETERS if attendee else frozenset()
+    kept = sorted((key.upper(), str(params[key])) for key in params if key.upper() not in dropped)
     return f"{name};{';'.join(f'{k}={v}' for k, v in kept)}:{value}"
