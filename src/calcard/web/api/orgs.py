@@ -124,10 +124,11 @@ def get_language(call: Call) -> dict:
 
 def put_language(call: Call) -> dict:
     """Set the default language (legal representatives and administrators)."""
+    wanted = call.optional("language", str)
+    if wanted is None:
+        raise Refusal("body field 'language' must be a string (\"\" resets)")
     with _write(call) as s:
-        chosen = accounts.set_org_language(
-            s, call.params["org"], call.optional("language", str, ""), actor=call.login
-        )
+        chosen = accounts.set_org_language(s, call.params["org"], wanted, actor=call.login)
     return {"language": chosen}
 
 
