@@ -280,9 +280,13 @@ def test_an_unknown_language_is_refused_and_nothing_changes(server, team):
             refused = http.put(f"/api/orgs/{org}/language", json=bad)
             assert refused.status_code == 400, (bad, refused.text)
             assert "error" in refused.json()
-        assert "unknown language 'tlh'" in http.put(
+        assert "unknown language “tlh”" in http.put(
             f"/api/orgs/{org}/language", json={"language": "tlh"}
         ).json()["error"]
+        german = http.put(
+            f"/api/orgs/{org}/language", json={"language": "xx"}, headers={"Accept-Language": "de"}
+        )
+        assert german.json()["error"].startswith("unbekannte Sprache „xx“")  # the API's refusal
     assert _org_language(server, org) == "it"
 
 
@@ -311,7 +315,7 @@ def test_the_operator_sets_and_resets_the_language_on_the_command_line(server, t
     assert "is es" in cli("org", "set", org, "--language", "es").stdout
     assert _org_language(server, org) == "es"
     refused = cli("org", "set", org, "--language", "klingon", ok=False)
-    assert "unknown language 'klingon'" in refused.stderr
+    assert "unknown language “klingon”" in refused.stderr
     assert _org_language(server, org) == "es"
     cli("org", "set", org, "--language", "en")
     assert _org_language(server, org) == ""

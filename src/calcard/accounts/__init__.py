@@ -487,7 +487,8 @@ def set_org_language(s: Session, org_name: str, code: str, actor: str | None = N
     wanted = (code or "").strip().lower()
     if wanted and wanted not in catalogs.SUPPORTED:
         raise Refusal(
-            f"unknown language {code!r}: use one of {', '.join(catalogs.SUPPORTED)}"
+            N_("unknown language “{code}”: use one of {languages}"),
+            values={"code": code, "languages": ", ".join(catalogs.SUPPORTED)},
         )
     org.language = "" if wanted == catalogs.SOURCE else wanted
     s.flush()
@@ -516,9 +517,15 @@ MIN_PASSWORD, MAX_PASSWORD = 8, 1000
 
 def _check_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise Refusal(f"the password must have at least {MIN_PASSWORD} characters")
+        raise Refusal(
+            N_("the password must have at least {count} characters"),
+            values={"count": MIN_PASSWORD},
+        )
     if len(password) > MAX_PASSWORD:
-        raise Refusal(f"the password must have at most {MAX_PASSWORD} characters")
+        raise Refusal(
+            N_("the password must have at most {count} characters"),
+            values={"count": MAX_PASSWORD},
+        )
 
 
 def set_password(s: Session, login: str, password: str, keep_session: str = "") -> User:
