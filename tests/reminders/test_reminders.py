@@ -518,3 +518,27 @@ def test_an_unsupported_language_gives_an_english_reminder(server, env, smtp):
     day = format_date(local.date(), "full", locale="en")
     assert subject.startswith(f"Reminder: Board meeting en1, {day}, ")
     assert "When: " in text and "Where: Room 4" in text
+
+
+def test_the_stop_link_and_page_speak_the_owners_language_or_the_browsers(server, env, smtp):
+    login, dispatcher, clock = env
+    with server.backend.db.transaction(write=True) as s:
+        accounts.update_settings(s, login, {"language": "it"})
+    start = soon()
+    alarm = "TRIGGER:-PT15M\r\nACTION:EMAIL\r\nX-CALCARD-REPEAT:WEEKLY"
+    put(server, login, "stop", ics("stop", start, alarm=alarm))
+    clock.now = start - timedelta(minutes=15)
+    assert dispatcher.run_once() == 1
+    text = smtp.messages[-1].get_payload(decode=True).decode()
+    line = next(x for x in text.splitlines() if "/stop?sig=" in x)
+    assert line.startswith("Si ripete ogni settimana finché non lo interrompi: http")
+    link = line.split(": ", 1)[1]
+    import httpx
+
+    italian = httpx.get(link)  # no browser language: the owner's
+    assert "<html lang='it'>" in italian.text and ">Interrompi</button>" in italian.text
+    french = httpx.get(link, headers={"Accept-Language": "fr"})
+    assert "<html lang='fr'>" in french.text and "Arrêter ce rappel\u00a0?" in french.text
+    url, _, signature = link.partition("?sig=")
+    done = httpx.post(url, data={"sig": signature}, headers={"Accept-Language": "es, en;q=0.5"})
+    assert done.status_code == 200 and "<h1>Recordatorio detenido</h1>" in done.text
