@@ -17,7 +17,7 @@ import click
 
 from calcard import accounts, demo, sharing, store, trash
 from calcard.accounts import twofactor, workgroups
-from calcard.core import backup, times
+from calcard.core import backup, catalogs, times
 from calcard.core.config import load_settings
 from calcard.core.db import Database, org_key
 from calcard.core.errors import Kind, Refusal
@@ -185,6 +185,20 @@ def org_create(s, name: str, plan: str) -> None:
     click.echo(f"organization {name!r} created on plan {plan}")
 
 
+@org.command("set")
+@click.argument("org_name", metavar="NAME")
+@click.option(
+    "--language",
+    required=True,
+    help="The members' default language (en, de, fr, it, es); \"\" or en resets it.",
+)
+@write
+def org_set(s, org_name: str, language: str) -> None:
+    """Change an organization's settings as the operator."""
+    chosen = accounts.set_org_language(s, org_name, language)
+    click.echo(f"language of {org_name!r} is {chosen or catalogs.SOURCE}")
+
+
 @main.group()
 def user() -> None:
     """Users and memberships."""
@@ -237,7 +251,7 @@ def user_password(s, login, password_stdin) -> None:
 @click.option("--timezone")
 @click.option(
     "--language",
-    type=click.Choice(["en", "de", "fr", "it", "es"]),
+    type=click.Choice(catalogs.SUPPORTED),
     help="The person's language (CONTRACT.md); mails without wording in it are in English.",
 )
 @write

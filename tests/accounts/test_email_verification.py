@@ -14,6 +14,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from email.header import decode_header, make_header
 
 import httpx
 import pytest
@@ -271,3 +272,24 @@ def test_two_accounts_claiming_one_address_at_once_the_second_gets_a_conflict(ba
     with backend.db.transaction() as s:
         assert accounts.find_user(s, first).email == address
         assert accounts.find_user(s, second).email == ""
+
+
+def test_the_verification_mail_is_in_the_accounts_language_and_the_page_in_the_browsers(
+    server, smtp
+):
+    login = server.user()
+    with server.backend.db.transaction(write=True) as s:
+        accounts.update_settings(s, login, {"language": "de"})
+    new = f"neu.{login}@example.org"
+    set_email(server, login, new)
+    flush_mail(server, smtp)
+    (mail,) = smtp.to(new)
+    subject = str(make_header(decode_header(mail["Subject"])))
+    assert subject == "Bestätigen Sie Ihre E-Mail-Adresse"
+    body = mail.get_payload(decode=True).decode()
+    assert f"für das calcard-Konto „{login}“ verwenden" in body and "gilt 3 Tage" in body
+    link = re.search(r"(http://\S+/api/verify-email\?\S+)", body)[1]
+    page = httpx.get(link, headers={"Accept-Language": "es"}, timeout=30)
+    assert "<html lang='es'>" in page.text and ">Confirmar esta dirección</button>" in page.text
+    forged = httpx.get(link.replace("sig=", "sig=0"), headers={"Accept-Language": "it"})
+    assert forged.status_code == 403 and "Questo link non è valido." in forged.text

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 
 from calcard import accounts
@@ -242,3 +243,82 @@ def test_team_plan_allows_several_calendars(server):
     with server.client(login) as http:
         assert http.request("MKCALENDAR", f"/{login}/second/").status_code == 201
         assert http.request("MKCALENDAR", f"/{login}/third/").status_code == 201
+
+
+# --- the organization's default language (issue 20) ----------------------------------------
+
+
+def _org_language(server, org: str) -> str:
+    with server.backend.db.transaction() as s:
+        return accounts.get_org(s, org).language
+
+
+def test_managers_set_the_language_members_read_it_and_it_reaches_their_mails(server, team):
+    org = team["org"]
+    with api(server, team["administrator"]) as http:
+        put = http.put(f"/api/orgs/{org}/language", json={"language": "de"})
+        assert put.status_code == 200 and put.json() == {"language": "de"}
+    for role in ("collaborator", "external", "legal-representative"):
+        with api(server, team[role]) as http:
+            assert http.get(f"/api/orgs/{org}/language").json() == {"language": "de"}
+    with server.backend.db.transaction() as s:  # no setting, no browser: the org's default
+        assert accounts.language(s, team["collaborator"]) == "de"
+        assert accounts.language(s, team["collaborator"], "fr-CH") == "fr"
+    with api(server, team["legal-representative"]) as http:
+        assert http.put(f"/api/orgs/{org}/language", json={"language": ""}).json() == {
+            "language": ""
+        }
+    assert _org_language(server, org) == ""
+
+
+def test_an_unknown_language_is_refused_and_nothing_changes(server, team):
+    org = team["org"]
+    with server.backend.db.transaction(write=True) as s:
+        accounts.set_org_language(s, org, "it")
+    with api(server, team["administrator"]) as http:
+        for bad in ({"language": "tlh"}, {"language": "de-CH"}, {"language": 7}, {}):
+            refused = http.put(f"/api/orgs/{org}/language", json=bad)
+            assert refused.status_code == 400, (bad, refused.text)
+            assert "error" in refused.json()
+        assert "unknown language “tlh”" in http.put(
+            f"/api/orgs/{org}/language", json={"language": "tlh"}
+        ).json()["error"]
+        german = http.put(
+            f"/api/orgs/{org}/language", json={"language": "xx"}, headers={"Accept-Language": "de"}
+        )
+        assert german.json()["error"].startswith("unbekannte Sprache „xx“")  # the API's refusal
+    assert _org_language(server, org) == "it"
+
+
+def test_nobody_but_the_orgs_managers_changes_its_language(server, team):
+    org = team["org"]
+    with server.backend.db.transaction(write=True) as s:
+        accounts.set_org_language(s, org, "fr")
+        password = accounts.add_app_password(s, team["legal-representative"], "phone")
+    stranger = server.user(role="administrator")  # manages another organization
+    for login in (stranger, team["collaborator"], team["external"]):
+        with api(server, login) as http:
+            refused = http.put(f"/api/orgs/{org}/language", json={"language": "es"})
+            assert refused.status_code == 403, (login, refused.text)
+    with server.client(team["legal-representative"], password) as http:  # an app password
+        assert http.put(f"/api/orgs/{org}/language", json={"language": "es"}).status_code == 403
+    with httpx.Client(base_url=server.url) as http:  # nobody
+        assert http.put(f"/api/orgs/{org}/language", json={"language": "es"}).status_code == 401
+        assert http.get(f"/api/orgs/{org}/language").status_code == 401
+    with api(server, stranger) as http:  # an outsider does not read it either
+        assert http.get(f"/api/orgs/{org}/language").status_code == 403
+    assert _org_language(server, org) == "fr"
+
+
+def test_the_operator_sets_and_resets_the_language_on_the_command_line(server, team, cli):
+    org = team["org"]
+    assert "is es" in cli("org", "set", org, "--language", "es").stdout
+    assert _org_language(server, org) == "es"
+    refused = cli("org", "set", org, "--language", "klingon", ok=False)
+    assert "unknown language “klingon”" in refused.stderr
+    assert _org_language(server, org) == "es"
+    cli("org", "set", org, "--language", "en")
+    assert _org_language(server, org) == ""
+    cli("org", "set", org, "--language", "it")
+    cli("org", "set", org, "--language", "")
+    assert _org_language(server, org) == ""

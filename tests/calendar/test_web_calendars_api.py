@@ -373,6 +373,22 @@ def test_link_attachments_only_http_and_other_attachments_kept(server):
 # --- holidays ------------------------------------------------------------------------------
 
 
+def test_holiday_names_follow_the_browser_then_the_organizations_language(server):
+    login = server.user()
+    http = user_session(server, login)
+    christmas = {"start": "2030-12-25", "end": "2030-12-25", "country": "DE"}
+    german = {"date": "2030-12-25", "name": "Erster Weihnachtstag"}
+    browser = http.get("/api/holidays", params=christmas, headers={"Accept-Language": "de-DE"})
+    assert browser.json()["holidays"] == [german]
+    with server.backend.db.transaction(write=True, owners=[login]) as s:
+        accounts.set_org_language(s, accounts.current_org(s, login).name, "de")
+    assert http.get("/api/holidays", params=christmas).json()["holidays"] == [german]
+    with server.backend.db.transaction(write=True, owners=[login]) as s:
+        accounts.update_settings(s, login, {"language": "en"})  # the setting wins
+    english = http.get("/api/holidays", params=christmas, headers={"Accept-Language": "de"})
+    assert english.json()["holidays"] == [{"date": "2030-12-25", "name": "Christmas Day"}]
+
+
 def test_holiday_overlay(server):
     login = server.user()
     http = user_session(server, login)

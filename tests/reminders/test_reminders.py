@@ -15,9 +15,11 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from email.header import decode_header, make_header
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from babel.dates import format_date, format_time
 from sqlalchemy import delete, func, select
 
 from calcard import accounts, store
@@ -149,7 +151,8 @@ def test_single_event_goes_to_the_owner_once_on_each_channel(server, env, smtp, 
     assert "Board meeting one" in mail["Subject"]
     text = mail.get_payload(decode=True).decode()
     local = start.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Zurich"))
-    assert f"{local:%H:%M} (Europe/Zurich)" in text and "Room 4" in text
+    shown = format_time(local, "short", locale="en")  # the locale's clock (catalogs.moment)
+    assert f"{shown} (Europe/Zurich)" in text and "Room 4" in text
     assert server.url in text
     assert smtp.to("guest@example.org") == []
 
@@ -466,3 +469,76 @@ def test_stop_through_the_api_and_notifications_stream(server, env):
     assert not [r for r in listed(server, login) if r["status"] == "pending"]
     clock.now += timedelta(hours=3)
     assert dispatcher.run_once() == 0
+
+
+# --- in the owner's language (issue 20) ---------------------------------------------------
+
+
+def _subject(mail) -> str:
+    return " ".join(str(make_header(decode_header(mail["Subject"]))).split())  # unfolded
+
+
+def _mailed(server, env, smtp, uid: str):
+    login, dispatcher, clock = env
+    start = soon()
+    put(server, login, uid, ics(uid, start))
+    clock.now = start - timedelta(minutes=14)
+    assert dispatcher.run_once() == 1
+    (mail,) = smtp.to(f"{login}@example.com")
+    local = start.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Zurich"))
+    return _subject(mail), mail.get_payload(decode=True).decode(), local
+
+
+def test_a_reminder_mail_is_in_the_owners_language_with_its_dates(server, env, smtp):
+    login = env[0]
+    with server.backend.db.transaction(write=True) as s:
+        accounts.update_settings(s, login, {"language": "de"})
+    subject, text, local = _mailed(server, env, smtp, "de1")
+    day = format_date(local.date(), "full", locale="de")  # e.g. "Freitag, 4. Dezember 2026"
+    assert subject == f"Erinnerung: Board meeting de1, {day}, {local:%H:%M} (Europe/Zurich)"
+    assert f"Wann: {day}, {local:%H:%M} (Europe/Zurich)" in text
+    assert "Wo: Room 4" in text and "Kalender: http" in text
+
+
+def test_without_a_setting_the_reminder_follows_the_organizations_language(server, env, smtp):
+    login = env[0]
+    with server.backend.db.transaction(write=True) as s:
+        accounts.set_org_language(s, accounts.current_org(s, login).name, "it")
+    subject, text, local = _mailed(server, env, smtp, "it1")
+    day = format_date(local.date(), "full", locale="it")  # e.g. "venerdì 4 dicembre 2026"
+    assert subject.startswith(f"Promemoria: Board meeting it1, {day}, {local:%H:%M}")
+    assert "Quando: " in text and "Dove: Room 4" in text and "Calendario: http" in text
+
+
+def test_an_unsupported_language_gives_an_english_reminder(server, env, smtp):
+    login = env[0]
+    with server.backend.db.transaction(write=True) as s:
+        accounts.update_settings(s, login, {"language": "tlh"})
+    subject, text, local = _mailed(server, env, smtp, "en1")
+    day = format_date(local.date(), "full", locale="en")
+    assert subject.startswith(f"Reminder: Board meeting en1, {day}, ")
+    assert "When: " in text and "Where: Room 4" in text
+
+
+def test_the_stop_link_and_page_speak_the_owners_language_or_the_browsers(server, env, smtp):
+    login, dispatcher, clock = env
+    with server.backend.db.transaction(write=True) as s:
+        accounts.update_settings(s, login, {"language": "it"})
+    start = soon()
+    alarm = "TRIGGER:-PT15M\r\nACTION:EMAIL\r\nX-CALCARD-REPEAT:WEEKLY"
+    put(server, login, "stop", ics("stop", start, alarm=alarm))
+    clock.now = start - timedelta(minutes=15)
+    assert dispatcher.run_once() == 1
+    text = smtp.messages[-1].get_payload(decode=True).decode()
+    line = next(x for x in text.splitlines() if "/stop?sig=" in x)
+    assert line.startswith("Si ripete ogni settimana finché non lo interrompi: http")
+    link = line.split(": ", 1)[1]
+    import httpx
+
+    italian = httpx.get(link)  # no browser language: the owner's
+    assert "<html lang='it'>" in italian.text and ">Interrompi</button>" in italian.text
+    french = httpx.get(link, headers={"Accept-Language": "fr"})
+    assert "<html lang='fr'>" in french.text and "Arrêter ce rappel\u00a0?" in french.text
+    url, _, signature = link.partition("?sig=")
+    done = httpx.post(url, data={"sig": signature}, headers={"Accept-Language": "es, en;q=0.5"})
+    assert done.status_code == 200 and "<h1>Recordatorio detenido</h1>" in done.text

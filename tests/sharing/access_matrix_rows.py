@@ -694,6 +694,21 @@ def api_rows() -> list[Row]:
         api(
             "api-orgs",
             "GET",
+            "/api/orgs/{org}/language",
+            "/api/orgs/{org_a}/language",
+            cells(ORG_A_MEMBERS + ("app_password",), deny="403"),
+        ),
+        api(
+            "api-orgs",
+            "PUT",
+            "/api/orgs/{org}/language",
+            "/api/orgs/{org_a}/language",
+            cells(ORG_A_MANAGERS, deny="403"),
+            body='{{"language": "de"}}',
+        ),
+        api(
+            "api-orgs",
+            "GET",
             "/api/orgs/{org}/workgroups",
             "/api/orgs/{org_a}/workgroups",
             cells(ORG_A_MEMBERS + ("app_password",), deny="403", external="403"),

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from calcard import store
 from calcard.accounts import belongings, credentials, sessions, verification
 from calcard.core import catalogs, mailqueue
+from calcard.core.catalogs import N_, say
 from calcard.core.db import address_key, lock_owners
 from calcard.core.errors import Kind, Refusal
 from calcard.core.models import (
@@ -34,6 +35,13 @@ from calcard.store import busy, inbox
 
 LAST_USED_STEP = timedelta(minutes=1)
 ROLES = ("legal-representative", "administrator", "collaborator", "external")
+# How mails name a role (the role itself is a stored keyword).
+ROLE_NAMES = {
+    "legal-representative": N_("legal representative"),
+    "administrator": N_("administrator"),
+    "collaborator": N_("collaborator"),
+    "external": N_("external"),
+}
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 RESERVED_LOGINS = frozenset({"api", "web", "metrics"})  # their paths are the web app's, not DAV
 
@@ -220,12 +228,18 @@ def _invite(s: Session, org: Organization, user: User, role: str, actor: str) ->
     )
     s.flush()
     if user.email:
-        text = (
-            f"{actor} invites you to join the organization {org.name!r} on calcard as {role}.\n"
+        spoken = language(s, user.login)
+        text = say(
+            spoken,
+            "{actor} invites you to join the organization “{org}” on calcard as {role}.\n"
             "Accept or decline in the calendar's settings; until you accept, the "
-            "organization sees nothing of yours."
+            "organization sees nothing of yours.",
+            actor=actor,
+            org=org.name,
+            role=say(spoken, ROLE_NAMES[role]),
         )
-        mailqueue.enqueue(s, user.login, user.email, f"Invitation to join {org.name}", text)
+        subject = say(spoken, "Invitation to join {org}", org=org.name)
+        mailqueue.enqueue(s, user.login, user.email, subject, text)
 
 
 def invitations_of(s: Session, login: str) -> list[InvitationInfo]:
@@ -334,8 +348,11 @@ def role_of(s: Session, login: str, org: Organization) -> str | None:
     )
 
 
-def require_manager(s: Session, actor: str | None, org: Organization, role: str = "") -> None:
-    """Refuse unless ``actor`` manages ``org``; touching a legal representative needs one.
+def require_manager(
+    s: Session, actor: str | None, org: Organization, role: str = "", what: str = "change members"
+) -> None:
+    """Refuse unless ``actor`` manages ``org`` (``what`` names the change refused);
+    touching a legal representative needs one.
 
     Making, demoting or removing a legal representative is reserved to legal
     representatives, so an administrator cannot take over the organization.
@@ -345,7 +362,7 @@ def require_manager(s: Session, actor: str | None, org: Organization, role: str 
     actor_role = role_of(s, actor, org)
     if actor_role not in MANAGERS:
         raise Refusal(
-            f"only a legal representative or an administrator of {org.name!r} can change members",
+            f"only a legal representative or an administrator of {org.name!r} can {what}",
             Kind.FORBIDDEN,
         )
     if role == "legal-representative" and actor_role != "legal-representative":
@@ -453,6 +470,32 @@ def get_settings(s: Session, login: str) -> dict:
     return json.loads(get_user(s, login).settings or "{}")
 
 
+def org_language(s: Session, org_name: str, actor: str | None = None) -> str:
+    """The organization's default language ("" when it has none: English); its members
+    (externals included: it is what their mails may be written in) may read it."""
+    org = get_org(s, org_name)
+    if actor is not None and role_of(s, actor, org) is None:
+        raise Refusal(f"only members of {org.name!r} see its language", Kind.FORBIDDEN)
+    return org.language or ""
+
+
+def set_org_language(s: Session, org_name: str, code: str, actor: str | None = None) -> str:
+    """Set the organization's default language: its members' language when they chose
+    none and their browser names none supported (``language``). "" or English resets
+    it; an unsupported code is refused and nothing changes. One door for CLI and API."""
+    org = get_org(s, org_name)
+    require_manager(s, actor, org, what="change its language")
+    wanted = (code or "").strip().lower()
+    if wanted and wanted not in catalogs.SUPPORTED:
+        raise Refusal(
+            N_("unknown language “{code}”: use one of {languages}"),
+            values={"code": code, "languages": ", ".join(catalogs.SUPPORTED)},
+        )
+    org.language = "" if wanted == catalogs.SOURCE else wanted
+    s.flush()
+    return org.language
+
+
 def language(s: Session, login: str, accept_language: str | None = None) -> str:
     """The language ``login`` reads in: their setting, else what their browser accepts
     (``accept_language``, for pages), else their organization's default, else English
@@ -475,9 +518,15 @@ MIN_PASSWORD, MAX_PASSWORD = 8, 1000
 
 def _check_new_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise Refusal(f"the password must have at least {MIN_PASSWORD} characters")
+        raise Refusal(
+            N_("the password must have at least {count} characters"),
+            values={"count": MIN_PASSWORD},
+        )
     if len(password) > MAX_PASSWORD:
-        raise Refusal(f"the password must have at most {MAX_PASSWORD} characters")
+        raise Refusal(
+            N_("the password must have at most {count} characters"),
+            values={"count": MAX_PASSWORD},
+        )
 
 
 def set_password(s: Session, login: str, password: str, keep_session: str = "") -> User:
@@ -559,7 +608,7 @@ def _set_email(s: Session, user: User, email: str, verified: bool) -> None:
     else:
         user.email_pending = email
         s.flush()
-        verification.send(s, user)
+        verification.send(s, user, language(s, user.login))
     s.flush()
 
 

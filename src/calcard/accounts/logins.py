@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from calcard import accounts
 from calcard.accounts import twofactor
+from calcard.core.catalogs import N_
 from calcard.core.db import Database
 from calcard.core.models import LoginFailure
 from calcard.core.times import utcnow
@@ -44,8 +45,8 @@ NEEDS_APP_PASSWORD = (
     "two-factor authentication is on for this account: "
     "log in with an app password, not the account password"
 )
-NEEDS_CODE = "two-factor code required"
-WRONG_CODE = "wrong or expired two-factor code"
+NEEDS_CODE = N_("two-factor code required")
+WRONG_CODE = N_("wrong or expired two-factor code")
 
 
 @dataclass(frozen=True)

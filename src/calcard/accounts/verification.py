@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from sqlalchemy.orm import Session
 
 from calcard.core import links, mailqueue
+from calcard.core.catalogs import N_, say
 from calcard.core.config import load_settings
 from calcard.core.errors import Kind, Refusal
 from calcard.core.models import User, as_id
@@ -34,6 +35,7 @@ class LinkRefused(Refusal):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, Kind.FORBIDDEN)
+        self.source = message  # English, marked with N_: the page says it in its language
 
 
 def _purpose(user_id: int, address: str, expires: int) -> str:
@@ -54,16 +56,22 @@ def link(s: Session, user: User, now: datetime, base_url: str | None = None) -> 
     return f"{base}{PATH}?{urlencode(params)}"
 
 
-def send(s: Session, user: User) -> None:
-    """Queue the verification mail to the pending address (in the caller's transaction)."""
+def send(s: Session, user: User, language: str) -> None:
+    """Queue the verification mail to the pending address (in the caller's transaction),
+    in the account's ``language``."""
     url = link(s, user, utcnow())
-    text = (
-        f"Someone, hopefully you, asked to use this address for the calcard account "
-        f"{user.login!r}.\n\nTo confirm, open this link and press the button:\n{url}\n\n"
-        f"The link works for {VALID_FOR.days} days. If this was not you, ignore this mail: "
-        "nothing changes."
+    text = say(
+        language,
+        "Someone, hopefully you, asked to use this address for the calcard account "
+        "“{login}”.\n\nTo confirm, open this link and press the button:\n{link}\n\n"
+        "The link works for {days} days. If this was not you, ignore this mail: "
+        "nothing changes.",
+        login=user.login,
+        link=url,
+        days=VALID_FOR.days,
     )
-    mailqueue.enqueue(s, user.login, user.email_pending, "Confirm your e-mail address", text)
+    subject = say(language, "Confirm your e-mail address")
+    mailqueue.enqueue(s, user.login, user.email_pending, subject, text)
 
 
 def link_owner(s: Session, params: dict[str, str]) -> str | None:
@@ -84,12 +92,13 @@ def open_link(s: Session, params: dict[str, str], now: datetime) -> PendingAddre
     try:
         user_id, address, expires = int(params["u"]), params["a"], int(params["e"])
     except (KeyError, ValueError) as exc:
-        raise LinkRefused("this link is incomplete; open the whole link from the mail") from exc
+        incomplete = N_("This link is incomplete; open the whole link from the mail.")
+        raise LinkRefused(incomplete) from exc
     if not links.verify(s, _purpose(user_id, address, expires), params.get("sig", "")):
-        raise LinkRefused("this link is not valid")
+        raise LinkRefused(N_("This link is not valid."))
     if now.timestamp() > expires:
-        raise LinkRefused("this link has expired; set the address again to get a new one")
+        raise LinkRefused(N_("This link has expired; set the address again to get a new one."))
     user = s.get(User, user_id)
     if user is None or not address or user.email_pending.lower() != address.lower():
-        raise LinkRefused("this link is no longer valid: the account asks for another address")
+        raise LinkRefused(N_("This link is no longer valid: the account asks for another address."))
     return PendingAddress(user, user.email_pending)

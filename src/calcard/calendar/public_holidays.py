@@ -98,17 +98,22 @@ def between(code: str, subdivision: str, language: str, first: date, last: date)
     return sorted(Holiday(day, name) for day, name in table.items() if first <= day <= last)
 
 
-def overlay(s: Session, login: str, code: object, subdivision: object, first: date, last: date):
-    """The holidays the web calendar shows as an overlay, in the user's language."""
+def overlay(
+    s: Session,
+    login: str,
+    code: object,
+    subdivision: object,
+    first: date,
+    last: date,
+    accept_language: str | None = None,
+):
+    """The holidays the web calendar shows as an overlay, in the user's language
+    (``accounts.language``: setting, browser, organization default)."""
     if not first <= last or last - first > MAX_RANGE:
         raise Refusal("the range must end after it starts and span at most 400 days")
     found, subdivision = country(code, subdivision)
-    language = language_for(found.code, _user_language(s, login))
+    language = language_for(found.code, accounts.language(s, login, accept_language))
     return between(found.code, subdivision, language, first, last)
-
-
-def _user_language(s: Session, login: str) -> str:
-    return str(accounts.get_settings(s, login).get("language") or "en")
 
 
 # --- subscriptions -------------------------------------------------------------------------
@@ -170,7 +175,7 @@ def subscribe(
         owner=login,
         country=found.code,
         subdivision=subdivision,
-        language=language_for(found.code, _user_language(s, login)),
+        language=language_for(found.code, accounts.language(s, login)),
         last_year=today.year + FUTURE_YEARS,
         source_version=holidays.__version__,
     )

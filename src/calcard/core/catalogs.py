@@ -13,10 +13,12 @@ the first supported of the user's setting, the browser's ``Accept-Language``
 
 from __future__ import annotations
 
+from datetime import date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 
 from babel import Locale
+from babel.dates import format_date, format_time
 from babel.messages.pofile import read_po
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
@@ -103,3 +105,21 @@ def choose(
 def locale(language: str | None) -> Locale:
     """Babel's locale for dates, numbers and week starts in ``language``."""
     return Locale.parse(supported(language))
+
+
+def moment(language: str | None, value: date | datetime, zone: tzinfo | None = None) -> str:
+    """A date, or a date and time in ``zone`` (else its own), as ``language`` writes it:
+    weekday and month names, order and clock from Babel's CLDR data; the zone is named
+    by its IANA key (CLDR's short names are mostly offsets outside their own region)."""
+    where = locale(language)
+    if not isinstance(value, datetime):
+        return format_date(value, "full", locale=where)
+    if zone is not None and value.tzinfo is not None:
+        value = value.astimezone(zone)
+    shown = f"{format_date(value.date(), 'full', locale=where)}, " + format_time(
+        value, "short", locale=where
+    )
+    if value.tzinfo is None:
+        return shown
+    name = getattr(value.tzinfo, "key", None) or value.tzname() or ""
+    return f"{shown} ({name})" if name else shown

@@ -47,7 +47,14 @@ class Refusal(ValueError):
         message: str,
         kind: Kind = Kind.INVALID,
         details: Mapping[str, Any] | None = None,
+        values: Mapping[str, Any] | None = None,
     ) -> None:
+        """``message`` is English; with ``values`` it is a template with ``{name}``
+        placeholders (marked ``N_`` where written), so a front can say it in the
+        reader's language (``template`` and ``values``, calcard.core.catalogs)."""
+        self.template = message
+        self.values: Mapping[str, Any] = values or {}
+        message = message.format(**self.values) if values else message
         super().__init__(message)
         self.message = message
         self.kind = kind

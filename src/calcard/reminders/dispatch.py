@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from calcard import accounts, store
-from calcard.core import leases, links, mailqueue, metrics, times
+from calcard.core import catalogs, leases, links, mailqueue, metrics, times
+from calcard.core.catalogs import N_, say
 from calcard.core.config import Settings
 from calcard.core.db import Database
 from calcard.core.models import Collection, Reminder
@@ -28,6 +29,15 @@ from calcard.store import alarms, reminders
 
 log = logging.getLogger("calcard.reminders")
 Clock = Callable[[], datetime]
+
+
+# A repeating reminder's line with its stop link, one sentence per repeat
+# (store.alarms.REPEATS).
+REPEATING = {
+    "hourly": N_("Repeats every hour until you stop it: {link}"),
+    "daily": N_("Repeats every day until you stop it: {link}"),
+    "weekly": N_("Repeats every week until you stop it: {link}"),
+}
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,7 @@ class Job:
     email: str
     webhook: str
     timezone: str
+    language: str
 
 
 def claim(s: Session, worker: str, now: datetime, grace: timedelta, limit: int) -> list[Job]:
@@ -71,6 +82,7 @@ def _job(s: Session, row: Reminder) -> Job:
         email=user.email if user else "",
         webhook=user.chat_webhook if user else "",
         timezone=user.timezone if user else "UTC",
+        language=accounts.language(s, row.owner) if user else catalogs.SOURCE,
     )
 
 
@@ -142,30 +154,39 @@ class Sender:
         metrics.record_delivery(job.channel, "sent")
 
     def _email(self, job: Job) -> None:
+        language = job.language
+        subject = (
+            say(language, "Reminder: {title}, {when}", title=job.title, when=self._when(job))
+            if job.starts_at
+            else say(language, "Reminder: {title}", title=job.title)
+        )
         delivery.send_email(
             self.settings.smtp_url,
             self.settings.mail_from,
             job.email,
-            f"Reminder: {job.title}" + (f" at {self._when(job)}" if job.starts_at else ""),
+            subject,
             self._text(job, with_links=True),
             f"reminder-{job.id}",
         )
 
     def _when(self, job: Job) -> str:
-        zone = times.zone(job.timezone)
+        """The start in the owner's time zone, as their language writes dates."""
         assert job.starts_at is not None
-        return job.starts_at.astimezone(zone).strftime(f"%a %d %b %Y %H:%M ({job.timezone})")
+        return catalogs.moment(job.language, job.starts_at, times.zone(job.timezone))
 
     def _text(self, job: Job, with_links: bool = False) -> str:
+        language = job.language
         lines = [job.title]
         if job.starts_at:
-            lines.append(f"When: {self._when(job)}")
+            lines.append(say(language, "When: {when}", when=self._when(job)))
         if job.location:
-            lines.append(f"Where: {job.location}")
+            lines.append(say(language, "Where: {where}", where=job.location))
         if with_links:
-            lines.append(f"Calendar: {self.settings.link_url}/")
+            home = self.settings.link_url + "/"
+            lines.append(say(language, "Calendar: {link}", link=home))
             if job.repeat:
-                lines.append(f"Repeats {job.repeat} until you stop it: {self.stop_link(job.id)}")
+                text = REPEATING.get(job.repeat, REPEATING["daily"])
+                lines.append(say(language, text, link=self.stop_link(job.id)))
         return "\n".join(lines)
 
     def stop_link(self, reminder_id: int) -> str:

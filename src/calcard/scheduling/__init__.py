@@ -15,7 +15,6 @@ organization book the room.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,8 +24,9 @@ import icalendar
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from calcard import freebusy, store
-from calcard.core import links, mailqueue
+from calcard import accounts, freebusy, store
+from calcard.core import catalogs, links, mailqueue
+from calcard.core.catalogs import N_, say
 from calcard.core.config import load_settings
 from calcard.core.db import lock_owners
 from calcard.core.errors import Kind, Refusal
@@ -284,9 +284,14 @@ def _deliver_internal(
             return "5.1"  # RFC 6638 §3.2.9: could not be delivered
         _put(s, target, _free_href(s, target, uid), text, organizer)
     inbox.deliver(s, user.login, itip.message(calendar, "REQUEST"))
-    title, _ = itip.summary_lines(calendar, "en")
+    language = accounts.language(s, user.login)
+    title, _ = itip.summary_lines(calendar, language)
     delivery.notify_browser(
-        s, user.login, None, f"Invitation: {title}", f"From {organizer}; answer in your calendar."
+        s,
+        user.login,
+        None,
+        say(language, "Invitation: {title}", title=title),
+        say(language, "From {organizer}; answer in your calendar.", organizer=organizer),
     )
     return DELIVERED
 
@@ -427,14 +432,19 @@ def apply_answer(
         return False
     _put(s, found.collection, found.item.href, calendar.to_ical().decode(), actor)
     inbox.deliver(s, organizer, itip.message(calendar, "REPLY", only=attendee))
-    title, _ = itip.summary_lines(calendar, "en")
-    delivery.notify_browser(s, organizer, None, f"{attendee}: {answer.lower()}", title)
+    language = accounts.language(s, organizer)
+    title, _ = itip.summary_lines(calendar, language)
+    delivery.notify_browser(
+        s, organizer, None, itip.replied(language, attendee, answer, title), title
+    )
     return True
 
 
-def _language(s: Session, login: str) -> str:
-    raw = s.scalar(select(User.settings).where(User.login == login)) or "{}"
-    return json.loads(raw).get("language", "en")
+def mail_language(s: Session, sender: str, recipient: str) -> str:
+    """A mail's language: the recipient's when the address is a calcard user's, else
+    the sender's (CONTRACT.md "Languages")."""
+    user = freebusy.resolve(s, recipient)
+    return accounts.language(s, user.login if user is not None else sender)
 
 
 def _queue_mail(
@@ -444,16 +454,27 @@ def _queue_mail(
     calendar: icalendar.Calendar,
     method: str,
     only: str | None = None,
-    text_extra: str = "",
-    html_extra: str = "",
+    link: str = "",
+    updated: bool = False,
 ) -> None:
-    language = _language(s, organizer)
-    w = itip.words(language)
+    """Queue one iMIP mail (RFC 6047) from ``organizer`` (the sender) in the mail's
+    language; ``link`` is an external attendee's answer link."""
+    language = mail_language(s, organizer, recipient)
     title, lines = itip.summary_lines(calendar, language)
-    head = {"REQUEST": w["invite"], "CANCEL": w["cancel"], "REPLY": w["answer"]}[method]
-    text = "\n".join([f"{head}: {title}", *lines, f"{w['from']}: {organizer}", text_extra])
+    if method == "REPLY":
+        answer = itip.partstat_of(calendar, only or "") or ""
+        head = itip.replied(language, only or "", answer, title)
+    else:
+        head = say(language, itip.HEADS["UPDATE" if updated else method], title=title)
+    lines.append(say(language, "From: {organizer}", organizer=organizer))
+    text_extra = html_extra = ""
+    if link:
+        text_extra = say(language, "Answer: {link}", link=link)
+        label = say(language, "Answer")
+        html_extra = f'<p><a href="{_escape(link)}">{_escape(label)}</a></p>'
+    text = "\n".join([head, *lines, text_extra])
     html = (
-        f"<h2>{_escape(head)}: {_escape(title)}</h2>"
+        f"<h2>{_escape(head)}</h2>"
         + "".join(f"<p>{_escape(line)}</p>" for line in lines)
         + html_extra
     )
@@ -461,7 +482,7 @@ def _queue_mail(
         s,
         organizer,
         recipient,
-        f"{head}: {title}",
+        head,
         text,
         html,
         itip.message(calendar, method, only=only),
@@ -498,12 +519,7 @@ def _mail_external(
         "sig": links.sign(s, rsvp_purpose(collection.id, href, attendee, expires)),
     }
     link = f"{base_url.rstrip('/')}/api/rsvp?{urlencode(params)}"
-    w = itip.words(_language(s, organizer))
-    text_extra = f"{w['answer']}: {link}"
-    html_extra = f'<p><a href="{_escape(link)}">{_escape(w["answer"])}</a></p>'
-    _queue_mail(
-        s, organizer, attendee, calendar, "REQUEST", text_extra=text_extra, html_extra=html_extra
-    )
+    _queue_mail(s, organizer, attendee, calendar, "REQUEST", link=link, updated=updated)
 
 
 def link_owner(s: Session, params: dict[str, str]) -> str | None:
@@ -516,12 +532,12 @@ def link_owner(s: Session, params: dict[str, str]) -> str | None:
 
 
 class LinkRefused(Refusal):
-    """An answer link that cannot be used (forbidden); the message is in ``language``,
-    which the answer page speaks."""
+    """An answer link that cannot be used (forbidden); ``reason`` (English, marked
+    with N_) is said in ``language``, which the answer page speaks."""
 
     def __init__(self, reason: str, language: str = "en") -> None:
-        super().__init__(itip.words(language)[reason], Kind.FORBIDDEN)
-        self.language = itip.language_of(language)
+        super().__init__(say(language, reason), Kind.FORBIDDEN)
+        self.language = language
 
 
 @dataclass(frozen=True)
@@ -532,7 +548,7 @@ class LinkedEvent:
     item: store.ItemData
     calendar: icalendar.Calendar
     attendee: str
-    language: str  # the organizer's, as in the invitation mail
+    language: str  # the visitor's browser's, else the organizer's (the invitation mail's)
 
     @property
     def title_and_lines(self) -> tuple[str, list[str]]:
@@ -545,44 +561,56 @@ class LinkedEvent:
         return found or self.collection.owner
 
 
-def open_link(s: Session, params: dict[str, str], now: datetime) -> LinkedEvent:
-    """Check an answer link's signature and expiry; raises LinkRefused."""
+def open_link(
+    s: Session, params: dict[str, str], now: datetime, accept_language: str | None = None
+) -> LinkedEvent:
+    """Check an answer link's signature and expiry; raises LinkRefused. The page speaks
+    the visitor's ``Accept-Language``, else the organizer's language (the mail's)."""
+    language = catalogs.choose(None, accept_language)
     try:
         collection_id, href, attendee = int(params["c"]), params["h"], params["a"].lower()
         expires = int(params["e"])
     except (KeyError, ValueError) as exc:
-        raise LinkRefused("link_incomplete") from exc
+        raise LinkRefused(N_("This answer link is incomplete."), language) from exc
     if not links.verify(
         s, rsvp_purpose(collection_id, href, attendee, expires), params.get("sig", "")
     ):
-        raise LinkRefused("link_invalid")
+        raise LinkRefused(N_("This answer link is not valid."), language)
     row = s.get(Collection, collection_id)
-    language = _language(s, row.owner) if row else "en"
+    if row is not None:
+        language = catalogs.choose(None, accept_language, accounts.language(s, row.owner))
     if now.timestamp() > expires:
-        raise LinkRefused("link_expired", language)
+        raise LinkRefused(N_("This event is over; the link has expired."), language)
     collection = store.get_collection(s, row.path) if row else None
     item = store.get_item(s, collection.id, href) if collection else None
     calendar = _parse(item.text) if item else None
     if collection is None or calendar is None:
-        raise LinkRefused("event_gone", language)
+        raise LinkRefused(N_("This event no longer exists."), language)
     # a calendar was parsed, so there is an item
     return LinkedEvent(collection, item, calendar, attendee, language)  # type: ignore[arg-type]
 
 
-def answer_link(s: Session, params: dict[str, str], answer: str, now: datetime) -> LinkedEvent:
-    """Apply an answer from a signed link and tell the organizer; raises LinkRefused."""
-    event = open_link(s, params, now)
+def answer_link(
+    s: Session,
+    params: dict[str, str],
+    answer: str,
+    now: datetime,
+    accept_language: str | None = None,
+) -> LinkedEvent:
+    """Apply an answer from a signed link and tell the organizer (in the organizer's
+    language: the mail goes to them); raises LinkRefused."""
+    event = open_link(s, params, now, accept_language)
     if answer not in itip.PARTSTATS:
-        raise LinkRefused("unknown_answer", event.language)
+        raise LinkRefused(N_("Unknown answer."), event.language)
     organizer = event.collection.owner
     uid = str(itip.events(event.calendar)[0]["UID"])
     at = Copy(event.collection, event.item)
     if not apply_answer(s, organizer, uid, event.attendee, answer, event.attendee, at):
-        raise LinkRefused("not_invited", event.language)
+        raise LinkRefused(N_("You are not invited to this event."), event.language)
     organizer_email = s.scalar(select(User.email).where(User.login == organizer))
     if organizer_email:
-        w = itip.words(event.language)
-        title, _ = event.title_and_lines
-        summary = w["replied"].format(who=event.attendee, answer=w[answer], title=title)
+        language = accounts.language(s, organizer)
+        title, _ = itip.summary_lines(event.calendar, language)
+        summary = itip.replied(language, event.attendee, answer, title)
         mailqueue.enqueue(s, organizer, organizer_email, summary, summary)
     return event

@@ -1,8 +1,8 @@
 """iTIP (RFC 5546) objects and iMIP (RFC 6047) wording for calcard's scheduling.
 
 Builds the METHOD:REQUEST / CANCEL / REPLY calendars sent to attendees and
-organizers, and the wording, in the organizer's language, of the mails and of
-the answer page their links open.
+organizers, and the wording of the mails and of the answer page their links open
+(English source texts, translated by the catalogs: calcard.core.catalogs).
 """
 
 from __future__ import annotations
@@ -14,129 +14,36 @@ from datetime import datetime
 import icalendar
 
 from calcard.core import times
+from calcard.core.catalogs import N_, moment, say
 
 PARTSTATS = ("ACCEPTED", "DECLINED", "TENTATIVE")
 # Properties whose change makes attendees answer again (RFC 5546 §2.1.4, §3.2.2.1).
 SIGNIFICANT = ("DTSTART", "DTEND", "DURATION", "DUE", "RRULE", "RDATE", "EXDATE", "LOCATION")
 # The organizer's bookkeeping, never part of an iTIP message (RFC 6638 §7.3).
 SCHEDULING_PARAMS = ("SCHEDULE-AGENT", "SCHEDULE-FORCE-SEND", "SCHEDULE-STATUS")
-WORDS = {
-    "en": {
-        "invite": "Invitation",
-        "update": "Updated invitation",
-        "cancel": "Cancelled",
-        "when": "When",
-        "where": "Where",
-        "from": "From",
-        "ACCEPTED": "accepted",
-        "DECLINED": "declined",
-        "TENTATIVE": "tentatively accepted",
-        "answer": "Answer",
-        "replied": "{who} has {answer}: {title}",
-        "your_answer": "Your answer",
-        "accept": "Accept",
-        "maybe": "Maybe",
-        "decline": "Decline",
-        "thanks": "Thank you",
-        "answered": "You have {answer} “{title}”; {organizer} is told.",
-        "not_recorded": "Answer not recorded",
-        "link_incomplete": "This answer link is incomplete.",
-        "link_invalid": "This answer link is not valid.",
-        "link_expired": "This event is over; the link has expired.",
-        "unknown_answer": "Unknown answer.",
-        "event_gone": "This event no longer exists.",
-        "not_invited": "You are not invited to this event.",
-    },
-    "de": {
-        "invite": "Einladung",
-        "update": "Geänderte Einladung",
-        "cancel": "Abgesagt",
-        "when": "Wann",
-        "where": "Wo",
-        "from": "Von",
-        "ACCEPTED": "zugesagt",
-        "DECLINED": "abgesagt",
-        "TENTATIVE": "vorläufig zugesagt",
-        "answer": "Antworten",
-        "replied": "{who} hat {answer}: {title}",
-        "your_answer": "Ihre Antwort",
-        "accept": "Zusagen",
-        "maybe": "Vielleicht",
-        "decline": "Absagen",
-        "thanks": "Vielen Dank",
-        "answered": "Sie haben {answer}: „{title}“; {organizer} wird benachrichtigt.",
-        "not_recorded": "Antwort nicht gespeichert",
-        "link_incomplete": "Dieser Antwort-Link ist unvollständig.",
-        "link_invalid": "Dieser Antwort-Link ist ungültig.",
-        "link_expired": "Dieser Termin ist vorbei; der Link ist abgelaufen.",
-        "unknown_answer": "Unbekannte Antwort.",
-        "event_gone": "Diesen Termin gibt es nicht mehr.",
-        "not_invited": "Sie sind zu diesem Termin nicht eingeladen.",
-    },
-    "fr": {
-        "invite": "Invitation",
-        "update": "Invitation modifiée",
-        "cancel": "Annulé",
-        "when": "Quand",
-        "where": "Où",
-        "from": "De",
-        "ACCEPTED": "accepté",
-        "DECLINED": "refusé",
-        "TENTATIVE": "accepté provisoirement",
-        "answer": "Répondre",
-        "replied": "{who} a {answer} : {title}",
-        "your_answer": "Votre réponse",
-        "accept": "Accepter",
-        "maybe": "Peut-être",
-        "decline": "Refuser",
-        "thanks": "Merci",
-        "answered": "Vous avez {answer} « {title} » ; {organizer} en est informé.",
-        "not_recorded": "Réponse non enregistrée",
-        "link_incomplete": "Ce lien de réponse est incomplet.",
-        "link_invalid": "Ce lien de réponse n’est pas valide.",
-        "link_expired": "Cet événement est passé ; le lien a expiré.",
-        "unknown_answer": "Réponse inconnue.",
-        "event_gone": "Cet événement n’existe plus.",
-        "not_invited": "Vous n’êtes pas invité à cet événement.",
-    },
-    "it": {
-        "invite": "Invito",
-        "update": "Invito modificato",
-        "cancel": "Annullato",
-        "when": "Quando",
-        "where": "Dove",
-        "from": "Da",
-        "ACCEPTED": "accettato",
-        "DECLINED": "rifiutato",
-        "TENTATIVE": "accettato con riserva",
-        "answer": "Rispondi",
-        "replied": "{who} ha {answer}: {title}",
-        "your_answer": "La tua risposta",
-        "accept": "Accetta",
-        "maybe": "Forse",
-        "decline": "Rifiuta",
-        "thanks": "Grazie",
-        "answered": "Hai {answer} «{title}»; {organizer} viene avvisato.",
-        "not_recorded": "Risposta non registrata",
-        "link_incomplete": "Questo link di risposta è incompleto.",
-        "link_invalid": "Questo link di risposta non è valido.",
-        "link_expired": "Questo evento è terminato; il link è scaduto.",
-        "unknown_answer": "Risposta sconosciuta.",
-        "event_gone": "Questo evento non esiste più.",
-        "not_invited": "Non sei invitato a questo evento.",
-    },
+# What the mails and the answer page say of an answer, one whole sentence per answer
+# (a participle slotted into a sentence does not translate); catalogs "messages".
+REPLIED = {
+    "ACCEPTED": N_("{who} has accepted: {title}"),
+    "DECLINED": N_("{who} has declined: {title}"),
+    "TENTATIVE": N_("{who} has tentatively accepted: {title}"),
+}
+ANSWERED = {
+    "ACCEPTED": N_("You have accepted “{title}”; {organizer} is told."),
+    "DECLINED": N_("You have declined “{title}”; {organizer} is told."),
+    "TENTATIVE": N_("You have tentatively accepted “{title}”; {organizer} is told."),
+}
+HEADS = {
+    "REQUEST": N_("Invitation: {title}"),
+    "UPDATE": N_("Updated invitation: {title}"),
+    "CANCEL": N_("Cancelled: {title}"),
 }
 
 
-def language_of(language: str | None) -> str:
-    """The supported language closest to ``language`` (English when none is)."""
-    code = (language or "en")[:2].lower()
-    return code if code in WORDS else "en"
-
-
-def words(language: str | None) -> dict[str, str]:
-    """Mail and answer-page wording in ``language``."""
-    return WORDS[language_of(language)]
+def replied(language: str, who: str, answer: str, title: str) -> str:
+    """One line saying that ``who`` answered ``answer`` (a PARTSTAT) to ``title``."""
+    text = REPLIED.get(answer, N_("{who} has answered: {title}"))
+    return say(language, text, who=who, title=title)
 
 
 def address(value: object) -> str:
@@ -272,24 +179,15 @@ def partstat_of(calendar: icalendar.Calendar, who: str) -> str | None:
 
 
 def summary_lines(calendar: icalendar.Calendar, language: str) -> tuple[str, list[str]]:
-    """The title and the when/where lines of a mail."""
-    w = words(language)
+    """The title and the when/where lines of a mail, in ``language``; the start in the
+    event's own time zone (the recipient's is not known outside calcard)."""
     first = events(calendar)[0]
-    title = str(first.get("SUMMARY", "")) or "(no title)"
+    title = str(first.get("SUMMARY", "")) or say(language, "(no title)")
     lines = []
     if first.get("DTSTART") is not None:
-        start = first["DTSTART"].dt
-        if isinstance(start, datetime):
-            shown = (
-                start.strftime("%Y-%m-%d %H:%M %Z").strip()
-                if start.tzinfo
-                else start.strftime("%Y-%m-%d %H:%M")
-            )
-        else:
-            shown = start.isoformat()
-        lines.append(f"{w['when']}: {shown}")
+        lines.append(say(language, "When: {when}", when=moment(language, first["DTSTART"].dt)))
     if first.get("LOCATION"):
-        lines.append(f"{w['where']}: {first['LOCATION']}")
+        lines.append(say(language, "Where: {where}", where=str(first["LOCATION"])))
     return title, lines
 
 

@@ -13,12 +13,22 @@ import plistlib
 import uuid
 from urllib.parse import urlsplit
 
+from calcard.core.catalogs import N_, say
+
 MEDIA_TYPE = "application/x-apple-aspen-config"
 
 
-def _account(kind: str, base_url: str, login: str, password: str, description: str) -> dict:
+# What the device's settings call each account (catalogs "messages").
+DESCRIPTIONS = {
+    "CalDAV": N_("calcard calendars of {login}"),
+    "CardDAV": N_("calcard address books of {login}"),
+}
+
+
+def _account(kind: str, base_url: str, login: str, password: str, language: str) -> dict:
     """One account payload; ``kind`` is "CalDAV" or "CardDAV"."""
     url = urlsplit(base_url)
+    description = say(language, DESCRIPTIONS[kind], login=login)
     https = url.scheme == "https"
     return {
         "PayloadType": f"com.apple.{kind.lower()}.account",
@@ -36,19 +46,21 @@ def _account(kind: str, base_url: str, login: str, password: str, description: s
     }
 
 
-def build(base_url: str, login: str, password: str, description: str) -> bytes:
-    """The profile as an XML property list."""
+def build(base_url: str, login: str, password: str, language: str) -> bytes:
+    """The profile as an XML property list, its descriptions in ``language``."""
     host = urlsplit(base_url).hostname or "localhost"
     profile = {
         "PayloadType": "Configuration",
         "PayloadVersion": 1,
         "PayloadIdentifier": f"calcard.{host}.{login}",
         "PayloadUUID": str(uuid.uuid4()).upper(),
-        "PayloadDisplayName": description,
-        "PayloadDescription": f"Calendars and contacts of {login} on {host}",
+        "PayloadDisplayName": f"calcard ({login})",
+        "PayloadDescription": say(
+            language, "Calendars and contacts of {login} on {host}", login=login, host=host
+        ),
         "PayloadRemovalDisallowed": False,
         "PayloadContent": [
-            _account(kind, base_url, login, password, description) for kind in ("CalDAV", "CardDAV")
+            _account(kind, base_url, login, password, language) for kind in ("CalDAV", "CardDAV")
         ],
     }
     return plistlib.dumps(profile)

@@ -31,6 +31,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from calcard.accounts import logins, sessions
+from calcard.core import catalogs
+from calcard.core.catalogs import N_
 from calcard.core.config import Settings
 from calcard.core.db import (
     RETRY_AFTER_SECONDS,
@@ -143,9 +145,9 @@ def _session_login(ctx: ApiContext, request: Request, change: bool) -> str:
     with ctx.db.transaction() as s:
         row = sessions.find(s, request.cookies[SESSION_COOKIE])
         if row is None:
-            raise Refusal("your session has ended; log in again", Kind.UNAUTHORIZED)
+            raise Refusal(N_("your session has ended; log in again"), Kind.UNAUTHORIZED)
         if change and not sessions.csrf_matches(row, request.headers.get(CSRF_HEADER, "")):
-            raise Refusal("missing or wrong CSRF token; reload the page", Kind.FORBIDDEN)
+            raise Refusal(N_("missing or wrong CSRF token; reload the page"), Kind.FORBIDDEN)
         return row.owner
 
 
@@ -155,7 +157,8 @@ async def _refused(request: Request, exc: Exception) -> JSONResponse:
     The web UI (a session cookie or a CSRF header) gets no Basic challenge."""
     assert isinstance(exc, Refusal)
     browser = SESSION_COOKIE in request.cookies or CSRF_HEADER in request.headers
-    return errors.answer(exc, challenge=not browser)
+    language = catalogs.choose(None, request.headers.get("accept-language"))
+    return errors.answer(exc, challenge=not browser, language=language)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from calcard import accounts
+from calcard.core.catalogs import say
 from calcard.web import appleprofile, qrcodes
 from calcard.web.api.common import ApiContext, Call, endpoint, public_url
 
@@ -34,11 +35,14 @@ def apple_profile(call: Call) -> Response:
     """An Apple .mobileconfig with CalDAV and CardDAV accounts and a new app password
     (listed with the other app passwords, revocable)."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    label = call.optional("label", str) or f"Apple device profile {stamp}"
     with call.write() as s:
         login = accounts.get_user(s, call.login).login
+        language = accounts.language(s, login, call.request.headers.get("accept-language"))
+        label = call.optional("label", str) or say(
+            language, "Apple device profile {stamp}", stamp=stamp
+        )
         password = accounts.add_app_password(s, login, label[:200])
-    profile = appleprofile.build(_base(call), login, password, f"calcard ({login})")
+    profile = appleprofile.build(_base(call), login, password, language)
     return Response(
         profile,
         media_type=appleprofile.MEDIA_TYPE,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
+from calcard.core.catalogs import say
 from calcard.core.errors import Kind, Refusal
 
 STATUS = {
@@ -30,10 +31,11 @@ def status(refusal: Refusal) -> int:
     return STATUS[refusal.kind]
 
 
-def answer(refusal: Refusal, challenge: bool = False) -> JSONResponse:
-    """The JSON answer; ``challenge``: a 401 asks for HTTP Basic credentials (not for the
-    web UI, or the browser would pop up its own login box)."""
+def answer(refusal: Refusal, challenge: bool = False, language: str = "en") -> JSONResponse:
+    """The JSON answer, its message in ``language`` where the catalogs have it (English
+    otherwise); ``challenge``: a 401 asks for HTTP Basic credentials (not for the web
+    UI, or the browser would pop up its own login box)."""
     code = status(refusal)
     headers = CHALLENGE if challenge and code == 401 else None
-    body = {"error": refusal.message, **refusal.details}
+    body = {"error": say(language, refusal.template, **refusal.values), **refusal.details}
     return JSONResponse(body, status_code=code, headers=headers)

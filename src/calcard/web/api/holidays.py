@@ -25,8 +25,9 @@ def overlay(call: Call) -> dict:
     start, end = date_range(call.request)
     code = call.query("country")
     subdivision = call.request.query_params.get("subdivision", "")
+    browser = call.request.headers.get("accept-language")
     with call.read() as s:
-        found = public_holidays.overlay(s, call.login, code, subdivision, start, end)
+        found = public_holidays.overlay(s, call.login, code, subdivision, start, end, browser)
     return {"holidays": [{"date": h.date.isoformat(), "name": h.name} for h in found]}
 
 

@@ -116,6 +116,22 @@ def remove_group_member(call: Call) -> dict:
     return {"workgroup": p["name"], "removed": p["login"]}
 
 
+def get_language(call: Call) -> dict:
+    """The organization's default language for its members ("" when none: English)."""
+    with call.read() as s:
+        return {"language": accounts.org_language(s, call.params["org"], actor=call.login)}
+
+
+def put_language(call: Call) -> dict:
+    """Set the default language (legal representatives and administrators)."""
+    wanted = call.optional("language", str)
+    if wanted is None:
+        raise Refusal("body field 'language' must be a string (\"\" resets)")
+    with _write(call) as s:
+        chosen = accounts.set_org_language(s, call.params["org"], wanted, actor=call.login)
+    return {"language": chosen}
+
+
 def routes(ctx: ApiContext) -> list[Route]:
     member = {
         "type": "object",
@@ -137,6 +153,11 @@ def routes(ctx: ApiContext) -> list[Route]:
         },
     }
     group = {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}
+    language = {
+        "type": "object",
+        "required": ["language"],
+        "properties": {"language": {"type": "string", "description": '"de", ...; "" resets'}},
+    }
     base = "/api/orgs/{org}"
     admin: dict[str, Any] = {"devices": False}  # managing an organization: not with an app password
     return [
@@ -144,6 +165,8 @@ def routes(ctx: ApiContext) -> list[Route]:
         endpoint(ctx, "POST", f"{base}/members", add_member, body=member, status=201, **admin),
         endpoint(ctx, "PATCH", f"{base}/members/{{login}}", change_member, body=change, **admin),
         endpoint(ctx, "DELETE", f"{base}/members/{{login}}", remove_member, **admin),
+        endpoint(ctx, "GET", f"{base}/language", get_language),
+        endpoint(ctx, "PUT", f"{base}/language", put_language, body=language, **admin),
         endpoint(ctx, "GET", f"{base}/workgroups", list_groups),
         endpoint(ctx, "POST", f"{base}/workgroups", create_group, body=group, status=201, **admin),
         endpoint(ctx, "DELETE", f"{base}/workgroups/{{name}}", delete_group, **admin),

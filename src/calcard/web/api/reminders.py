@@ -12,7 +12,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from calcard.core import links
+from calcard import accounts
+from calcard.core import catalogs, links
+from calcard.core.catalogs import say
 from calcard.core.db import lock_owners
 from calcard.core.errors import Kind, Refusal
 from calcard.core.models import Notification, Reminder, as_id
@@ -70,8 +72,16 @@ def _notifications_after(ctx: ApiContext, login: str, after: int, limit: int = 5
     return [notification_json(r) for r in reversed(rows)]
 
 
-def _no_reminder(reminder_id: int | None) -> HTMLResponse:
-    return page("en", "Reminder", f"<p>No reminder {reminder_id} to stop.</p>", 404)
+def _no_reminder(call: Call, reminder_id: int | None) -> HTMLResponse:
+    language = _language(call)
+    body = say(language, "No reminder {id} to stop.", id=reminder_id)
+    return page(language, say(language, "Reminder"), f"<p>{escape(body)}</p>", 404)
+
+
+def _language(call: Call, owner_language: str | None = None) -> str:
+    """The stop pages are opened from a mail, maybe not logged in: the browser's
+    language, else the reminder owner's."""
+    return catalogs.choose(None, call.request.headers.get("accept-language"), owner_language)
 
 
 def list_reminders(call: Call) -> dict:
@@ -92,15 +102,17 @@ def confirm_stop(call: Call) -> HTMLResponse:
     with call.read() as s:
         row = s.get(Reminder, reminder_id) if reminder_id is not None else None
         if row is None or not links.verify(s, dispatch.stop_purpose(row), signature):
-            return _no_reminder(reminder_id)
+            return _no_reminder(call, reminder_id)
         title = row.title
+        language = _language(call, accounts.language(s, row.owner))
+    stop_label = say(language, "Stop")
     return page(
-        "en",
-        "Stop this reminder?",
+        language,
+        say(language, "Stop this reminder?"),
         f"<p>{escape(title)}</p>"
         f"<form method='post' action='/api/reminders/{reminder_id}/stop'>"
         f"<input type='hidden' name='sig' value='{escape(signature)}'>"
-        "<button>Stop repeating</button></form>",
+        f"<button>{escape(stop_label)}</button></form>",
     )
 
 
@@ -121,13 +133,15 @@ def stop(call: Call) -> Response:
             row.owner == login if login else links.verify(s, dispatch.stop_purpose(row), signature)
         )
         if not allowed and signature:
-            return _no_reminder(reminder_id)
+            return _no_reminder(call, reminder_id)
         if not allowed or row is None:
             raise Refusal(f"no reminder {reminder_id} to stop", Kind.NOT_FOUND)
         lock_owners(s, [row.owner])  # the stop writes ACKNOWLEDGED into the owner's event
         dispatch.stop(s, row.id, utcnow())
+        language = _language(call, accounts.language(s, row.owner))
     if signature:
-        return page("en", "Reminder stopped", "<p>It will not repeat again.</p>")
+        done = escape(say(language, "It will not repeat again."))
+        return page(language, say(language, "Reminder stopped"), f"<p>{done}</p>")
     return JSONResponse({"stopped": reminder_id})
 
 

@@ -1,8 +1,9 @@
 """Answer links in invitation mails: work without an account, signed, expiring.
 
 GET shows the event and the choice (mail scanners that follow links change
-nothing); the buttons POST the answer. Both pages speak the organizer's
-language, the one the invitation mail was written in (calcard.itip.WORDS).
+nothing); the buttons POST the answer. Both pages speak the visitor's browser's
+language (Accept-Language), else the organizer's, the one the invitation mail was
+written in (calcard.core.catalogs).
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from calcard import scheduling
+from calcard.core.catalogs import N_, say
 from calcard.core.times import utcnow
 from calcard.scheduling import itip
 from calcard.web.api import errors
 from calcard.web.api.common import FORM, ApiContext, Call, endpoint, form_fields
 
 FIELDS = ("c", "h", "a", "e", "sig")
-BUTTONS = {"ACCEPTED": "accept", "TENTATIVE": "maybe", "DECLINED": "decline"}
+BUTTONS = {"ACCEPTED": N_("Accept"), "TENTATIVE": N_("Maybe"), "DECLINED": N_("Decline")}
 
 
 # The pages behind links in mails: nothing loads, nothing frames them, and their
@@ -45,10 +47,9 @@ def page(language: str, title: str, body: str, status: int = 200) -> HTMLRespons
     )
 
 
-def _refused(title_key: str, refusal: scheduling.LinkRefused) -> HTMLResponse:
-    title = itip.words(refusal.language)[title_key]
+def _refused(title: str, refusal: scheduling.LinkRefused) -> HTMLResponse:
     body = f"<p>{escape(refusal.message)}</p>"
-    return page(refusal.language, title, body, errors.status(refusal))
+    return page(refusal.language, say(refusal.language, title), body, errors.status(refusal))
 
 
 def show(call: Call) -> HTMLResponse:
@@ -56,22 +57,22 @@ def show(call: Call) -> HTMLResponse:
     params = {k: call.request.query_params.get(k, "") for k in FIELDS}
     try:
         with call.read() as s:
-            event = scheduling.open_link(s, params, utcnow())
+            event = scheduling.open_link(s, params, utcnow(), _accepted(call))
     except scheduling.LinkRefused as refusal:
-        return _refused("your_answer", refusal)
-    w = itip.words(event.language)
+        return _refused(N_("Your answer"), refusal)
+    language = event.language
     title, lines = event.title_and_lines
     hidden = "".join(
         f"<input type='hidden' name='{k}' value='{escape(v)}'>" for k, v in params.items()
     )
     buttons = "".join(
-        f"<button name='answer' value='{value}'>{escape(w[label])}</button> "
+        f"<button name='answer' value='{value}'>{escape(say(language, label))}</button> "
         for value, label in BUTTONS.items()
     )
     details = "".join(f"<p>{escape(line)}</p>" for line in lines)
     return page(
-        event.language,
-        w["your_answer"],
+        language,
+        say(language, "Your answer"),
         f"<h2>{escape(title)}</h2>{details}"
         f"<form method='post' action='/api/rsvp'>{hidden}{buttons}</form>",
     )
@@ -86,13 +87,17 @@ def answer(call: Call) -> HTMLResponse:
         owner = scheduling.link_owner(s, params)
     try:
         with call.write(owner) as s:
-            event = scheduling.answer_link(s, params, choice, utcnow())
+            event = scheduling.answer_link(s, params, choice, utcnow(), _accepted(call))
     except scheduling.LinkRefused as refusal:
-        return _refused("not_recorded", refusal)
-    w = itip.words(event.language)
+        return _refused(N_("Answer not recorded"), refusal)
+    language = event.language
     title, _ = event.title_and_lines
-    done = w["answered"].format(answer=w[choice], title=title, organizer=event.organizer)
-    return page(event.language, w["thanks"], f"<p>{escape(done)}</p>")
+    done = say(language, itip.ANSWERED[choice], title=title, organizer=event.organizer)
+    return page(language, say(language, "Thank you"), f"<p>{escape(done)}</p>")
+
+
+def _accepted(call: Call) -> str | None:
+    return call.request.headers.get("accept-language")
 
 
 def routes(ctx: ApiContext) -> list[Route]:

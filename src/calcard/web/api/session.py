@@ -14,11 +14,13 @@ from starlette.routing import Route
 
 from calcard import accounts
 from calcard.accounts import logins, sessions
+from calcard.core import catalogs
+from calcard.core.catalogs import N_
 from calcard.core.errors import Kind, Refusal
 from calcard.web.api import errors
 from calcard.web.api.common import SESSION_COOKIE, ApiContext, Call, endpoint
 
-WRONG_CREDENTIALS = "wrong login or password"
+WRONG_CREDENTIALS = N_("wrong login or password")
 
 
 def _user_json(ctx: ApiContext, login: str, csrf: str) -> dict:
@@ -74,7 +76,8 @@ def login(call: Call) -> Response:
             refused = Refusal(verdict.reason, Kind.UNAUTHORIZED, {"totp_required": True})
         else:
             refused = Refusal(WRONG_CREDENTIALS, Kind.UNAUTHORIZED)
-        return errors.answer(refused)
+        browser = call.request.headers.get("accept-language")
+        return errors.answer(refused, language=catalogs.choose(None, browser))
     response = JSONResponse(_user_json(call.ctx, accounts.normalize_login(name), opened.csrf))
     response.set_cookie(
         SESSION_COOKIE,
