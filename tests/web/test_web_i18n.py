@@ -125,3 +125,19 @@ def test_calendar_in_the_users_language(browser, server, language, week, monday,
         page.click("#new-event")
         expect(page.locator("#event-dialog-title")).to_have_text(new_event)
         expect(page.locator("#cancel-event")).to_have_text(cancel)
+
+
+def test_choosing_a_language_in_settings_reloads_the_page_in_it(page, server):
+    login = server.user()
+    log_in(page, login, PASSWORD)
+    expect(page).to_have_url(re.compile("/web/$"))
+    page.goto("/web/settings")
+    expect(page.locator("#preferences-title")).to_have_text("Preferences")
+    expect(page.locator("#preferences-form [name=timezone]")).not_to_have_value("")  # loaded
+    page.select_option("#preferences-form [name=language]", "de")
+    page.click("#preferences-form button[type=submit]")
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    expect(page.locator("#preferences-title")).to_have_text("Persönliche Einstellungen")
+    expect(page.locator("#preferences-form [name=language]")).to_have_value("de")
+    with server.backend.db.transaction() as s:
+        assert accounts.get_settings(s, login)["language"] == "de"
