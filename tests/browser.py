@@ -56,11 +56,17 @@ def page(browser, server) -> Iterator[Page]:
     yield from browser_page(browser, server, ZONE)
 
 
-def browser_page(browser: Browser, server, timezone_id: str) -> Iterator[Page]:
-    """A fresh browser context on the server, its clock in ``timezone_id``; fails the test
-    on any console error."""
+def browser_page(
+    browser: Browser, server, timezone_id: str, locale: str = "en-US"
+) -> Iterator[Page]:
+    """A fresh browser context on the server, its clock in ``timezone_id`` and its
+    language (Accept-Language, navigator.language) ``locale``; fails the test on any
+    console error."""
     context = browser.new_context(
-        base_url=server.url, timezone_id=timezone_id, viewport={"width": 1280, "height": 900}
+        base_url=server.url,
+        timezone_id=timezone_id,
+        locale=locale,
+        viewport={"width": 1280, "height": 900},
     )
     context.grant_permissions(["notifications"], origin=server.url)
     context.add_init_script(NO_PUSH)

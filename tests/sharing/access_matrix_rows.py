@@ -645,6 +645,14 @@ def api_rows() -> list[Row]:
         api(
             "api-me",
             "PATCH",
+            "/api/me/preferences#language",
+            "/api/me/preferences",
+            expect=SELF_NO_APP,
+            body='{{"language": "de"}}',
+        ),
+        api(
+            "api-me",
+            "PATCH",
             "/api/me/preferences#email",
             "/api/me/preferences",
             cells(LIVE, app_password="403"),
@@ -1251,6 +1259,7 @@ def web_rows() -> list[Row]:
         Row("web", "GET", "/web/login", "/web/login", cells(EVERYONE, "200")),
         Row("web", "GET", "/web/sw.js", "/web/sw.js", cells(EVERYONE, "200")),
         Row("web", "GET", "/web/static", "/web/static/pages/app.js", cells(EVERYONE, "200")),
+        Row("web", "GET", "/web/i18n/{language}.json", "/web/i18n/de.json", cells(EVERYONE, "200")),
     ]
     for page in ("/web/", "/web/contacts", "/web/settings", "/web/trash"):
         rows.append(
@@ -1258,6 +1267,7 @@ def web_rows() -> list[Row]:
         )
     for name, script in (
         ("fullcalendar", "index.global.min.js"),
+        ("fullcalendar-locales", "locales-all.global.min.js"),
         ("luxon", "luxon.min.js"),
         ("fullcalendar-luxon3", "index.global.min.js"),
     ):

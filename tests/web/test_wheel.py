@@ -101,4 +101,4 @@ def test_the_installed_wheel_serves_the_whole_web_calendar(browser, wheel_server
         expect(page.locator(".fc-event", has_text="Team meeting").first).to_be_visible()
     vendor = [u for u in loaded if "/web/vendor/" in u]
     # 304: the browser revalidated a file it had loaded for the previous page
-    assert len(vendor) == 3 and set(loaded.values()) <= {200, 304}, loaded
+    assert len(vendor) == 4 and set(loaded.values()) <= {200, 304}, loaded  # vendor.json

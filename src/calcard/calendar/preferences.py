@@ -3,8 +3,8 @@ the reminder channels (account e-mail and chat webhook).
 
 Time zone, e-mail and chat webhook are account fields the reminders and mails
 use (changed through ``accounts.set_user``, with its rules: a new e-mail
-address is pending until verified); week start and
-the default calendar only steer the web calendar and live in the user's
+address is pending until verified); week start,
+language and the default calendar only steer the web calendar and live in the user's
 settings JSON.
 """
 
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from calcard import accounts
 from calcard.calendar import events
+from calcard.core import catalogs
 from calcard.core.errors import Refusal
 
 DEFAULT_WEEK_START = 1  # Monday; 0 = Sunday ... 6 = Saturday, as FullCalendar's firstDay
@@ -31,6 +32,7 @@ class Preferences:
     email: str  # the verified address, the one in use
     email_pending: str  # a new address waiting for its verification link, or ""
     chat_webhook: str
+    language: str  # "en", "de", ... chosen in Settings, or "" (the browser's, then the org's)
 
 
 def get(s: Session, login: str) -> Preferences:
@@ -44,6 +46,7 @@ def get(s: Session, login: str) -> Preferences:
         email=user.email,
         email_pending=user.email_pending,
         chat_webhook=user.chat_webhook,
+        language=str(stored.get("language") or ""),
     )
 
 
@@ -64,11 +67,16 @@ def update(
     default_calendar: str | None = None,
     email: str | None = None,
     chat_webhook: str | None = None,
+    language: str | None = None,
 ) -> Preferences:
     """Change the given preferences (None = keep); refuses the whole change on a bad value."""
     if week_start is not None and not 0 <= week_start <= 6:
         raise Refusal("week_start must be 0 (Sunday) to 6 (Saturday)")
+    if language is not None and language and language not in catalogs.SUPPORTED:
+        raise Refusal(f"language must be one of {', '.join(catalogs.SUPPORTED)} or ''")
     changes: dict[str, object] = {}
+    if language is not None:
+        changes["language"] = language or None
     if week_start is not None:
         changes["week_start"] = week_start
     if timezone is not None:

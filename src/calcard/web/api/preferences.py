@@ -1,4 +1,5 @@
-"""The settings page's preferences: time zone, week start, default calendar, reminder channels."""
+"""The settings page's preferences: time zone, week start, language, default calendar,
+reminder channels."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def change(call: Call) -> dict:
             default_calendar=call.optional("default_calendar", str),
             email=call.optional("email", str),
             chat_webhook=call.optional("chat_webhook", str),
+            language=call.optional("language", str),
         )
     return asdict(found)
 
@@ -40,6 +42,7 @@ def routes(ctx: ApiContext) -> list[Route]:
             "default_calendar": {"type": "string", "description": "a writable calendar path or ''"},
             "email": {"type": "string"},
             "chat_webhook": {"type": "string", "description": "http(s) URL or ''"},
+            "language": {"type": "string", "description": "en, de, fr, it, es or '' (automatic)"},
         },
     }
     return [

@@ -20,12 +20,14 @@ from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from calcard import accounts
 from calcard.accounts import sessions
+from calcard.core import catalogs
 from calcard.web.api.common import SESSION_COOKIE, ApiContext
 
 mimetypes.add_type("application/manifest+json", ".webmanifest")
@@ -86,8 +88,11 @@ class BrowserRedirect:
         await self.app(scope, receive, send)
 
 
-def _page(name: str) -> FileResponse:
-    return FileResponse(HERE / name, media_type="text/html", headers=SECURITY_HEADERS)
+def _page(name: str, language: str) -> Response:
+    """The page with ``<html lang>`` saying the reader's language, so i18n.js loads that
+    catalog and the browser hyphenates and reads it aloud in that language."""
+    html = (HERE / name).read_text().replace('<html lang="en">', f'<html lang="{language}">', 1)
+    return Response(html, media_type="text/html", headers=SECURITY_HEADERS)
 
 
 def service_worker(node_modules: Path | None) -> str:
@@ -116,14 +121,19 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
     node_modules = find_node_modules(ctx.settings.node_modules)
     worker = service_worker(node_modules)
 
-    def has_session(request: Request) -> bool:
+    def reader_language(request: Request) -> str | None:
+        """The signed-in reader's language (CONTRACT.md "Languages"), None without a session."""
         with ctx.db.transaction() as s:
-            return sessions.find(s, request.cookies.get(SESSION_COOKIE, "")) is not None
+            found = sessions.find(s, request.cookies.get(SESSION_COOKIE, ""))
+            if found is None:
+                return None
+            return accounts.language(s, found.owner, request.headers.get("accept-language"))
 
     async def signed_in_page(request: Request, name: str) -> Response:
-        if not await run_in_threadpool(has_session, request):
+        language = await run_in_threadpool(reader_language, request)
+        if language is None:
             return RedirectResponse(PREFIX + "login", status_code=303)
-        return _page(name)
+        return _page(name, language)
 
     async def app_page(request: Request) -> Response:
         if node_modules is None:
@@ -135,7 +145,19 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
         return await signed_in_page(request, "app.html")
 
     async def login_page(request: Request) -> Response:
-        return _page("login.html")
+        return _page("login.html", catalogs.choose(None, request.headers.get("accept-language")))
+
+    async def catalog(request: Request) -> Response:
+        """The web calendar's texts in one language (English source -> translation);
+        i18n.js loads it for the page's ``<html lang>``. English is the empty catalog."""
+        language = request.path_params["language"]
+        if language not in catalogs.SUPPORTED:
+            return PlainTextResponse("no such language", status_code=404)
+        return Response(
+            json.dumps(catalogs.web_catalog(language), ensure_ascii=False),
+            media_type="application/json",
+            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+        )
 
     def logged_in_page(name: str):
         """A page of its own (contacts, settings, trash) that needs a session."""
@@ -161,6 +183,7 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
         Route(PREFIX + "settings", logged_in_page("settings.html")),
         Route(PREFIX + "trash", logged_in_page("trash.html")),
         Route(PREFIX + "sw.js", worker_script),
+        Route(PREFIX + "i18n/{language}.json", catalog),
         Mount(PREFIX + "static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
     if node_modules is not None:

@@ -3,6 +3,7 @@
 // row of actions. The modules that open a dialog describe it next to the code that
 // fills it, so no page's HTML holds a dialog.
 import { h } from "../lib/dom.js";
+import { t } from "../lib/i18n.js";
 
 /**
  * Build the dialog and add it to the page.
@@ -42,5 +43,5 @@ export function submitButton(label, props = {}) {
 
 /** A Delete button, hidden until the dialog shows something that exists. */
 export function deleteButton(id) {
-  return h("button", { type: "button", id, class: "danger", hidden: true }, "Delete");
+  return h("button", { type: "button", id, class: "danger", hidden: true }, t("Delete"));
 }

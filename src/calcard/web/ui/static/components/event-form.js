@@ -1,5 +1,6 @@
 // The event dialog: fields <-> the /api/event JSON, recurrence, reminders, participants
 // and the slot finder.
+import { t } from "../lib/i18n.js";
 import * as attachmentList from "./attachment-list.js";
 import { closeButton, deleteButton, makeDialog, submitButton } from "./dialog.js";
 import { api } from "../lib/api.js";
@@ -65,7 +66,7 @@ function repeatFields() {
     h(
       "div",
       { class: "row" },
-      field("Ends", h("select", { name: "ends" }, options(ENDS))),
+      field(t("Ends"), h("select", { name: "ends" }, options(ENDS))),
       field("Last day", h("input", { name: "until", type: "date" }), {
         id: "until-field",
         hidden: true,
@@ -122,30 +123,30 @@ function build() {
   const allDay = h("input", { type: "checkbox", name: "all_day" });
   return makeDialog({
     id: "event-dialog",
-    title: "Event",
+    title: t("Event"),
     form: { id: "event-form", method: "dialog" },
     content: [
       scope,
-      field("Title", h("input", { name: "title", required: true, maxlength: 1000 })),
-      field("Calendar", h("select", { name: "calendar" }), { id: "calendar-field" }),
-      h("label", { class: "inline" }, allDay, " All day"),
+      field(t("Title"), h("input", { name: "title", required: true, maxlength: 1000 })),
+      field(t("Calendar"), h("select", { name: "calendar" }), { id: "calendar-field" }),
+      h("label", { class: "inline" }, allDay, " ", t("All day")),
       h(
         "div",
         { class: "row" },
-        field("Starts", h("input", { name: "start", type: "datetime-local", required: true })),
-        field("Ends", h("input", { name: "end", type: "datetime-local", required: true })),
+        field(t("Starts"), h("input", { name: "start", type: "datetime-local", required: true })),
+        field(t("Ends"), h("input", { name: "end", type: "datetime-local", required: true })),
       ),
-      field("Time zone", h("input", { name: "timezone", list: "timezones", autocomplete: "off" })),
+      field(t("Time zone"), h("input", { name: "timezone", list: "timezones", autocomplete: "off" })),
       h("datalist", { id: "timezones" }),
-      field("Location", h("input", { name: "location", maxlength: 1000 })),
-      field("Description", h("textarea", { name: "description", rows: 2 })),
+      field(t("Location"), h("input", { name: "location", maxlength: 1000 })),
+      field(t("Description"), h("textarea", { name: "description", rows: 2 })),
       repeatFields(),
       h(
         "fieldset",
         {},
-        h("legend", {}, "Reminders"),
+        h("legend", {}, t("Reminders")),
         h("ul", { id: "alarm-list", class: "alarm-list" }),
-        h("button", { type: "button", id: "add-alarm" }, "Add reminder"),
+        h("button", { type: "button", id: "add-alarm" }, t("Add reminder")),
       ),
       attachmentFields(),
       participantFields(),
@@ -153,8 +154,8 @@ function build() {
     ],
     start: [deleteButton("delete-event")],
     end: [
-      closeButton("Cancel", { id: "cancel-event", value: "cancel" }),
-      submitButton("Save", { id: "save-event" }),
+      closeButton(t("Cancel"), { id: "cancel-event", value: "cancel" }),
+      submitButton(t("Save"), { id: "save-event" }),
     ],
   });
 }
@@ -311,7 +312,7 @@ export function openNew(calendars, start, end, allDay, preferred = "") {
     timezone: zone,
     alarms: [],
   });
-  $("event-dialog-title").textContent = "New event";
+  $("event-dialog-title").textContent = t("New event");
   $("calendar-field").hidden = false;
   $("scope-fields").hidden = true;
   $("delete-event").hidden = true;

@@ -3,6 +3,7 @@
 // reminders while the page is open. Times are shown and edited in the account's time
 // zone (FullCalendar's Luxon plugin), like the reminders, mails and invitations; the
 // organization's branding and the sharing dialog.
+import { language, t } from "../lib/i18n.js";
 import * as calendarDialog from "../components/calendar-dialog.js";
 import { makeDialog } from "../components/dialog.js";
 import * as eventForm from "../components/event-form.js";
@@ -130,13 +131,13 @@ async function reloadCalendars(me) {
 const scopeDialog = makeDialog({
   id: "scope-dialog",
   titleId: "scope-title",
-  title: "Move a repeating event",
+  title: t("Move a repeating event"),
   form: { method: "dialog" },
-  content: [h("p", {}, "Change only this occurrence, or all occurrences?")],
+  content: [h("p", {}, t("Change only this occurrence, or all occurrences?"))],
   start: [h("button", { value: "cancel" }, "Cancel")],
   end: [
-    h("button", { value: "occurrence", class: "primary" }, "This occurrence"),
-    h("button", { value: "series" }, "All occurrences"),
+    h("button", { value: "occurrence", class: "primary" }, t("This occurrence")),
+    h("button", { value: "series" }, t("All occurrences")),
   ],
 });
 
@@ -188,7 +189,7 @@ function clicked(info) {
 
 function newEvent(start, end, allDay) {
   if (!calendars.some((c) => c.writable)) {
-    toast("You have no calendar you may write to.");
+    toast(t("You have no calendar you may write to."));
     return;
   }
   eventForm.openNew(calendars, start, end, allDay, prefs.default_calendar);
@@ -211,7 +212,11 @@ function createCalendar(element) {
           center: "title",
           right: "dayGridMonth,timeGridWeek,timeGridDay,listWeek",
         },
-    buttonText: { today: "Today", month: "Month", week: "Week", day: "Day", list: "List" },
+    // FullCalendar's own locale names the views, weekdays and months in the language.
+    locale: language,
+    ...(language === "en"
+      ? { buttonText: { today: "Today", month: "Month", week: "Week", day: "Day", list: "List" } }
+      : {}),
     eventSources: [
       ...calendars.filter((c) => !hidden.has(c.path)).map(source),
       ...(hidden.has(BIRTHDAYS) ? [] : [birthdaySource]),

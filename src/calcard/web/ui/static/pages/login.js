@@ -2,6 +2,7 @@
 // when the server asks for one, then open the calendar. ?org=NAME shows its branding.
 import { applyBranding } from "../lib/branding.js";
 import { $ } from "../lib/dom.js";
+import { t } from "../lib/i18n.js";
 
 const form = $("login-form");
 const error = $("login-error");
@@ -36,7 +37,7 @@ form.addEventListener("submit", async (event) => {
     askForCode(true);
     return;
   }
-  error.textContent = answer.error || "Login failed";
+  error.textContent = answer.error || t("Login failed");
   error.hidden = false;
   if (answer.totp_required) form.otp.select();
   else {

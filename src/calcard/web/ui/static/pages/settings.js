@@ -10,6 +10,7 @@ import { browserZone } from "../lib/time.js";
 
 const MANAGERS = ["legal-representative", "administrator"];
 let csrf = "";
+let shownLanguage = ""; // the language setting the page was loaded with
 let me;
 let savedEmail = "";
 
@@ -41,6 +42,8 @@ async function loadPreferences() {
   );
   form.timezone.value = prefs.timezone;
   form.week_start.value = String(prefs.week_start);
+  form.language.value = prefs.language;
+  shownLanguage = prefs.language;
   form.default_calendar.value = prefs.default_calendar;
   showEmail(prefs);
   form.chat_webhook.value = prefs.chat_webhook;
@@ -60,6 +63,7 @@ function savePreferences(event) {
   const body = {
     timezone: form.timezone.value.trim(),
     week_start: Number(form.week_start.value),
+    language: form.language.value,
     default_calendar: form.default_calendar.value,
     chat_webhook: form.chat_webhook.value.trim(),
   };
@@ -69,6 +73,10 @@ function savePreferences(event) {
     $("preferences-status"),
     async () => {
       const saved = await api("PATCH", "/api/me/preferences", body);
+      if (saved.language !== shownLanguage) {
+        window.location.reload(); // the server serves the pages in the new language
+        return;
+      }
       showEmail(saved);
       if (saved.email_pending && "email" in body) {
         say($("preferences-status"), `Saved. Open the link mailed to ${saved.email_pending}.`);

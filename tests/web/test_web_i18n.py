@@ -1,0 +1,143 @@
+"""The web calendar in the reader's language (issue 20): the catalog served to the browser,
+``<html lang>`` chosen by setting or Accept-Language, the language preference and its
+guards, and the pages in German and French in a real browser."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from calcard import accounts
+
+from browser import ZONE, browser_page, log_in
+from conftest import PASSWORD
+from helpers import web_session
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+CSRF = "X-CSRF-Token"
+
+
+def html_lang(text: str) -> str:
+    found = re.search(r'<html lang="([^"]+)">', text)
+    assert found, text[:200]
+    return found.group(1)
+
+
+def set_language(server, login: str, language: str | None) -> None:
+    with server.backend.db.transaction(write=True, owners=[login]) as s:
+        accounts.update_settings(s, login, {"language": language})
+
+
+def test_the_catalog_is_served_per_language(server):
+    import httpx
+
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        german = http.get("/web/i18n/de.json")
+        assert german.status_code == 200
+        assert german.json()["New event"] == "Neuer Termin"
+        assert http.get("/web/i18n/fr.json").json()["Save"] == "Enregistrer"
+        assert http.get("/web/i18n/en.json").json() == {}
+        assert http.get("/web/i18n/xx.json").status_code == 404
+
+
+def test_login_page_follows_accept_language_and_falls_back_to_english(server):
+    import httpx
+
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        for header, language in (
+            ("de-CH,de;q=0.9,en;q=0.5", "de"),
+            ("fr-FR", "fr"),
+            ("ja,ko;q=0.8", "en"),
+            ("", "en"),
+        ):
+            page = http.get("/web/login", headers={"Accept-Language": header})
+            assert html_lang(page.text) == language, header
+
+
+def test_signed_in_pages_follow_the_users_setting_over_the_browser(server):
+    login = server.user()
+    http, _ = web_session(server, login)
+    assert html_lang(http.get("/web/", headers={"Accept-Language": "it"}).text) == "it"
+    set_language(server, login, "de")
+    for page in ("/web/", "/web/settings", "/web/contacts", "/web/trash"):
+        answer = http.get(page, headers={"Accept-Language": "it"})
+        assert html_lang(answer.text) == "de", page
+
+
+def test_language_preference_is_validated_and_only_the_user_sets_it(server):
+    login = server.user()
+    http, csrf = web_session(server, login)
+    refused = http.patch("/api/me/preferences", json={"language": "xx"}, headers={CSRF: csrf})
+    assert refused.status_code == 400, refused.text
+    assert http.get("/api/me/preferences").json()["language"] == ""
+    saved = http.patch("/api/me/preferences", json={"language": "fr"}, headers={CSRF: csrf})
+    assert saved.status_code == 200 and saved.json()["language"] == "fr"
+    # An app password is a device credential: it may not change preferences.
+    created = http.post("/api/me/app-passwords", json={"label": "phone"}, headers={CSRF: csrf})
+    assert created.status_code == 201, created.text
+    app_password = created.json()["password"]
+    with server.client(login, app_password) as device:
+        assert device.patch("/api/me/preferences", json={"language": "de"}).status_code == 403
+    # Another user changes only their own language.
+    other = server.user()
+    with server.client(other) as http:
+        assert http.patch("/api/me/preferences", json={"language": "de"}).status_code == 200
+    with server.backend.db.transaction() as s:
+        assert accounts.language(s, login) == "fr"
+    # Automatic again: the browser decides.
+    http, csrf = web_session(server, login)
+    cleared = http.patch("/api/me/preferences", json={"language": ""}, headers={CSRF: csrf})
+    assert cleared.json()["language"] == ""
+    assert html_lang(http.get("/web/", headers={"Accept-Language": "es"}).text) == "es"
+
+
+@pytest.mark.parametrize(
+    ("locale", "log_in_text", "password_text"),
+    [("de-DE", "Anmelden", "Passwort"), ("fr-FR", "Se connecter", "Mot de passe")],
+)
+def test_login_page_in_the_browsers_language(browser, server, locale, log_in_text, password_text):
+    for page in browser_page(browser, server, ZONE, locale=locale):
+        page.goto("/web/login")
+        expect(page.locator("html")).to_have_attribute("lang", locale[:2])
+        expect(page.locator("button[type=submit]")).to_have_text(log_in_text)
+        expect(page.locator("#password-step")).to_contain_text(password_text)
+
+
+@pytest.mark.parametrize(
+    ("language", "week", "monday", "new_event", "cancel"),
+    [
+        ("de", "Woche", "Mo", "Neuer Termin", "Abbrechen"),
+        ("fr", "Semaine", "lun.", "Nouvel événement", "Annuler"),
+    ],
+)
+def test_calendar_in_the_users_language(browser, server, language, week, monday, new_event, cancel):
+    login = server.user()
+    set_language(server, login, language)
+    for page in browser_page(browser, server, ZONE):  # the browser asks for English
+        log_in(page, login, PASSWORD)
+        expect(page).to_have_url(re.compile("/web/$"))
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        expect(page.locator(".fc-timeGridWeek-button")).to_have_text(week)
+        expect(page.locator(".fc-col-header").first).to_contain_text(monday)
+        expect(page.locator("#tasks-button")).not_to_have_text("Tasks")
+        page.click("#new-event")
+        expect(page.locator("#event-dialog-title")).to_have_text(new_event)
+        expect(page.locator("#cancel-event")).to_have_text(cancel)
+
+
+def test_choosing_a_language_in_settings_reloads_the_page_in_it(page, server):
+    login = server.user()
+    log_in(page, login, PASSWORD)
+    expect(page).to_have_url(re.compile("/web/$"))
+    page.goto("/web/settings")
+    expect(page.locator("#preferences-title")).to_have_text("Preferences")
+    expect(page.locator("#preferences-form [name=timezone]")).not_to_have_value("")  # loaded
+    page.select_option("#preferences-form [name=language]", "de")
+    page.click("#preferences-form button[type=submit]")
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    expect(page.locator("#preferences-title")).to_have_text("Persönliche Einstellungen")
+    expect(page.locator("#preferences-form [name=language]")).to_have_value("de")
+    with server.backend.db.transaction() as s:
+        assert accounts.get_settings(s, login)["language"] == "de"
