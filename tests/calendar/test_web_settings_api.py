@@ -74,6 +74,7 @@ def test_preferences_round_trip_and_refusals_change_nothing(server):
         "default_calendar": f"{login}/calendar",
         "email": f"{login}@example.org",
         "chat_webhook": "https://chat.example.org/hooks/abc",
+        "language": "de",
     }
     saved = http.patch("/api/me/preferences", json=wanted, headers=headers)
     assert saved.status_code == 200, saved.text
@@ -98,6 +99,8 @@ def test_preferences_round_trip_and_refusals_change_nothing(server):
         {"email": "not an address"},
         {"email": "a@b.example\r\nBcc: victim@example.org"},
         {"timezone": "UTC", "email": "x" * 400 + "@example.org"},
+        {"language": "tlh"},
+        {"language": "../de"},
     ]
     for body in hostile:
         answer = http.patch("/api/me/preferences", json=body, headers=headers)

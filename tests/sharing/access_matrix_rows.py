@@ -407,7 +407,7 @@ def dav_rows() -> list[Row]:
             "POST",
             "dav:outbox",
             "/{owner}/outbox/",
-            cells(OWNER_SIDE, "200", deny="405", gone_session="405", anonymous="405"),
+            cells(OWNER_SIDE, "200", deny="405", gone_session="401", anonymous="401"),
             OUTBOX_POST,
             {"Content-Type": "text/calendar; charset=utf-8; method=REQUEST"},
         )
@@ -419,7 +419,7 @@ def dav_rows() -> list[Row]:
             "POST",
             "dav:calendar",
             "{cal}",
-            cells(READERS, "201", deny="404", gone_session="405", anonymous="405"),
+            cells(READERS, "201", deny="404", gone_session="401", anonymous="401"),
             PUSH_REGISTER,
             XML,
         )
