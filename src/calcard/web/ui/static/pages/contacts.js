@@ -381,7 +381,8 @@ async function save(event) {
 }
 
 async function remove() {
-  if (!window.confirm(t("Delete {name}? It goes to the trash.", { name: editing.name }))) return;
+  const question = t("Delete {name}? It goes to the trash.", { name: editing.name });
+  if (!window.confirm(question)) return;
   await api("DELETE", `/api/contact?${query({ addressbook: book.path, uid: editing.uid })}`);
   $("contact-dialog").close();
   note(t("{name} moved to the trash.", { name: editing.name }));
