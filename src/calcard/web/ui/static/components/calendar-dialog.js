@@ -14,8 +14,8 @@ function build() {
     title: t("Calendar"),
     form: { id: "calendar-form", method: "dialog" },
     content: [
-      h("label", {}, `${t("Name")} `, name),
-      h("label", {}, `${t("Color")} `, h("input", { name: "color", type: "color", value: PALETTE[0] })),
+      h("label", {}, t("Name") + " ", name),
+      h("label", {}, t("Color") + " ", h("input", { name: "color", type: "color", value: PALETTE[0] })),
       h("div", {
         id: "calendar-palette",
         class: "palette",

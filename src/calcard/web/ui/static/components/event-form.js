@@ -125,8 +125,8 @@ function build() {
     "fieldset",
     { id: "scope-fields", class: "scope", hidden: true },
     h("legend", {}, t("This event repeats. Change")),
-    check("radio", "scope", "occurrence", ` ${t("only this occurrence")}`, true),
-    check("radio", "scope", "series", ` ${t("all occurrences")}`),
+    check("radio", "scope", "occurrence", " " + t("only this occurrence"), true),
+    check("radio", "scope", "series", " " + t("all occurrences")),
   );
   const allDay = h("input", { type: "checkbox", name: "all_day" });
   return makeDialog({

@@ -221,7 +221,7 @@ function build() {
     h(
       "div",
       { class: "row" },
-      h("label", {}, `${t("Expires after")} `, ui.expiry),
+      h("label", {}, t("Expires after") + " ", ui.expiry),
       h("button", { type: "button", id: "create-link", onclick: createLink }, t("Create link")),
     ),
     ui.newLink,
@@ -241,7 +241,7 @@ function build() {
     className: "share-dialog",
     title: t("Share"),
     content: [
-      h("label", { class: "stacked" }, `${t("Calendar or address book")} `, ui.collection),
+      h("label", { class: "stacked" }, t("Calendar or address book") + " ", ui.collection),
       h("h3", {}, t("People and groups")),
       ui.shares,
       ui.noShares,

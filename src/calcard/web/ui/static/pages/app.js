@@ -96,7 +96,7 @@ function calendarList(me) {
       });
       const swatch = h("span", { className: "swatch" });
       swatch.style.background = info.color;
-      const text = ` ${info.writable ? info.name : t("{name} (read-only)", { name: info.name })}`;
+      const text = " " + (info.writable ? info.name : t("{name} (read-only)", { name: info.name }));
       const item = h("li", {}, h("label", { className: "toggle" }, box, swatch, text));
       if (info.owner === me) item.append(calendarDialog.editButton(info));
       return item;

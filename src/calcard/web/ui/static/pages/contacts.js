@@ -61,8 +61,8 @@ function contactDialog() {
         fieldRow(textField(t("Postal code"), "postal", off), textField(t("City"), "city", off)),
         fieldRow(textField(t("Region"), "region", off), textField(t("Country"), "country", off)),
       ),
-      h("label", {}, `${t("Birthday")} `, h("input", { name: "birthday", ...birthday })),
-      h("label", {}, `${t("Note")} `, h("textarea", { name: "note", rows: 3, maxlength: 20000 })),
+      h("label", {}, t("Birthday") + " ", h("input", { name: "birthday", ...birthday })),
+      h("label", {}, t("Note") + " ", h("textarea", { name: "note", rows: 3, maxlength: 20000 })),
       h(
         "fieldset",
         { id: "group-fields", hidden: true },
@@ -86,7 +86,7 @@ function groupDialog() {
     title: t("New group"),
     form: { id: "group-form", method: "dialog" },
     content: [
-      h("label", {}, `${t("Name")} `, name),
+      h("label", {}, t("Name") + " ", name),
       h("p", { id: "group-error", class: "error", role: "alert", hidden: true }),
     ],
     end: [
@@ -159,7 +159,7 @@ function bookList() {
         "label",
         { className: "toggle" },
         radio,
-        ` ${info.writable ? info.name : t("{name} (read-only)", { name: info.name })}`,
+        " " + (info.writable ? info.name : t("{name} (read-only)", { name: info.name })),
       );
       return h("li", {}, label);
     }),

@@ -49,7 +49,7 @@ function offerOptions(entry, row, message, options) {
       ...options.into.map((p) => h("option", { value: p }, p)),
     );
     choices.push(
-      h("label", {}, `${t("Restore into")} `, target),
+      h("label", {}, t("Restore into") + " ", target),
       h(
         "button",
         { type: "button", onclick: () => restore(entry, row, { into: target.value }) },
