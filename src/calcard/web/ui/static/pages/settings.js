@@ -42,7 +42,7 @@ async function loadPreferences() {
   ]);
   const zones = Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : [];
   $("zone-list").replaceChildren(...zones.map((z) => h("option", { value: z })));
-  $("zone-hint").replaceChildren(
+  $("zone-note").replaceChildren(
     ...sentence(
       t(
         "The time zone is used for reminders, mails and invitations; the calendar shows" +
