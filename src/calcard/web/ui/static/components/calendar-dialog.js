@@ -15,7 +15,12 @@ function build() {
     form: { id: "calendar-form", method: "dialog" },
     content: [
       h("label", {}, t("Name") + " ", name),
-      h("label", {}, t("Color") + " ", h("input", { name: "color", type: "color", value: PALETTE[0] })),
+      h(
+        "label",
+        {},
+        t("Color") + " ",
+        h("input", { name: "color", type: "color", value: PALETTE[0] }),
+      ),
       h("div", {
         id: "calendar-palette",
         class: "palette",
@@ -126,7 +131,8 @@ function palette() {
         markChosen();
       };
       const attributes = { type: "button", className: "swatch-button", "data-color": color };
-      const button = h("button", { ...attributes, "aria-label": t("Color {color}", { color }), onclick });
+      const label = t("Color {color}", { color });
+      const button = h("button", { ...attributes, "aria-label": label, onclick });
       button.style.background = color;
       return button;
     }),

@@ -101,7 +101,11 @@ async function loadLinks() {
               })
             : t("Link created {created}, never expires", { created: when(link.created_at) }),
         ),
-        h("button", { type: "button", class: "danger", onclick: () => revokeLink(link) }, t("Revoke")),
+        h(
+          "button",
+          { type: "button", class: "danger", onclick: () => revokeLink(link) },
+          t("Revoke"),
+        ),
       ),
     ),
   );

@@ -165,7 +165,8 @@ function showDueFields() {
 
 function fillPriority(priority) {
   const known = [...form.priority.options].some((o) => Number(o.value) === priority);
-  const option = h("option", { value: String(priority) }, t("priority {number}", { number: priority }));
+  const text = t("priority {number}", { number: priority });
+  const option = h("option", { value: String(priority) }, text);
   if (!known) form.priority.append(option);
   form.priority.value = String(priority);
 }

@@ -146,7 +146,10 @@ function upload(file, target) {
     });
     xhr.addEventListener("load", () => {
       if (xhr.status === 202) resolve(xhr.response);
-      else reject(new Error(xhr.response?.error || t("The upload was refused ({status}).", { status: xhr.status })));
+      else {
+        const refused = t("The upload was refused ({status}).", { status: xhr.status });
+        reject(new Error(xhr.response?.error || refused));
+      }
     });
     xhr.addEventListener("error", () => reject(new Error(t("The upload failed; try again."))));
     xhr.send(file);
@@ -185,11 +188,14 @@ function finish(job) {
   parts.summary.textContent = t("{name}: {counts}.", { name: job.filename, counts: counts(job) });
   parts.skipped.replaceChildren(...job.skipped.map((s) => h("li", {}, s.reason)));
   if (job.skipped_count > job.skipped.length) {
-    parts.skipped.append(h("li", {}, t("… and {count} more", { count: job.skipped_count - job.skipped.length })));
+    const count = job.skipped_count - job.skipped.length;
+    parts.skipped.append(h("li", {}, t("… and {count} more", { count })));
   }
   parts.details.hidden = job.skipped_count === 0;
   imported(job);
-  if (!dialog.open) toast(t("Import of {name} done: {counts}.", { name: job.filename, counts: counts(job) }));
+  if (!dialog.open) {
+    toast(t("Import of {name} done: {counts}.", { name: job.filename, counts: counts(job) }));
+  }
 }
 
 async function follow(job) {

@@ -311,7 +311,9 @@ async function start() {
   registerServiceWorker();
 }
 
-start().catch((failure) => toast(t("The calendar could not start: {error}", { error: failure.message })));
+start().catch((failure) =>
+  toast(t("The calendar could not start: {error}", { error: failure.message })),
+);
 
 // Not part of start(): sharing, branding and the zone hint work even if the calendar fails.
 const share = $("share-button");

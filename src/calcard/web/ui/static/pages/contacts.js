@@ -562,4 +562,6 @@ async function start() {
   registerServiceWorker();
 }
 
-start().catch((failure) => toast(t("The contacts could not start: {error}", { error: failure.message })));
+start().catch((failure) =>
+  toast(t("The contacts could not start: {error}", { error: failure.message })),
+);
