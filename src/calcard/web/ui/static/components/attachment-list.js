@@ -1,5 +1,6 @@
 // The event form's attachments: links (ATTACH;VALUE=URI), http and https only, shown as
 // links that open in a new tab without access to this page.
+import { t } from "../lib/i18n.js";
 import { $, h } from "../lib/dom.js";
 
 let list; // the form's nodes, found in setup()
@@ -23,7 +24,7 @@ function row(link) {
     {
       type: "button",
       className: "icon-button",
-      "aria-label": `Remove link ${link}`,
+      "aria-label": t("Remove link {link}", { link }),
       onclick: () => item.remove(),
     },
     "✕",
@@ -37,7 +38,7 @@ function add() {
   if (!text) return;
   const link = webLink(text);
   error.hidden = Boolean(link);
-  error.textContent = link ? "" : "Only http and https links can be attached.";
+  error.textContent = link ? "" : t("Only http and https links can be attached.");
   if (!link) return;
   if (!added().includes(text)) list.append(row(text));
   input.value = "";

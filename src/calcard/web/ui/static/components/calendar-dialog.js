@@ -1,5 +1,6 @@
 // The calendar dialog: create, rename, recolor and delete the user's own calendars.
 // The color is the DAV property phones read (ICAL:calendar-color).
+import { t } from "../lib/i18n.js";
 import { closeButton, deleteButton, makeDialog, submitButton } from "./dialog.js";
 import { api, pathUrl } from "../lib/api.js";
 import { $, h } from "../lib/dom.js";
@@ -10,24 +11,29 @@ function build() {
   const name = h("input", { name: "name", required: true, maxlength: 200, autocomplete: "off" });
   return makeDialog({
     id: "calendar-dialog",
-    title: "Calendar",
+    title: t("Calendar"),
     form: { id: "calendar-form", method: "dialog" },
     content: [
-      h("label", {}, "Name ", name),
-      h("label", {}, "Color ", h("input", { name: "color", type: "color", value: PALETTE[0] })),
+      h("label", {}, t("Name") + " ", name),
+      h(
+        "label",
+        {},
+        t("Color") + " ",
+        h("input", { name: "color", type: "color", value: PALETTE[0] }),
+      ),
       h("div", {
         id: "calendar-palette",
         class: "palette",
         role: "group",
-        "aria-label": "Suggested colors",
+        "aria-label": t("Suggested colors"),
       }),
       h("p", { id: "calendar-note", class: "hint", hidden: true }),
       h("p", { id: "calendar-error", class: "error", role: "alert", hidden: true }),
     ],
     start: [deleteButton("delete-calendar")],
     end: [
-      closeButton("Cancel", { id: "cancel-calendar" }),
-      submitButton("Save", { id: "save-calendar" }),
+      closeButton(t("Cancel"), { id: "cancel-calendar" }),
+      submitButton(t("Save"), { id: "save-calendar" }),
     ],
   });
 }
@@ -57,13 +63,13 @@ function open(info) {
   // <input type=color> takes #rrggbb: Apple's #RRGGBBAA loses its alpha only if saved.
   form.color.value = (info ? info.color : PALETTE[0]).slice(0, 7).toLowerCase();
   $("calendar-dialog-title").textContent = info
-    ? `Calendar “${info.name}”`
-    : "New calendar";
+    ? t("Calendar “{name}”", { name: info.name })
+    : t("New calendar");
   const subscription = info && !info.writable;
   remove.hidden = !info;
-  remove.textContent = subscription ? "Remove from my calendars" : "Delete";
+  remove.textContent = subscription ? t("Remove from my calendars") : t("Delete");
   note.hidden = !subscription;
-  note.textContent = "This calendar is kept up to date by the server and is read-only.";
+  note.textContent = t("This calendar is kept up to date by the server and is read-only.");
   markChosen();
   showError("");
   dialog.showModal();
@@ -77,8 +83,8 @@ export function editButton(info) {
     {
       type: "button",
       className: "icon-button edit-calendar",
-      title: `Edit ${info.name}`,
-      "aria-label": `Edit calendar ${info.name}`,
+      title: t("Edit {name}", { name: info.name }),
+      "aria-label": t("Edit calendar {name}", { name: info.name }),
       onclick: () => open(info),
     },
     "✎",
@@ -103,8 +109,10 @@ async function save(event) {
 
 async function deleteCalendar() {
   const what = editing.writable
-    ? `Delete “${editing.name}” and everything in it? It stays in the trash for a while.`
-    : `Remove “${editing.name}” from your calendars?`;
+    ? t("Delete “{name}” and everything in it? It stays in the trash for a while.", {
+        name: editing.name,
+      })
+    : t("Remove “{name}” from your calendars?", { name: editing.name });
   if (!window.confirm(what)) return;
   try {
     await api("DELETE", `/api/calendars${pathUrl(editing.path)}`);
@@ -123,7 +131,8 @@ function palette() {
         markChosen();
       };
       const attributes = { type: "button", className: "swatch-button", "data-color": color };
-      const button = h("button", { ...attributes, "aria-label": `Color ${color}`, onclick });
+      const label = t("Color {color}", { color });
+      const button = h("button", { ...attributes, "aria-label": label, onclick });
       button.style.background = color;
       return button;
     }),

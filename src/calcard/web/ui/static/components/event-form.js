@@ -8,31 +8,39 @@ import { $, h, options } from "../lib/dom.js";
 import { addDays, instantOf, wallTime } from "../lib/time.js";
 
 const FREQUENCIES = {
-  "": "does not repeat",
-  DAILY: "day",
-  WEEKLY: "week",
-  MONTHLY: "month",
-  YEARLY: "year",
+  "": t("does not repeat"),
+  DAILY: t("day"),
+  WEEKLY: t("week"),
+  MONTHLY: t("month"),
+  YEARLY: t("year"),
 };
-const WEEKDAYS = { MO: "Mo", TU: "Tu", WE: "We", TH: "Th", FR: "Fr", SA: "Sa", SU: "Su" };
-const ENDS = { never: "never", until: "on date", count: "after" };
+const WEEKDAYS = {
+  MO: t("Mo"),
+  TU: t("Tu"),
+  WE: t("We"),
+  TH: t("Th"),
+  FR: t("Fr"),
+  SA: t("Sa"),
+  SU: t("Su"),
+};
+const ENDS = { never: t("never"), until: t("on date"), count: t("after") };
 const ALARM_TIMES = {
-  0: "at start",
-  5: "5 minutes before",
-  10: "10 minutes before",
-  15: "15 minutes before",
-  30: "30 minutes before",
-  60: "1 hour before",
-  120: "2 hours before",
-  1440: "1 day before",
-  10080: "1 week before",
+  0: t("at start"),
+  5: t("5 minutes before"),
+  10: t("10 minutes before"),
+  15: t("15 minutes before"),
+  30: t("30 minutes before"),
+  60: t("1 hour before"),
+  120: t("2 hours before"),
+  1440: t("1 day before"),
+  10080: t("1 week before"),
 };
-const ALARM_ACTIONS = { DISPLAY: "notification (browser, chat)", EMAIL: "e-mail" };
+const ALARM_ACTIONS = { DISPLAY: t("notification (browser, chat)"), EMAIL: t("e-mail") };
 const ALARM_REPEATS = {
-  "": "once",
-  hourly: "hourly until stopped",
-  daily: "daily until stopped",
-  weekly: "weekly until stopped",
+  "": t("once"),
+  hourly: t("hourly until stopped"),
+  daily: t("daily until stopped"),
+  weekly: t("weekly until stopped"),
 };
 
 function number(name, value) {
@@ -51,27 +59,27 @@ function repeatFields() {
   return h(
     "fieldset",
     { id: "repeat-fields" },
-    h("legend", {}, "Repeat"),
+    h("legend", {}, t("Repeat")),
     h(
       "div",
       { class: "row" },
-      field("Every", h("select", { name: "freq" }, options(FREQUENCIES))),
-      field("Interval", number("interval", 1)),
+      field(t("Every"), h("select", { name: "freq" }, options(FREQUENCIES))),
+      field(t("Interval"), number("interval", 1)),
     ),
     h(
       "div",
       { id: "weekdays", class: "weekdays", hidden: true },
-      ...Object.entries(WEEKDAYS).map(([v, t]) => check("checkbox", "byday", v, t)),
+      ...Object.entries(WEEKDAYS).map(([value, text]) => check("checkbox", "byday", value, text)),
     ),
     h(
       "div",
       { class: "row" },
       field(t("Ends"), h("select", { name: "ends" }, options(ENDS))),
-      field("Last day", h("input", { name: "until", type: "date" }), {
+      field(t("Last day"), h("input", { name: "until", type: "date" }), {
         id: "until-field",
         hidden: true,
       }),
-      field("Occurrences", number("count", 10), { id: "count-field", hidden: true }),
+      field(t("Occurrences"), number("count", 10), { id: "count-field", hidden: true }),
     ),
   );
 }
@@ -82,13 +90,13 @@ function attachmentFields() {
     type: "url",
     placeholder: "https://…",
     autocomplete: "off",
-    "aria-label": "Link to attach",
+    "aria-label": t("Link to attach"),
   });
-  const add = h("button", { type: "button", id: "add-attachment" }, "Add link");
+  const add = h("button", { type: "button", id: "add-attachment" }, t("Add link"));
   return h(
     "fieldset",
     {},
-    h("legend", {}, "Attachments (links)"),
+    h("legend", {}, t("Attachments (links)")),
     h("ul", { id: "attachment-list", class: "attachment-list" }),
     h("div", { class: "link-row" }, url, add),
     h("p", { id: "attachment-error", class: "error", role: "alert", hidden: true }),
@@ -104,10 +112,10 @@ function participantFields() {
   return h(
     "fieldset",
     {},
-    h("legend", {}, "Participants"),
-    field("Logins or e-mail addresses, separated by commas", attendees),
+    h("legend", {}, t("Participants")),
+    field(t("Logins or e-mail addresses, separated by commas"), attendees),
     h("ul", { id: "participant-list", class: "participants" }),
-    h("button", { type: "button", id: "find-time" }, "Find the next time everyone is free"),
+    h("button", { type: "button", id: "find-time" }, t("Find the next time everyone is free")),
     h("p", { id: "find-result", class: "hint", role: "status" }),
   );
 }
@@ -116,9 +124,9 @@ function build() {
   const scope = h(
     "fieldset",
     { id: "scope-fields", class: "scope", hidden: true },
-    h("legend", {}, "This event repeats. Change"),
-    check("radio", "scope", "occurrence", " only this occurrence", true),
-    check("radio", "scope", "series", " all occurrences"),
+    h("legend", {}, t("This event repeats. Change")),
+    check("radio", "scope", "occurrence", " " + t("only this occurrence"), true),
+    check("radio", "scope", "series", " " + t("all occurrences")),
   );
   const allDay = h("input", { type: "checkbox", name: "all_day" });
   return makeDialog({
@@ -193,7 +201,7 @@ function addAlarm(alarm = { minutes: 15, action: "DISPLAY", repeat: "" }) {
     {
       type: "button",
       class: "icon-button remove-alarm",
-      "aria-label": "Remove reminder",
+      "aria-label": t("Remove reminder"),
       onclick: () => row.remove(),
     },
     "✕",
@@ -201,9 +209,9 @@ function addAlarm(alarm = { minutes: 15, action: "DISPLAY", repeat: "" }) {
   const row = h(
     "li",
     { class: "alarm" },
-    h("select", { name: "alarm-minutes", "aria-label": "When" }, options(ALARM_TIMES)),
-    h("select", { name: "alarm-action", "aria-label": "How" }, options(ALARM_ACTIONS)),
-    h("select", { name: "alarm-repeat", "aria-label": "Repeat" }, options(ALARM_REPEATS)),
+    h("select", { name: "alarm-minutes", "aria-label": t("When") }, options(ALARM_TIMES)),
+    h("select", { name: "alarm-action", "aria-label": t("How") }, options(ALARM_ACTIONS)),
+    h("select", { name: "alarm-repeat", "aria-label": t("Repeat") }, options(ALARM_REPEATS)),
     remove,
   );
   row.querySelector("[name=alarm-minutes]").value = String(alarm.minutes);
@@ -327,7 +335,7 @@ export async function openExisting(occurrence) {
   const data = await api("GET", `/api/event?${params}`);
   current = { ...data, recurring: occurrence.recurring };
   fill(data);
-  $("event-dialog-title").textContent = data.writable ? "Edit event" : "Event (read-only)";
+  $("event-dialog-title").textContent = data.writable ? t("Edit event") : t("Event (read-only)");
   $("calendar-field").hidden = true;
   $("scope-fields").hidden = !occurrence.recurring;
   form.scope.value = "occurrence";
@@ -381,7 +389,7 @@ async function findTime() {
   const start = instantOf(startWall, inZone);
   const minutes = Math.max(5, Math.round((instantOf(endWall, inZone) - start) / 60000));
   const list = attendees();
-  findResult.textContent = "Looking…";
+  findResult.textContent = t("Looking…");
   try {
     const answer = await api("POST", "/api/freebusy/find", {
       attendees: list,
@@ -390,14 +398,16 @@ async function findTime() {
     });
     showParticipants(list, answer.unknown_reasons || {});
     if (!answer.start) {
-      findResult.textContent = "Nobody is free together within the next two weeks.";
+      findResult.textContent = t("Nobody is free together within the next two weeks.");
       return;
     }
     setAllDay(false);
     form.start.value = wallTime(new Date(answer.start), inZone);
     form.end.value = wallTime(new Date(answer.end), inZone);
-    const unknown = answer.unknown.length ? " (* availability unknown)" : "";
-    findResult.textContent = `Everyone is free from ${form.start.value.replace("T", " ")}${unknown}.`;
+    const time = form.start.value.replace("T", " ");
+    findResult.textContent = answer.unknown.length
+      ? t("Everyone is free from {time} (* availability unknown).", { time })
+      : t("Everyone is free from {time}.", { time });
   } catch (failure) {
     findResult.textContent = failure.message;
   }

@@ -1,5 +1,6 @@
 // Public holidays, a suggested calendar: shown as an overlay for the chosen country,
 // or added to the user's calendars (a read-only DAV calendar phones sync too).
+import { t } from "../lib/i18n.js";
 import { toast } from "./notify.js";
 import { api } from "../lib/api.js";
 import { $, h } from "../lib/dom.js";
@@ -77,17 +78,17 @@ function showOverlay() {
   const already = subscribed();
   shown.disabled = Boolean(already) || !countrySelect.value;
   subscribeButton.disabled = Boolean(already) || !countrySelect.value;
-  subscribeButton.textContent = already ? "Added ✓" : "Add to my calendars";
+  subscribeButton.textContent = already ? t("Added ✓") : t("Add to my calendars");
   hint.textContent = already
-    ? `In your calendars as “${already.name}”; remove it there.`
-    : "Adds a read-only calendar that phones and desktops sync too.";
+    ? t("In your calendars as “{name}”; remove it there.", { name: already.name })
+    : t("Adds a read-only calendar that phones and desktops sync too.");
   if (shown.checked && !already && countrySelect.value) calendar.addEventSource(overlaySource());
 }
 
 function fillRegions(country, region) {
   const found = countries.find((c) => c.code === country);
   regionSelect.replaceChildren(
-    h("option", { value: "" }, "whole country"),
+    h("option", { value: "" }, t("whole country")),
     ...(found ? found.subdivisions : []).map((code) => h("option", { value: code }, code)),
   );
   regionSelect.value = found && found.subdivisions.includes(region) ? region : "";

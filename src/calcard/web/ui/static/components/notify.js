@@ -2,6 +2,7 @@
 // notification (when allowed) and as a toast with a Stop button. Once notifications
 // are allowed, the browser is also subscribed to Web Push (lib/push.js): the same
 // notices then come with the tab closed (the same tag: never shown twice).
+import { t } from "../lib/i18n.js";
 import { api, closeOnLogout } from "../lib/api.js";
 import { $, h } from "../lib/dom.js";
 import { subscribeBrowser } from "../lib/push.js";
@@ -10,7 +11,7 @@ const toasts = $("toasts");
 
 export function toast(text, actions = []) {
   const box = h("div", { className: "toast", role: "status" }, h("p", {}, text));
-  for (const [label, handler] of [...actions, ["Dismiss", () => {}]]) {
+  for (const [label, handler] of [...actions, [t("Dismiss"), () => {}]]) {
     const onclick = async () => {
       await handler();
       box.remove();
@@ -24,7 +25,7 @@ export function toast(text, actions = []) {
 function show(item) {
   const text = item.body ? `${item.title} — ${item.body}` : item.title;
   const stop = () => api("POST", `/api/reminders/${item.reminder_id}/stop`);
-  toast(text, item.reminder_id ? [["Stop", stop]] : []);
+  toast(text, item.reminder_id ? [[t("Stop"), stop]] : []);
   if ("Notification" in window && Notification.permission === "granted") {
     new Notification(item.title, { body: item.body, tag: `calcard-${item.id}` });
   }

@@ -1,18 +1,19 @@
 // The sharing dialog: share a calendar or address book with a user, a workgroup or an
 // organization (read or read-write), revoke; and a calendar's public links with an expiry.
+import { t } from "../lib/i18n.js";
 import { closeButton, makeDialog } from "./dialog.js";
 import { api, pathUrl, setCsrf } from "../lib/api.js";
 import { copy, h, say } from "../lib/dom.js";
 import { day, when } from "../lib/format.js";
 
-const KINDS = { user: "User (login)", group: "Workgroup", org: "Whole organization" };
-const SHORT = { user: "User", group: "Workgroup", org: "Organization" };
+const KINDS = { user: t("User (login)"), group: t("Workgroup"), org: t("Whole organization") };
+const SHORT = { user: t("User"), group: t("Workgroup"), org: t("Organization") };
 const EXPIRIES = {
-  "7d": "7 days",
-  "30d": "30 days",
-  "6mo": "6 months",
-  "1y": "1 year",
-  unlimited: "never",
+  "7d": t("7 days"),
+  "30d": t("30 days"),
+  "6mo": t("6 months"),
+  "1y": t("1 year"),
+  unlimited: t("never"),
 };
 let dialog;
 let ui;
@@ -36,9 +37,11 @@ async function loadShares() {
     ...shares.map((share) => {
       const access = h(
         "select",
-        { "aria-label": `Access of ${share.name}`, onchange: () => changeAccess(share, access) },
-        h("option", { value: "read" }, "can view"),
-        h("option", { value: "read-write" }, "can edit"),
+        {
+          "aria-label": t("Access of {name}", { name: share.name }),
+          onchange: () => changeAccess(share, access) },
+        h("option", { value: "read" }, t("can view")),
+        h("option", { value: "read-write" }, t("can edit")),
       );
       access.value = share.access;
       return h(
@@ -46,7 +49,7 @@ async function loadShares() {
         { class: "share-row" },
         h("span", { class: "share-target" }, `${SHORT[share.kind]}: `, h("strong", {}, share.name)),
         access,
-        h("button", { type: "button", class: "danger", onclick: () => revoke(share) }, "Revoke"),
+        h("button", { type: "button", class: "danger", onclick: () => revoke(share) }, t("Revoke")),
       );
     }),
   );
@@ -72,7 +75,7 @@ async function addShare(event) {
   await guarded(async () => {
     await api("PUT", `${base()}/shares`, body);
     ui.name.value = "";
-    say(ui.status, `Shared with ${body.name}.`);
+    say(ui.status, t("Shared with {name}.", { name: body.name }));
     await loadShares();
   });
 }
@@ -91,10 +94,18 @@ async function loadLinks() {
         h(
           "span",
           {},
-          `Link created ${when(link.created_at)}, `,
-          link.expires_at ? `expires ${day(link.expires_at)}` : "never expires",
+          link.expires_at
+            ? t("Link created {created}, expires {expires}", {
+                created: when(link.created_at),
+                expires: day(link.expires_at),
+              })
+            : t("Link created {created}, never expires", { created: when(link.created_at) }),
         ),
-        h("button", { type: "button", class: "danger", onclick: () => revokeLink(link) }, "Revoke"),
+        h(
+          "button",
+          { type: "button", class: "danger", onclick: () => revokeLink(link) },
+          t("Revoke"),
+        ),
       ),
     ),
   );
@@ -155,37 +166,37 @@ function build() {
   ui = {
     collection: h("select", { id: "share-collection", onchange: () => refresh() }),
     shares: h("ul", { id: "share-list", class: "share-list" }),
-    noShares: h("p", { class: "hint" }, "Not shared with anyone."),
+    noShares: h("p", { class: "hint" }, t("Not shared with anyone.")),
     kind: h(
       "select",
-      { id: "share-kind", "aria-label": "Share with" },
-      ...Object.entries(KINDS).map(([v, t]) => h("option", { value: v }, t)),
+      { id: "share-kind", "aria-label": t("Share with") },
+      ...Object.entries(KINDS).map(([value, text]) => h("option", { value }, text)),
     ),
     name: h("input", {
       id: "share-name",
       list: "share-suggestions",
       required: true,
       autocomplete: "off",
-      "aria-label": "Name",
-      placeholder: "login, workgroup or organization",
+      "aria-label": t("Name"),
+      placeholder: t("login, workgroup or organization"),
     }),
     suggestions: h("datalist", { id: "share-suggestions" }),
     access: h(
       "select",
-      { id: "share-access", "aria-label": "Access" },
-      h("option", { value: "read" }, "can view"),
-      h("option", { value: "read-write" }, "can edit"),
+      { id: "share-access", "aria-label": t("Access") },
+      h("option", { value: "read" }, t("can view")),
+      h("option", { value: "read-write" }, t("can edit")),
     ),
     linkSection: h("section", { class: "share-links" }),
     links: h("ul", { id: "link-list", class: "share-list" }),
-    noLinks: h("p", { class: "hint" }, "No public link."),
+    noLinks: h("p", { class: "hint" }, t("No public link.")),
     expiry: h(
       "select",
-      { id: "link-expiry", "aria-label": "Expires after" },
-      ...Object.entries(EXPIRIES).map(([v, t]) => h("option", { value: v }, t)),
+      { id: "link-expiry", "aria-label": t("Expires after") },
+      ...Object.entries(EXPIRIES).map(([value, text]) => h("option", { value }, text)),
     ),
     newLink: h("div", { class: "secret", hidden: true }),
-    linkUrl: h("input", { id: "link-url", readOnly: true, "aria-label": "Public link" }),
+    linkUrl: h("input", { id: "link-url", readOnly: true, "aria-label": t("Public link") }),
     status: h("p", { id: "share-status", role: "status", hidden: true }),
   };
   ui.expiry.value = "30d";
@@ -197,25 +208,25 @@ function build() {
         say(
           ui.status,
           (await copy(ui.linkUrl.value, ui.linkUrl))
-            ? "Link copied."
-            : "Press Ctrl+C to copy the selected link.",
+            ? t("Link copied.")
+            : t("Press Ctrl+C to copy the selected link."),
         ),
     },
-    "Copy",
+    t("Copy"),
   );
   ui.newLink.append(
-    h("p", {}, "Anyone with this link can read the calendar. It is shown only now:"),
+    h("p", {}, t("Anyone with this link can read the calendar. It is shown only now:")),
     h("div", { class: "row" }, ui.linkUrl, copyButton),
   );
   ui.linkSection.append(
-    h("h3", {}, "Public link (read-only .ics)"),
+    h("h3", {}, t("Public link (read-only .ics)")),
     ui.links,
     ui.noLinks,
     h(
       "div",
       { class: "row" },
-      h("label", {}, "Expires after ", ui.expiry),
-      h("button", { type: "button", id: "create-link", onclick: createLink }, "Create link"),
+      h("label", {}, t("Expires after") + " ", ui.expiry),
+      h("button", { type: "button", id: "create-link", onclick: createLink }, t("Create link")),
     ),
     ui.newLink,
   );
@@ -226,23 +237,23 @@ function build() {
     ui.name,
     ui.suggestions,
     ui.access,
-    h("button", { type: "submit", class: "primary" }, "Share"),
+    h("button", { type: "submit", class: "primary" }, t("Share")),
   );
   dialog = makeDialog({
     id: "share-dialog",
     titleId: "share-title",
     className: "share-dialog",
-    title: "Share",
+    title: t("Share"),
     content: [
-      h("label", { class: "stacked" }, "Calendar or address book ", ui.collection),
-      h("h3", {}, "People and groups"),
+      h("label", { class: "stacked" }, t("Calendar or address book") + " ", ui.collection),
+      h("h3", {}, t("People and groups")),
       ui.shares,
       ui.noShares,
       form,
       ui.linkSection,
       ui.status,
     ],
-    end: [closeButton("Close")],
+    end: [closeButton(t("Close"))],
   });
 }
 
@@ -260,7 +271,10 @@ export async function openShare(path) {
   const session = await api("GET", "/api/session");
   setCsrf(session.csrf);
   collections = (await api("GET", "/api/collections")).collections;
-  const label = (c) => `${c.name} (${c.kind === "calendar" ? "calendar" : "address book"})`;
+  const label = (c) =>
+    c.kind === "calendar"
+      ? t("{name} (calendar)", { name: c.name })
+      : t("{name} (address book)", { name: c.name });
   ui.collection.replaceChildren(
     ...collections.map((c) => h("option", { value: c.path }, label(c))),
   );

@@ -1,12 +1,14 @@
 // Tasks (VTODO): the task pane (one list per calendar), the task dialog, and the
 // tasks with a due date as entries of the calendar views.
+import { t } from "../lib/i18n.js";
 import { closeButton, deleteButton, makeDialog, submitButton } from "./dialog.js";
 import { toast } from "./notify.js";
 import { api } from "../lib/api.js";
 import { $, h, options } from "../lib/dom.js";
 
-const DUE_KINDS = { "": "no due date", date: "on a day", time: "at a time" };
-const PRIORITIES = { 0: "none", 1: "high", 5: "medium", 9: "low" };
+const DUE_KINDS = { "": t("no due date"), date: t("on a day"), time: t("at a time") };
+const PRIORITY_NAMES = { high: t("high"), medium: t("medium"), low: t("low") };
+const PRIORITIES = { 0: t("none"), 1: t("high"), 5: t("medium"), 9: t("low") };
 
 function build() {
   const summary = h("input", {
@@ -20,27 +22,32 @@ function build() {
   const completed = h("input", { type: "checkbox", name: "completed" });
   return makeDialog({
     id: "task-dialog",
-    title: "Task",
+    title: t("Task"),
     form: { id: "task-form", method: "dialog" },
     content: [
-      h("label", {}, "Summary ", summary),
-      h("label", { id: "task-calendar-field" }, "List ", h("select", { name: "calendar" })),
+      h("label", {}, t("Summary") + " ", summary),
+      h("label", { id: "task-calendar-field" }, t("List") + " ", h("select", { name: "calendar" })),
       h(
         "div",
         { class: "row" },
-        h("label", {}, "Due ", h("select", { name: "due_kind" }, options(DUE_KINDS))),
-        h("label", { id: "due-date-field", hidden: true }, "Day ", dueDate),
-        h("label", { id: "due-time-field", hidden: true }, "Time ", dueTime),
+        h("label", {}, t("Due") + " ", h("select", { name: "due_kind" }, options(DUE_KINDS))),
+        h("label", { id: "due-date-field", hidden: true }, t("Day") + " ", dueDate),
+        h("label", { id: "due-time-field", hidden: true }, t("Time") + " ", dueTime),
       ),
-      h("label", {}, "Priority ", h("select", { name: "priority" }, options(PRIORITIES))),
-      h("label", {}, "Description ", h("textarea", { name: "description", rows: 3 })),
-      h("label", { class: "inline" }, completed, " Completed"),
+      h(
+        "label",
+        {},
+        t("Priority") + " ",
+        h("select", { name: "priority" }, options(PRIORITIES)),
+      ),
+      h("label", {}, t("Description") + " ", h("textarea", { name: "description", rows: 3 })),
+      h("label", { class: "inline" }, completed, " " + t("Completed")),
       h("p", { id: "task-error", class: "error", role: "alert", hidden: true }),
     ],
     start: [deleteButton("delete-task")],
     end: [
-      closeButton("Cancel", { id: "cancel-task" }),
-      submitButton("Save", { id: "save-task" }),
+      closeButton(t("Cancel"), { id: "cancel-task" }),
+      submitButton(t("Save"), { id: "save-task" }),
     ],
   });
 }
@@ -105,7 +112,7 @@ function taskItem(task) {
     type: "checkbox",
     checked: task.completed,
     disabled: !task.writable,
-    "aria-label": `Completed: ${task.summary}`,
+    "aria-label": t("Completed: {summary}", { summary: task.summary }),
     onchange: () => complete(task, box.checked),
   });
   const priority = priorityName(task.priority);
@@ -113,7 +120,7 @@ function taskItem(task) {
     "button",
     { type: "button", className: "task-open", onclick: () => openTask(task) },
     h("span", { className: "summary" }, task.summary),
-    priority ? h("span", { className: `priority ${priority}` }, priority) : null,
+    priority ? h("span", { className: `priority ${priority}` }, PRIORITY_NAMES[priority]) : null,
     task.due ? h("span", { className: "due" }, dueText(task)) : null,
   );
   return h("li", { className: `task-item${task.completed ? " done" : ""}` }, box, open);
@@ -158,7 +165,8 @@ function showDueFields() {
 
 function fillPriority(priority) {
   const known = [...form.priority.options].some((o) => Number(o.value) === priority);
-  const option = h("option", { value: String(priority) }, `priority ${priority}`);
+  const text = t("priority {number}", { number: priority });
+  const option = h("option", { value: String(priority) }, text);
   if (!known) form.priority.append(option);
   form.priority.value = String(priority);
 }
@@ -185,8 +193,8 @@ export function openTask(task) {
   current = task;
   fill(task);
   $("task-dialog-title").textContent = task.writable
-    ? "Edit task"
-    : "Task (read-only)";
+    ? t("Edit task")
+    : t("Task (read-only)");
   $("task-calendar-field").hidden = true;
   $("delete-task").hidden = !task.writable;
   $("save-task").disabled = !task.writable;
@@ -196,14 +204,14 @@ export function openTask(task) {
 function openNew() {
   const choices = writableCalendars();
   if (!choices.length) {
-    toast("You have no calendar you may write to.");
+    toast(t("You have no calendar you may write to."));
     return;
   }
   current = null;
   form.calendar.replaceChildren(...choices.map((c) => h("option", { value: c.path }, c.name)));
   if (choices.some((c) => c.path === listSelect.value)) form.calendar.value = listSelect.value;
   fill({ summary: "", priority: 0 });
-  $("task-dialog-title").textContent = "New task";
+  $("task-dialog-title").textContent = t("New task");
   $("task-calendar-field").hidden = false;
   $("delete-task").hidden = true;
   $("save-task").disabled = false;

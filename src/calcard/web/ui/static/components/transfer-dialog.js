@@ -1,6 +1,7 @@
 // Import and export: upload an .ics or .vcf file as a background job and follow its
 // progress (the server stores it, so any server process answers the poll), or
 // download any calendar or address book (streamed by /api/export).
+import { t } from "../lib/i18n.js";
 import { closeButton, makeDialog } from "./dialog.js";
 import { toast } from "./notify.js";
 import { api, csrfToken, query } from "../lib/api.js";
@@ -28,26 +29,26 @@ function build() {
       accept: ".ics,.vcf,.vcard,text/calendar,text/vcard",
     }),
     target: h("select", { id: "import-target", required: true }),
-    start: h("button", { type: "submit", id: "import-start", className: "primary" }, "Import"),
+    start: h("button", { type: "submit", id: "import-start", className: "primary" }, t("Import")),
     bar: h("progress", { id: "import-bar", max: 100, value: 0 }),
     status: h("p", { id: "import-status", role: "status" }),
     summary: h("p", { id: "import-summary" }),
     skipped: h("ul", { id: "import-skipped", className: "skipped" }),
     error: h("p", { id: "import-error", className: "error", role: "alert", hidden: true }),
     source: h("select", { id: "export-source" }),
-    download: h("a", { id: "export-link", className: "button", download: "" }, "Download"),
+    download: h("a", { id: "export-link", className: "button", download: "" }, t("Download")),
   };
   parts.progress = h("div", { className: "import-progress", hidden: true }, parts.bar, parts.status);
-  parts.details = h("details", { hidden: true }, h("summary", {}, "Skipped entries"), parts.skipped);
+  parts.details = h("details", { hidden: true }, h("summary", {}, t("Skipped entries")), parts.skipped);
   const form = h(
     "form",
     { id: "import-form" },
     h(
       "fieldset",
       {},
-      h("legend", {}, "Import a file"),
-      field("File (.ics calendar or .vcf contacts) ", parts.file),
-      field("Into ", parts.target),
+      h("legend", {}, t("Import a file")),
+      field(t("File (.ics calendar or .vcf contacts)") + " ", parts.file),
+      field(t("Into") + " ", parts.target),
       h("div", { className: "actions" }, parts.start),
       parts.progress,
       parts.summary,
@@ -59,18 +60,18 @@ function build() {
     id: "transfer-dialog",
     titleId: "transfer-title",
     className: "transfer",
-    title: "Import and export",
+    title: t("Import and export"),
     content: [
       form,
       h(
         "fieldset",
         {},
-        h("legend", {}, "Export"),
-        field("Calendar or address book ", parts.source),
+        h("legend", {}, t("Export")),
+        field(t("Calendar or address book") + " ", parts.source),
         h("div", { className: "actions" }, parts.download),
       ),
     ],
-    end: [closeButton("Close", { id: "transfer-close" })],
+    end: [closeButton(t("Close"), { id: "transfer-close" })],
   });
   parts.file.addEventListener("change", fillTargets);
   parts.source.addEventListener("change", pointDownload);
@@ -96,15 +97,15 @@ function fillTargets() {
   const wanted = writable.find((c) => c.path === preferred);
   if (wanted) parts.target.value = wanted.path;
   parts.error.hidden = true;
-  if (file && !kind) showError("Choose an .ics (calendar) or .vcf (contacts) file.");
-  else if (file && !writable.length) showError("You have nowhere to import this kind of file.");
+  if (file && !kind) showError(t("Choose an .ics (calendar) or .vcf (contacts) file."));
+  else if (file && !writable.length) showError(t("You have nowhere to import this kind of file."));
 }
 
 function fillSources() {
   const group = (label, list) => h("optgroup", { label }, ...list.map(option));
   parts.source.replaceChildren(
-    group("Calendars", collections.calendars),
-    group("Address books", collections.addressbooks),
+    group(t("Calendars"), collections.calendars),
+    group(t("Address books"), collections.addressbooks),
   );
   const all = [...collections.calendars, ...collections.addressbooks];
   if (all.some((c) => c.path === preferred)) parts.source.value = preferred;
@@ -137,21 +138,31 @@ function upload(file, target) {
     xhr.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable) {
         parts.bar.value = Math.round((100 * event.loaded) / event.total);
-        parts.status.textContent = `Uploading ${file.name}: ${parts.bar.value}%`;
+        parts.status.textContent = t("Uploading {name}: {percent}%", {
+          name: file.name,
+          percent: parts.bar.value,
+        });
       }
     });
     xhr.addEventListener("load", () => {
       if (xhr.status === 202) resolve(xhr.response);
-      else reject(new Error(xhr.response?.error || `The upload was refused (${xhr.status}).`));
+      else {
+        const refused = t("The upload was refused ({status}).", { status: xhr.status });
+        reject(new Error(xhr.response?.error || refused));
+      }
     });
-    xhr.addEventListener("error", () => reject(new Error("The upload failed; try again.")));
+    xhr.addEventListener("error", () => reject(new Error(t("The upload failed; try again."))));
     xhr.send(file);
   });
 }
 
 function counts(job) {
   const n = (value) => value.toLocaleString();
-  return `${n(job.added)} added, ${n(job.updated)} updated, ${n(job.skipped_count)} skipped`;
+  return t("{added} added, {updated} updated, {skipped} skipped", {
+    added: n(job.added),
+    updated: n(job.updated),
+    skipped: n(job.skipped_count),
+  });
 }
 
 function show(job) {
@@ -159,25 +170,32 @@ function show(job) {
   parts.bar.value = job.status === "done" ? 100 : Math.min(99, Math.round(100 * share));
   parts.status.textContent =
     job.status === "done"
-      ? `Done: ${job.entries.toLocaleString()} entries read.`
-      : `Importing ${job.filename}: ${parts.bar.value}% (${counts(job)})`;
+      ? t("Done: {entries} entries read.", { entries: job.entries.toLocaleString() })
+      : t("Importing {name}: {percent}% ({counts})", {
+          name: job.filename,
+          percent: parts.bar.value,
+          counts: counts(job),
+        });
 }
 
 function finish(job) {
   running = false;
   parts.start.disabled = false;
   if (job.status === "failed") {
-    showError(`The import stopped: ${job.error}`);
+    showError(t("The import stopped: {error}", { error: job.error }));
     return;
   }
-  parts.summary.textContent = `${job.filename}: ${counts(job)}.`;
+  parts.summary.textContent = t("{name}: {counts}.", { name: job.filename, counts: counts(job) });
   parts.skipped.replaceChildren(...job.skipped.map((s) => h("li", {}, s.reason)));
   if (job.skipped_count > job.skipped.length) {
-    parts.skipped.append(h("li", {}, `… and ${job.skipped_count - job.skipped.length} more`));
+    const count = job.skipped_count - job.skipped.length;
+    parts.skipped.append(h("li", {}, t("… and {count} more", { count })));
   }
   parts.details.hidden = job.skipped_count === 0;
   imported(job);
-  if (!dialog.open) toast(`Import of ${job.filename} done: ${counts(job)}.`);
+  if (!dialog.open) {
+    toast(t("Import of {name} done: {counts}.", { name: job.filename, counts: counts(job) }));
+  }
 }
 
 async function follow(job) {

@@ -20,6 +20,17 @@ export function options(choices) {
   return Object.entries(choices).map(([value, text]) => h("option", { value }, text));
 }
 
+/**
+ * The parts of a translated sentence whose {placeholders} are nodes (a name in bold, say),
+ * for append(): t() fills the texts and leaves these, so the sentence stays whole.
+ */
+export function sentence(text, nodes) {
+  return text
+    .split(/\{(\w+)\}/)
+    .map((part, i) => (i % 2 ? (nodes[part] ?? `{${part}}`) : part))
+    .filter((part) => part !== "");
+}
+
 /** The element with this id. */
 export function $(id) {
   return document.getElementById(id);

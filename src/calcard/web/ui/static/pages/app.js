@@ -96,7 +96,7 @@ function calendarList(me) {
       });
       const swatch = h("span", { className: "swatch" });
       swatch.style.background = info.color;
-      const text = ` ${info.name}${info.writable ? "" : " (read-only)"}`;
+      const text = " " + (info.writable ? info.name : t("{name} (read-only)", { name: info.name }));
       const item = h("li", {}, h("label", { className: "toggle" }, box, swatch, text));
       if (info.owner === me) item.append(calendarDialog.editButton(info));
       return item;
@@ -134,7 +134,7 @@ const scopeDialog = makeDialog({
   title: t("Move a repeating event"),
   form: { method: "dialog" },
   content: [h("p", {}, t("Change only this occurrence, or all occurrences?"))],
-  start: [h("button", { value: "cancel" }, "Cancel")],
+  start: [h("button", { value: "cancel" }, t("Cancel"))],
   end: [
     h("button", { value: "occurrence", class: "primary" }, t("This occurrence")),
     h("button", { value: "series" }, t("All occurrences")),
@@ -256,10 +256,16 @@ async function zoneHint() {
   if (!hint || shown === browserZone()) return;
   hint.textContent =
     shown === prefs.timezone
-      ? `Times are shown in your account's time zone, ${shown}, like reminders and mails; ` +
-        `this device is in ${browserZone()} (change it in Settings).`
-      : `Times are shown in this device's time zone, ${shown}: this browser does not know ` +
-        `your account's, ${prefs.timezone}.`;
+      ? t(
+          "Times are shown in your account's time zone, {zone}, like reminders and mails;" +
+            " this device is in {device} (change it in Settings).",
+          { zone: shown, device: browserZone() },
+        )
+      : t(
+          "Times are shown in this device's time zone, {zone}: this browser does not know" +
+            " your account's, {account}.",
+          { zone: shown, account: prefs.timezone },
+        );
   hint.hidden = false;
 }
 
@@ -305,7 +311,9 @@ async function start() {
   registerServiceWorker();
 }
 
-start().catch((failure) => toast(`The calendar could not start: ${failure.message}`));
+start().catch((failure) =>
+  toast(t("The calendar could not start: {error}", { error: failure.message })),
+);
 
 // Not part of start(): sharing, branding and the zone hint work even if the calendar fails.
 const share = $("share-button");

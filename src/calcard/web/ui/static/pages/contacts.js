@@ -7,10 +7,12 @@ import { openTransfer } from "../components/transfer-dialog.js";
 import { api, logout, query, setCsrf } from "../lib/api.js";
 import { brandCurrentOrg } from "../lib/branding.js";
 import { $, h, options } from "../lib/dom.js";
+import { t } from "../lib/i18n.js";
 import { registerServiceWorker } from "../lib/pwa.js";
 
-const EMAIL_KINDS = { work: "work", home: "home", other: "other" };
-const PHONE_KINDS = { cell: "mobile", work: "work", home: "home", other: "other" };
+const EMAIL_KINDS = { work: t("work"), home: t("home"), other: t("other") };
+const PHONE_KINDS = { cell: t("mobile"), work: t("work"), home: t("home"), other: t("other") };
+const REASON_KINDS = { email: t("e-mail"), phone: t("phone"), name: t("name") };
 const SEARCH_DELAY_MS = 250;
 const NOTE_MS = 5000;
 
@@ -38,41 +40,41 @@ function contactDialog() {
   const off = { autocomplete: "off" };
   const birthday = {
     pattern: "\\d{4}-\\d{2}-\\d{2}|--\\d{2}-\\d{2}",
-    placeholder: "YYYY-MM-DD, or --MM-DD without the year",
+    placeholder: t("YYYY-MM-DD, or --MM-DD without the year"),
     autocomplete: "off",
   };
   return makeDialog({
     id: "contact-dialog",
-    title: "Contact",
+    title: t("Contact"),
     form: { id: "contact-form", method: "dialog" },
     content: [
-      fieldRow(textField("First name", "given", off), textField("Last name", "family", off)),
-      textField("Display name", "name", { ...off, placeholder: "from first and last name" }),
-      valueList("email-list", "E-mail", "add-email", "Add e-mail"),
-      valueList("phone-list", "Phone", "add-phone", "Add phone"),
-      fieldRow(textField("Organization", "org"), textField("Job title", "title")),
+      fieldRow(textField(t("First name"), "given", off), textField(t("Last name"), "family", off)),
+      textField(t("Display name"), "name", { ...off, placeholder: t("from first and last name") }),
+      valueList("email-list", t("E-mail"), "add-email", t("Add e-mail")),
+      valueList("phone-list", t("Phone"), "add-phone", t("Add phone")),
+      fieldRow(textField(t("Organization"), "org"), textField(t("Job title"), "title")),
       h(
         "fieldset",
         {},
-        h("legend", {}, "Address"),
-        textField("Street", "street", off),
-        fieldRow(textField("Postal code", "postal", off), textField("City", "city", off)),
-        fieldRow(textField("Region", "region", off), textField("Country", "country", off)),
+        h("legend", {}, t("Address")),
+        textField(t("Street"), "street", off),
+        fieldRow(textField(t("Postal code"), "postal", off), textField(t("City"), "city", off)),
+        fieldRow(textField(t("Region"), "region", off), textField(t("Country"), "country", off)),
       ),
-      h("label", {}, "Birthday ", h("input", { name: "birthday", ...birthday })),
-      h("label", {}, "Note ", h("textarea", { name: "note", rows: 3, maxlength: 20000 })),
+      h("label", {}, t("Birthday") + " ", h("input", { name: "birthday", ...birthday })),
+      h("label", {}, t("Note") + " ", h("textarea", { name: "note", rows: 3, maxlength: 20000 })),
       h(
         "fieldset",
         { id: "group-fields", hidden: true },
-        h("legend", {}, "Groups"),
+        h("legend", {}, t("Groups")),
         h("div", { id: "group-choices", class: "choices" }),
       ),
       h("p", { id: "contact-error", class: "error", role: "alert", hidden: true }),
     ],
     start: [deleteButton("delete-contact")],
     end: [
-      closeButton("Cancel", { id: "cancel-contact" }),
-      submitButton("Save", { id: "save-contact" }),
+      closeButton(t("Cancel"), { id: "cancel-contact" }),
+      submitButton(t("Save"), { id: "save-contact" }),
     ],
   });
 }
@@ -81,34 +83,35 @@ function groupDialog() {
   const name = h("input", { name: "name", required: true, maxlength: 1000, autocomplete: "off" });
   return makeDialog({
     id: "group-dialog",
-    title: "New group",
+    title: t("New group"),
     form: { id: "group-form", method: "dialog" },
     content: [
-      h("label", {}, "Name ", name),
+      h("label", {}, t("Name") + " ", name),
       h("p", { id: "group-error", class: "error", role: "alert", hidden: true }),
     ],
     end: [
-      closeButton("Cancel", { id: "cancel-group" }),
-      submitButton("Create", { id: "save-group" }),
+      closeButton(t("Cancel"), { id: "cancel-group" }),
+      submitButton(t("Create"), { id: "save-group" }),
     ],
   });
 }
 
 function duplicatesDialog() {
-  const how =
+  const how = t(
     "Merging keeps every e-mail, phone and note of both cards in the one you keep; the other" +
-    " goes to the trash. A merge can be undone.";
+      " goes to the trash. A merge can be undone.",
+  );
   return makeDialog({
     id: "duplicates-dialog",
     titleId: "duplicates-title",
-    title: "Possible duplicates",
+    title: t("Possible duplicates"),
     content: [
       h("p", { class: "hint" }, how),
       h("ul", { id: "duplicate-list", class: "duplicate-list" }),
-      h("h3", {}, "Recent merges"),
+      h("h3", {}, t("Recent merges")),
       h("ul", { id: "merge-list", class: "duplicate-list" }),
     ],
-    end: [closeButton("Close", { id: "close-duplicates" })],
+    end: [closeButton(t("Close"), { id: "close-duplicates" })],
   });
 }
 
@@ -156,7 +159,7 @@ function bookList() {
         "label",
         { className: "toggle" },
         radio,
-        ` ${info.name}${info.writable ? "" : " (read-only)"}`,
+        " " + (info.writable ? info.name : t("{name} (read-only)", { name: info.name })),
       );
       return h("li", {}, label);
     }),
@@ -185,7 +188,7 @@ function groupButton(uid, name, count) {
 
 function groupList() {
   $("group-list").replaceChildren(
-    groupButton("", "All contacts", null),
+    groupButton("", t("All contacts"), null),
     ...groups.map((g) => groupButton(g.uid, g.name, g.members.length)),
   );
   $("new-group").disabled = !book.writable;
@@ -240,17 +243,19 @@ async function refresh() {
   $("contact-count").textContent =
     contacts.length === 0
       ? filtered
-        ? "No contact matches."
-        : "No contacts yet."
-      : `${contacts.length} contact${contacts.length === 1 ? "" : "s"}`;
+        ? t("No contact matches.")
+        : t("No contacts yet.")
+      : contacts.length === 1
+        ? t("1 contact")
+        : t("{count} contacts", { count: contacts.length });
 }
 
 // --- the form --------------------------------------------------------------------------------
 
 function valueRow(list, kinds, entry = { type: Object.keys(kinds)[0], value: "" }) {
-  const select = h("select", { name: "kind", "aria-label": "Kind" }, options(kinds));
+  const select = h("select", { name: "kind", "aria-label": t("Kind") }, options(kinds));
   if (Object.hasOwn(kinds, entry.type)) select.value = entry.type; // else the first kind
-  const input = h("input", { name: "value", autocomplete: "off", "aria-label": "Value" });
+  const input = h("input", { name: "value", autocomplete: "off", "aria-label": t("Value") });
   input.value = entry.value;
   input.type = list === "email-list" ? "email" : "tel";
   const remove = h(
@@ -258,7 +263,7 @@ function valueRow(list, kinds, entry = { type: Object.keys(kinds)[0], value: "" 
     {
       type: "button",
       class: "icon-button remove-value",
-      "aria-label": "Remove",
+      "aria-label": t("Remove"),
       onclick: () => item.remove(),
     },
     "✕",
@@ -337,7 +342,7 @@ function showForm(contact) {
   editing = contact;
   fill(contact);
   const readOnly = !book.writable;
-  $("contact-dialog-title").textContent = contact ? contact.name : "New contact";
+  $("contact-dialog-title").textContent = contact ? contact.name : t("New contact");
   $("delete-contact").hidden = !contact || readOnly;
   $("save-contact").hidden = readOnly;
   $("contact-error").hidden = true;
@@ -370,16 +375,17 @@ async function save(event) {
     : await api("POST", "/api/contact", body);
   await changeGroups(saved.uid, new Set(editing?.groups || []));
   $("contact-dialog").close();
-  note(`${saved.name} saved.`);
+  note(t("{name} saved.", { name: saved.name }));
   await loadGroups();
   await refresh();
 }
 
 async function remove() {
-  if (!window.confirm(`Delete ${editing.name}? It goes to the trash.`)) return;
+  const question = t("Delete {name}? It goes to the trash.", { name: editing.name });
+  if (!window.confirm(question)) return;
   await api("DELETE", `/api/contact?${query({ addressbook: book.path, uid: editing.uid })}`);
   $("contact-dialog").close();
-  note(`${editing.name} moved to the trash.`);
+  note(t("{name} moved to the trash.", { name: editing.name }));
   await loadGroups();
   await refresh();
 }
@@ -448,7 +454,7 @@ function button(text, handler) {
 
 async function undo(id) {
   await api("POST", `/api/contacts/merges/${id}/undo`);
-  note("Merge undone.");
+  note(t("Merge undone."));
   await Promise.all([showDuplicates(false), refresh(), loadGroups()]);
 }
 
@@ -458,8 +464,14 @@ async function merge(keep, other, name) {
     keep,
     merge: [other],
   });
-  toast(`Merged into ${name}.`, [["Undo", () => undo(done.merge)]]);
+  toast(t("Merged into {name}.", { name }), [[t("Undo"), () => undo(done.merge)]]);
   await Promise.all([showDuplicates(false), refresh(), loadGroups()]);
+}
+
+/** A duplicate's reason ("email ana@example.org") with its kind in the reader's words. */
+function reasonText(reason) {
+  const [kind, ...value] = reason.split(" ");
+  return [REASON_KINDS[kind] || kind, ...value].join(" ");
 }
 
 async function showDuplicates(open = true) {
@@ -472,26 +484,34 @@ async function showDuplicates(open = true) {
     ...(duplicates.length
       ? duplicates.map((d) => {
           const [a, b] = d.names;
-          const why = `${a} and ${b}: same ${d.reasons.join(", ")} (${Math.round(d.score * 100)}%)`;
+          const why = t("{a} and {b}: same {reasons} ({percent}%)", {
+            a,
+            b,
+            reasons: d.reasons.map(reasonText).join(", "),
+            percent: Math.round(d.score * 100),
+          });
           if (!book.writable) return line(why);
           return line(
             why,
-            button(`Keep ${a}`, () => merge(d.uids[0], d.uids[1], a)),
-            button(`Keep ${b}`, () => merge(d.uids[1], d.uids[0], b)),
+            button(t("Keep {name}", { name: a }), () => merge(d.uids[0], d.uids[1], a)),
+            button(t("Keep {name}", { name: b }), () => merge(d.uids[1], d.uids[0], b)),
           );
         })
-      : [line("No duplicates found.")]),
+      : [line(t("No duplicates found."))]),
   );
   const recent = merges.filter((m) => m.addressbook === book.path && !m.undone_at).slice(0, 5);
   $("merge-list").replaceChildren(
     ...(recent.length
       ? recent.map((m) =>
           line(
-            `${new Date(m.created_at).toLocaleString()}: ${m.merged.length + 1} cards into one`,
-            button("Undo", () => undo(m.id)),
+            t("{time}: {count} cards into one", {
+              time: new Date(m.created_at).toLocaleString(),
+              count: m.merged.length + 1,
+            }),
+            button(t("Undo"), () => undo(m.id)),
           ),
         )
-      : [line("None.")]),
+      : [line(t("None."))]),
   );
   if (open) $("duplicates-dialog").showModal();
 }
@@ -513,7 +533,7 @@ async function start() {
   $("who").textContent = me.name || me.login;
   books = (await api("GET", "/api/addressbooks")).addressbooks;
   if (!books.length) {
-    $("contact-count").textContent = "You have no address book.";
+    $("contact-count").textContent = t("You have no address book.");
     return;
   }
   book = books.find((b) => b.path === storedBook()) || books[0];
@@ -542,4 +562,6 @@ async function start() {
   registerServiceWorker();
 }
 
-start().catch((failure) => toast(`The contacts could not start: ${failure.message}`));
+start().catch((failure) =>
+  toast(t("The contacts could not start: {error}", { error: failure.message })),
+);

@@ -4,11 +4,18 @@
 // organization's managers, its logo and colors.
 import { ApiError, api, setCsrf } from "../lib/api.js";
 import { applyBranding } from "../lib/branding.js";
-import { $, copy, h, say } from "../lib/dom.js";
+import { $, copy, h, say, sentence } from "../lib/dom.js";
 import { when } from "../lib/format.js";
+import { t } from "../lib/i18n.js";
 import { browserZone } from "../lib/time.js";
 
 const MANAGERS = ["legal-representative", "administrator"];
+const ROLES = {
+  "legal-representative": t("legal representative"),
+  administrator: t("administrator"),
+  collaborator: t("collaborator"),
+  external: t("external"),
+};
 let csrf = "";
 let shownLanguage = ""; // the language setting the page was loaded with
 let me;
@@ -35,9 +42,17 @@ async function loadPreferences() {
   ]);
   const zones = Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : [];
   $("zone-list").replaceChildren(...zones.map((z) => h("option", { value: z })));
-  $("browser-zone").textContent = browserZone();
+  $("zone-note").replaceChildren(
+    ...sentence(
+      t(
+        "The time zone is used for reminders, mails and invitations; the calendar shows" +
+          " times in your device's zone ({zone}).",
+      ),
+      { zone: h("span", { id: "browser-zone" }, browserZone()) },
+    ),
+  );
   form.default_calendar.replaceChildren(
-    h("option", { value: "" }, "the first one"),
+    h("option", { value: "" }, t("the first one")),
     ...calendars.filter((c) => c.writable).map((c) => h("option", { value: c.path }, c.name)),
   );
   form.timezone.value = prefs.timezone;
@@ -54,7 +69,15 @@ function showEmail(prefs) {
   savedEmail = prefs.email;
   $("preferences-form").email.value = prefs.email;
   $("email-pending").hidden = !prefs.email_pending;
-  $("email-pending-address").textContent = prefs.email_pending;
+  $("email-pending").replaceChildren(
+    ...sentence(
+      t(
+        "Waiting for verification: {address}. Open the link mailed to that address; until" +
+          " then, the address above stays in use.",
+      ),
+      { address: h("strong", { id: "email-pending-address" }, prefs.email_pending) },
+    ),
+  );
 }
 
 function savePreferences(event) {
@@ -79,8 +102,11 @@ function savePreferences(event) {
       }
       showEmail(saved);
       if (saved.email_pending && "email" in body) {
-        say($("preferences-status"), `Saved. Open the link mailed to ${saved.email_pending}.`);
-      } else say($("preferences-status"), "Saved.");
+        say(
+          $("preferences-status"),
+          t("Saved. Open the link mailed to {address}.", { address: saved.email_pending }),
+        );
+      } else say($("preferences-status"), t("Saved."));
     },
   );
 }
@@ -95,19 +121,27 @@ async function loadInvitations() {
       h(
         "li",
         {},
-        h("strong", {}, i.org),
-        ` invites you as ${i.role}`,
-        i.invited_by ? ` (asked by ${i.invited_by}, ${when(i.created_at)}) ` : " ",
+        ...sentence(
+          i.invited_by
+            ? t("{org} invites you as {role} (asked by {name}, {time}).", {
+                role: ROLES[i.role] || i.role,
+                name: i.invited_by,
+                time: when(i.created_at),
+              })
+            : t("{org} invites you as {role}.", { role: ROLES[i.role] || i.role }),
+          { org: h("strong", {}, i.org) },
+        ),
+        " ",
         h(
           "button",
           { type: "button", class: "primary", onclick: () => answerInvitation(i, "accept") },
-          "Accept",
+          t("Accept"),
         ),
         " ",
         h(
           "button",
           { type: "button", onclick: () => answerInvitation(i, "decline") },
-          "Decline",
+          t("Decline"),
         ),
       ),
     ),
@@ -123,8 +157,8 @@ function answerInvitation(invitation, answer) {
       me = await api("GET", "/api/me");
     },
     answer === "accept"
-      ? `You are now a member of ${invitation.org}.`
-      : `You declined the invitation of ${invitation.org}.`,
+      ? t("You are now a member of {org}.", { org: invitation.org })
+      : t("You declined the invitation of {org}.", { org: invitation.org }),
   );
 }
 
@@ -135,7 +169,7 @@ function changePassword(event) {
   const form = event.target;
   const status = $("password-status");
   if (form.elements.new.value !== form.elements.again.value) {
-    say(status, "The two new passwords differ.", true);
+    say(status, t("The two new passwords differ."), true);
     return;
   }
   const body = { current: form.elements.current.value, new: form.elements.new.value };
@@ -145,7 +179,7 @@ function changePassword(event) {
       await api("POST", "/api/me/password", body);
       form.reset();
     },
-    "Password changed. Your other browser sessions are logged out.",
+    t("Password changed. Your other browser sessions are logged out."),
   );
 }
 
@@ -158,8 +192,8 @@ async function loadPush() {
       h(
         "tr",
         {},
-        h("td", {}, p.kind === "browser" ? p.label : "Phone or desktop (WebDAV-Push)"),
-        h("td", {}, p.path || "Reminders and invitations"),
+        h("td", {}, p.kind === "browser" ? p.label : t("Phone or desktop (WebDAV-Push)")),
+        h("td", {}, p.path || t("Reminders and invitations")),
         h("td", {}, p.service),
         h("td", {}, when(p.expires_at)),
         h(
@@ -168,7 +202,7 @@ async function loadPush() {
           h(
             "button",
             { type: "button", class: "danger", onclick: () => removePush(p) },
-            "Remove",
+            t("Remove"),
           ),
         ),
       ),
@@ -184,7 +218,7 @@ function removePush(p) {
       await api("DELETE", `/api/push/registrations/${encodeURIComponent(p.token)}`);
       await loadPush();
     },
-    "Removed: it gets no more push messages.",
+    t("Removed: it gets no more push messages."),
   );
 }
 
@@ -199,7 +233,7 @@ async function loadAppPasswords() {
         {},
         h("td", {}, p.label),
         h("td", {}, when(p.created_at)),
-        h("td", {}, p.last_used_at ? when(p.last_used_at) : "never"),
+        h("td", {}, p.last_used_at ? when(p.last_used_at) : t("never")),
         h(
           "td",
           {},
@@ -208,10 +242,10 @@ async function loadAppPasswords() {
             {
               type: "button",
               class: "danger",
-              "aria-label": `Revoke ${p.label}`,
+              "aria-label": t("Revoke {label}", { label: p.label }),
               onclick: () => revokeAppPassword(p),
             },
-            "Revoke",
+            t("Revoke"),
           ),
         ),
       ),
@@ -225,7 +259,11 @@ function createAppPassword(event) {
   const form = event.target;
   attempt($("app-password-status"), async () => {
     const created = await api("POST", "/api/me/app-passwords", { label: form.label.value });
-    $("new-app-password-label").textContent = created.label;
+    $("new-app-password-text").replaceChildren(
+      ...sentence(t("The new app password for {label}. It is shown only now:"), {
+        label: h("strong", { id: "new-app-password-label" }, created.label),
+      }),
+    );
     $("new-app-password-value").value = created.password;
     $("new-app-password").hidden = false;
     $("new-app-password-value").select();
@@ -242,7 +280,7 @@ function revokeAppPassword(p) {
       $("new-app-password").hidden = true;
       await loadAppPasswords();
     },
-    `Revoked “${p.label}”: it stopped working everywhere.`,
+    t("Revoked “{label}”: it stopped working everywhere.", { label: p.label }),
   );
 }
 
@@ -250,8 +288,8 @@ function revokeAppPassword(p) {
 
 function showTwoFactor(on) {
   $("two-factor-state").textContent = on
-    ? "Two-factor authentication is on."
-    : "Two-factor authentication is off.";
+    ? t("Two-factor authentication is on.")
+    : t("Two-factor authentication is off.");
   $("two-factor-off").hidden = on;
   $("two-factor-disable").hidden = !on;
   $("two-factor-enroll").hidden = true;
@@ -279,8 +317,10 @@ function confirmTwoFactor(event) {
       event.target.reset();
       showTwoFactor(true);
     },
-    "Two-factor authentication is now on. Phones and desktops need app passwords from now on;" +
-      " your other browser sessions are logged out.",
+    t(
+      "Two-factor authentication is now on. Phones and desktops need app passwords from now" +
+        " on; your other browser sessions are logged out.",
+    ),
   );
 }
 
@@ -294,7 +334,7 @@ function disableTwoFactor(event) {
       event.target.reset();
       showTwoFactor(false);
     },
-    "Two-factor authentication is off.",
+    t("Two-factor authentication is off."),
   );
 }
 
@@ -335,7 +375,7 @@ function appleProfile() {
       await download("/api/me/apple-profile", "calcard.mobileconfig");
       await loadAppPasswords();
     },
-    "Profile downloaded. Its app password is listed above.",
+    t("Profile downloaded. Its app password is listed above."),
   );
 }
 
@@ -350,10 +390,22 @@ async function loadOrganization() {
   if (!membership || !MANAGERS.includes(membership.role)) return;
   $("organization").hidden = false;
   $("organization-link").hidden = false;
-  $("org-title-name").textContent = me.current_org;
+  $("organization-title").replaceChildren(
+    ...sentence(t("Organization: {name}"), {
+      name: h("span", { id: "org-title-name" }, me.current_org),
+    }),
+  );
   const link = `/web/login?org=${encodeURIComponent(me.current_org)}`;
-  $("org-login-link").href = link;
-  $("org-login-link").textContent = `${window.location.origin}${link}`;
+  const anchor = h("a", { id: "org-login-link", href: link }, `${window.location.origin}${link}`);
+  $("org-brand-hint").replaceChildren(
+    ...sentence(
+      t(
+        "The logo and colors show on the organization's login page, {link}, and in the" +
+          " calendar of its members.",
+      ),
+      { link: anchor },
+    ),
+  );
   const brand = await applyBranding(me.current_org);
   showBrand(brand);
 }
@@ -375,7 +427,7 @@ function saveColors(body) {
       showBrand(await api("PUT", orgPath("branding"), body));
       await applyBranding(me.current_org);
     },
-    "Colors saved.",
+    t("Colors saved."),
   );
 }
 
@@ -394,7 +446,7 @@ async function uploadLogo(file) {
 function chooseLogo(event) {
   const file = event.target.files[0];
   if (!file) return;
-  attempt($("organization-status"), () => uploadLogo(file), "Logo saved.").finally(() => {
+  attempt($("organization-status"), () => uploadLogo(file), t("Logo saved.")).finally(() => {
     event.target.value = "";
   });
 }
@@ -406,7 +458,7 @@ function removeLogo() {
       showBrand(await api("DELETE", orgPath("logo")));
       $("org-logo").hidden = true;
     },
-    "Logo removed.",
+    t("Logo removed."),
   );
 }
 
@@ -424,7 +476,7 @@ function wire() {
     const copied = await copy(field.value, field);
     say(
       $("app-password-status"),
-      copied ? "Copied." : "Press Ctrl+C to copy the selected password.",
+      copied ? t("Copied.") : t("Press Ctrl+C to copy the selected password."),
     );
   });
   $("two-factor-begin").addEventListener("click", beginTwoFactor);

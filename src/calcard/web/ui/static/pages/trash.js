@@ -4,14 +4,15 @@ import { ApiError, api, setCsrf } from "../lib/api.js";
 import { brandCurrentOrg } from "../lib/branding.js";
 import { $, h, say } from "../lib/dom.js";
 import { day, when } from "../lib/format.js";
+import { t } from "../lib/i18n.js";
 
 const KINDS = {
-  vevent: "Event",
-  vtodo: "Task",
-  vjournal: "Journal entry",
-  vcard: "Contact",
-  vcalendar: "Calendar",
-  vaddressbook: "Address book",
+  vevent: t("Event"),
+  vtodo: t("Task"),
+  vjournal: t("Journal entry"),
+  vcard: t("Contact"),
+  vcalendar: t("Calendar"),
+  vaddressbook: t("Address book"),
 };
 const list = $("trash-list");
 const status = $("trash-status");
@@ -20,7 +21,13 @@ async function restore(entry, row, options = {}) {
   say(status, "");
   try {
     const done = await api("POST", `/api/trash/${entry.id}/restore`, options);
-    say(status, `Restored “${entry.title || entry.path}” to ${done.restored}.`);
+    say(
+      status,
+      t("Restored “{title}” to {place}.", {
+        title: entry.title || entry.path,
+        place: done.restored,
+      }),
+    );
     await load();
   } catch (failure) {
     if (failure instanceof ApiError && failure.status === 409 && failure.answer?.options) {
@@ -38,15 +45,15 @@ function offerOptions(entry, row, message, options) {
   if (options.into?.length) {
     const target = h(
       "select",
-      { "aria-label": "Restore into" },
+      { "aria-label": t("Restore into") },
       ...options.into.map((p) => h("option", { value: p }, p)),
     );
     choices.push(
-      h("label", {}, "Restore into ", target),
+      h("label", {}, t("Restore into") + " ", target),
       h(
         "button",
         { type: "button", onclick: () => restore(entry, row, { into: target.value }) },
-        "Restore there",
+        t("Restore there"),
       ),
     );
   }
@@ -55,14 +62,14 @@ function offerOptions(entry, row, message, options) {
       h(
         "button",
         { type: "button", onclick: () => restore(entry, row, { new_uid: true }) },
-        "Restore as a copy (new UID)",
+        t("Restore as a copy (new UID)"),
       ),
     );
   }
   const cell = h(
     "td",
     { colSpan: 5 },
-    h("p", { class: "error" }, `Cannot restore as it was: ${message}.`),
+    h("p", { class: "error" }, t("Cannot restore as it was: {reason}.", { reason: message })),
     h("div", { class: "row" }, ...choices),
   );
   row.after(h("tr", { class: "conflict" }, cell));
@@ -77,16 +84,17 @@ function entryRow(entry) {
       {},
       h("span", { class: "kind" }, KINDS[entry.kind] || entry.kind),
       " ",
-      entry.title || h("em", {}, "untitled"),
+      entry.title || h("em", {}, t("untitled")),
     ),
-    h("td", { "data-label": "From" }, h("code", {}, entry.from)),
+    h("td", { "data-label": t("From") }, h("code", {}, entry.from)),
     h(
       "td",
-      { "data-label": "Deleted" },
-      when(entry.deleted_at),
-      entry.deleted_by ? ` by ${entry.deleted_by}` : "",
+      { "data-label": t("Deleted") },
+      entry.deleted_by
+        ? t("{time} by {name}", { time: when(entry.deleted_at), name: entry.deleted_by })
+        : when(entry.deleted_at),
     ),
-    h("td", { "data-label": "Purged" }, day(entry.purge_at)),
+    h("td", { "data-label": t("Purged") }, day(entry.purge_at)),
   );
   row.append(
     h(
@@ -95,7 +103,7 @@ function entryRow(entry) {
       h(
         "button",
         { type: "button", class: "primary", onclick: () => restore(entry, row) },
-        "Restore",
+        t("Restore"),
       ),
     ),
   );
@@ -105,7 +113,10 @@ function entryRow(entry) {
 async function load() {
   const { trash, retention_days: days } = await api("GET", "/api/trash");
   $("retention").textContent =
-    `Deleted things stay here ${days} days (your plan), then they are purged for good.`;
+t(
+    "Deleted things stay here {days} days (your plan), then they are purged for good.",
+    { days },
+  );
   list.replaceChildren(...trash.map(entryRow));
   $("trash-empty").hidden = trash.length > 0;
 }
