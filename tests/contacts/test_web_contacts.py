@@ -124,7 +124,7 @@ def test_contacts_create_search_edit_group_merge_and_delete(page, server):
     page.click("#show-duplicates")
     duplicates = page.locator("#duplicate-list li")
     expect(duplicates).to_have_count(1)
-    expect(duplicates.first).to_contain_text("email zoe@brunner-ag.example")
+    expect(duplicates.first).to_contain_text("e-mail zoe@brunner-ag.example")
     shoot(page, "contacts-duplicates")
     duplicates.first.locator("button", has_text="Keep Zoé Brunner").click()
     expect(page.locator("#duplicate-list")).to_contain_text("No duplicates found.")
