@@ -141,6 +141,8 @@ def _fill_principal(response: ET.Element, login: str, href: str) -> None:
     prop_path = f"{_tag(DAV, 'prop')}/{_tag(CALDAV, 'calendar-user-address-set')}"
     found = _propstat(response, "200")
     addresses = found.find(prop_path) if found is not None else None
+    if addresses is None and response.find(f".//{_tag(CALDAV, 'calendar-user-type')}") is None:
+        return  # neither asked for: no lookup
     with session() as s:
         user = freebusy.resolve(s, login)
         room = user is not None and rooms.is_room(s, user.id)
