@@ -56,6 +56,12 @@ from calcard.store import busy, ical, reminders
 
 BATCH = 200  # items (texts) in memory at once
 
+# The tables the check reads whole (their planner statistics are refreshed first).
+_READ = tuple(
+    model.__tablename__
+    for model in (Collection, Item, IndexedItem, Occurrence, Reminder, ReminderItem, SyncLog)
+)
+
 # What is wrong, which also says what repairing does.
 ETAG = "etag"
 RANGE = "range"
@@ -100,6 +106,7 @@ def scan(db: Database, repair: bool = False, report: Callable[[Problem], None] =
     whether a repair left everything consistent.
     """
     totals = Totals()
+    db.refresh_statistics(*_READ)
     with db.transaction() as s:
         collections = s.execute(
             select(Collection.id, Collection.path, Collection.owner, Collection.tag)
