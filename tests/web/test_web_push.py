@@ -114,7 +114,7 @@ def test_service_worker_shows_a_pushed_reminder_with_its_stop_action(page, serve
         "body": "When: now",
         "tag": "calcard-7",
         "id": 7,
-        "stop": {"url": "/api/reminders/7/stop", "sig": "0" * 32},
+        "stop": {"url": "/api/reminders/7/stop", "sig": "0" * 32, "title": "Beenden"},
     }
     shown = None
     deadline = time.monotonic() + 30
@@ -131,9 +131,14 @@ def test_service_worker_shows_a_pushed_reminder_with_its_stop_action(page, serve
             """async () => {
               const found = await (await navigator.serviceWorker.ready).getNotifications();
               return found.length ? found.map((n) => ({title: n.title, body: n.body, tag: n.tag,
-                actions: n.actions.map((a) => a.action)})) : null;
+                actions: n.actions.map((a) => [a.action, a.title])})) : null;
             }"""
         )
     assert shown == [
-        {"title": "Standup", "body": "When: now", "tag": "calcard-7", "actions": ["stop"]}
+        {
+            "title": "Standup",
+            "body": "When: now",
+            "tag": "calcard-7",
+            "actions": [["stop", "Beenden"]],  # the title the server wrote, in the language
+        }
     ]

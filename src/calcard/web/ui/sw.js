@@ -57,12 +57,14 @@ self.addEventListener("fetch", (event) => {
   // Anything else is not answered here: the browser fetches it as if there were no worker.
 });
 
-// --- Web Push (RFC 8030): {title, body, tag, stop?: {url, sig}} from calcard.push.dispatch
+// --- Web Push (RFC 8030): {title, body, tag, stop?: {url, sig, title}} from
+// calcard.push.dispatch. The server writes every text in the owner's language, the Stop
+// action's title too: a worker has no page and so no language of its own.
 
 self.addEventListener("push", (event) => {
   const notice = event.data ? event.data.json() : {};
   const options = { body: notice.body || "", tag: notice.tag, data: notice };
-  if (notice.stop) options.actions = [{ action: "stop", title: "Stop" }];
+  if (notice.stop) options.actions = [{ action: "stop", title: notice.stop.title || "Stop" }];
   event.waitUntil(self.registration.showNotification(notice.title || "calcard", options));
 });
 
