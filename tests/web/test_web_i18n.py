@@ -141,3 +141,27 @@ def test_choosing_a_language_in_settings_reloads_the_page_in_it(page, server):
     expect(page.locator("#preferences-form [name=language]")).to_have_value("de")
     with server.backend.db.transaction() as s:
         assert accounts.get_settings(s, login)["language"] == "de"
+
+
+def test_dates_and_numbers_follow_the_users_language_not_the_browsers(browser, server):
+    login = server.user()
+    set_language(server, login, "de")
+    with server.backend.db.transaction(write=True, owners=[login]) as s:
+        accounts.add_app_password(s, login, "phone")
+    for page in browser_page(browser, server, ZONE):  # an English browser (en-US)
+        log_in(page, login, PASSWORD)
+        expect(page).to_have_url(re.compile("/web/$"))
+        page.goto("/web/settings")
+        expect(page.locator("html")).to_have_attribute("lang", "de")
+        created = page.locator("#app-password-list tr td").nth(1)
+        # German order and clock (CLDR "medium"): 02.12.2026, 19:45, not Dec 2, 2026, 7:45 PM
+        expect(created).to_have_text(re.compile(r"^\d\d\.\d\d\.\d{4}, \d\d:\d\d$"))
+        written = page.evaluate(
+            """async () => {
+              const format = await import("/web/static/lib/format.js");
+              const day = new Date("2026-12-02T12:00:00Z");
+              return [format.dateTime(day, { dateStyle: "full", timeZone: "UTC" }),
+                      format.number(12345.5)];
+            }"""
+        )
+        assert written == ["Mittwoch, 2. Dezember 2026", "12.345,5"]
