@@ -165,3 +165,32 @@ def test_dates_and_numbers_follow_the_users_language_not_the_browsers(browser, s
             }"""
         )
         assert written == ["Mittwoch, 2. Dezember 2026", "12.345,5"]
+
+
+def test_offline_the_page_keeps_its_language_from_the_workers_cache(browser, server):
+    login = server.user()
+    set_language(server, login, "de")
+    for page in browser_page(browser, server, ZONE):
+        log_in(page, login, PASSWORD)
+        expect(page).to_have_url(re.compile("/web/$"))
+        expect(page.locator(".settings-link")).to_have_text("Einstellungen")
+        page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        page.reload()  # now the worker controls the page
+        expect(page.locator(".settings-link")).to_have_text("Einstellungen")
+        assert page.evaluate("navigator.serviceWorker.controller !== null")
+        answer = page.context.request.get(server.url + "/web/")
+        html, headers = answer.text(), answer.headers
+        # Pages never come from the worker: the test hands the page over itself, as if it
+        # had arrived just before the network went; everything else must come from cache.
+        page.route(
+            re.compile(r"/web/$"),
+            lambda route, html=html, headers=headers: route.fulfill(
+                body=html, content_type="text/html", headers=headers
+            ),
+        )
+        page.context.set_offline(True)
+        page.reload()
+        expect(page.locator("html")).to_have_attribute("lang", "de")
+        expect(page.locator(".settings-link")).to_have_text("Einstellungen")
+        expect(page.locator("#new-calendar")).to_have_attribute("title", "Neuer Kalender")
+        page.errors.clear()  # the calendar's API calls fail offline, as they should
