@@ -167,6 +167,11 @@ def test_dates_and_numbers_follow_the_users_language_not_the_browsers(browser, s
         assert written == ["Mittwoch, 2. Dezember 2026", "12.345,5"]
 
 
+def handing_over(html: str, headers: dict[str, str]):
+    """A route handler that answers with this page (its headers, the CSP too)."""
+    return lambda route: route.fulfill(body=html, content_type="text/html", headers=headers)
+
+
 def test_offline_the_page_keeps_its_language_from_the_workers_cache(browser, server):
     login = server.user()
     set_language(server, login, "de")
@@ -179,14 +184,11 @@ def test_offline_the_page_keeps_its_language_from_the_workers_cache(browser, ser
         expect(page.locator(".settings-link")).to_have_text("Einstellungen")
         assert page.evaluate("navigator.serviceWorker.controller !== null")
         answer = page.context.request.get(server.url + "/web/")
-        html, headers = answer.text(), answer.headers
         # Pages never come from the worker: the test hands the page over itself, as if it
         # had arrived just before the network went; everything else must come from cache.
         page.route(
             re.compile(r"/web/$"),
-            lambda route, html=html, headers=headers: route.fulfill(
-                body=html, content_type="text/html", headers=headers
-            ),
+            handing_over(answer.text(), answer.headers),
         )
         page.context.set_offline(True)
         page.reload()
