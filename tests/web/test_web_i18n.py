@@ -196,3 +196,33 @@ def test_offline_the_page_keeps_its_language_from_the_workers_cache(browser, ser
         expect(page.locator(".settings-link")).to_have_text("Einstellungen")
         expect(page.locator("#new-calendar")).to_have_attribute("title", "Neuer Kalender")
         page.errors.clear()  # the calendar's API calls fail offline, as they should
+
+
+def test_the_week_starts_as_the_language_starts_it_until_the_user_chooses(browser, server):
+    english, german = server.user(), server.user()
+    set_language(server, german, "de")
+    first_day = ".fc-col-header-cell >> nth=0"
+    for page in browser_page(browser, server, ZONE):  # an English browser (en-US)
+        log_in(page, german, PASSWORD)
+        expect(page.locator(first_day)).to_contain_text("Mo")
+    for page in browser_page(browser, server, ZONE):
+        log_in(page, english, PASSWORD)
+        expect(page.locator(first_day)).to_contain_text("Sun")  # English (US) weeks
+        page.goto("/web/settings")
+        form = "#preferences-form"
+        expect(page.locator(f"{form} [name=timezone]")).not_to_have_value("")  # loaded
+        expect(page.locator(f"{form} [name=week_start]")).to_have_value("")  # automatic
+        page.select_option(f"{form} [name=week_start]", "1")
+        page.click(f"{form} button[type=submit]")
+        expect(page.locator("#preferences-status")).to_have_text("Saved.")
+        page.goto("/web/")
+        expect(page.locator(first_day)).to_contain_text("Mon")  # the choice wins
+        page.goto("/web/settings")
+        expect(page.locator(f"{form} [name=week_start]")).to_have_value("1")
+        page.select_option(f"{form} [name=week_start]", "")  # automatic again
+        page.click(f"{form} button[type=submit]")
+        expect(page.locator("#preferences-status")).to_have_text("Saved.")
+        page.goto("/web/")
+        expect(page.locator(first_day)).to_contain_text("Sun")
+    with server.backend.db.transaction() as s:
+        assert accounts.get_settings(s, english)["week_start"] is None
