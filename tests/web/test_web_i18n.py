@@ -226,3 +226,22 @@ def test_the_week_starts_as_the_language_starts_it_until_the_user_chooses(browse
         expect(page.locator(first_day)).to_contain_text("Sun")
     with server.backend.db.transaction() as s:
         assert accounts.get_settings(s, english)["week_start"] is None
+
+
+def test_image_texts_and_a_new_holiday_calendars_name_in_the_users_language(browser, server):
+    login = server.user()
+    set_language(server, login, "de")
+    for page in browser_page(browser, server, ZONE):  # an English browser (en-US)
+        log_in(page, login, PASSWORD)
+        expect(page).to_have_url(re.compile("/web/$"))
+        page.select_option("#holiday-country", "CH")
+        expect(page.locator("#holiday-country option:checked")).to_have_text("Schweiz")
+        page.click("#subscribe-holidays")
+        # Named as its German reader would name it (phones show the name too).
+        expect(page.locator("#calendar-list li", has_text="Feiertage: Schweiz")).to_have_count(1)
+        page.goto("/web/settings")
+        expect(page.locator("#account-qr")).to_have_attribute("alt", "QR-Code Ihrer Konto-URL")
+        expect(page.locator("#two-factor-qr")).to_have_attribute(
+            "alt", "QR-Code des Zwei-Faktor-Schlüssels"
+        )
+        expect(page.locator("#org-logo-preview")).to_have_attribute("alt", "Aktuelles Logo")

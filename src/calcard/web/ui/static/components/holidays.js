@@ -103,7 +103,9 @@ function choose() {
 async function subscribe() {
   const { country, subdivision } = chosen();
   const name = countrySelect.selectedOptions[0].textContent;
-  const title = `Holidays in ${name}${subdivision ? ` (${subdivision})` : ""}`;
+  // Named in the reader's language, as they would name it themselves (phones show it).
+  const title =
+    t("Holidays in {country}", { country: name }) + (subdivision ? ` (${subdivision})` : "");
   subscribeButton.disabled = true;
   try {
     await api("POST", "/api/holidays/subscriptions", { country, subdivision, name: title });
