@@ -195,6 +195,13 @@ def test_offline_the_page_keeps_its_language_from_the_workers_cache(browser, ser
         expect(page.locator("html")).to_have_attribute("lang", "de")
         expect(page.locator(".settings-link")).to_have_text("Einstellungen")
         expect(page.locator("#new-calendar")).to_have_attribute("title", "Neuer Kalender")
+        failed = page.evaluate(
+            """async () => {
+              const { api } = await import("/web/static/lib/api.js");
+              return api("GET", "/api/me").then(() => "answered", (failure) => failure.message);
+            }"""
+        )
+        assert failed.startswith("Der Server ist nicht erreichbar."), failed
         page.errors.clear()  # the calendar's API calls fail offline, as they should
 
 
