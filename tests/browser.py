@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -103,11 +103,17 @@ def tomorrow_at_ten() -> datetime:
     )
 
 
-def show_week_of(page: Page, day: datetime) -> None:
-    """Week view of ``day`` (weeks start on Monday)."""
+def week_of(day: date, week_start: int = 0) -> date:
+    """The first day of ``day``'s week when weeks start on ``week_start`` (0 = Sunday, as
+    FullCalendar's firstDay; English pages start on Sunday unless the user chose)."""
+    return day - timedelta(days=(day.isoweekday() - week_start) % 7)
+
+
+def show_week_of(page: Page, day: datetime, week_start: int = 0) -> None:
+    """Week view of ``day`` (the week of an English page: from Sunday)."""
     page.click(".fc-timeGridWeek-button")
     today = datetime.now(ZoneInfo(ZONE)).date()
-    if day.date() - timedelta(days=day.weekday()) > today - timedelta(days=today.weekday()):
+    if week_of(day.date(), week_start) > week_of(today, week_start):
         page.click(".fc-next-button")
 
 

@@ -66,11 +66,13 @@ def test_preferences_round_trip_and_refusals_change_nothing(server):
     http, csrf = web_session(server, login)
     headers = {"X-CSRF-Token": csrf}
     defaults = http.get("/api/me/preferences").json()
-    assert defaults["week_start"] == 1 and defaults["default_calendar"] == ""
+    # Unchosen, the week starts as English starts it (Sunday); the choice is remembered.
+    assert defaults["week_start"] == 0 and defaults["week_start_chosen"] is False
+    assert defaults["default_calendar"] == ""
     assert defaults["timezone"] == "UTC" and defaults["timezone_chosen"] is False
     wanted = {
         "timezone": "Europe/Zurich",
-        "week_start": 0,
+        "week_start": 2,
         "default_calendar": f"{login}/calendar",
         "email": f"{login}@example.org",
         "chat_webhook": "https://chat.example.org/hooks/abc",
@@ -83,6 +85,7 @@ def test_preferences_round_trip_and_refusals_change_nothing(server):
         **wanted,
         "default_calendar": f"/{login}/calendar/",
         "timezone_chosen": True,
+        "week_start_chosen": True,
         "email": f"{login}@example.com",
         "email_pending": f"{login}@example.org",
     }
@@ -90,6 +93,8 @@ def test_preferences_round_trip_and_refusals_change_nothing(server):
     hostile = [
         {"week_start": 7},
         {"week_start": "monday"},
+        {"week_start": True},
+        {"week_start": -1},
         {"timezone": "Mars/Olympus"},
         {"timezone": "../../etc/passwd"},
         {"default_calendar": f"/{stranger}/calendar/"},
@@ -108,7 +113,42 @@ def test_preferences_round_trip_and_refusals_change_nothing(server):
     assert http.get("/api/me/preferences").json() == expected
     refused = http.patch("/api/me/preferences", json={"week_start": 3})
     assert refused.status_code == 403 and "CSRF" in refused.json()["error"]
-    assert http.get("/api/me/preferences").json()["week_start"] == 0
+    assert http.get("/api/me/preferences").json()["week_start"] == 2
+
+
+def test_week_start_follows_the_language_until_chosen_and_null_forgets_it(server):
+    login, other = server.user(), server.user()
+    http, csrf = web_session(server, login)
+    headers = {"X-CSRF-Token": csrf}
+
+    def week(accept_language: str = "") -> tuple[int, bool]:
+        found = http.get("/api/me/preferences", headers={"Accept-Language": accept_language})
+        return found.json()["week_start"], found.json()["week_start_chosen"]
+
+    assert week() == (0, False)  # English: Sunday
+    assert week("de-CH,de;q=0.9") == (1, False)  # the page is German: Monday
+    saved = http.patch("/api/me/preferences", json={"language": "fr"}, headers=headers)
+    assert (saved.json()["week_start"], saved.json()["week_start_chosen"]) == (1, False)
+    assert week("en-US") == (1, False)  # the setting wins over the browser
+    saved = http.patch("/api/me/preferences", json={"week_start": 0}, headers=headers)
+    assert (saved.json()["week_start"], saved.json()["week_start_chosen"]) == (0, True)
+    assert week("de") == (0, True)  # a chosen day wins over the language
+    bad = {"week_start": None, "timezone": "Mars/Olympus"}
+    both = http.patch("/api/me/preferences", json=bad, headers=headers)
+    assert both.status_code == 400 and week() == (0, True)  # refused whole: nothing forgotten
+    # The attackers: a device's app password, another user, no CSRF token.
+    created = http.post("/api/me/app-passwords", json={"label": "phone"}, headers=headers)
+    with server.client(login, created.json()["password"]) as device:
+        assert device.patch("/api/me/preferences", json={"week_start": None}).status_code == 403
+    with server.client(other) as stranger:
+        assert stranger.patch("/api/me/preferences", json={"week_start": None}).status_code == 200
+    assert http.patch("/api/me/preferences", json={"week_start": None}).status_code == 403
+    assert week() == (0, True)
+    forgot = http.patch("/api/me/preferences", json={"week_start": None}, headers=headers)
+    assert forgot.status_code == 200, forgot.text
+    assert (forgot.json()["week_start"], forgot.json()["week_start_chosen"]) == (1, False)
+    assert week() == (1, False)  # French again, as the language starts it
+    assert http.patch("/api/me/preferences", json={}, headers=headers).json()["week_start"] == 1
 
 
 def test_device_setup_qr_code_and_apple_profile_with_a_working_app_password(server):

@@ -61,6 +61,7 @@ def test_browser_gets_its_reminders_and_stops_a_repeating_one(server, push):
     text = ALARM_EVENT.format(uid="wp1", start=start)
     put_event(server, login, "wp1", text)
     with server.backend.db.transaction(write=True) as s:  # a repeating one, on the browser channel
+        accounts.update_settings(s, login, {"language": "de"})  # the Stop action in German
         row = s.scalars(
             select(Reminder).where(Reminder.owner == login, Reminder.channel == "display")
         ).one()
@@ -72,6 +73,7 @@ def test_browser_gets_its_reminders_and_stops_a_repeating_one(server, push):
     [notice] = notices(service, sub)
     assert notice["title"].startswith("Standup wp1") and notice["tag"] == f"calcard-{notice['id']}"
     stop = notice["stop"]
+    assert stop["title"] == "Beenden"  # the worker has no page language: the server says it
     with httpx.Client(base_url=server.url, timeout=30) as worker:  # what sw.js's Stop posts
         forged = worker.post(stop["url"], data={"sig": "0" * 32})
         assert forged.status_code == 404

@@ -645,6 +645,14 @@ def api_rows() -> list[Row]:
         api(
             "api-me",
             "PATCH",
+            "/api/me/preferences#week_start-automatic",
+            "/api/me/preferences",
+            expect=SELF_NO_APP,
+            body='{{"week_start": null}}',
+        ),
+        api(
+            "api-me",
+            "PATCH",
             "/api/me/preferences#language",
             "/api/me/preferences",
             expect=SELF_NO_APP,

@@ -141,3 +141,114 @@ def test_choosing_a_language_in_settings_reloads_the_page_in_it(page, server):
     expect(page.locator("#preferences-form [name=language]")).to_have_value("de")
     with server.backend.db.transaction() as s:
         assert accounts.get_settings(s, login)["language"] == "de"
+
+
+def test_dates_and_numbers_follow_the_users_language_not_the_browsers(browser, server):
+    login = server.user()
+    set_language(server, login, "de")
+    with server.backend.db.transaction(write=True, owners=[login]) as s:
+        accounts.add_app_password(s, login, "phone")
+    for page in browser_page(browser, server, ZONE):  # an English browser (en-US)
+        log_in(page, login, PASSWORD)
+        expect(page).to_have_url(re.compile("/web/$"))
+        page.goto("/web/settings")
+        expect(page.locator("html")).to_have_attribute("lang", "de")
+        created = page.locator("#app-password-list tr td").nth(1)
+        # German order and clock (CLDR "medium"): 02.12.2026, 19:45, not Dec 2, 2026, 7:45 PM
+        expect(created).to_have_text(re.compile(r"^\d\d\.\d\d\.\d{4}, \d\d:\d\d$"))
+        written = page.evaluate(
+            """async () => {
+              const format = await import("/web/static/lib/format.js");
+              const day = new Date("2026-12-02T12:00:00Z");
+              return [format.dateTime(day, { dateStyle: "full", timeZone: "UTC" }),
+                      format.number(12345.5)];
+            }"""
+        )
+        assert written == ["Mittwoch, 2. Dezember 2026", "12.345,5"]
+
+
+def handing_over(html: str, headers: dict[str, str]):
+    """A route handler that answers with this page (its headers, the CSP too)."""
+    return lambda route: route.fulfill(body=html, content_type="text/html", headers=headers)
+
+
+def test_offline_the_page_keeps_its_language_from_the_workers_cache(browser, server):
+    login = server.user()
+    set_language(server, login, "de")
+    for page in browser_page(browser, server, ZONE):
+        log_in(page, login, PASSWORD)
+        expect(page).to_have_url(re.compile("/web/$"))
+        expect(page.locator(".settings-link")).to_have_text("Einstellungen")
+        page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        page.reload()  # now the worker controls the page
+        expect(page.locator(".settings-link")).to_have_text("Einstellungen")
+        assert page.evaluate("navigator.serviceWorker.controller !== null")
+        answer = page.context.request.get(server.url + "/web/")
+        # Pages never come from the worker: the test hands the page over itself, as if it
+        # had arrived just before the network went; everything else must come from cache.
+        page.route(
+            re.compile(r"/web/$"),
+            handing_over(answer.text(), answer.headers),
+        )
+        page.context.set_offline(True)
+        page.reload()
+        expect(page.locator("html")).to_have_attribute("lang", "de")
+        expect(page.locator(".settings-link")).to_have_text("Einstellungen")
+        expect(page.locator("#new-calendar")).to_have_attribute("title", "Neuer Kalender")
+        failed = page.evaluate(
+            """async () => {
+              const { api } = await import("/web/static/lib/api.js");
+              return api("GET", "/api/me").then(() => "answered", (failure) => failure.message);
+            }"""
+        )
+        assert failed.startswith("Der Server ist nicht erreichbar."), failed
+        page.errors.clear()  # the calendar's API calls fail offline, as they should
+
+
+def test_the_week_starts_as_the_language_starts_it_until_the_user_chooses(browser, server):
+    english, german = server.user(), server.user()
+    set_language(server, german, "de")
+    first_day = ".fc-col-header-cell >> nth=0"
+    for page in browser_page(browser, server, ZONE):  # an English browser (en-US)
+        log_in(page, german, PASSWORD)
+        expect(page.locator(first_day)).to_contain_text("Mo")
+    for page in browser_page(browser, server, ZONE):
+        log_in(page, english, PASSWORD)
+        expect(page.locator(first_day)).to_contain_text("Sun")  # English (US) weeks
+        page.goto("/web/settings")
+        form = "#preferences-form"
+        expect(page.locator(f"{form} [name=timezone]")).not_to_have_value("")  # loaded
+        expect(page.locator(f"{form} [name=week_start]")).to_have_value("")  # automatic
+        page.select_option(f"{form} [name=week_start]", "1")
+        page.click(f"{form} button[type=submit]")
+        expect(page.locator("#preferences-status")).to_have_text("Saved.")
+        page.goto("/web/")
+        expect(page.locator(first_day)).to_contain_text("Mon")  # the choice wins
+        page.goto("/web/settings")
+        expect(page.locator(f"{form} [name=week_start]")).to_have_value("1")
+        page.select_option(f"{form} [name=week_start]", "")  # automatic again
+        page.click(f"{form} button[type=submit]")
+        expect(page.locator("#preferences-status")).to_have_text("Saved.")
+        page.goto("/web/")
+        expect(page.locator(first_day)).to_contain_text("Sun")
+    with server.backend.db.transaction() as s:
+        assert accounts.get_settings(s, english)["week_start"] is None
+
+
+def test_image_texts_and_a_new_holiday_calendars_name_in_the_users_language(browser, server):
+    login = server.user()
+    set_language(server, login, "de")
+    for page in browser_page(browser, server, ZONE):  # an English browser (en-US)
+        log_in(page, login, PASSWORD)
+        expect(page).to_have_url(re.compile("/web/$"))
+        page.select_option("#holiday-country", "CH")
+        expect(page.locator("#holiday-country option:checked")).to_have_text("Schweiz")
+        page.click("#subscribe-holidays")
+        # Named as its German reader would name it (phones show the name too).
+        expect(page.locator("#calendar-list li", has_text="Feiertage: Schweiz")).to_have_count(1)
+        page.goto("/web/settings")
+        expect(page.locator("#account-qr")).to_have_attribute("alt", "QR-Code Ihrer Konto-URL")
+        expect(page.locator("#two-factor-qr")).to_have_attribute(
+            "alt", "QR-Code des Zwei-Faktor-Schlüssels"
+        )
+        expect(page.locator("#org-logo-preview")).to_have_attribute("alt", "Aktuelles Logo")

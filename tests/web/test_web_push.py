@@ -13,6 +13,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from calcard import accounts
 from calcard.reminders import delivery
 
 from browser import log_in
@@ -114,7 +115,7 @@ def test_service_worker_shows_a_pushed_reminder_with_its_stop_action(page, serve
         "body": "When: now",
         "tag": "calcard-7",
         "id": 7,
-        "stop": {"url": "/api/reminders/7/stop", "sig": "0" * 32},
+        "stop": {"url": "/api/reminders/7/stop", "sig": "0" * 32, "title": "Beenden"},
     }
     shown = None
     deadline = time.monotonic() + 30
@@ -131,9 +132,29 @@ def test_service_worker_shows_a_pushed_reminder_with_its_stop_action(page, serve
             """async () => {
               const found = await (await navigator.serviceWorker.ready).getNotifications();
               return found.length ? found.map((n) => ({title: n.title, body: n.body, tag: n.tag,
-                actions: n.actions.map((a) => a.action)})) : null;
+                actions: n.actions.map((a) => [a.action, a.title])})) : null;
             }"""
         )
     assert shown == [
-        {"title": "Standup", "body": "When: now", "tag": "calcard-7", "actions": ["stop"]}
+        {
+            "title": "Standup",
+            "body": "When: now",
+            "tag": "calcard-7",
+            "actions": [["stop", "Beenden"]],  # the title the server wrote, in the language
+        }
     ]
+
+
+def test_a_browser_subscription_is_labeled_in_the_users_language(page, server, push):
+    service, _ = push
+    login = server.user()
+    with server.backend.db.transaction(write=True, owners=[login]) as s:
+        accounts.update_settings(s, login, {"language": "de"})
+    stubbed(page, service.subscriber())
+    log_in(page, login)  # an English browser
+    expect(page).to_have_url(re.compile("/web/$"))
+    until(page, "() => window.__push && window.__push.subscribes === 1")
+    page.goto("/web/settings")
+    row = page.locator("#push-list tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(re.compile(r"Browser: .+ auf |Browser auf "))  # German

@@ -156,7 +156,7 @@ def test_preferences_steer_the_calendar(page, server):
         assert http.request("MKCALENDAR", f"/{login}/work/").status_code == 201
     open_settings(page, login)
     form = "#preferences-form"
-    page.select_option(f"{form} [name=week_start]", "0")
+    page.select_option(f"{form} [name=week_start]", "1")  # English alone starts on Sunday
     page.select_option(f"{form} [name=default_calendar]", f"/{login}/work/")
     page.fill(f"{form} [name=chat_webhook]", "https://chat.example.org/hooks/1")
     page.fill(f"{form} [name=timezone]", "Mars/Olympus")
@@ -168,7 +168,7 @@ def test_preferences_steer_the_calendar(page, server):
     page.click(f"{form} button[type=submit]")
     expect(page.locator("#preferences-status")).to_have_text("Saved.")
     page.click("text=Back to the calendar")
-    expect(page.locator(".fc-col-header-cell").first).to_contain_text("Sun")
+    expect(page.locator(".fc-col-header-cell").first).to_contain_text("Mon")
     page.click("#new-event")
     expect(page.locator("#event-form [name=calendar]")).to_have_value(f"/{login}/work/")
     page.click("#cancel-event")

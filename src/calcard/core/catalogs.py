@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 
 from babel import Locale
+from babel.core import get_global
 from babel.dates import format_date, format_time
 from babel.messages.pofile import read_po
 
@@ -105,6 +106,15 @@ def choose(
 def locale(language: str | None) -> Locale:
     """Babel's locale for dates, numbers and week starts in ``language``."""
     return Locale.parse(supported(language))
+
+
+def first_weekday(language: str | None) -> int:
+    """The first day of the week in ``language``, 0 = Sunday ... 6 = Saturday (as
+    FullCalendar's ``firstDay``): CLDR's for the language's likely country (``en``: US,
+    Sunday; ``de``: Germany, Monday), as FullCalendar's and Intl's locales say it."""
+    code = supported(language)
+    likely = get_global("likely_subtags").get(code, code)
+    return (Locale.parse(likely).first_week_day + 1) % 7  # Babel counts from Monday = 0
 
 
 def moment(language: str | None, value: date | datetime, zone: tzinfo | None = None) -> str:

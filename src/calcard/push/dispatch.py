@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from calcard import accounts, store
 from calcard.core import leases, links
+from calcard.core.catalogs import say
 from calcard.core.config import Settings
 from calcard.core.db import Database
 from calcard.core.models import Collection, Notification, PushSubscription, Reminder
@@ -208,7 +209,9 @@ def _browser_job(s: Session, row: PushSubscription) -> Job | None:
 
 def _notice_payload(s: Session, notice: Notification) -> bytes:
     """What the service worker shows (sw.js): title, body, tag, and for a repeating
-    reminder its stop route with the signature that authorizes it (no session there)."""
+    reminder its stop route with the signature that authorizes it (no session there)
+    and the Stop action's title in the owner's language, like the title and body the
+    dispatcher wrote (a worker has no page, so no language of its own)."""
     data: dict = {
         "title": notice.title[:TEXT_LIMIT],
         "body": notice.body[:TEXT_LIMIT],
@@ -220,6 +223,7 @@ def _notice_payload(s: Session, notice: Notification) -> bytes:
         data["stop"] = {
             "url": f"/api/reminders/{reminder.id}/stop",
             "sig": links.sign(s, stop_purpose(reminder)),
+            "title": say(accounts.language(s, notice.owner), "Stop"),
         }
     return json.dumps(data).encode()
 

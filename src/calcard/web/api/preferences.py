@@ -12,13 +12,16 @@ from calcard.web.api.common import ApiContext, Call, endpoint
 
 
 def show(call: Call) -> dict:
-    """The caller's preferences."""
+    """The caller's preferences. ``week_start`` is the chosen day, else
+    (``week_start_chosen`` false) the first day of the week in the caller's language."""
     with call.read() as s:
-        return asdict(preferences.get(s, call.login))
+        return asdict(preferences.get(s, call.login, call.request.headers.get("accept-language")))
 
 
 def change(call: Call) -> dict:
-    """Change some of the caller's preferences; a bad value refuses the whole change."""
+    """Change some of the caller's preferences; a bad value refuses the whole change.
+    ``"week_start": null`` forgets a chosen day: the week starts as the language starts
+    it (as a JSON merge patch removes a member, RFC 7396)."""
     with call.write() as s:
         found = preferences.update(
             s,
@@ -29,6 +32,8 @@ def change(call: Call) -> dict:
             email=call.optional("email", str),
             chat_webhook=call.optional("chat_webhook", str),
             language=call.optional("language", str),
+            automatic_week_start="week_start" in call.body and call.body["week_start"] is None,
+            accept_language=call.request.headers.get("accept-language"),
         )
     return asdict(found)
 
@@ -38,7 +43,12 @@ def routes(ctx: ApiContext) -> list[Route]:
         "type": "object",
         "properties": {
             "timezone": {"type": "string", "description": "IANA name, e.g. Europe/Zurich"},
-            "week_start": {"type": "integer", "minimum": 0, "maximum": 6, "description": "0: Sun"},
+            "week_start": {
+                "type": ["integer", "null"],
+                "minimum": 0,
+                "maximum": 6,
+                "description": "0: Sunday ... 6: Saturday; null: the language's (automatic)",
+            },
             "default_calendar": {"type": "string", "description": "a writable calendar path or ''"},
             "email": {"type": "string"},
             "chat_webhook": {"type": "string", "description": "http(s) URL or ''"},

@@ -99,17 +99,26 @@ def service_worker(node_modules: Path | None) -> str:
     """sw.js with the app shell's files and a version that changes with any of them.
 
     The shell is every file under static/ (pages/, components/, lib/, css/, icons/ and
-    the manifest). A new version makes browsers install the new worker, which fills a
-    fresh cache and drops the old one, so an upgrade never mixes old and new files.
+    the manifest) and every language's catalog (/web/i18n/<lang>.json, some 25 KB each),
+    so a page whose catalog cannot be fetched (offline, a failing network) is still in
+    its reader's language. A new version makes browsers install the new worker, which
+    fills a fresh cache and drops the old one, so an upgrade never mixes old and new
+    files; a changed translation is a new version too.
     """
     static = HERE / "static"
     files = {p.relative_to(static).as_posix(): p for p in static.rglob("*") if p.is_file()}
     shell = [f"{PREFIX}static/{name}" for name in sorted(files)]
-    stamp = [(n, files[n].stat().st_size, files[n].stat().st_mtime_ns) for n in sorted(files)]
+    stamp: list[object] = [
+        (n, files[n].stat().st_size, files[n].stat().st_mtime_ns) for n in sorted(files)
+    ]
     vendor = [(s, _vendor_file(node_modules, s)) for s in VENDOR_SCRIPTS] if node_modules else []
     for script, bundle in vendor:
         shell.append(f"{PREFIX}vendor/{script}")
         stamp.append((str(bundle), bundle.stat().st_size, bundle.stat().st_mtime_ns))
+    for language in catalogs.SUPPORTED:
+        if language != catalogs.SOURCE:  # English is the source: i18n.js fetches nothing
+            shell.append(f"{PREFIX}i18n/{language}.json")
+            stamp.append((language, sorted(catalogs.web_catalog(language).items())))
     version = hashlib.sha256(repr(stamp).encode()).hexdigest()[:16]
     source = (HERE / "sw.js").read_text()
     return source.replace('"__VERSION__"', json.dumps(version)).replace(

@@ -1,7 +1,8 @@
 """Babel extractor for the web calendar's pages: the English texts i18n.js translates.
 
 Those are the text of elements marked ``data-i18n`` and the attributes marked
-``data-i18n-title``, ``data-i18n-placeholder`` and ``data-i18n-aria-label``
+``data-i18n-title``, ``data-i18n-placeholder``, ``data-i18n-aria-label`` and
+``data-i18n-alt``
 (static/lib/i18n.js). scripts/babel-web.cfg names it for ``*.html``, next to Babel's
 JavaScript extractor for ``t("...")``, so scripts/i18n finds every string.
 """
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import IO, Any
 
-ATTRIBUTES = ("title", "placeholder", "aria-label")
+ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
 
 
 class _Texts(HTMLParser):

@@ -1,5 +1,6 @@
 // calcard's service worker: the app shell from a versioned cache, for a fast start.
-// Only the public, versioned files under /web/static/ and /web/vendor/ are cached.
+// Only the public, versioned files under /web/static/ and /web/vendor/ and the web
+// calendar's catalogs (/web/i18n/, the same for everyone) are cached.
 // Pages (which depend on the login), /api/ and DAV always go to the network, so
 // nothing private is stored and no stale login or app page is ever served.
 // The server fills in VERSION and SHELL (calcard.web.ui.service_worker).
@@ -37,7 +38,7 @@ function cacheable(request) {
   const url = new URL(request.url);
   return (
     url.origin === self.location.origin &&
-    (url.pathname.startsWith("/web/static/") || url.pathname.startsWith("/web/vendor/"))
+    ["/web/static/", "/web/vendor/", "/web/i18n/"].some((p) => url.pathname.startsWith(p))
   );
 }
 
@@ -57,12 +58,14 @@ self.addEventListener("fetch", (event) => {
   // Anything else is not answered here: the browser fetches it as if there were no worker.
 });
 
-// --- Web Push (RFC 8030): {title, body, tag, stop?: {url, sig}} from calcard.push.dispatch
+// --- Web Push (RFC 8030): {title, body, tag, stop?: {url, sig, title}} from
+// calcard.push.dispatch. The server writes every text in the owner's language, the Stop
+// action's title too: a worker has no page and so no language of its own.
 
 self.addEventListener("push", (event) => {
   const notice = event.data ? event.data.json() : {};
   const options = { body: notice.body || "", tag: notice.tag, data: notice };
-  if (notice.stop) options.actions = [{ action: "stop", title: "Stop" }];
+  if (notice.stop) options.actions = [{ action: "stop", title: notice.stop.title || "Stop" }];
   event.waitUntil(self.registration.showNotification(notice.title || "calcard", options));
 });
 

@@ -1,6 +1,6 @@
 // Public holidays, a suggested calendar: shown as an overlay for the chosen country,
 // or added to the user's calendars (a read-only DAV calendar phones sync too).
-import { t } from "../lib/i18n.js";
+import { language, t } from "../lib/i18n.js";
 import { toast } from "./notify.js";
 import { api } from "../lib/api.js";
 import { $, h } from "../lib/dom.js";
@@ -27,7 +27,7 @@ function chosen() {
 
 function regionName(code) {
   try {
-    return new Intl.DisplayNames(navigator.languages, { type: "region" }).of(code) || code;
+    return new Intl.DisplayNames([language], { type: "region" }).of(code) || code;
   } catch {
     return code;
   }
@@ -103,7 +103,9 @@ function choose() {
 async function subscribe() {
   const { country, subdivision } = chosen();
   const name = countrySelect.selectedOptions[0].textContent;
-  const title = `Holidays in ${name}${subdivision ? ` (${subdivision})` : ""}`;
+  // Named in the reader's language, as they would name it themselves (phones show it).
+  const title =
+    t("Holidays in {country}", { country: name }) + (subdivision ? ` (${subdivision})` : "");
   subscribeButton.disabled = true;
   try {
     await api("POST", "/api/holidays/subscriptions", { country, subdivision, name: title });
@@ -126,7 +128,7 @@ export async function setup(fullCalendar, onChange) {
   countries = (await api("GET", "/api/holidays/countries")).countries;
   const named = countries
     .map((c) => ({ code: c.code, name: regionName(c.code) || c.name }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+    .sort((a, b) => a.name.localeCompare(b.name, language));
   countrySelect.replaceChildren(...named.map((c) => h("option", { value: c.code }, c.name)));
   const stored = remembered();
   countrySelect.value = stored.country || browserCountry() || named[0].code;

@@ -5,6 +5,7 @@ import { closeButton, deleteButton, makeDialog, submitButton } from "./dialog.js
 import { toast } from "./notify.js";
 import { api } from "../lib/api.js";
 import { $, h, options } from "../lib/dom.js";
+import { dateTime } from "../lib/format.js";
 
 const DUE_KINDS = { "": t("no due date"), date: t("on a day"), time: t("at a time") };
 const PRIORITY_NAMES = { high: t("high"), medium: t("medium"), low: t("low") };
@@ -85,7 +86,7 @@ function dueText(task) {
     ? { dateStyle: "medium", timeZone: "UTC" }
     : { dateStyle: "medium", timeStyle: "short", timeZone: zone };
   const when = new Date(task.all_day ? `${task.due}T00:00:00Z` : task.due);
-  return new Intl.DateTimeFormat(undefined, style).format(when);
+  return dateTime(when, style);
 }
 
 /** The tasks of one calendar due in FullCalendar's range, as calendar entries. */

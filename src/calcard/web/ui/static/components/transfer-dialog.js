@@ -6,6 +6,7 @@ import { closeButton, makeDialog } from "./dialog.js";
 import { toast } from "./notify.js";
 import { api, csrfToken, query } from "../lib/api.js";
 import { h } from "../lib/dom.js";
+import { number } from "../lib/format.js";
 
 const POLL_MS = 500;
 const KINDS = { ics: "calendars", vcf: "addressbooks", vcard: "addressbooks" };
@@ -157,11 +158,10 @@ function upload(file, target) {
 }
 
 function counts(job) {
-  const n = (value) => value.toLocaleString();
   return t("{added} added, {updated} updated, {skipped} skipped", {
-    added: n(job.added),
-    updated: n(job.updated),
-    skipped: n(job.skipped_count),
+    added: number(job.added),
+    updated: number(job.updated),
+    skipped: number(job.skipped_count),
   });
 }
 
@@ -170,7 +170,7 @@ function show(job) {
   parts.bar.value = job.status === "done" ? 100 : Math.min(99, Math.round(100 * share));
   parts.status.textContent =
     job.status === "done"
-      ? t("Done: {entries} entries read.", { entries: job.entries.toLocaleString() })
+      ? t("Done: {entries} entries read.", { entries: number(job.entries) })
       : t("Importing {name}: {percent}% ({counts})", {
           name: job.filename,
           percent: parts.bar.value,

@@ -1,4 +1,6 @@
 // The JSON API with the session cookie; every changing call carries the CSRF token.
+import { t } from "./i18n.js";
+
 let csrf = "";
 let loginPage = "/web/login";
 
@@ -66,7 +68,16 @@ async function send(method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   inFlight.add(call);
-  const response = await call.finally(() => inFlight.delete(call));
+  const response = await call
+    .catch(() => {
+      // No answer at all (offline, server down): the browser's TypeError says it in the
+      // browser's language, if at all; the page says it in the reader's.
+      throw new ApiError(
+        0,
+        t("The server cannot be reached. Check the connection and try again."),
+      );
+    })
+    .finally(() => inFlight.delete(call));
   if (response.status === 401) {
     window.location.assign(loginPage);
   }

@@ -2,7 +2,7 @@
 // its catalog at /web/i18n/<lang>.json (English source -> translation, from the gettext
 // catalogs of domain "web"). t("English {name}", {name}) translates a text in JavaScript;
 // translatePage() the HTML: data-i18n (the element's text) and data-i18n-title,
-// -placeholder, -aria-label (those attributes), whose source is the English in the page.
+// -placeholder, -aria-label, -alt (those attributes), whose source is the English in the page.
 export const language = document.documentElement.lang || "en";
 
 async function load() {
@@ -18,7 +18,7 @@ export function t(text, values = {}) {
   return translated.replace(/\{(\w+)\}/g, (all, name) => (name in values ? String(values[name]) : all));
 }
 
-const ATTRIBUTES = ["title", "placeholder", "aria-label"];
+const ATTRIBUTES = ["title", "placeholder", "aria-label", "alt"];
 
 export function translatePage(root = document) {
   for (const element of root.querySelectorAll("[data-i18n]")) {

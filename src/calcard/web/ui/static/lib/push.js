@@ -2,15 +2,21 @@
 // and hand the subscription to the server, so reminders and invitation notices reach
 // this browser with the tab closed (the service worker, sw.js, shows them).
 import { api } from "./api.js";
+import { t } from "./i18n.js";
 
 function keyBytes(base64url) {
   const text = atob(base64url.replace(/-/g, "+").replace(/_/g, "/"));
   return Uint8Array.from(text, (c) => c.charCodeAt(0));
 }
 
+/** What Settings lists this subscription as, in the reader's language (one sentence a case). */
 function label() {
-  const agent = navigator.userAgentData?.brands?.find((b) => !/Not.A.Brand/.test(b.brand));
-  return `Browser${agent ? `: ${agent.brand}` : ""} on ${navigator.platform || "this device"}`;
+  const brand = navigator.userAgentData?.brands?.find((b) => !/Not.A.Brand/.test(b.brand))?.brand;
+  const platform = navigator.platform;
+  if (brand && platform) return t("Browser: {brand} on {platform}", { brand, platform });
+  if (brand) return t("Browser: {brand}", { brand });
+  if (platform) return t("Browser on {platform}", { platform });
+  return t("Browser on this device");
 }
 
 /** Subscribe this browser when notifications are allowed; a failure is no error. */

@@ -1,5 +1,7 @@
 // Wall-clock times in a named time zone <-> instants, for the event form, and which zone
-// the calendar shows.
+// the calendar shows. Its Intl calls read numbers and zones, never write for a reader
+// ("en-CA" gives the fixed YYYY-MM-DD order); texts for people come from format.js, in
+// the page's language.
 
 function parts(instant, timeZone) {
   const format = new Intl.DateTimeFormat("en-CA", {

@@ -22,7 +22,7 @@ const BIRTHDAYS = "birthdays";
 const hidden = new Set(JSON.parse(localStorage.getItem("calcard.hidden") || "[]"));
 let calendars = [];
 let calendar;
-let prefs = { timezone: "", week_start: 1, default_calendar: "" }; // from the settings page
+let prefs = { timezone: "", week_start_chosen: false, default_calendar: "" }; // from Settings
 let zone; // the time zone the calendar shows: the account's (see time.displayZone)
 
 function toEvent(item) {
@@ -200,7 +200,8 @@ function createCalendar(element) {
   return new FullCalendar.Calendar(element, {
     initialView: phone ? "listWeek" : "timeGridWeek",
     timeZone: zone,
-    firstDay: prefs.week_start,
+    // The week starts on the day the user chose, else as FullCalendar's locale starts it.
+    ...(prefs.week_start_chosen ? { firstDay: prefs.week_start } : {}),
     nowIndicator: true,
     editable: true,
     selectable: true,

@@ -7,6 +7,7 @@ import { openTransfer } from "../components/transfer-dialog.js";
 import { api, logout, query, setCsrf } from "../lib/api.js";
 import { brandCurrentOrg } from "../lib/branding.js";
 import { $, h, options } from "../lib/dom.js";
+import { when } from "../lib/format.js";
 import { t } from "../lib/i18n.js";
 import { registerServiceWorker } from "../lib/pwa.js";
 
@@ -505,7 +506,7 @@ async function showDuplicates(open = true) {
       ? recent.map((m) =>
           line(
             t("{time}: {count} cards into one", {
-              time: new Date(m.created_at).toLocaleString(),
+              time: when(m.created_at),
               count: m.merged.length + 1,
             }),
             button(t("Undo"), () => undo(m.id)),

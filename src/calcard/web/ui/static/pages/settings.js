@@ -56,7 +56,7 @@ async function loadPreferences() {
     ...calendars.filter((c) => c.writable).map((c) => h("option", { value: c.path }, c.name)),
   );
   form.timezone.value = prefs.timezone;
-  form.week_start.value = String(prefs.week_start);
+  form.week_start.value = prefs.week_start_chosen ? String(prefs.week_start) : "";
   form.language.value = prefs.language;
   shownLanguage = prefs.language;
   form.default_calendar.value = prefs.default_calendar;
@@ -85,7 +85,7 @@ function savePreferences(event) {
   const form = event.target;
   const body = {
     timezone: form.timezone.value.trim(),
-    week_start: Number(form.week_start.value),
+    week_start: form.week_start.value === "" ? null : Number(form.week_start.value),
     language: form.language.value,
     default_calendar: form.default_calendar.value,
     chat_webhook: form.chat_webhook.value.trim(),
