@@ -209,12 +209,15 @@ def test_the_week_starts_as_the_language_starts_it_until_the_user_chooses(browse
     english, german = server.user(), server.user()
     set_language(server, german, "de")
     first_day = ".fc-col-header-cell >> nth=0"
+    first_box = "#weekdays input >> nth=0"  # the event form's repeat-on weekdays
     for page in browser_page(browser, server, ZONE):  # an English browser (en-US)
         log_in(page, german, PASSWORD)
         expect(page.locator(first_day)).to_contain_text("Mo")
+        expect(page.locator(first_box)).to_have_attribute("value", "MO")
     for page in browser_page(browser, server, ZONE):
         log_in(page, english, PASSWORD)
         expect(page.locator(first_day)).to_contain_text("Sun")  # English (US) weeks
+        expect(page.locator(first_box)).to_have_attribute("value", "SU")
         page.goto("/web/settings")
         form = "#preferences-form"
         expect(page.locator(f"{form} [name=timezone]")).not_to_have_value("")  # loaded
@@ -224,6 +227,7 @@ def test_the_week_starts_as_the_language_starts_it_until_the_user_chooses(browse
         expect(page.locator("#preferences-status")).to_have_text("Saved.")
         page.goto("/web/")
         expect(page.locator(first_day)).to_contain_text("Mon")  # the choice wins
+        expect(page.locator(first_box)).to_have_attribute("value", "MO")
         page.goto("/web/settings")
         expect(page.locator(f"{form} [name=week_start]")).to_have_value("1")
         page.select_option(f"{form} [name=week_start]", "")  # automatic again

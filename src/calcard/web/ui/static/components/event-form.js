@@ -413,10 +413,21 @@ async function findTime() {
   }
 }
 
-/** `saved` runs after a change; `timeZone` is the calendar's, the default of new events. */
-export function setup(saved, timeZone) {
+/** The weekday boxes in the order of the user's week: `weekStart` is its first day,
+ * 0 = Sunday as FullCalendar's firstDay (the calendar's own header starts there too). */
+function orderWeekdays(weekStart) {
+  const week = ["SU", "MO", "TU", "WE", "TH", "FR", "SA"];
+  const boxes = $("weekdays");
+  const label = Object.fromEntries([...boxes.children].map((l) => [l.firstChild.value, l]));
+  boxes.replaceChildren(...week.map((_, i) => label[week[(weekStart + i) % 7]]));
+}
+
+/** `saved` runs after a change; `timeZone` is the calendar's, the default of new events;
+ * `weekStart` the first day of the user's week. */
+export function setup(saved, timeZone, weekStart) {
   onSaved = saved;
   zone = timeZone;
+  orderWeekdays(weekStart);
   form.addEventListener("submit", save);
   form.all_day.addEventListener("change", () => setAllDay(form.all_day.checked));
   form.freq.addEventListener("change", showRepeatFields);

@@ -284,7 +284,7 @@ async function start() {
   calendarList(me.login);
   birthdayToggle();
   menu();
-  eventForm.setup(() => calendar.refetchEvents(), zone);
+  eventForm.setup(() => calendar.refetchEvents(), zone, prefs.week_start);
   const reload = () => reloadCalendars(me.login).catch((failure) => toast(failure.message));
   calendarDialog.setup(reload);
   tasks.setup(
