@@ -1268,6 +1268,13 @@ def web_rows() -> list[Row]:
         Row("web", "GET", "/web/sw.js", "/web/sw.js", cells(EVERYONE, "200")),
         Row("web", "GET", "/web/static", "/web/static/pages/app.js", cells(EVERYONE, "200")),
         Row("web", "GET", "/web/i18n/{language}.json", "/web/i18n/de.json", cells(EVERYONE, "200")),
+        Row(
+            "web",
+            "GET",
+            "/web/manifest/{language}.webmanifest",
+            "/web/manifest/it.webmanifest",
+            cells(EVERYONE, "200"),
+        ),
     ]
     for page in ("/web/", "/web/contacts", "/web/settings", "/web/trash"):
         rows.append(

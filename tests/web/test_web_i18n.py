@@ -256,3 +256,23 @@ def test_image_texts_and_a_new_holiday_calendars_name_in_the_users_language(brow
             "alt", "QR-Code des Zwei-Faktor-Schlüssels"
         )
         expect(page.locator("#org-logo-preview")).to_have_attribute("alt", "Aktuelles Logo")
+
+
+def test_the_web_app_manifest_is_in_the_pages_language(server):
+    import httpx
+
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        page = http.get("/web/login", headers={"Accept-Language": "fr-CH, en;q=0.5"})
+        link = re.search(r'<link rel="manifest" href="([^"]+)"', page.text)
+        assert link and link.group(1) == "/web/manifest/fr.webmanifest"
+        french = http.get(link.group(1))
+        assert french.headers["content-type"].startswith("application/manifest+json")
+        assert french.json()["lang"] == "fr"
+        assert french.json()["description"] == "Calendrier et contacts de votre organisation"
+        english = http.get("/web/manifest/en.webmanifest").json()
+        assert english["description"] == "Calendar and contacts of your organization"
+        assert {k: v for k, v in french.json().items() if k not in ("lang", "description")} == {
+            k: v for k, v in english.items() if k not in ("lang", "description")
+        }
+        assert english["start_url"] == "/web/" and english["icons"]
+        assert http.get("/web/manifest/xx.webmanifest").status_code == 404

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mimetypes
+from collections.abc import Callable
 from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
@@ -28,9 +28,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from calcard import accounts
 from calcard.accounts import sessions
 from calcard.core import catalogs
+from calcard.core.catalogs import N_
 from calcard.web.api.common import SESSION_COOKIE, ApiContext
 
-mimetypes.add_type("application/manifest+json", ".webmanifest")
 HERE = Path(__file__).parent
 PREFIX = "/web/"
 SECURITY_HEADERS = {
@@ -88,20 +88,52 @@ class BrowserRedirect:
         await self.app(scope, receive, send)
 
 
+MANIFEST = json.loads((HERE / "manifest.webmanifest").read_text())
+MANIFEST_DESCRIPTION = N_("Calendar and contacts of your organization")
+
+
 def _page(name: str, language: str) -> Response:
     """The page with ``<html lang>`` saying the reader's language, so i18n.js loads that
-    catalog and the browser hyphenates and reads it aloud in that language."""
-    html = (HERE / name).read_text().replace('<html lang="en">', f'<html lang="{language}">', 1)
+    catalog and the browser hyphenates and reads it aloud in that language, and its
+    manifest link naming the manifest of that language."""
+    html = (
+        (HERE / name)
+        .read_text()
+        .replace('<html lang="en">', f'<html lang="{language}">', 1)
+        .replace("/web/manifest/en.webmanifest", f"/web/manifest/{language}.webmanifest", 1)
+    )
     return Response(html, media_type="text/html", headers=SECURITY_HEADERS)
+
+
+def manifest(language: str) -> str:
+    """The web app manifest in ``language``: what an installed app's launcher and the
+    browser's install prompt show (W3C Web Application Manifest, the ``lang`` and
+    ``description`` members)."""
+    found = {**MANIFEST, "lang": language}
+    found["description"] = catalogs.say(language, MANIFEST_DESCRIPTION)
+    return json.dumps(found, ensure_ascii=False)
+
+
+def _in_language(request: Request, render: Callable[[str], str], media_type: str) -> Response:
+    """A public file of the ``{language}`` in its path: 404 for a language calcard has no
+    catalogs for; revalidated on each use, so a new translation is seen at once."""
+    language = request.path_params["language"]
+    if language not in catalogs.SUPPORTED:
+        return PlainTextResponse("no such language", status_code=404)
+    return Response(
+        render(language),
+        media_type=media_type,
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 def service_worker(node_modules: Path | None) -> str:
     """sw.js with the app shell's files and a version that changes with any of them.
 
-    The shell is every file under static/ (pages/, components/, lib/, css/, icons/ and
-    the manifest) and every language's catalog (/web/i18n/<lang>.json, some 25 KB each),
-    so a page whose catalog cannot be fetched (offline, a failing network) is still in
-    its reader's language. A new version makes browsers install the new worker, which
+    The shell is every file under static/ (pages/, components/, lib/, css/ and icons/)
+    and every language's catalog (/web/i18n/<lang>.json, some 25 KB each), so a page
+    whose catalog cannot be fetched (offline, a failing network) is still in its
+    reader's language. A new version makes browsers install the new worker, which
     fills a fresh cache and drops the old one, so an upgrade never mixes old and new
     files; a changed translation is a new version too.
     """
@@ -159,14 +191,15 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
     async def catalog(request: Request) -> Response:
         """The web calendar's texts in one language (English source -> translation);
         i18n.js loads it for the page's ``<html lang>``. English is the empty catalog."""
-        language = request.path_params["language"]
-        if language not in catalogs.SUPPORTED:
-            return PlainTextResponse("no such language", status_code=404)
-        return Response(
-            json.dumps(catalogs.web_catalog(language), ensure_ascii=False),
-            media_type="application/json",
-            headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+        return _in_language(
+            request,
+            lambda language: json.dumps(catalogs.web_catalog(language), ensure_ascii=False),
+            "application/json",
         )
+
+    async def manifest_file(request: Request) -> Response:
+        """The manifest a page links to: one per language, public like the app shell."""
+        return _in_language(request, manifest, "application/manifest+json")
 
     def logged_in_page(name: str):
         """A page of its own (contacts, settings, trash) that needs a session."""
@@ -193,6 +226,7 @@ def routes(ctx: ApiContext) -> list[BaseRoute]:
         Route(PREFIX + "trash", logged_in_page("trash.html")),
         Route(PREFIX + "sw.js", worker_script),
         Route(PREFIX + "i18n/{language}.json", catalog),
+        Route(PREFIX + "manifest/{language}.webmanifest", manifest_file),
         Mount(PREFIX + "static", app=StaticFiles(directory=HERE / "static"), name="static"),
     ]
     if node_modules is not None:
