@@ -119,6 +119,7 @@ def _with_uid(s: Session, login: str, uid: str) -> list[Copy]:
             Collection.deleted_at.is_(None),
             Collection.tag == "VCALENDAR",
             Item.uid == uid,
+            Item.uid != "",  # uq_items_live_uid's condition: SQLite uses it only so
             Item.deleted_at.is_(None),
         )
         .order_by(Collection.path, Item.href)

@@ -388,6 +388,7 @@ def uids_at(s: Session, collection_id: int, uids: Iterable[str]) -> dict[str, st
                 select(Item.uid, Item.href).where(
                     Item.collection_id == collection_id,
                     Item.deleted_at.is_(None),
+                    Item.uid != "",  # uq_items_live_uid's condition: SQLite uses it only so
                     Item.uid.in_(wanted[at : at + 500]),
                 )
             ).all()
