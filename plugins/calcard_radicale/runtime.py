@@ -17,6 +17,7 @@ Radicale's generic one.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -42,17 +43,34 @@ def database() -> Database:
     return _database
 
 
+# How long a query may spend extending the index before it answers (``index_ahead``),
+# and how many series one short write transaction extends.
+EXTEND_SECONDS = 2.0
+EXTEND_BATCH = 50
+
+
 def index_ahead(collection: CollectionData, end: int) -> None:
     """Before a time-range query that reaches past the occurrence index's horizon, index
-    the calendar's series without end that far (``busy.extend``), in a transaction of
-    its own: this query may still expand them, the ones after it are index lookups.
-    Its own transaction, because the request's may be a read snapshot."""
+    the calendar's series without end that far (``busy.extend``), so the queries after
+    it are index lookups; this one expands the rest itself (``busy.uncovered``).
+
+    At most ``EXTEND_SECONDS`` of it, in write transactions of ``EXTEND_BATCH`` series
+    each: a calendar of thousands of endless series asked for a decade ahead would
+    otherwise keep one request, and the database's write lock, for minutes; each later
+    query goes on where this one stopped. Transactions of their own, because the
+    request's may be a read snapshot."""
     now = times.utcnow()
     soon, latest = (now + busy.WINDOW_AFTER / 2).timestamp(), busy.LAST_EXTENSION.timestamp()
     if collection.tag != "VCALENDAR" or not soon < end < latest:  # not past it, or unbounded
         return
-    with database().transaction(write=True, owners=[collection.owner]) as s:
-        busy.extend(s, collection.owner, collection.id, end, now)
+    with database().transaction() as s:
+        due = busy.due_for_extension(s, collection.id, end)
+    deadline = time.monotonic() + EXTEND_SECONDS
+    for at in range(0, len(due), EXTEND_BATCH):
+        with database().transaction(write=True, owners=[collection.owner]) as s:
+            busy.extend(s, collection.owner, collection.id, due[at : at + EXTEND_BATCH], end, now)
+        if time.monotonic() > deadline:
+            return  # at least one batch: every query moves the index on
 
 
 def settings() -> Settings:

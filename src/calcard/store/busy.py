@@ -405,40 +405,54 @@ def uncovered(s: Session, collection_ids: list[int], first: int, last: int) -> s
     return {(row[0], row[1]) for query in (early, late) for row in s.execute(query)}
 
 
-def extend(s: Session, owner: str, collection_id: int, last: int, now: datetime) -> int:
-    """Index the series without end of a calendar up to ``last`` (a year more), when a
-    query reaches past their horizon, so that it and the ones after are index lookups.
+def due_for_extension(s: Session, collection_id: int, last: int) -> list[str]:
+    """The hrefs of a calendar's series without end whose index stops before ``last``
+    and that ``extend`` would extend: the ones a query reaching ``last`` expands per
+    query until they are. Only names are read, in href order, not the texts."""
+    return list(
+        s.scalars(
+            select(IndexedItem.href)
+            .join(
+                Item,
+                and_(
+                    Item.collection_id == IndexedItem.collection_id,
+                    Item.href == IndexedItem.href,
+                    Item.deleted_at.is_(None),
+                ),
+            )
+            .where(
+                IndexedItem.collection_id == collection_id,
+                IndexedItem.window_end < last,
+                IndexedItem.window_start == FOREVER_BEFORE,
+                Item.end == TIMESTAMP_MAX,
+                Item.start < last,
+            )
+            .order_by(IndexedItem.href)
+        )
+    )
+
+
+def extend(
+    s: Session, owner: str, collection_id: int, hrefs: Sequence[str], last: int, now: datetime
+) -> int:
+    """Index the series without end at ``hrefs`` (``due_for_extension``) up to ``last``
+    (a year more), when a query reaches past their horizon, so that the queries after
+    it are index lookups; in a few statements for all of them (``materialize_items``).
 
     Only series whose whole past stays indexed within the per-item cap are extended;
     the others keep their window and are expanded per query. Returns how many.
     """
     until = min(times.from_posix(last) + WINDOW_AFTER / 2, LAST_EXTENSION)
-    due = s.execute(
-        select(IndexedItem.href, Item.text, Item.start)
-        .join(
-            Item,
-            and_(
-                Item.collection_id == IndexedItem.collection_id,
-                Item.href == IndexedItem.href,
-                Item.deleted_at.is_(None),
-            ),
-        )
-        .where(
-            IndexedItem.collection_id == collection_id,
-            IndexedItem.window_end < last,
-            IndexedItem.window_start == FOREVER_BEFORE,
-            Item.end == TIMESTAMP_MAX,
-            Item.start < last,
-        )
-    ).all()
-    extended = 0
-    for href, text, start in due:
-        first_start = times.from_posix(start) - SLACK
+    texts = items.live_texts(s, collection_id, list(hrefs))
+    stored = items.time_ranges(s, collection_id, list(texts))
+    whole: list[tuple[str, str | None]] = []
+    for href, text in texts.items():
+        first_start = times.from_posix(stored[href][0]) - SLACK
         if recurrence.window(text, first_start, until, now)[0] > first_start:
             continue  # the cap would cut its past: leave it to per-query expansion
-        materialize(s, owner, collection_id, href, text, now, until)
-        extended += 1
-    return extended
+        whole.append((href, text))
+    materialize_items(s, owner, collection_id, whole, now, until)
+    return len(whole)
 
 
 def extend_windows(s: Session, now: datetime, limit: int = 200) -> int:

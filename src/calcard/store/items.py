@@ -20,6 +20,21 @@ def live_text(s: Session, collection_id: int, href: str) -> str | None:
     )
 
 
+def live_texts(s: Session, collection_id: int, hrefs: list[str]) -> dict[str, str]:
+    """href -> text of the live items among ``hrefs``, one query per 500 hrefs."""
+    found: dict[str, str] = {}
+    for at in range(0, len(hrefs), 500):
+        rows = s.execute(
+            select(Item.href, Item.text).where(
+                Item.collection_id == collection_id,
+                Item.href.in_(hrefs[at : at + 500]),
+                Item.deleted_at.is_(None),
+            )
+        )
+        found.update((href, text) for href, text in rows)
+    return found
+
+
 def time_ranges(
     s: Session, collection_id: int, hrefs: list[str]
 ) -> dict[str, tuple[int, int, str]]:
