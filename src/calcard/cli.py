@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from calcard import accounts, demo, sharing, store, trash
+from calcard import accounts, sharing, store, trash
 from calcard.accounts import twofactor, workgroups
 from calcard.core import backup, catalogs, times
 from calcard.core.config import load_settings
@@ -142,6 +142,8 @@ def _announce_bound_url(host: str, port: int) -> None:
 
 
 def _print_demo(db: Database, host: str, port: int) -> None:
+    from calcard import demo  # the demo's seeding (scheduling, mail) only when serving it
+
     with db.transaction(write=True, owners=[org_key(demo.DEMO_ORG)]) as s:
         logins = demo.seed(s)
     click.echo(f"Demo organization {demo.DEMO_ORG!r}; DAV URL http://{host}:{port}/")

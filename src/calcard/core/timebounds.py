@@ -25,7 +25,9 @@ stops at the window. How many occurrences a rule may make is another matter
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import icalendar
@@ -131,10 +133,7 @@ def check_item(text: str) -> None:
 
     Text that does not parse is not judged here: the parser that reads it refuses it.
     """
-    unfolded = re.sub(r"\r?\n[ \t]", "", text)
-    if _LONG_TZID.search(unfolded):
-        raise OutOfRange(f"a time zone name (TZID) may have at most {MAX_TZID} characters")
-    if _plainly_inside(unfolded):
+    if passes_quickly(text):
         return
     try:
         calendar = icalendar.Calendar.from_ical(text)
@@ -145,3 +144,35 @@ def check_item(text: str) -> None:
             reason = _component_refusal(component)
             if reason:
                 raise OutOfRange(reason)
+
+
+def passes_quickly(text: str) -> bool:
+    """Whether ``check_item`` accepts the text without parsing it (``_plainly_inside``);
+    raises OutOfRange for a too long time zone name (RFC 5545 §3.2.19, §3.8.3.1)."""
+    unfolded = re.sub(r"\r?\n[ \t]", "", text)
+    if _LONG_TZID.search(unfolded):
+        raise OutOfRange(f"a time zone name (TZID) may have at most {MAX_TZID} characters")
+    return _plainly_inside(unfolded)
+
+
+def check_parts(text: str, zones: Sequence[str], body: str) -> None:
+    """``check_item(text)`` for a text made of whole VTIMEZONE blocks (``zones``) and the
+    content lines of its components (``body``), as an import builds each entry.
+
+    A VTIMEZONE's dates are no date of an event (its DTSTART and RDATE mark zone
+    transitions), so they decide nothing here, but their years (1970 to 2037 in
+    icalendar's definitions, a hundred transitions) fail the quick test of an event
+    decades away and cost a scan of every entry. A zone without quotes (no quoted
+    TZID can run from it into the body) is checked once for its TZID length
+    (``_zone_passes``); a body that passes the quick test is then accepted, anything
+    else gets the whole check of the whole text.
+    """
+    if all(map(_zone_passes, zones)) and passes_quickly(body):
+        return
+    check_item(text)
+
+
+@functools.lru_cache(maxsize=128)
+def _zone_passes(zone: str) -> bool:
+    """A VTIMEZONE block is neutral to ``check_item``: no quote, no too long TZID."""
+    return '"' not in zone and not _LONG_TZID.search(re.sub(r"\r?\n[ \t]", "", zone))

@@ -622,7 +622,7 @@ def _derive(
     """
     if collection.tag != "VCALENDAR" or not changes:
         return
-    reminders.schedule_items(s, collection.owner, collection.id, changes, utcnow())
+    reminders.schedule_items(s, collection.owner, collection.id, changes, utcnow(), parsed)
     busy.materialize_items(s, collection.owner, collection.id, changes, utcnow(), parsed=parsed)
 
 

@@ -35,9 +35,10 @@ class Alarm:
     repeat: str
 
 
-def _stamped(text: str) -> icalendar.Calendar:
-    """Parse and number each VALARM within its component, so occurrences keep identity."""
-    calendar = ical.calendar_of(text)
+def _stamped(text: str, calendar: icalendar.Calendar | None = None) -> icalendar.Calendar:
+    """Parse (unless ``calendar`` is ``ical.calendar_of(text)`` already) and number each
+    VALARM within its component, so occurrences keep identity."""
+    calendar = calendar or ical.calendar_of(text)
     for component in calendar.subcomponents:
         for index, alarm in enumerate(a for a in component.subcomponents if a.name == "VALARM"):
             alarm[INDEX_PROP] = str(index)
@@ -55,14 +56,20 @@ def is_guest_copy(calendar: icalendar.Calendar, owner_addresses: set[str]) -> bo
 
 
 def alarms_between(
-    text: str, start: datetime, end: datetime, owner_addresses: Iterable[str] = ()
+    text: str,
+    start: datetime,
+    end: datetime,
+    owner_addresses: Iterable[str] = (),
+    calendar: icalendar.Calendar | None = None,
 ) -> list[Alarm]:
     """Every alarm firing in [start, end), skipping acknowledged ones and guest copies.
 
     Callers bound [start, end) with ``recurrence.window`` first (reminders.py)
-    and cut the list at ``recurrence.MAX_OCCURRENCES``.
+    and cut the list at ``recurrence.MAX_OCCURRENCES``. ``calendar`` is
+    ``ical.calendar_of(text)`` when the caller parsed it already (an import); its
+    VALARMs get numbered (``INDEX_PROP``), nothing the occurrence index reads.
     """
-    calendar = _stamped(text)
+    calendar = _stamped(text, calendar)
     if is_guest_copy(calendar, {a.lower() for a in owner_addresses}):
         return []
     query = recurring_ical_events.of(calendar, components=["VALARM"], skip_bad_series=True)

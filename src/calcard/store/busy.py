@@ -53,20 +53,52 @@ INDEXED = ("VEVENT", "VTODO")  # the components the index holds
 Period = tuple[int, int, str]
 
 
+# An occurrence as the index reads it: its start and end (None when the component has
+# none) and the component it comes from (TRANSP and STATUS say its kind)
+Span = tuple[date | datetime | None, date | datetime | None, icalendar.Component]
+
+
 def _expand(
     calendar: icalendar.Calendar, start: datetime, end: datetime, zone: ZoneInfo, component: str
-):
+) -> tuple[list[Span], bool]:
     """The ``component`` occurrences overlapping [start, end), and whether all of a clean
     recurrence set: a series recurring_ical_events has to skip makes it inexact."""
     single = _single(calendar, component)
     if single is not None:
-        return ([single] if _overlaps(single, start, end, zone) else []), True
+        return ([_own_span(single)] if _overlaps(single, start, end, zone) else []), True
     window = (start.astimezone(zone), end.astimezone(zone))
     try:
-        return recurring_ical_events.of(calendar, components=[component]).between(*window), True
+        query = recurring_ical_events.of(calendar, components=[component])
+        return _spans(query, *window), True
     except (ValueError, TypeError, KeyError, recurring_ical_events.InvalidCalendar):
         lenient = recurring_ical_events.of(calendar, components=[component], skip_bad_series=True)
-        return lenient.between(*window), False
+        return _spans(lenient, *window), False
+
+
+def _spans(query, start: datetime, end: datetime) -> list[Span]:
+    """What ``query.between(start, end)`` says of each occurrence, without the copy of its
+    component ``between`` makes for each (most of an expansion's cost): that copy's
+    DTSTART and end (DTEND, or DUE of a VTODO) are the occurrence's start and end, its
+    other properties the source component's (recurring-ical-events 3: ``between`` is
+    ``_occurrences_between`` and ``Occurrence.as_component``)."""
+    return [
+        (found.start, found.end, found._adapter._component)
+        for found in query._occurrences_between(start, end)
+    ]
+
+
+def _own_span(part) -> Span:
+    """A lone component's span as the index reads it: a VEVENT ends at its DTEND, after
+    its DURATION or, without either, a day after a date or at its start; a VTODO has
+    its DTSTART and DUE, when it has them (``_todo_period``)."""
+    begin = part["DTSTART"].dt if part.get("DTSTART") is not None else None
+    if part.name == "VTODO":
+        return begin, part["DUE"].dt if part.get("DUE") is not None else None, part
+    if begin is None or part.get("DTEND") is not None:
+        return begin, part["DTEND"].dt if part.get("DTEND") is not None else None, part
+    duration = part["DURATION"].dt if part.get("DURATION") is not None else None
+    day_long = not isinstance(begin, datetime)
+    return begin, begin + (duration or (timedelta(days=1) if day_long else timedelta(0))), part
 
 
 RECURRING = ("RRULE", "RDATE", "EXDATE", "RECURRENCE-ID")
@@ -111,14 +143,11 @@ def _anchored_todos(calendar: icalendar.Calendar) -> bool:
     )
 
 
-def _todo_period(todo, zone: ZoneInfo) -> Period:
-    """What an occurrence of an anchored VTODO may match (``_anchored_todos``):
-    recurring_ical_events gives every occurrence a DTSTART and a DUE."""
-    moments = [
-        int(times.localize(todo[key].dt, zone).timestamp())
-        for key in ("DTSTART", "DUE")
-        if todo.get(key) is not None
-    ]
+def _todo_period(begin, finish, zone: ZoneInfo) -> Period:
+    """What an occurrence of an anchored VTODO may match (``_anchored_todos``), from its
+    start and due date (a lone task may lack one; recurring_ical_events gives every
+    occurrence both)."""
+    moments = [int(times.localize(v, zone).timestamp()) for v in (begin, finish) if v is not None]
     return min(moments) - 1, max(moments) + 1, TODO
 
 
@@ -178,25 +207,19 @@ def bounded_occurrences(
         return [], False, start  # an item Radicale accepted but we cannot expand counts as free
     periods: list[Period] = []
     exact = complete and component == "VEVENT"
-    for event in found:
+    for begin, finish, source in found:
         if component == "VTODO":
-            periods.append(_todo_period(event, zone))
+            periods.append(_todo_period(begin, finish, zone))
             continue
-        if event.get("DTSTART") is None:
+        if begin is None or finish is None:
             complete = False
             continue
-        begin = event["DTSTART"].dt
-        finish = event["DTEND"].dt if event.get("DTEND") is not None else None
-        if finish is None:
-            duration = event["DURATION"].dt if event.get("DURATION") is not None else None
-            day_long = not isinstance(begin, datetime)
-            finish = begin + (duration or (timedelta(days=1) if day_long else timedelta(0)))
         exact = exact and all(isinstance(v, datetime) and v.tzinfo for v in (begin, finish))
         first, last = (
             int(times.localize(begin, zone).timestamp()),
             int(times.localize(finish, zone).timestamp()),
         )
-        kind = _kind(event) if last > first else _zero_kind(calendar)
+        kind = _kind(source) if last > first else _zero_kind(calendar)
         if last < first or kind is None:
             complete = False
             continue

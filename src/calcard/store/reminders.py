@@ -9,9 +9,10 @@ rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock on SQLite).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
+import icalendar
 from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -47,10 +48,12 @@ def schedule_items(
     collection_id: int,
     changes: Sequence[tuple[str, str | None]],
     now: datetime,
+    parsed: Mapping[str, icalendar.Calendar] | None = None,
 ) -> None:
     """Make the pending rows of each (href, text) match its alarms from now to now +
     HORIZON; a text None means the item is gone, and its pending rows (repeats
     included) go with it. A few statements for all of ``changes`` (distinct hrefs).
+    ``parsed`` holds ``ical.calendar_of(text)`` of hrefs the caller parsed already.
 
     Bounded (calcard.recurrence): the span is shortened so the item's rules give
     at most MAX_OCCURRENCES occurrences, and the alarms are cut there too; the
@@ -69,7 +72,11 @@ def schedule_items(
         if text is None:
             stale += [r.id for r in existing[href] if r.status == "pending"]
             continue
-        wanted, until = _bounded_alarms(text, now, addresses) if href in alarmed else ([], now)
+        wanted, until = (
+            _bounded_alarms(text, now, addresses, (parsed or {}).get(href))
+            if href in alarmed
+            else ([], now)
+        )
         stale += _stale(existing[href], wanted)
         known = {(r.key, r.channel, as_utc(r.fire_at)) for r in existing[href]}
         rows += [
@@ -122,11 +129,11 @@ def _stale(existing: list, wanted: list[alarms.Alarm]) -> list[int]:
 
 
 def _bounded_alarms(
-    text: str, now: datetime, addresses: set[str]
+    text: str, now: datetime, addresses: set[str], calendar: icalendar.Calendar | None = None
 ) -> tuple[list[alarms.Alarm], datetime]:
     """The item's alarms from a little before now, at most MAX_OCCURRENCES, and until when."""
     start, until = recurrence.window(text, now - LATE_ON_SAVE, now + HORIZON, now)
-    wanted = alarms.alarms_between(text, start, until, addresses)
+    wanted = alarms.alarms_between(text, start, until, addresses, calendar)
     if len(wanted) > recurrence.MAX_OCCURRENCES:
         wanted.sort(key=lambda a: a.fire_at)
         until = wanted[recurrence.MAX_OCCURRENCES].fire_at
