@@ -159,9 +159,11 @@ def add_user(
     operator at the CLI; otherwise only a manager of the organization may add,
     and only a legal representative may add a legal representative. A
     manager's address for a new user is pending until verified (the
-    operator's counts as verified). An existing login is the user's own: a
-    manager only invites it (``membership_status`` then says "pending") and
-    the user accepts or declines; the operator adds it at once.
+    operator's counts as verified); it is set once the user is a member, so the
+    verification mail is in the organization's default language. An existing
+    login is the user's own: a manager only invites it (``membership_status``
+    then says "pending") and the user accepts or declines; the operator adds it
+    at once.
     """
     _check_role(role)
     org = get_org(s, org_name)
@@ -175,9 +177,9 @@ def add_user(
     if canonical in RESERVED_LOGINS:
         raise Refusal(N_("the login {canonical!r} is reserved"), values={"canonical": canonical})
     user = find_user(s, canonical)
+    created = user is None
     if user is None:
         user = _create_user(s, canonical, password, name)
-        _set_email(s, user, email, verified=actor is None)
     elif _membership(s, org, user) is not None:
         raise Refusal(
             N_("{canonical!r} is already a member of {org_name!r}"),
@@ -191,6 +193,8 @@ def add_user(
         s.delete(invited)  # the operator's add answers it
     s.add(Membership(org_id=org.id, user_id=user.id, role=role))
     s.flush()
+    if created:  # a member now: a verification mail is in the organization's language
+        _set_email(s, user, email, verified=actor is None)
     return user
 
 
