@@ -10,7 +10,7 @@ import httpx
 from calcard import accounts
 
 from conftest import PASSWORD
-from helpers import enable_2fa, web_session
+from helpers import enable_2fa, event, web_session
 
 ELSEWHERE = "https://evil.example"
 
@@ -114,3 +114,32 @@ def test_before_login_the_browsers_language_with_status_and_details_unchanged(se
         assert asked.json() == {"error": "code à deux facteurs requis", "totp_required": True}
         english = http.post("/api/session", json=right, headers={"Accept-Language": "ja"})
         assert english.json() == {"error": "two-factor code required", "totp_required": True}
+
+
+def test_a_restore_clash_in_german_keeps_its_status_and_options(server):
+    login = server.user()
+    base = f"/{login}/calendar/"
+    with server.client(login) as http:
+        for href, summary in (("a.ics", "Old"), ("b.ics", "New")):
+            answer = http.put(
+                base + href,
+                content=event("dup", "20261203T100000Z", "20261203T110000Z", summary).encode(),
+                headers={"Content-Type": "text/calendar"},
+            )
+            assert answer.status_code in (201, 204), answer.text
+            if href == "a.ics":
+                assert http.delete(base + href).status_code == 200
+        entry = next(
+            e for e in http.get("/api/trash").json()["trash"] if e["path"] == base + "a.ics"
+        )
+        english = http.post(f"/api/trash/{entry['id']}/restore")
+        set_language(server, login, "de")
+        german = http.post(f"/api/trash/{entry['id']}/restore")
+    assert english.status_code == german.status_code == 409
+    assert english.json()["error"] == f"UID 'dup' is in use again in /{login}/calendar/"
+    assert german.json()["error"] == f"die UID 'dup' ist in /{login}/calendar/ wieder vergeben"
+    assert (
+        {k: v for k, v in german.json().items() if k != "error"}
+        == {k: v for k, v in english.json().items() if k != "error"}
+        == {"options": {"into": [], "new_uid": True}}
+    )
