@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from calcard import accounts, store
 from calcard.core import times
+from calcard.core.catalogs import N_
 from calcard.core.db import Database
 from calcard.core.errors import Kind
 from calcard.core.models import Collection, Item, as_id
@@ -71,8 +72,8 @@ class RestoreConflict(StoreError):
     """Restoring would clash with something live; ``options`` say how to restore anyway
     (the JSON answer carries them, the CLI turns them into a hint)."""
 
-    def __init__(self, message: str, options: dict) -> None:
-        super().__init__(message, Kind.CONFLICT, {"options": options})
+    def __init__(self, message: str, options: dict, values: dict | None = None) -> None:
+        super().__init__(message, Kind.CONFLICT, {"options": options}, values)
         self.options = options
 
 
@@ -160,10 +161,17 @@ def restore(
     kind, _, number = entry_id.partition("-")
     row_id = as_id(number)
     if row_id is None or kind not in ("item", "collection"):
-        raise StoreError(f"not a trash id: {entry_id!r} (see 'calcard trash list')")
+        raise StoreError(
+            N_("not a trash id: {entry_id!r} (see 'calcard trash list')"),
+            values={"entry_id": entry_id},
+        )
     row = s.get(Collection, row_id) if kind == "collection" else s.get(Item, row_id)
     if row is None or row.owner != owner or row.deleted_at is None:
-        raise StoreError(f"no trash entry {entry_id!r} for {login!r}", Kind.NOT_FOUND)
+        raise StoreError(
+            N_("no trash entry {entry_id!r} for {login!r}"),
+            Kind.NOT_FOUND,
+            values={"entry_id": entry_id, "login": login},
+        )
     if isinstance(row, Collection):
         return _restore_collection(s, row, into)
     return _restore_item(s, row, into, new_uid)
@@ -173,8 +181,9 @@ def _restore_collection(s: Session, row: Collection, into: str | None) -> Restor
     new_path = into.strip("/") if into else None
     if new_path is None and store.get_collection(s, row.path) is not None:
         raise RestoreConflict(
-            f"/{row.path}/ exists again; restore it under another path",
+            N_("/{path}/ exists again; restore it under another path"),
             {"into": [f"/{row.path}-restored/"]},
+            values={"path": row.path},
         )
     return Restored(f"/{store.restore_collection(s, row.id, new_path).path}/", "")
 
@@ -183,9 +192,9 @@ def _restore_item(s: Session, row: Item, into: str | None, new_uid: bool) -> Res
     source = s.get(Collection, row.collection_id)
     tag = source.tag if source else ""
     target = _item_target(s, row, tag, into)
-    clash = _clash(s, target, row)
+    clash, values = _clash(s, target, row)
     if clash and not new_uid:
-        raise RestoreConflict(clash, _options(s, row.owner, tag, target))
+        raise RestoreConflict(clash, _options(s, row.owner, tag, target), values)
     if target.id == row.collection_id and not new_uid:
         restored = store.restore_item(s, target, row.id)
         return Restored(f"/{target.path}/{restored.href}", restored.uid)
@@ -204,7 +213,9 @@ def _item_target(s: Session, row: Item, tag: str, into: str | None) -> store.Col
         live = store.get_collection(s, source.path) if source else None
         if live is None or live.id != row.collection_id:
             raise RestoreConflict(
-                "its calendar or address book is deleted; restore that first or choose a target",
+                N_(
+                    "its calendar or address book is deleted; restore that first or choose a target"
+                ),
                 _options(s, row.owner, tag, None),
             )
         return live
@@ -213,18 +224,19 @@ def _item_target(s: Session, row: Item, tag: str, into: str | None) -> store.Col
     if target is None or decision.relation != access.OWNER or not decision.allowed:
         target = None  # restores go into the owner's own writable collections only
     if target is None or target.tag != tag:
-        raise StoreError(
-            f"{into!r} is not one of your {'calendars' if tag == 'VCALENDAR' else 'address books'}"
-        )
+        if tag == "VCALENDAR":
+            raise StoreError(N_("{path!r} is not one of your calendars"), values={"path": into})
+        raise StoreError(N_("{path!r} is not one of your address books"), values={"path": into})
     return target
 
 
-def _clash(s: Session, target: store.CollectionData, row: Item) -> str:
+def _clash(s: Session, target: store.CollectionData, row: Item) -> tuple[str, dict]:
+    """Why the item cannot come back as it was (a template and its values), or ""."""
     if target.id == row.collection_id and store.get_item(s, target.id, row.href):
-        return f"/{target.path}/{row.href} exists again"
+        return N_("/{path}/{href} exists again"), {"path": target.path, "href": row.href}
     if row.uid and store.has_uid(s, target.id, row.uid):
-        return f"UID {row.uid!r} is in use again in /{target.path}/"
-    return ""
+        return N_("UID {uid!r} is in use again in /{path}/"), {"uid": row.uid, "path": target.path}
+    return "", {}
 
 
 def _options(s: Session, owner: str, tag: str, clashing: store.CollectionData | None) -> dict:

@@ -280,9 +280,13 @@ def test_an_unknown_language_is_refused_and_nothing_changes(server, team):
             refused = http.put(f"/api/orgs/{org}/language", json=bad)
             assert refused.status_code == 400, (bad, refused.text)
             assert "error" in refused.json()
-        assert "unknown language “tlh”" in http.put(
-            f"/api/orgs/{org}/language", json={"language": "tlh"}
-        ).json()["error"]
+        english = http.put(
+            f"/api/orgs/{org}/language", json={"language": "tlh"}, headers={"Accept-Language": "en"}
+        )
+        assert "unknown language “tlh”" in english.json()["error"]
+        # No setting, no header: the organization's default (Italian) says the refusal.
+        italian = http.put(f"/api/orgs/{org}/language", json={"language": "tlh"})
+        assert italian.json()["error"].startswith("lingua sconosciuta «tlh»")
         german = http.put(
             f"/api/orgs/{org}/language", json={"language": "xx"}, headers={"Accept-Language": "de"}
         )

@@ -1,6 +1,7 @@
 """Language choice (CONTRACT.md "Languages"): setting, then Accept-Language, then the
 organization's default, then English; an unsupported language falls back."""
 
+import ast
 import re
 from datetime import datetime
 from pathlib import Path
@@ -11,7 +12,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from calcard.core import catalogs
+from calcard.core import catalogs, errors
 
 
 def test_every_shipped_language_is_supported_and_english_is_the_source():
@@ -110,3 +111,75 @@ def test_dates_are_written_as_the_language_writes_them():
     assert catalogs.moment("de", start, zurich) == "Donnerstag, 5. März 2026, 10:30 (Europe/Zurich)"
     assert catalogs.moment("it", start.date()) == "giovedì 5 marzo 2026"
     assert catalogs.moment("xx", start.date()) == "Thursday, March 5, 2026"
+
+
+# --- refusals ----------------------------------------------------------------------------
+
+# Refusals a person reads (the JSON API's {"error": ...}) are said in the reader's
+# language. English by design (docs/languages.md, "Stays English"): the CLI's own, the
+# backup's and user bundle's (operators), and those only DAV answers (WebDAV-Push
+# registrations, free/busy requests to a scheduling outbox).
+ENGLISH_BY_DESIGN = {"cli.py", "core/backup.py", "transfer/bundle.py", "push/wire.py"}
+ENGLISH_BY_DESIGN |= {"freebusy/__init__.py", "core/errors.py"}  # errors.py: the class
+# The store's refusals are DAV's and stay English, but for those the web's contacts and
+# trash pages show: there a StoreError (RestoreConflict) is held to the same rule.
+READ_STORE_ERRORS = {"contacts/__init__.py", "contacts/cards.py", "trash.py"}
+
+
+def _marked(node, constants: dict[str, object]) -> object:
+    """The template ``node`` gives a ``Refusal``: its text if it is ``N_("...")`` or a
+    name bound to one; the node itself if it is an f-string or an unmarked literal
+    (both are wrong); None if the template comes from elsewhere (``exc.template``)."""
+    if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "N_":
+        return node.args[0].value if isinstance(node.args[0], ast.Constant) else node
+    if isinstance(node, ast.Name) and node.id in constants:
+        return _marked(constants[node.id], {})
+    if isinstance(node, (ast.JoinedStr, ast.Constant, ast.BinOp)):
+        return node
+    return None
+
+
+def _refusal_templates() -> list[tuple[str, object]]:
+    """(where, template) of each ``Refusal(...)`` in src/calcard but ENGLISH_BY_DESIGN
+    (and ``StoreError(...)`` in READ_STORE_ERRORS)."""
+    found = []
+    tree_root = REPO / "src" / "calcard"
+    for path in sorted(tree_root.rglob("*.py")):
+        if str(path.relative_to(tree_root)) in ENGLISH_BY_DESIGN:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        constants = {  # names bound once to a value: module constants and locals
+            target.id: node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        refusals = {"Refusal"}
+        if str(path.relative_to(tree_root)) in READ_STORE_ERRORS:
+            refusals |= {"StoreError", "RestoreConflict"}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in refusals:
+                where = f"{path.relative_to(REPO)}:{node.lineno}"
+                found.append((where, _marked(node.args[0], constants) if node.args else None))
+    return found
+
+
+def test_every_refusal_is_a_marked_template_in_every_catalog():
+    templates = _refusal_templates()
+    assert len(templates) > 190  # the scan sees the service layer and the API
+    unmarked = [where for where, template in templates if isinstance(template, ast.AST)]
+    assert not unmarked, f"Refusal(f'...') or an unmarked text: use N_ and values= {unmarked}"
+    for language in catalogs.SUPPORTED[1:]:
+        entries = {m.id: m for m in _catalog(language, "messages") if m.id}
+        for where, template in templates:
+            if isinstance(template, str):
+                entry = entries.get(template)
+                assert entry and entry.string, f"{language}: {where} {template!r} untranslated"
+
+
+def test_a_refusal_keeps_its_english_message_and_says_its_template_in_a_language():
+    refused = errors.Refusal(catalogs.N_("no calendar {path!r}"), values={"path": "a/b"})
+    assert str(refused) == refused.message == "no calendar 'a/b'"
+    assert catalogs.say("de", refused.template, **refused.values) == "kein Kalender 'a/b'"
+    assert catalogs.say("ja", refused.template, **refused.values) == "no calendar 'a/b'"

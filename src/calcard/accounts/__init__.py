@@ -85,7 +85,7 @@ def normalize_login(login: str) -> str:
 def get_org(s: Session, name: str) -> Organization:
     org = s.scalars(select(Organization).where(Organization.name == name)).first()
     if org is None:
-        raise Refusal(f"no organization named {name!r}", Kind.NOT_FOUND)
+        raise Refusal(N_("no organization named {name!r}"), Kind.NOT_FOUND, values={"name": name})
     return org
 
 
@@ -108,17 +108,20 @@ def find_user(s: Session, login: str) -> User | None:
 def get_user(s: Session, login: str) -> User:
     user = find_user(s, login)
     if user is None:
-        raise Refusal(f"no user with login {login!r}", Kind.NOT_FOUND)
+        raise Refusal(N_("no user with login {login!r}"), Kind.NOT_FOUND, values={"login": login})
     return user
 
 
 def create_org(s: Session, name: str, plan: str = "free") -> Organization:
     if plan not in PLANS:
-        raise Refusal(f"unknown plan {plan!r} (choose {', '.join(PLANS)})")
+        raise Refusal(
+            N_("unknown plan {plan!r} (choose {plans})"),
+            values={"plan": plan, "plans": ", ".join(PLANS)},
+        )
     if not name.strip():
-        raise Refusal("an organization needs a name")
+        raise Refusal(N_("an organization needs a name"))
     if s.scalars(select(Organization).where(Organization.name == name)).first():
-        raise Refusal(f"organization {name!r} already exists")
+        raise Refusal(N_("organization {name!r} already exists"), values={"name": name})
     org = Organization(name=name, plan=plan)
     s.add(org)
     s.flush()
@@ -133,7 +136,10 @@ def _membership(s: Session, org: Organization, user: User) -> Membership | None:
 
 def _check_role(role: str) -> None:
     if role not in ROLES:
-        raise Refusal(f"unknown role {role!r} (choose {', '.join(ROLES)})")
+        raise Refusal(
+            N_("unknown role {role!r} (choose {roles})"),
+            values={"role": role, "roles": ", ".join(ROLES)},
+        )
 
 
 def add_user(
@@ -153,9 +159,11 @@ def add_user(
     operator at the CLI; otherwise only a manager of the organization may add,
     and only a legal representative may add a legal representative. A
     manager's address for a new user is pending until verified (the
-    operator's counts as verified). An existing login is the user's own: a
-    manager only invites it (``membership_status`` then says "pending") and
-    the user accepts or declines; the operator adds it at once.
+    operator's counts as verified); it is set once the user is a member, so the
+    verification mail is in the organization's default language. An existing
+    login is the user's own: a manager only invites it (``membership_status``
+    then says "pending") and the user accepts or declines; the operator adds it
+    at once.
     """
     _check_role(role)
     org = get_org(s, org_name)
@@ -163,16 +171,20 @@ def add_user(
     canonical = normalize_login(login)
     if not LOGIN_RE.match(canonical):
         raise Refusal(
-            f"invalid login {login!r}: use letters, digits, '.', '_' or '-' (max 63)"
+            N_("invalid login {login!r}: use letters, digits, '.', '_' or '-' (max 63)"),
+            values={"login": login},
         )
     if canonical in RESERVED_LOGINS:
-        raise Refusal(f"the login {canonical!r} is reserved")
+        raise Refusal(N_("the login {canonical!r} is reserved"), values={"canonical": canonical})
     user = find_user(s, canonical)
+    created = user is None
     if user is None:
         user = _create_user(s, canonical, password, name)
-        _set_email(s, user, email, verified=actor is None)
     elif _membership(s, org, user) is not None:
-        raise Refusal(f"{canonical!r} is already a member of {org_name!r}")
+        raise Refusal(
+            N_("{canonical!r} is already a member of {org_name!r}"),
+            values={"canonical": canonical, "org_name": org_name},
+        )
     elif actor is not None:
         _invite(s, org, user, role, actor)
         return user
@@ -181,12 +193,14 @@ def add_user(
         s.delete(invited)  # the operator's add answers it
     s.add(Membership(org_id=org.id, user_id=user.id, role=role))
     s.flush()
+    if created:  # a member now: a verification mail is in the organization's language
+        _set_email(s, user, email, verified=actor is None)
     return user
 
 
 def _create_user(s: Session, login: str, password: str, name: str) -> User:
     if len(password) < 8:
-        raise Refusal("the password must have at least 8 characters")
+        raise Refusal(N_("the password must have at least {count} characters"), values={"count": 8})
     user = User(login=login, name=name, password_hash=credentials.hash_password(password))
     s.add(user)
     s.flush()
@@ -219,7 +233,10 @@ def _invitation(s: Session, org: Organization, user: User) -> OrgInvitation | No
 def _invite(s: Session, org: Organization, user: User, role: str, actor: str) -> None:
     """Ask ``user`` to join ``org``; nothing of theirs is visible there until they accept."""
     if _invitation(s, org, user) is not None:
-        raise Refusal(f"{user.login!r} is already invited to {org.name!r}")
+        raise Refusal(
+            N_("{login!r} is already invited to {org!r}"),
+            values={"login": user.login, "org": org.name},
+        )
     inviter = find_user(s, actor)
     s.add(
         OrgInvitation(
@@ -262,7 +279,11 @@ def _own_invitation(s: Session, login: str, invitation_id: int) -> OrgInvitation
     user = get_user(s, login)
     row = s.get(OrgInvitation, invitation_id)
     if row is None or row.user_id != user.id:
-        raise Refusal(f"no invitation {invitation_id} for {user.login!r}", Kind.NOT_FOUND)
+        raise Refusal(
+            N_("no invitation {invitation_id} for {login!r}"),
+            Kind.NOT_FOUND,
+            values={"invitation_id": invitation_id, "login": user.login},
+        )
     return row
 
 
@@ -327,15 +348,22 @@ def _require_membership(
     user = get_user(s, login)
     membership = _membership(s, org, user)
     if membership is None:
-        raise Refusal(f"{user.login!r} is not a member of {org_name!r}", Kind.NOT_FOUND)
+        raise Refusal(
+            N_("{login!r} is not a member of {org_name!r}"),
+            Kind.NOT_FOUND,
+            values={"login": user.login, "org_name": org_name},
+        )
     return org, user, membership
 
 
 def _guard_last_legal_representative(s: Session, org: Organization, membership: Membership) -> None:
     if membership.role == "legal-representative" and _legal_representatives(s, org) <= 1:
         raise Refusal(
-            f"the last legal representative of {org.name!r} cannot be removed or demoted; "
-            "appoint another one first"
+            N_(
+                "the last legal representative of {org!r} cannot be removed or demoted; "
+                "appoint another one first"
+            ),
+            values={"org": org.name},
         )
 
 
@@ -349,9 +377,16 @@ def role_of(s: Session, login: str, org: Organization) -> str | None:
 
 
 def require_manager(
-    s: Session, actor: str | None, org: Organization, role: str = "", what: str = "change members"
+    s: Session,
+    actor: str | None,
+    org: Organization,
+    role: str = "",
+    refused: str = N_(
+        "only a legal representative or an administrator of {org!r} can change members"
+    ),
 ) -> None:
-    """Refuse unless ``actor`` manages ``org`` (``what`` names the change refused);
+    """Refuse unless ``actor`` manages ``org`` (``refused``: the refusal's whole sentence,
+    naming the change, with ``{org!r}``, so it translates);
     touching a legal representative needs one.
 
     Making, demoting or removing a legal representative is reserved to legal
@@ -361,13 +396,10 @@ def require_manager(
         return
     actor_role = role_of(s, actor, org)
     if actor_role not in MANAGERS:
-        raise Refusal(
-            f"only a legal representative or an administrator of {org.name!r} can {what}",
-            Kind.FORBIDDEN,
-        )
+        raise Refusal(refused, Kind.FORBIDDEN, values={"org": org.name})
     if role == "legal-representative" and actor_role != "legal-representative":
         raise Refusal(
-            "only a legal representative can appoint, demote or remove a legal representative",
+            N_("only a legal representative can appoint, demote or remove a legal representative"),
             Kind.FORBIDDEN,
         )
 
@@ -422,7 +454,7 @@ def _check_outbound(url: str) -> None:
     try:
         outbound.check_url(url, load_settings().outbound_allow)
     except outbound.Refused as exc:
-        raise Refusal("the chat webhook must be a public address") from exc
+        raise Refusal(N_("the chat webhook must be a public address")) from exc
 
 
 def set_user(
@@ -442,8 +474,9 @@ def set_user(
     user = get_user(s, login)
     if actor is not None and normalize_login(actor) != user.login:
         raise Refusal(
-            f"only {user.login!r} changes their own e-mail, chat webhook and time zone",
+            N_("only {login!r} changes their own e-mail, chat webhook and time zone"),
             Kind.FORBIDDEN,
+            values={"login": user.login},
         )
     if email is not None:
         _set_email(s, user, email, verified=actor is None)
@@ -451,13 +484,13 @@ def set_user(
         if chat_webhook and (
             len(chat_webhook) > 1000 or not re.fullmatch(r"https?://\S+", chat_webhook)
         ):
-            raise Refusal("the chat webhook must be an http(s) URL")
+            raise Refusal(N_("the chat webhook must be an http(s) URL"))
         if actor is not None:  # a user's (or manager's) change; the operator is trusted
             _check_outbound(chat_webhook)
         user.chat_webhook = chat_webhook
     if timezone is not None:
         if not valid_zone(timezone):
-            raise Refusal(f"unknown time zone {timezone!r}")
+            raise Refusal(N_("unknown time zone {timezone!r}"), values={"timezone": timezone})
         if timezone != user.timezone:
             busy.expire_zoned(s, user.login)
         user.timezone = timezone
@@ -475,7 +508,9 @@ def org_language(s: Session, org_name: str, actor: str | None = None) -> str:
     (externals included: it is what their mails may be written in) may read it."""
     org = get_org(s, org_name)
     if actor is not None and role_of(s, actor, org) is None:
-        raise Refusal(f"only members of {org.name!r} see its language", Kind.FORBIDDEN)
+        raise Refusal(
+            N_("only members of {org!r} see its language"), Kind.FORBIDDEN, values={"org": org.name}
+        )
     return org.language or ""
 
 
@@ -484,7 +519,14 @@ def set_org_language(s: Session, org_name: str, code: str, actor: str | None = N
     none and their browser names none supported (``language``). "" or English resets
     it; an unsupported code is refused and nothing changes. One door for CLI and API."""
     org = get_org(s, org_name)
-    require_manager(s, actor, org, what="change its language")
+    require_manager(
+        s,
+        actor,
+        org,
+        refused=N_(
+            "only a legal representative or an administrator of {org!r} can change its language"
+        ),
+    )
     wanted = (code or "").strip().lower()
     if wanted and wanted not in catalogs.SUPPORTED:
         raise Refusal(
@@ -550,7 +592,7 @@ def change_password(s: Session, login: str, current: str, new: str, keep_session
     """The user's own change: the current account password (never an app password) first."""
     user = get_user(s, login)
     if not credentials.verify_password(user.password_hash, current):
-        raise Refusal("the current password is wrong", Kind.FORBIDDEN)
+        raise Refusal(N_("the current password is wrong"), Kind.FORBIDDEN)
     return set_password(s, login, new, keep_session)
 
 
@@ -558,7 +600,7 @@ def add_app_password(s: Session, login: str, label: str) -> str:
     """Create an app password and return it in clear (shown once)."""
     user = get_user(s, login)
     if not label.strip():
-        raise Refusal("an app password needs a label")
+        raise Refusal(N_("an app password needs a label"))
     secret = credentials.new_app_password()
     s.add(
         AppPassword(user_id=user.id, label=label, password_hash=credentials.hash_password(secret))
@@ -572,7 +614,7 @@ def add_app_password(s: Session, login: str, label: str) -> str:
 
 def _check_email(email: str) -> str:
     if email and (len(email) > 320 or not re.fullmatch(r"[^@\s]+@[^@\s]+", email)):
-        raise Refusal(f"{email!r} is not an e-mail address")
+        raise Refusal(N_("{email!r} is not an e-mail address"), values={"email": email})
     return email
 
 
@@ -587,7 +629,11 @@ def _require_free_address(s: Session, user: User, address: str) -> None:
         select(User.login).where(User.email_key == address.lower(), User.id != user.id)
     )
     if holder is not None:
-        raise Refusal(f"the address {address!r} belongs to another account", Kind.CONFLICT)
+        raise Refusal(
+            N_("the address {address!r} belongs to another account"),
+            Kind.CONFLICT,
+            values={"address": address},
+        )
 
 
 def _set_email(s: Session, user: User, email: str, verified: bool) -> None:
@@ -723,7 +769,11 @@ def revoke_app_password(s: Session, login: str, password_id: int) -> None:
     user = get_user(s, login)
     row = s.get(AppPassword, password_id)
     if row is None or row.user_id != user.id or row.revoked_at is not None:
-        raise Refusal(f"no app password {password_id} for {user.login!r}", Kind.NOT_FOUND)
+        raise Refusal(
+            N_("no app password {password_id} for {login!r}"),
+            Kind.NOT_FOUND,
+            values={"password_id": password_id, "login": user.login},
+        )
     row.revoked_at = utcnow()
     s.execute(  # the device's push registrations end with it
         delete(PushSubscription).where(
@@ -795,7 +845,9 @@ def members(s: Session, org_name: str, actor: str | None = None) -> list[Members
     org = get_org(s, org_name)
     if actor is not None and role_of(s, actor, org) in (None, "external"):
         raise Refusal(
-            f"only members of {org_name!r} (not externals) see its members", Kind.FORBIDDEN
+            N_("only members of {org_name!r} (not externals) see its members"),
+            Kind.FORBIDDEN,
+            values={"org_name": org_name},
         )
     rows = s.execute(_membership_rows(s).where(Organization.id == org.id).order_by(User.login))
     return [_info(*r) for r in rows] + _invited(s, org)
@@ -852,20 +904,34 @@ def _most(limits) -> int | None:
     return None if None in values else max(values)
 
 
+# One sentence per kind and number (a noun slotted into a sentence does not translate).
+PLAN_LIMIT = {
+    ("VCALENDAR", True): N_(
+        "your plan allows {limit} calendar; delete one or move to the plus plan to create another"
+    ),
+    ("VCALENDAR", False): N_(
+        "your plan allows {limit} calendars; delete one or move to the plus plan to create another"
+    ),
+    ("VADDRESSBOOK", True): N_(
+        "your plan allows {limit} address book; "
+        "delete one or move to the plus plan to create another"
+    ),
+    ("VADDRESSBOOK", False): N_(
+        "your plan allows {limit} address books; "
+        "delete one or move to the plus plan to create another"
+    ),
+}
+
+
 def check_new_collection(s: Session, owner: str, tag: str) -> None:
     """Refuse a calendar or address book beyond the plan's limit (free: one each)."""
     plan = plan_of(s, owner)
-    limit, noun = {
-        "VCALENDAR": (plan.max_calendars, "calendar"),
-        "VADDRESSBOOK": (plan.max_addressbooks, "address book"),
-    }.get(tag, (None, ""))
+    limit = {"VCALENDAR": plan.max_calendars, "VADDRESSBOOK": plan.max_addressbooks}.get(tag)
     if limit is None:
         return
     if store.count_collections(s, normalize_login(owner), tag) >= limit:
-        raise Refusal(
-            f"your plan allows {limit} {noun}{'s' if limit > 1 else ''}; "
-            f"delete one or move to the plus plan to create another", Kind.FORBIDDEN
-        )
+        over = PLAN_LIMIT[tag, limit <= 1]
+        raise Refusal(over, Kind.FORBIDDEN, values={"limit": limit})
 
 
 def product_access(s: Session, login: str) -> Access:

@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from calcard import accounts
+from calcard.core.catalogs import N_
 from calcard.core.errors import Kind, Refusal
 from calcard.core.models import Organization, OrgBranding
 from calcard.core.times import as_utc, utcnow
@@ -62,8 +63,12 @@ def _editable(s: Session, org_name: str, actor: str | None) -> tuple[Organizatio
     org = accounts.get_org(s, org_name)
     if actor is not None and accounts.role_of(s, actor, org) not in accounts.MANAGERS:
         raise Refusal(
-            f"only a legal representative or an administrator of {org.name!r} can change "
-            "its logo and colors", Kind.FORBIDDEN
+            N_(
+                "only a legal representative or an administrator of {org!r} "
+                "can change its logo and colors"
+            ),
+            Kind.FORBIDDEN,
+            values={"org": org.name},
         )
     row = s.get(OrgBranding, org.id)
     if row is None:
@@ -75,7 +80,7 @@ def _editable(s: Session, org_name: str, actor: str | None) -> tuple[Organizatio
 
 def _color(value: str, name: str) -> str:
     if value and not COLOR_RE.match(value):
-        raise Refusal(f"{name} must be a color like #1a2b3c")
+        raise Refusal(N_("{name} must be a color like #1a2b3c"), values={"name": name})
     return value.lower()
 
 
@@ -96,18 +101,23 @@ def image_type(data: bytes) -> str:
     from PIL import Image, UnidentifiedImageError
 
     if len(data) > MAX_LOGO_BYTES:
-        raise Refusal(f"the logo is larger than {MAX_LOGO_BYTES // 1024} KB")
+        raise Refusal(
+            N_("the logo is larger than {limit} KB"), values={"limit": MAX_LOGO_BYTES // 1024}
+        )
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind, (width, height) = image.format, image.size
             if kind in FORMATS and max(width, height) <= MAX_LOGO_SIDE:
                 image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise Refusal("the logo is not a readable PNG, JPEG, GIF or WebP") from exc
+        raise Refusal(N_("the logo is not a readable PNG, JPEG, GIF or WebP")) from exc
     if kind not in FORMATS:
-        raise Refusal("the logo must be a PNG, JPEG, GIF or WebP image")
+        raise Refusal(N_("the logo must be a PNG, JPEG, GIF or WebP image"))
     if max(width, height) > MAX_LOGO_SIDE:
-        raise Refusal(f"the logo must be at most {MAX_LOGO_SIDE} pixels a side")
+        raise Refusal(
+            N_("the logo must be at most {limit} pixels a side"),
+            values={"limit": MAX_LOGO_SIDE},
+        )
     return FORMATS[kind]
 
 
@@ -131,5 +141,5 @@ def logo(s: Session, org_name: str) -> tuple[bytes, str]:
     organization)."""
     found = _row(s, org_name)
     if found is None or not found[1].logo:
-        raise Refusal("no logo", Kind.NOT_FOUND)
+        raise Refusal(N_("no logo"), Kind.NOT_FOUND)
     return found[1].logo, found[1].logo_type

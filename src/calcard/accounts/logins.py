@@ -40,8 +40,8 @@ LOGIN_STEP = 3  # each this many recent failures of a login (any address): one m
 ADDRESS_STEP = 10  # each this many recent failures from an address (any login): one more
 MAX_SLOWDOWN = 10  # at most this many times the base delay
 
-WRONG = "wrong login or password"
-NEEDS_APP_PASSWORD = (
+WRONG = N_("wrong login or password")
+NEEDS_APP_PASSWORD = N_(
     "two-factor authentication is on for this account: "
     "log in with an app password, not the account password"
 )
@@ -114,9 +114,7 @@ def _decide(
         return Verdict(None, NEEDS_APP_PASSWORD if twofactor.is_on(s, login) else WRONG), None
     if credential.two_factor and credential.app_password_id is None and not otp:
         return Verdict(None, NEEDS_CODE if web else NEEDS_APP_PASSWORD), None
-    return Verdict(credential.login, app_password_id=credential.app_password_id), (
-        credential
-    )
+    return Verdict(credential.login, app_password_id=credential.app_password_id), (credential)
 
 
 def record_failure(s: Session, login: str, address: str) -> None:

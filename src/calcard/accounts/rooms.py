@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from calcard import accounts, store
 from calcard.accounts import credentials
+from calcard.core.catalogs import N_
 from calcard.core.errors import Kind, Refusal
 from calcard.core.models import Membership, Room, User
 
@@ -23,7 +24,7 @@ MANAGERS = ("legal-representative", "administrator")
 def _slug(name: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     if not slug:
-        raise Refusal("a room needs a name with letters or digits")
+        raise Refusal(N_("a room needs a name with letters or digits"))
     return slug[:50]
 
 
@@ -46,11 +47,11 @@ def create_room(
         )
         if role not in MANAGERS:
             raise Refusal(
-                "only a legal representative or an administrator adds rooms", Kind.FORBIDDEN
+                N_("only a legal representative or an administrator adds rooms"), Kind.FORBIDDEN
             )
     login = f"room-{_slug(name)}"
     if s.scalar(select(User.id).where(User.login == login)):
-        raise Refusal(f"a room or user {login!r} already exists")
+        raise Refusal(N_("a room or user {login!r} already exists"), values={"login": login})
     user = User(
         login=login,
         name=name,
@@ -79,7 +80,9 @@ def list_rooms(s: Session, org_name: str, actor: str | None = None) -> list[dict
     org = accounts.get_org(s, org_name)
     if actor is not None and accounts.role_of(s, actor, org) in (None, "external"):
         raise Refusal(
-            f"only members of {org_name!r} (not externals) see its rooms", Kind.FORBIDDEN
+            N_("only members of {org_name!r} (not externals) see its rooms"),
+            Kind.FORBIDDEN,
+            values={"org_name": org_name},
         )
     rows = s.execute(
         select(Room.name, Room.capacity, User.login, User.email)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from calcard import accounts
 from calcard.accounts import sessions
+from calcard.core.catalogs import N_
 from calcard.core.errors import Kind, Refusal
 from calcard.core.models import User
 
@@ -36,7 +37,7 @@ def begin(s: Session, login: str) -> Enrollment:
     """Start (or restart) enrollment; 2FA is on only after ``confirm``."""
     user = accounts.get_user(s, login)
     if user.totp_enabled:
-        raise Refusal("two-factor authentication is already on; disable it first")
+        raise Refusal(N_("two-factor authentication is already on; disable it first"))
     user.totp_secret = pyotp.random_base32()
     user.totp_last_step = 0
     s.flush()
@@ -52,11 +53,11 @@ def confirm(s: Session, login: str, code: str, keep_session: str = "") -> None:
     """
     user = accounts.get_user(s, login)
     if user.totp_enabled:
-        raise Refusal("two-factor authentication is already on")
+        raise Refusal(N_("two-factor authentication is already on"))
     if not user.totp_secret:
-        raise Refusal("start two-factor enrollment first")
+        raise Refusal(N_("start two-factor enrollment first"))
     if not verify_totp(s, login, code):
-        raise Refusal("wrong or expired code")
+        raise Refusal(N_("wrong or expired code"))
     user.totp_enabled = True
     sessions.end_others(s, user.id, keep_session)
     s.flush()
@@ -66,9 +67,9 @@ def disable(s: Session, login: str, code: str | None) -> None:
     """Turn 2FA off: the user needs a current code; the operator (code None) does not."""
     user = accounts.get_user(s, login)
     if not user.totp_enabled:
-        raise Refusal("two-factor authentication is not on")
+        raise Refusal(N_("two-factor authentication is not on"))
     if code is not None and not verify_totp(s, login, code):
-        raise Refusal("wrong or expired code", Kind.FORBIDDEN)
+        raise Refusal(N_("wrong or expired code"), Kind.FORBIDDEN)
     user.totp_enabled = False
     user.totp_secret = ""
     user.totp_last_step = 0

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calcard import accounts
+from calcard.core.catalogs import N_
 from calcard.core.errors import Kind, Refusal
 from calcard.core.models import Organization, Share, User, Workgroup, WorkgroupMember
 
@@ -27,7 +28,11 @@ def _get(s: Session, org: Organization, name: str) -> Workgroup:
         select(Workgroup).where(Workgroup.org_id == org.id, Workgroup.name == name)
     ).first()
     if group is None:
-        raise Refusal(f"no workgroup {name!r} in {org.name!r}", Kind.NOT_FOUND)
+        raise Refusal(
+            N_("no workgroup {name!r} in {org!r}"),
+            Kind.NOT_FOUND,
+            values={"name": name, "org": org.name},
+        )
     return group
 
 
@@ -40,12 +45,15 @@ def _managed(s: Session, org_name: str, actor: str | None) -> Organization:
 def create(s: Session, org_name: str, name: str, actor: str | None = None) -> WorkgroupInfo:
     org = _managed(s, org_name, actor)
     if not name.strip():
-        raise Refusal("a workgroup needs a name")
+        raise Refusal(N_("a workgroup needs a name"))
     exists = s.scalars(
         select(Workgroup).where(Workgroup.org_id == org.id, Workgroup.name == name)
     ).first()
     if exists:
-        raise Refusal(f"workgroup {name!r} already exists in {org_name!r}")
+        raise Refusal(
+            N_("workgroup {name!r} already exists in {org_name!r}"),
+            values={"name": name, "org_name": org_name},
+        )
     s.add(Workgroup(org_id=org.id, name=name))
     s.flush()
     return WorkgroupInfo(name, [])
@@ -68,7 +76,10 @@ def add_member(s: Session, org_name: str, name: str, login: str, actor: str | No
     group = _get(s, org, name)
     user = accounts.get_user(s, login)
     if accounts.role_of(s, user.login, org) is None:
-        raise Refusal(f"{user.login!r} is not a member of {org_name!r}")
+        raise Refusal(
+            N_("{login!r} is not a member of {org_name!r}"),
+            values={"login": user.login, "org_name": org_name},
+        )
     if s.get(WorkgroupMember, (group.id, user.id)) is None:
         s.add(WorkgroupMember(workgroup_id=group.id, user_id=user.id))
         s.flush()
@@ -82,7 +93,11 @@ def remove_member(
     user = accounts.get_user(s, login)
     membership = s.get(WorkgroupMember, (group.id, user.id))
     if membership is None:
-        raise Refusal(f"{user.login!r} is not in workgroup {name!r}", Kind.NOT_FOUND)
+        raise Refusal(
+            N_("{login!r} is not in workgroup {name!r}"),
+            Kind.NOT_FOUND,
+            values={"login": user.login, "name": name},
+        )
     s.delete(membership)
     s.flush()
 
@@ -91,7 +106,11 @@ def list_workgroups(s: Session, org_name: str, actor: str | None = None) -> list
     """The organization's workgroups with their members' logins."""
     org = accounts.get_org(s, org_name)
     if actor is not None and accounts.role_of(s, actor, org) in (None, "external"):
-        raise Refusal(f"only members of {org_name!r} see its workgroups", Kind.FORBIDDEN)
+        raise Refusal(
+            N_("only members of {org_name!r} see its workgroups"),
+            Kind.FORBIDDEN,
+            values={"org_name": org_name},
+        )
     groups = s.scalars(select(Workgroup).where(Workgroup.org_id == org.id).order_by(Workgroup.name))
     return [
         WorkgroupInfo(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from calcard.core.catalogs import N_
 from calcard.core.errors import Refusal
 
 MAX_LINKS = 20
@@ -32,7 +33,10 @@ def checked_link(value: object) -> str:
         or parts.scheme.lower() not in SCHEMES
         or not parts.hostname
     ):
-        raise Refusal(f"attachments must be http or https links, not {str(value)[:80]!r}")
+        raise Refusal(
+            N_("attachments must be http or https links, not {value!r}"),
+            values={"value": str(value)[:80]},
+        )
     return text
 
 
@@ -40,7 +44,10 @@ def checked_links(values: object) -> tuple[str, ...]:
     if values is None:
         return ()
     if not isinstance(values, list) or len(values) > MAX_LINKS:
-        raise Refusal(f"attachments must be a list of at most {MAX_LINKS} links")
+        raise Refusal(
+            N_("attachments must be a list of at most {limit} links"),
+            values={"limit": MAX_LINKS},
+        )
     return tuple(dict.fromkeys(checked_link(v) for v in values))
 
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from sqlalchemy.orm import Session
 
 from calcard import accounts, sharing, store
+from calcard.core.catalogs import N_
 from calcard.core.errors import Kind, Refusal
 from calcard.sharing import access
 
@@ -35,14 +36,17 @@ def color_of(props: Mapping[str, str], index: int) -> str:
 
 def checked_color(value: object) -> str:
     if not isinstance(value, str) or not COLOR_RE.match(value):
-        raise Refusal("color must be a hex color like #2563eb")
+        raise Refusal(N_("color must be a hex color like #2563eb"))
     return value.lower()
 
 
 def checked_name(value: object) -> str:
     name = value.strip() if isinstance(value, str) else ""
     if not name or len(name) > MAX_NAME or any(unicodedata.category(c) == "Cc" for c in name):
-        raise Refusal(f"name must be 1 to {MAX_NAME} characters, no control codes")
+        raise Refusal(
+            N_("name must be 1 to {limit} characters, no control codes"),
+            values={"limit": MAX_NAME},
+        )
     return name
 
 
@@ -50,7 +54,7 @@ def create(s: Session, login: str, name: object, color: object) -> store.Collect
     """A new calendar in the caller's home, within their plan's limit."""
     name, color = checked_name(name), checked_color(color)
     if not accounts.product_access(s, login).calendar:
-        raise Refusal("you have no access to calendars", Kind.FORBIDDEN)
+        raise Refusal(N_("you have no access to calendars"), Kind.FORBIDDEN)
     accounts.check_new_collection(s, login, "VCALENDAR")
     path = free_path(s, login, name, "calendar")
     props = {
@@ -84,11 +88,11 @@ def own_calendar(
     collection = decision.collection
     if collection is not None and collection.owner == login and collection.tag == "VCALENDAR":
         if not accounts.product_access(s, login).calendar:
-            raise Refusal("you have no access to calendars", Kind.FORBIDDEN)
+            raise Refusal(N_("you have no access to calendars"), Kind.FORBIDDEN)
     if collection is None or collection.tag != "VCALENDAR" or not decision.readable:
-        raise Refusal(f"no calendar {path!r}", Kind.NOT_FOUND)
+        raise Refusal(N_("no calendar {path!r}"), Kind.NOT_FOUND, values={"path": path})
     if not decision.allowed:
-        raise Refusal("only its owner can change or delete a calendar", Kind.FORBIDDEN)
+        raise Refusal(N_("only its owner can change or delete a calendar"), Kind.FORBIDDEN)
     return collection
 
 

@@ -24,6 +24,7 @@ from calcard import freebusy, sharing, store
 from calcard.calendar import attachments, saving
 from calcard.calendar.calendars import color_of
 from calcard.core import recurrence, timebounds, times
+from calcard.core.catalogs import N_
 from calcard.core.errors import Kind, Refusal
 from calcard.sharing import access
 from calcard.store import ItemData, alarms, busy, ical
@@ -286,7 +287,7 @@ def move(
     begin: date | datetime = dtstart.dt
     new_start, new_end = times
     if isinstance(begin, datetime) != isinstance(new_start, datetime):
-        raise Refusal("open the event to switch between all-day and timed")
+        raise Refusal(N_("open the event to switch between all-day and timed"))
     zone = zone_of(begin, busy.user_zone(s, login))
     if component is target.master:
         _shift_weekdays(component, _day(new_start, zone) - _day(old_start, zone))
@@ -325,10 +326,10 @@ def parse_input(body: dict) -> EventInput:
     """Validate the event form's JSON; every problem is a 400 with its reason."""
     all_day = body.get("all_day", False)
     if not isinstance(all_day, bool):
-        raise Refusal("all_day must be true or false")
+        raise Refusal(N_("all_day must be true or false"))
     timezone = str(body.get("timezone") or "UTC")
     if not times.valid_zone(timezone):
-        raise Refusal(f"unknown time zone {timezone!r}")
+        raise Refusal(N_("unknown time zone {timezone!r}"), values={"timezone": timezone})
     start = _parse_time(body.get("start"), all_day, "start")
     end = (
         _parse_time(body["end"], all_day, "end")
@@ -336,7 +337,7 @@ def parse_input(body: dict) -> EventInput:
         else start + (timedelta(days=1) if all_day else timedelta(hours=1))
     )
     if end <= start:
-        raise Refusal("the end must be after the start")
+        raise Refusal(N_("the end must be after the start"))
     links = attachments.checked_links(body.get("attachments"))
     return EventInput(
         title=_text(body, "title", 1000) or "(no title)",
@@ -359,20 +360,28 @@ def parse_instant(value: object, name: str) -> datetime | date:
     try:
         return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
     except ValueError as exc:
-        raise Refusal(f"{name} must be an ISO 8601 date or date-time") from exc
+        raise Refusal(
+            N_("{name} must be an ISO 8601 date or date-time"), values={"name": name}
+        ) from exc
 
 
 def _text(body: dict, name: str, limit: int) -> str:
     value = body.get(name) or ""
     if not isinstance(value, str) or len(value) > limit:
-        raise Refusal(f"{name} must be text of at most {limit} characters")
+        raise Refusal(
+            N_("{name} must be text of at most {limit} characters"),
+            values={"name": name, "limit": limit},
+        )
     return value.strip()
 
 
 def _list(body: dict, name: str, limit: int) -> list:
     value = body.get(name) or []
     if not isinstance(value, list) or len(value) > limit:
-        raise Refusal(f"{name} must be a list of at most {limit} entries")
+        raise Refusal(
+            N_("{name} must be a list of at most {limit} entries"),
+            values={"name": name, "limit": limit},
+        )
     return value
 
 
@@ -382,9 +391,11 @@ def _parse_time(value: object, all_day: bool, name: str) -> datetime | date:
         moment = day or datetime.fromisoformat(str(value))
         timebounds.check_instant(moment, name)
     except timebounds.OutOfRange as exc:
-        raise Refusal(str(exc)) from exc
+        raise Refusal(exc.template, values=exc.values) from exc
     except ValueError as exc:
-        raise Refusal(f"{name} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM") from exc
+        raise Refusal(
+            N_("{name} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM"), values={"name": name}
+        ) from exc
     if not isinstance(moment, datetime):
         return moment  # the day
     return moment.replace(tzinfo=None, second=0, microsecond=0)
@@ -394,33 +405,36 @@ def _parse_rule(value: object) -> Rule | None:
     if not value:
         return None
     if not isinstance(value, dict) or value.get("freq") not in FREQUENCIES:
-        raise Refusal(f"rrule.freq must be one of {', '.join(FREQUENCIES)}")
+        raise Refusal(
+            N_("rrule.freq must be one of {frequencies}"),
+            values={"frequencies": ", ".join(FREQUENCIES)},
+        )
     interval, count = value.get("interval") or 1, value.get("count")
     byday = tuple(value.get("byday") or ())
     if not isinstance(interval, int) or not 1 <= interval <= 1000:
-        raise Refusal("rrule.interval must be a whole number from 1 to 1000")
+        raise Refusal(N_("rrule.interval must be a whole number from 1 to 1000"))
     if count is not None and (not isinstance(count, int) or not 1 <= count <= 1000):
-        raise Refusal("rrule.count must be a whole number from 1 to 1000")
+        raise Refusal(N_("rrule.count must be a whole number from 1 to 1000"))
     if not set(byday) <= set(WEEKDAYS):
-        raise Refusal(f"rrule.byday takes {', '.join(WEEKDAYS)}")
+        raise Refusal(N_("rrule.byday takes {weekdays}"), values={"weekdays": ", ".join(WEEKDAYS)})
     try:
         until = date.fromisoformat(value["until"]) if value.get("until") else None
     except (TypeError, ValueError) as exc:
-        raise Refusal("rrule.until must be YYYY-MM-DD") from exc
+        raise Refusal(N_("rrule.until must be YYYY-MM-DD")) from exc
     if until and count:
-        raise Refusal("a series ends on a date or after a count, not both")
+        raise Refusal(N_("a series ends on a date or after a count, not both"))
     return Rule(value["freq"], interval, byday, until, count)
 
 
 def _parse_alarm(value: object) -> Alarm:
     if not isinstance(value, dict):
-        raise Refusal("each alarm is {minutes, action, repeat}")
+        raise Refusal(N_("each alarm is {minutes, action, repeat}"))
     minutes, action = value.get("minutes"), str(value.get("action", "DISPLAY")).upper()
     repeat = str(value.get("repeat") or "").lower()
     if not isinstance(minutes, int) or not 0 <= minutes <= 40320:
-        raise Refusal("alarm minutes must be from 0 to 40320 (four weeks) before")
+        raise Refusal(N_("alarm minutes must be from 0 to 40320 (four weeks) before"))
     if action not in ACTIONS or (repeat and repeat not in alarms.REPEATS):
-        raise Refusal("alarm action is DISPLAY or EMAIL; repeat hourly, daily or weekly")
+        raise Refusal(N_("alarm action is DISPLAY or EMAIL; repeat hourly, daily or weekly"))
     return Alarm(minutes, action, repeat)
 
 
@@ -513,14 +527,16 @@ def save(s: Session, login: str, collection: store.CollectionData, href: str, ca
     try:
         data = ItemData.from_text(href, calendar.to_ical())
     except ical.ParseError as exc:
-        raise Refusal(f"the event could not be stored: {exc}") from exc
+        raise Refusal(
+            N_("the event could not be stored: {error}"), values={"error": str(exc)}
+        ) from exc
     too_many = recurrence.refusal(data.text)
     if too_many:
         raise Refusal(too_many)
     try:
         return saving.save(s, collection, data, actor=login)[0]
     except store.StoreError as exc:
-        raise Refusal(str(exc), Kind.CONFLICT) from exc
+        raise Refusal(exc.template, Kind.CONFLICT, values=exc.values) from exc
 
 
 # --- finding things ------------------------------------------------------------------------
@@ -531,16 +547,22 @@ def find_calendar(s: Session, login: str, path: str, write: bool = False) -> sto
     decision = access.stored(s, login, access.WRITE if write else access.READ, path)
     collection = decision.collection
     if collection is None or collection.tag != "VCALENDAR" or not decision.readable:
-        raise Refusal(f"no calendar {path!r}", Kind.NOT_FOUND)
+        raise Refusal(N_("no calendar {path!r}"), Kind.NOT_FOUND, values={"path": path})
     if not decision.allowed:
-        raise Refusal(f"the calendar {path!r} is read-only for you", Kind.FORBIDDEN)
+        raise Refusal(
+            N_("the calendar {path!r} is read-only for you"), Kind.FORBIDDEN, values={"path": path}
+        )
     return collection
 
 
 def _item(s: Session, collection: store.CollectionData, href: str) -> ItemData:
     item = store.get_item(s, collection.id, href)
     if item is None or item.component != "VEVENT":
-        raise Refusal(f"no event {href!r} in /{collection.path}/", Kind.NOT_FOUND)
+        raise Refusal(
+            N_("no event {href!r} in /{path}/"),
+            Kind.NOT_FOUND,
+            values={"href": href, "path": collection.path},
+        )
     return item
 
 
@@ -548,7 +570,7 @@ def _load(s: Session, collection: store.CollectionData, href: str, etag: str | N
     """The stored event, refusing a change made from an outdated copy (409)."""
     item = _item(s, collection, href)
     if etag and etag != item.etag:
-        raise Refusal("the event was changed meanwhile; reload and try again", Kind.CONFLICT)
+        raise Refusal(N_("the event was changed meanwhile; reload and try again"), Kind.CONFLICT)
     return icalendar.Calendar.from_ical(item.text)
 
 
@@ -556,7 +578,7 @@ def _master(calendar):
     events = [c for c in calendar.subcomponents if c.name == "VEVENT"]
     master = next((c for c in events if c.get("RECURRENCE-ID") is None), None)
     if master is None:
-        raise Refusal("the event has no main component (only overrides)")
+        raise Refusal(N_("the event has no main component (only overrides)"))
     return master
 
 
@@ -567,7 +589,7 @@ def _recurrence(master, recurrence_id: str) -> datetime | date:
     if not isinstance(begin, datetime):
         return moment if not isinstance(moment, datetime) else moment.date()
     if not isinstance(moment, datetime):
-        raise Refusal("recurrence_id of a timed series must be a date-time")
+        raise Refusal(N_("recurrence_id of a timed series must be a date-time"))
     if begin.tzinfo is None:
         return moment.replace(tzinfo=None)
     return moment.astimezone(begin.tzinfo)
@@ -597,7 +619,11 @@ def _occurrence(calendar, master, recurrence_id: str):
     for occurrence in recurring_ical_events.of(calendar).between(start, start + timedelta(1)):
         if _instant(occurrence["DTSTART"].dt) == _instant(moment):
             return occurrence
-    raise Refusal(f"the series has no occurrence at {recurrence_id}", Kind.NOT_FOUND)
+    raise Refusal(
+        N_("the series has no occurrence at {recurrence_id}"),
+        Kind.NOT_FOUND,
+        values={"recurrence_id": recurrence_id},
+    )
 
 
 def _override(calendar, master, recurrence_id: str):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from calcard import accounts
 from calcard.calendar import events
 from calcard.core import catalogs
+from calcard.core.catalogs import N_
 from calcard.core.errors import Refusal
 
 DEFAULT_TIMEZONE = "UTC"  # what accounts start with
@@ -67,7 +68,7 @@ def _writable_calendar(s: Session, login: str, path: str) -> str:
         return ""
     normalized = "/" + path.strip("/") + "/"
     if not any(c.writable and c.path == normalized for c in events.calendars(s, login)):
-        raise Refusal(f"{path!r} is not a calendar you can add events to")
+        raise Refusal(N_("{path!r} is not a calendar you can add events to"), values={"path": path})
     return normalized
 
 
@@ -86,11 +87,14 @@ def update(
     """Change the given preferences (None = keep); refuses the whole change on a bad value.
     ``automatic_week_start`` forgets a chosen week start (the language's again)."""
     if week_start is not None and (isinstance(week_start, bool) or not 0 <= week_start <= 6):
-        raise Refusal("week_start must be 0 (Sunday) to 6 (Saturday), or null (automatic)")
+        raise Refusal(N_("week_start must be 0 (Sunday) to 6 (Saturday), or null (automatic)"))
     if week_start is not None and automatic_week_start:
-        raise Refusal("week_start is either a day or automatic")
+        raise Refusal(N_("week_start is either a day or automatic"))
     if language is not None and language and language not in catalogs.SUPPORTED:
-        raise Refusal(f"language must be one of {', '.join(catalogs.SUPPORTED)} or ''")
+        raise Refusal(
+            N_("language must be one of {languages} or ''"),
+            values={"languages": ", ".join(catalogs.SUPPORTED)},
+        )
     changes: dict[str, object] = {}
     if language is not None:
         changes["language"] = language or None

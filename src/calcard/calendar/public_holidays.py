@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from calcard import accounts, store
 from calcard.calendar import calendars
+from calcard.core.catalogs import N_
 from calcard.core.db import Database
 from calcard.core.errors import Kind, Refusal
 from calcard.core.models import Collection, HolidaySubscription
@@ -70,10 +71,13 @@ def country(code: object, subdivision: object = "") -> tuple[Country, str]:
     wanted = code.upper() if isinstance(code, str) else ""
     found = next((c for c in countries() if c.code == wanted), None)
     if found is None:
-        raise Refusal(f"no holidays known for country {str(code)[:20]!r}")
+        raise Refusal(N_("no holidays known for country {code!r}"), values={"code": str(code)[:20]})
     subdivision = subdivision or ""
     if subdivision and subdivision not in found.subdivisions:
-        raise Refusal(f"{found.name} has no subdivision {str(subdivision)[:40]!r}")
+        raise Refusal(
+            N_("{country} has no subdivision {subdivision!r}"),
+            values={"country": found.name, "subdivision": str(subdivision)[:40]},
+        )
     return found, str(subdivision)
 
 
@@ -110,7 +114,7 @@ def overlay(
     """The holidays the web calendar shows as an overlay, in the user's language
     (``accounts.language``: setting, browser, organization default)."""
     if not first <= last or last - first > MAX_RANGE:
-        raise Refusal("the range must end after it starts and span at most 400 days")
+        raise Refusal(N_("the range must end after it starts and span at most 400 days"))
     found, subdivision = country(code, subdivision)
     language = language_for(found.code, accounts.language(s, login, accept_language))
     return between(found.code, subdivision, language, first, last)
@@ -153,7 +157,7 @@ def subscribe(
     """
     found, subdivision = country(code, subdivision)
     if not accounts.product_access(s, login).calendar:
-        raise Refusal("you have no access to calendars", Kind.FORBIDDEN)
+        raise Refusal(N_("you have no access to calendars"), Kind.FORBIDDEN)
     existing = [
         sub
         for sub in subscriptions(s, login)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from calcard import store
 from calcard.calendar import events, saving
 from calcard.core import times
+from calcard.core.catalogs import N_
 from calcard.core.errors import Kind, Refusal
 from calcard.sharing import access
 from calcard.store import ItemData, busy
@@ -163,13 +164,17 @@ def _open(s: Session, login: str, path: str, href: str, etag: str | None):
     collection = events.find_calendar(s, login, path, write=True)
     item = store.get_item(s, collection.id, href)
     if item is None or item.component != "VTODO":
-        raise Refusal(f"no task {href!r} in /{collection.path}/", Kind.NOT_FOUND)
+        raise Refusal(
+            N_("no task {href!r} in /{path}/"),
+            Kind.NOT_FOUND,
+            values={"href": href, "path": collection.path},
+        )
     if etag and etag != item.etag:
-        raise Refusal("the task was changed meanwhile; reload and try again", Kind.CONFLICT)
+        raise Refusal(N_("the task was changed meanwhile; reload and try again"), Kind.CONFLICT)
     calendar = icalendar.Calendar.from_ical(item.text)
     todo = next((c for c in calendar.walk("VTODO") if c.get("RECURRENCE-ID") is None), None)
     if todo is None:
-        raise Refusal("the task has no main component (only overrides)")
+        raise Refusal(N_("the task has no main component (only overrides)"))
     return collection, calendar, todo
 
 
@@ -225,19 +230,19 @@ def parse_input(body: dict) -> TaskInput:
     """Validate the task form's JSON; every problem is a 400 with its reason."""
     summary = body.get("summary")
     if not isinstance(summary, str) or not summary.strip() or len(summary) > 1000:
-        raise Refusal("summary must be text of 1 to 1000 characters")
+        raise Refusal(N_("summary must be text of 1 to 1000 characters"))
     description = body.get("description") or ""
     if not isinstance(description, str) or len(description) > 20000:
-        raise Refusal("description must be text of at most 20000 characters")
+        raise Refusal(N_("description must be text of at most 20000 characters"))
     timezone = str(body.get("timezone") or "UTC")
     if not times.valid_zone(timezone):
-        raise Refusal(f"unknown time zone {timezone!r}")
+        raise Refusal(N_("unknown time zone {timezone!r}"), values={"timezone": timezone})
     priority = body.get("priority") or 0
     if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 9:
-        raise Refusal("priority must be a whole number from 0 (none) to 9")
+        raise Refusal(N_("priority must be a whole number from 0 (none) to 9"))
     completed = body.get("completed")
     if completed is not None and not isinstance(completed, bool):
-        raise Refusal("completed must be true or false")
+        raise Refusal(N_("completed must be true or false"))
     return TaskInput(
         summary=summary.strip(),
         due=_parse_due(body.get("due")),
@@ -257,7 +262,7 @@ def _parse_due(value: object) -> date | datetime | None:
             return date.fromisoformat(text)
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise Refusal("due must be YYYY-MM-DD or YYYY-MM-DDTHH:MM") from exc
+        raise Refusal(N_("due must be YYYY-MM-DD or YYYY-MM-DDTHH:MM")) from exc
     if moment.tzinfo is not None:
-        raise Refusal("due is a wall-clock time (YYYY-MM-DDTHH:MM) in the given time zone")
+        raise Refusal(N_("due is a wall-clock time (YYYY-MM-DDTHH:MM) in the given time zone"))
     return moment.replace(second=0, microsecond=0)

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calcard import store
+from calcard.core.catalogs import N_
 from calcard.core.errors import Kind
 from calcard.core.models import Collection, ContactMerge, Item
 from calcard.core.times import utcnow
@@ -42,9 +43,11 @@ def addressbook(s: Session, login: str, path: str, write: bool = False) -> store
     decision = access.stored(s, login, access.WRITE if write else access.READ, path)
     collection = decision.collection
     if collection is None or collection.tag != "VADDRESSBOOK" or not decision.readable:
-        raise StoreError(f"no address book at {path!r}", Kind.NOT_FOUND)
+        raise StoreError(N_("no address book at {path!r}"), Kind.NOT_FOUND, values={"path": path})
     if not decision.allowed:
-        raise StoreError(f"{path!r} is read-only for {login!r}")
+        raise StoreError(
+            N_("{path!r} is read-only for {login!r}"), values={"path": path, "login": login}
+        )
     return collection
 
 
@@ -67,7 +70,9 @@ def _cards(s: Session, collection_id: int) -> Iterator[tuple[ItemData, vobject.b
 def _by_uid(s: Session, collection_id: int, uid: str) -> ItemData:
     item = store.item_by_uid(s, collection_id, uid)
     if item is None:
-        raise StoreError(f"no contact {uid!r} in this address book", Kind.NOT_FOUND)
+        raise StoreError(
+            N_("no contact {uid!r} in this address book"), Kind.NOT_FOUND, values={"uid": uid}
+        )
     return item
 
 
@@ -149,7 +154,7 @@ def list_groups(s: Session, collection: store.CollectionData) -> list[Group]:
 def create_group(s: Session, collection: store.CollectionData, name: str, style: str) -> Group:
     """A new, empty group card in the style the address book's clients expect."""
     if style not in ("vcard4", "apple") or not name.strip():
-        raise StoreError("a group needs a name and a style of vcard4 or apple")
+        raise StoreError(N_("a group needs a name and a style of vcard4 or apple"))
     uid = str(uuid.uuid4())
     card = vobject.vCard()
     card.add("version").value = "4.0" if style == "vcard4" else "3.0"
@@ -174,7 +179,7 @@ def change_members(
     card = _card(item.text)
     style = group_style(card)
     if style is None:
-        raise StoreError(f"{group_uid!r} is not a group")
+        raise StoreError(N_("{group_uid!r} is not a group"), values={"group_uid": group_uid})
     for uid in add:
         _by_uid(s, collection.id, uid)  # members must exist here
     present = {_member_uid(_value(line)) for line in _member_lines(card)}
@@ -210,7 +215,7 @@ def transfer(
     """Copy (or move) contacts by UID; a UID the target already has is skipped, not replaced."""
     report = TransferReport()
     if source.id == target.id:
-        raise StoreError("source and target are the same address book")
+        raise StoreError(N_("source and target are the same address book"))
     for uid in dict.fromkeys(uids):
         try:
             item = _by_uid(s, source.id, uid)
@@ -380,14 +385,14 @@ def merge(
     """Fold ``others`` into the card ``keep_uid``, repoint groups, trash the others."""
     others = [u for u in dict.fromkeys(others) if u != keep_uid]
     if not others:
-        raise StoreError("name at least one other contact to merge")
+        raise StoreError(N_("name at least one other contact to merge"))
     kept = _by_uid(s, collection.id, keep_uid)
     merged = [_by_uid(s, collection.id, uid) for uid in others]
     card = _card(kept.text)
     for item in merged:
         other = _card(item.text)
         if group_style(other) or group_style(card):
-            raise StoreError("groups cannot be merged; merge people")
+            raise StoreError(N_("groups cannot be merged; merge people"))
         merge_into(card, other)
     originals = [_original(kept, removed=False)]
     stored = save_card(s, collection, kept, card)
@@ -461,13 +466,19 @@ def undo_merge(s: Session, login: str, merge_id: int) -> dict:
     """Put every card the merge touched back as it was; refused if any changed since."""
     row = s.get(ContactMerge, merge_id)
     if row is None:
-        raise StoreError(f"no merge {merge_id}", Kind.NOT_FOUND)
+        raise StoreError(N_("no merge {merge_id}"), Kind.NOT_FOUND, values={"merge_id": merge_id})
     path = s.scalar(select(Collection.path).where(Collection.id == row.collection_id)) or ""
     collection = addressbook(s, login, path, write=True)
     if collection.id != row.collection_id:
-        raise StoreError(f"the address book of merge {merge_id} is deleted", Kind.NOT_FOUND)
+        raise StoreError(
+            N_("the address book of merge {merge_id} is deleted"),
+            Kind.NOT_FOUND,
+            values={"merge_id": merge_id},
+        )
     if row.undone_at is not None:
-        raise StoreError(f"merge {merge_id} is already undone", Kind.CONFLICT)
+        raise StoreError(
+            N_("merge {merge_id} is already undone"), Kind.CONFLICT, values={"merge_id": merge_id}
+        )
     originals = json.loads(row.originals)
     for original in originals:
         _check_unchanged(s, collection, original)
@@ -481,10 +492,16 @@ def _check_unchanged(s: Session, collection: store.CollectionData, original: dic
     current = store.get_item(s, collection.id, original["href"])
     if original["removed"]:
         if current is not None or store.has_uid(s, collection.id, original["uid"]):
-            raise StoreError(f"{original['uid']!r} exists again; undo refused", Kind.CONFLICT)
+            raise StoreError(
+                N_("{uid!r} exists again; undo refused"),
+                Kind.CONFLICT,
+                values={"uid": original["uid"]},
+            )
     elif current is None or current.etag != original["etag_after"]:
         raise StoreError(
-            f"{original['uid']!r} changed since the merge; undo refused", Kind.CONFLICT
+            N_("{uid!r} changed since the merge; undo refused"),
+            Kind.CONFLICT,
+            values={"uid": original["uid"]},
         )
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from calcard import accounts, sharing, store
 from calcard.core import times
+from calcard.core.catalogs import N_
 from calcard.core.errors import Refusal
 from calcard.core.models import Item, Reminder, User
 from calcard.sharing import access
@@ -166,9 +167,12 @@ def _dated_cards(s: Session, collection_id: int) -> Iterator[tuple[str, _Card]]:
 def birthdays(s: Session, login: str, start: date, end: date) -> list[Birthday]:
     """Entries from ``start`` to ``end`` inclusive, one per contact (by UID) and kind."""
     if end < start:
-        raise Refusal("end is before start")
+        raise Refusal(N_("end is before start"))
     if (end - start).days > MAX_RANGE_DAYS:
-        raise Refusal(f"the range may span at most {MAX_RANGE_DAYS} days")
+        raise Refusal(
+            N_("the range may span at most {limit} days"),
+            values={"limit": MAX_RANGE_DAYS},
+        )
     seen: set[tuple[str, str]] = set()
     found: list[Birthday] = []
     for book in enabled_addressbooks(s, login):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from calcard import contacts, sharing, store
 from calcard.contacts import birthdays
+from calcard.core.catalogs import N_
 from calcard.core.errors import Kind
 from calcard.sharing import access
 from calcard.store import ItemData, StoreError
@@ -76,9 +77,7 @@ def addressbooks(s: Session, login: str) -> list[dict]:
     """The caller's own address books, then those shared with them."""
     own = [c for c in store.child_collections(s, login) if c.tag == "VADDRESSBOOK"]
     shared = [
-        c.collection
-        for c in sharing.shared_with(s, login)
-        if c.collection.tag == "VADDRESSBOOK"
+        c.collection for c in sharing.shared_with(s, login) if c.collection.tag == "VADDRESSBOOK"
     ]
     found = []
     for collection in own + shared:
@@ -279,13 +278,22 @@ def detail(s: Session, login: str, path: str, uid: str) -> dict:
 def _person(s: Session, book: store.CollectionData, uid: str):
     item = store.item_by_uid(s, book.id, uid)
     if item is None:
-        raise StoreError(f"no contact {uid!r} in /{book.path}/", Kind.NOT_FOUND)
+        raise StoreError(
+            N_("no contact {uid!r} in /{path}/"),
+            Kind.NOT_FOUND,
+            values={"uid": uid, "path": book.path},
+        )
     try:
         card = vobject.readOne(item.text)
     except Exception as exc:  # noqa: BLE001 - vobject raises many kinds
-        raise StoreError(f"the contact {uid!r} cannot be read: {exc}") from exc
+        raise StoreError(
+            N_("the contact {uid!r} cannot be read: {error}"),
+            values={"uid": uid, "error": str(exc)},
+        ) from exc
     if contacts.group_style(card):
-        raise StoreError(f"{uid!r} is a group, not a contact", Kind.NOT_FOUND)
+        raise StoreError(
+            N_("{uid!r} is a group, not a contact"), Kind.NOT_FOUND, values={"uid": uid}
+        )
     return item, card
 
 
@@ -310,7 +318,7 @@ def update(s: Session, login: str, path: str, uid: str, etag: str, data: Contact
     book = contacts.addressbook(s, login, path, write=True)
     item, card = _person(s, book, uid)
     if etag and etag != item.etag:
-        raise StoreError("the contact was changed meanwhile; reload it", Kind.CONFLICT)
+        raise StoreError(N_("the contact was changed meanwhile; reload it"), Kind.CONFLICT)
     _apply(card, data, read(card))
     stored = contacts.save_card(s, book, item, card)
     return _form_json(stored, book.path, read(card), _cards(s, book)[1].get(uid, []))
@@ -321,7 +329,7 @@ def delete(s: Session, login: str, path: str, uid: str, etag: str, actor: str) -
     book = contacts.addressbook(s, login, path, write=True)
     item, _ = _person(s, book, uid)
     if etag and etag != item.etag:
-        raise StoreError("the contact was changed meanwhile; reload it", Kind.CONFLICT)
+        raise StoreError(N_("the contact was changed meanwhile; reload it"), Kind.CONFLICT)
     store.delete_item(s, book, item.href, actor)
 
 
@@ -354,7 +362,7 @@ def _apply(card, new: ContactInput, old: ContactInput) -> None:
         _replace(card, "note", [(None, new.note)] if new.note else [])
     display = (new.name if "name" in sent else old.name) or _display_name(read(card))
     if not display:
-        raise StoreError("a contact needs a name, an organization, an e-mail or a phone")
+        raise StoreError(N_("a contact needs a name, an organization, an e-mail or a phone"))
     if "fn" not in card.contents:
         card.add("fn")
     card.fn.value = display
@@ -465,10 +473,12 @@ def parse_input(body: dict) -> ContactInput:
     }
     for value in values["emails"]:
         if "@" not in value.value or " " in value.value:
-            raise StoreError(f"{value.value!r} is not an e-mail address")
+            raise StoreError(
+                N_("{value!r} is not an e-mail address"), values={"value": value.value}
+            )
     for value in values["phones"]:
         if not re.fullmatch(r"[0-9+()#*.,;/ xextEXT-]{1,64}", value.value):
-            raise StoreError(f"{value.value!r} is not a phone number")
+            raise StoreError(N_("{value!r} is not a phone number"), values={"value": value.value})
     sent = frozenset(k for k in values if k in body)
     return ContactInput(**values, fields=sent)
 
@@ -478,26 +488,36 @@ def _string(body: dict, name: str, limit: int = MAX_TEXT, multiline: bool = Fals
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise StoreError(f"{name} must be text")
+        raise StoreError(N_("{name} must be text"), values={"name": name})
     value = value.strip()
     if len(value) > limit:
-        raise StoreError(f"{name} is longer than {limit} characters")
+        raise StoreError(
+            N_("{name} is longer than {limit} characters"), values={"name": name, "limit": limit}
+        )
     if CONTROL.search(value) or (not multiline and ("\n" in value or "\r" in value)):
-        raise StoreError(f"{name} contains control characters")
+        raise StoreError(N_("{name} contains control characters"), values={"name": name})
     return value
 
 
 def _list_of_values(body: dict, name: str, kinds: tuple[str, ...]) -> tuple[Value, ...]:
     raw = body.get(name) or []
     if not isinstance(raw, list) or len(raw) > MAX_VALUES:
-        raise StoreError(f"{name} must be a list of at most {MAX_VALUES} entries")
+        raise StoreError(
+            N_("{name} must be a list of at most {limit} entries"),
+            values={"name": name, "limit": MAX_VALUES},
+        )
     found = []
     for entry in raw:
         if not isinstance(entry, dict):
-            raise StoreError(f"each of {name} must be an object with type and value")
+            raise StoreError(
+                N_("each of {name} must be an object with type and value"), values={"name": name}
+            )
         kind = entry.get("type") or "other"
         if kind not in kinds:
-            raise StoreError(f"the type of one of {name} must be one of {', '.join(kinds)}")
+            raise StoreError(
+                N_("the type of one of {name} must be one of {kinds}"),
+                values={"name": name, "kinds": ", ".join(kinds)},
+            )
         value = _string(entry, "value", 320)
         if value:
             found.append(Value(kind, value))
@@ -508,7 +528,7 @@ def _parse_address(raw: object) -> Address | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
-        raise StoreError("address must be an object")
+        raise StoreError(N_("address must be an object"))
     return Address(**{name: _string(raw, name) for name in ADDRESS_FIELDS})
 
 
@@ -516,8 +536,8 @@ def _parse_birthday(raw: object) -> str:
     if raw in (None, ""):
         return ""
     if not isinstance(raw, str) or not (match := BIRTHDAY.match(raw)):
-        raise StoreError("birthday must be YYYY-MM-DD, or --MM-DD when the year is unknown")
+        raise StoreError(N_("birthday must be YYYY-MM-DD, or --MM-DD when the year is unknown"))
     year, month, day = match.groups()
     if birthdays.parse_date(f"{year or '-'}-{month}-{day}") is None:
-        raise StoreError(f"{raw!r} is not a day of the year")
+        raise StoreError(N_("{value!r} is not a day of the year"), values={"value": raw})
     return raw

@@ -32,6 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import icalendar
 
+from calcard.core.catalogs import N_
 from calcard.core.errors import Refusal
 from calcard.core.times import MAX_TZID
 
@@ -70,7 +71,10 @@ def _naive(value: date | datetime) -> datetime:
 def check_instant(value: date | datetime, name: str = "a date") -> None:
     """Raise OutOfRange unless ``value`` lies inside the bounds."""
     if not EARLIEST <= _naive(value) < LATEST:
-        raise OutOfRange(f"{name} must lie between the years {EARLIEST.year} and {LATEST.year - 1}")
+        raise OutOfRange(
+            N_("{name} must lie between the years {first} and {last}"),
+            values={"name": name, "first": EARLIEST.year, "last": LATEST.year - 1},
+        )
 
 
 def clamp(start: datetime, end: datetime) -> tuple[datetime, datetime]:

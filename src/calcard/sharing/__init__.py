@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from calcard import accounts, store
+from calcard.core.catalogs import N_
 from calcard.core.errors import Kind, Refusal
 from calcard.core.models import (
     Collection,
@@ -33,6 +34,11 @@ from calcard.store import push
 
 ACCESS_LEVELS = ("read", "read-write")
 TARGET_KINDS = ("user", "group", "org")
+NOT_SHARED = {  # one sentence per kind of sharee, so each translates whole
+    "user": N_("{path!r} is not shared with user {name!r}"),
+    "group": N_("{path!r} is not shared with group {name!r}"),
+    "org": N_("{path!r} is not shared with org {name!r}"),
+}
 ALIAS_PREFIX = "shared-"
 
 
@@ -75,9 +81,7 @@ def share_level(s: Session, login: str, collection_id: int) -> str | None:
     if user is None:
         return None
     levels = set(
-        s.scalars(
-            select(Share.access).where(Share.collection_id == collection_id, aimed_at(user))
-        )
+        s.scalars(select(Share.access).where(Share.collection_id == collection_id, aimed_at(user)))
     )
     return "read-write" if "read-write" in levels else ("read" if levels else None)
 
@@ -153,7 +157,8 @@ def _target_id(s: Session, kind: str, name: str, owner_login: str) -> int:
     )
     if len(group_ids) != 1:
         raise Refusal(
-            f"no single workgroup {name!r} in the organizations of {owner_login!r}"
+            N_("no single workgroup {name!r} in the organizations of {owner_login!r}"),
+            values={"name": name, "owner_login": owner_login},
         )
     return group_ids[0]
 
@@ -164,7 +169,9 @@ def _shareable(s: Session, path: str, actor: str | None) -> store.CollectionData
 
     collection = store.get_collection(s, path.strip("/"))
     if collection is None or collection.tag not in ("VCALENDAR", "VADDRESSBOOK"):
-        raise Refusal(f"no calendar or address book at {path!r}", Kind.NOT_FOUND)
+        raise Refusal(
+            N_("no calendar or address book at {path!r}"), Kind.NOT_FOUND, values={"path": path}
+        )
     principal = None if actor is None else accounts.normalize_login(actor)
     access.require(s, principal, access.SHARE, collection.path)
     return collection
@@ -174,7 +181,9 @@ def _find_share(
     s: Session, collection: store.CollectionData, kind: str, name: str
 ) -> tuple[int, Share | None]:
     if kind not in TARGET_KINDS:
-        raise Refusal(f"share target must be one of {', '.join(TARGET_KINDS)}")
+        raise Refusal(
+            N_("share target must be one of {kinds}"), values={"kinds": ", ".join(TARGET_KINDS)}
+        )
     target = _target_id(s, kind, name, collection.owner)
     share = s.scalars(
         select(Share).where(
@@ -191,12 +200,16 @@ def add_share(
 ) -> None:
     """Share (or change the access of a share of) a collection."""
     if access not in ACCESS_LEVELS:
-        raise Refusal(f"access must be one of {', '.join(ACCESS_LEVELS)}")
+        raise Refusal(
+            N_("access must be one of {levels}"), values={"levels": ", ".join(ACCESS_LEVELS)}
+        )
     collection = _shareable(s, path, actor)
     if kind == "user" and accounts.get_user(s, name).login == collection.owner:
-        raise Refusal("a collection cannot be shared with its owner")
+        raise Refusal(N_("a collection cannot be shared with its owner"))
     if kind == "org" and accounts.role_of(s, collection.owner, accounts.get_org(s, name)) is None:
-        raise Refusal(f"the owner is not a member of {name!r}", Kind.FORBIDDEN)
+        raise Refusal(
+            N_("the owner is not a member of {name!r}"), Kind.FORBIDDEN, values={"name": name}
+        )
     target, share = _find_share(s, collection, kind, name)
     if share is None:
         s.add(
@@ -218,7 +231,7 @@ def remove_share(s: Session, path: str, kind: str, name: str, actor: str | None 
     collection = _shareable(s, path, actor)
     _target, share = _find_share(s, collection, kind, name)
     if share is None:
-        raise Refusal(f"{path!r} is not shared with {kind} {name!r}", Kind.NOT_FOUND)
+        raise Refusal(NOT_SHARED[kind], Kind.NOT_FOUND, values={"path": path, "name": name})
     s.delete(share)
     s.flush()
     push.collection_changed(s, collection.id)  # the dispatcher drops who may no longer read

@@ -34,6 +34,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from calcard import accounts, sharing, store
+from calcard.core.catalogs import N_
 from calcard.core.errors import Kind, Refusal
 from calcard.core.models import HolidaySubscription
 from calcard.store import inbox
@@ -55,12 +56,12 @@ ANONYMOUS = "anonymous"
 NONE = "none"
 
 _OWNER_ONLY = {
-    CHANGE_PROPERTIES: (
+    CHANGE_PROPERTIES: N_(
         "only its owner can change the properties of a shared calendar or address book"
     ),
-    DELETE_COLLECTION: "only its owner can delete a shared calendar or address book",
-    SHARE: "only the owner of a collection can share it",
-    PUBLISH: "only the owner of a calendar can publish it",
+    DELETE_COLLECTION: N_("only its owner can delete a shared calendar or address book"),
+    SHARE: N_("only the owner of a collection can share it"),
+    PUBLISH: N_("only the owner of a calendar can publish it"),
 }
 
 
@@ -75,15 +76,24 @@ class Decision:
     collection: store.CollectionData | None = None
     shared: sharing.SharedCollection | None = None  # reached through a sharee's alias
     allowed: bool = False
-    reason: str = ""
+    template: str = ""  # why not, English with ``{path}`` (marked N_), said in a language
+
+    @property
+    def reason(self) -> str:
+        """Why not, in English (the DAV answer's body, logs)."""
+        return self.template.format(path=self.path)
 
     def raise_if_refused(self) -> Decision:
         """A NOT_FOUND refusal for who may not read, else FORBIDDEN with the reason."""
         if self.allowed:
             return self
         if not self.readable:
-            raise Refusal(f"no calendar or address book at /{self.path}/", Kind.NOT_FOUND)
-        raise Refusal(self.reason, Kind.FORBIDDEN)
+            raise Refusal(
+                N_("no calendar or address book at /{path}/"),
+                Kind.NOT_FOUND,
+                values={"path": self.path},
+            )
+        raise Refusal(self.template, Kind.FORBIDDEN, values={"path": self.path})
 
 
 def collection_path(path: str) -> str:
@@ -97,7 +107,7 @@ def decide(s: Session, principal: str | None, action: str, path: str) -> Decisio
         raise ValueError(f"unknown action {action!r}")
     subject = _subject(s, principal, path)
     allowed, reason = _rule(s, principal, action, subject)
-    return Decision(action, *subject.fields(), allowed=allowed, reason=reason)
+    return Decision(action, *subject.fields(), allowed=allowed, template=reason)
 
 
 def require(s: Session, principal: str | None, action: str, path: str) -> Decision:
@@ -128,7 +138,7 @@ def stored(s: Session, principal: str | None, action: str, path: str) -> Decisio
     decision = decide(s, principal, action, path)
     if decision.shared is None:
         return decision
-    return Decision(action, decision.path, NONE, False, reason=f"no calendar at /{decision.path}/")
+    return Decision(action, decision.path, NONE, False, template=N_("no calendar at /{path}/"))
 
 
 @dataclass(frozen=True)
@@ -193,14 +203,14 @@ def _rule(s: Session, principal: str | None, action: str, subject: _Subject) -> 
     if action == CREATE:
         return _may_create(s, principal, path, data)
     if data is None or not subject.readable:
-        return False, f"no calendar or address book at /{path}/"
+        return False, N_("no calendar or address book at /{path}/")
     if action == READ:
         return True, ""
     if action == WRITE:
         if relation not in (OWNER, WRITER, OPERATOR):
-            return False, f"the calendar or address book /{path}/ is read-only for you"
+            return False, N_("the calendar or address book /{path}/ is read-only for you")
         if not writable(s, data.id):
-            return False, "a subscribed holiday calendar is read-only: the server updates it"
+            return False, N_("a subscribed holiday calendar is read-only: the server updates it")
         return True, ""
     if relation in (OWNER, OPERATOR):
         return True, ""
@@ -213,16 +223,16 @@ def _may_create(
     """A new collection in one's own home; not knowing its kind yet, only someone
     with both products may create either kind."""
     if data is not None:
-        return False, f"/{path}/ exists already"
+        return False, N_("/{path}/ exists already")
     if principal is None or (principal and path == principal):
         return True, ""  # the operator; or one's own home (Radicale makes a missing one)
     if not principal or "/" not in path or store.owner_of(path) != principal:
-        return False, "collections are created in one's own home only"
+        return False, N_("collections are created in one's own home only")
     if sharing.alias_root(path) == path:
-        return False, "that name is kept for calendars shared with you"
+        return False, N_("that name is kept for calendars shared with you")
     products = accounts.product_access(s, principal)
     if not (products.calendar and products.contacts):
-        return False, "you have no access to calendars or address books"
+        return False, N_("you have no access to calendars or address books")
     return True, ""
 
 

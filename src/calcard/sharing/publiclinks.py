@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calcard import accounts, store
+from calcard.core.catalogs import N_
 from calcard.core.errors import Kind, Refusal
 from calcard.core.models import Collection, PublicLink
 from calcard.core.times import as_utc, utcnow
@@ -48,7 +49,7 @@ def _owned_calendar(s: Session, path: str, actor: str | None) -> store.Collectio
     decision = access.stored(s, principal, access.PUBLISH, path)
     collection = decision.collection
     if collection is None or collection.tag != "VCALENDAR" or not decision.readable:
-        raise Refusal(f"no calendar at {path!r}", Kind.NOT_FOUND)
+        raise Refusal(N_("no calendar at {path!r}"), Kind.NOT_FOUND, values={"path": path})
     decision.raise_if_refused()
     return collection
 
@@ -56,7 +57,9 @@ def _owned_calendar(s: Session, path: str, actor: str | None) -> store.Collectio
 def create(s: Session, path: str, expires: str, actor: str | None = None) -> tuple[LinkInfo, str]:
     """A new link and its token (shown once)."""
     if expires not in EXPIRIES:
-        raise Refusal(f"expiry must be one of {', '.join(EXPIRIES)}")
+        raise Refusal(
+            N_("expiry must be one of {expiries}"), values={"expiries": ", ".join(EXPIRIES)}
+        )
     collection = _owned_calendar(s, path, actor)
     token = secrets.token_urlsafe(32)
     lifetime = EXPIRIES[expires]
@@ -90,7 +93,11 @@ def revoke(s: Session, path: str, link_id: int, actor: str | None = None) -> Non
     collection = _owned_calendar(s, path, actor)
     link = s.get(PublicLink, link_id)
     if link is None or link.collection_id != collection.id or link.revoked_at is not None:
-        raise Refusal(f"no public link {link_id} for {path!r}", Kind.NOT_FOUND)
+        raise Refusal(
+            N_("no public link {link_id} for {path!r}"),
+            Kind.NOT_FOUND,
+            values={"link_id": link_id, "path": path},
+        )
     link.revoked_at = utcnow()
     s.flush()
 
@@ -106,5 +113,7 @@ def feed(s: Session, token: str) -> str:
     link = s.scalars(select(PublicLink).where(PublicLink.token_hash == _hash(token))).first()
     collection = s.get(Collection, link.collection_id) if link else None
     if link is None or not _live(link) or collection is None or collection.deleted_at:
-        raise Refusal("no such public link (it may have expired or been revoked)", Kind.NOT_FOUND)
+        raise Refusal(
+            N_("no such public link (it may have expired or been revoked)"), Kind.NOT_FOUND
+        )
     return collection.path

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from calcard.core import metrics as core_metrics
 from calcard.core import names
+from calcard.core.catalogs import N_
 from calcard.core.config import Settings
 from calcard.core.db import Database
 from calcard.core.errors import Kind, Refusal
@@ -188,7 +189,9 @@ async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> 
 
 def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
     async def api_not_found(request: Request) -> JSONResponse:
-        raise Refusal(f"no API endpoint {request.url.path}", Kind.NOT_FOUND)
+        raise Refusal(
+            N_("no API endpoint {path}"), Kind.NOT_FOUND, values={"path": request.url.path}
+        )
 
     async def well_known(request: Request) -> RedirectResponse:
         return RedirectResponse("/", status_code=301)
@@ -217,7 +220,7 @@ def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
             *ui.routes(ctx),
             Mount("/", app=dav),
         ],
-        exception_handlers=api.api_error_handlers,
+        exception_handlers=api.error_handlers(ctx),
     )
     served: ASGIApp = RefuseBadUrl(BodyLimit(ui.BrowserRedirect(app), settings.max_body_size))
     if settings.metrics_token:

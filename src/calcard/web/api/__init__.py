@@ -38,7 +38,7 @@ from calcard.web.api import (
     users,
     verify_email,
 )
-from calcard.web.api.common import ApiContext, api_error_handlers, guard
+from calcard.web.api.common import ApiContext, error_handlers, guard
 
 FEATURES = (
     health,
@@ -79,7 +79,7 @@ def routes(ctx: ApiContext) -> list[Route]:
     found: list[Route] = []
     for feature in FEATURES:
         found.extend(feature.routes(ctx))
-    return [guard(route, ctx.settings) for route in (*found, openapi.route(ctx, found))]
+    return [guard(route, ctx) for route in (*found, openapi.route(ctx, found))]
 
 
-__all__ = ["ApiContext", "api_error_handlers", "routes"]
+__all__ = ["ApiContext", "error_handlers", "routes"]

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from calcard import accounts
 from calcard.contacts import birthdays
+from calcard.core.catalogs import N_
 from calcard.core.errors import Refusal
 from calcard.web.api.common import ApiContext, Call, endpoint, query_param
 
@@ -19,7 +20,9 @@ def date_range(request: Request) -> tuple[date, date]:
         start = date.fromisoformat(query_param(request, "start"))
         end = date.fromisoformat(query_param(request, "end"))
     except ValueError as exc:
-        raise Refusal(f"start and end must be YYYY-MM-DD dates: {exc}") from exc
+        raise Refusal(
+            N_("start and end must be YYYY-MM-DD dates: {error}"), values={"error": str(exc)}
+        ) from exc
     return start, end
 
 
@@ -80,7 +83,7 @@ def _update_settings(s, login: str, body: dict) -> None:
     changes: dict = {}
     if "reminders" in body:
         if not isinstance(body["reminders"], bool):
-            raise Refusal("reminders must be true or false")
+            raise Refusal(N_("reminders must be true or false"))
         changes["birthday_reminders"] = body["reminders"]
     if "addressbooks" in body:
         known = {c.path for c in birthdays.source_addressbooks(s, login)}
@@ -88,12 +91,14 @@ def _update_settings(s, login: str, body: dict) -> None:
         if not isinstance(chosen, list) or not all(
             isinstance(a, dict) and isinstance(a.get("path"), str) for a in chosen
         ):
-            raise Refusal("addressbooks must be a list of {path, enabled}")
+            raise Refusal(N_("addressbooks must be a list of {path, enabled}"))
         excluded = set(accounts.get_settings(s, login).get("birthdays_excluded", []))
         for entry in chosen:
             path = entry["path"].strip("/")
             if path not in known:
-                raise Refusal(f"{entry['path']!r} is not one of your address books")
+                raise Refusal(
+                    N_("{path!r} is not one of your address books"), values={"path": entry["path"]}
+                )
             (excluded.add if not entry.get("enabled", True) else excluded.discard)(path)
         changes["birthdays_excluded"] = sorted(excluded)
     accounts.update_settings(s, login, changes)

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from calcard.accounts import branding
+from calcard.core.catalogs import N_
 from calcard.core.db import org_key
 from calcard.core.errors import Kind, Refusal
 from calcard.web.api.common import ApiContext, Call, endpoint
@@ -76,13 +77,17 @@ def remove_logo(call: Call) -> dict:
 async def _logo_bytes(request: Request) -> bytes:
     """The uploaded logo, refused (415, 413) before more than the limit is read."""
     if not request.headers.get("content-type", "").startswith("image/"):
-        raise Refusal("send the logo as an image (Content-Type image/png, ...)", Kind.UNSUPPORTED)
+        raise Refusal(
+            N_("send the logo as an image (Content-Type image/png, ...)"), Kind.UNSUPPORTED
+        )
     data = bytearray()
     async for chunk in request.stream():
         data += chunk
         if len(data) > branding.MAX_LOGO_BYTES:
             limit = branding.MAX_LOGO_BYTES // 1024
-            raise Refusal(f"the logo is larger than {limit} KB", Kind.TOO_LARGE)
+            raise Refusal(
+                N_("the logo is larger than {limit} KB"), Kind.TOO_LARGE, values={"limit": limit}
+            )
     return bytes(data)
 
 

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from starlette.routing import Route
 
 from calcard.calendar import calendars, events
+from calcard.core.catalogs import N_
 from calcard.core.errors import Refusal
 from calcard.web.api.common import ApiContext, Call, endpoint
 
@@ -40,7 +41,7 @@ def change(call: Call) -> dict:
     """Rename and/or recolor one of the caller's calendars (D:displayname, ICAL:calendar-color)."""
     name, color = call.body.get("name"), call.body.get("color")
     if name is None and color is None:
-        raise Refusal("give a new name, a new color or both")
+        raise Refusal(N_("give a new name, a new color or both"))
     with call.write() as s:
         collection = calendars.update(s, call.login, call.params["path"], name, color)
         return _info(s, call.login, collection.path)

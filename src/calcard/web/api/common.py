@@ -30,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from calcard import accounts
 from calcard.accounts import logins, sessions
 from calcard.core import catalogs
 from calcard.core.catalogs import N_
@@ -74,7 +75,7 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
 PASSWORD = "password"  # HTTP Basic with the account password (and a code under 2FA)
 APP_PASSWORD = "app-password"  # HTTP Basic with an app password: a device
 SESSION = "session"  # the web session cookie (opened with the account password)
-NOT_WITH_APP_PASSWORD = (
+NOT_WITH_APP_PASSWORD = N_(
     "an app password is for a device's calendar and contacts; "
     "log in with your account password to do this"
 )
@@ -124,6 +125,7 @@ def authenticate(
             time.sleep(verdict.delay)
             raise Refusal(verdict.reason, Kind.UNAUTHORIZED)
         caller = Caller(verdict.login or "", APP_PASSWORD if verdict.app_password else PASSWORD)
+        _known_reader(request, caller.login)
         if caller.kind == APP_PASSWORD and not devices:
             raise Refusal(NOT_WITH_APP_PASSWORD, Kind.FORBIDDEN)
         return caller
@@ -131,7 +133,7 @@ def authenticate(
         change = request.method not in SAFE_METHODS if change is None else change
         token = request.cookies[SESSION_COOKIE]
         return Caller(_session_login(ctx, request, change), SESSION, token)
-    raise Refusal("authentication required", Kind.UNAUTHORIZED)
+    raise Refusal(N_("authentication required"), Kind.UNAUTHORIZED)
 
 
 def authenticated_login(
@@ -146,19 +148,48 @@ def _session_login(ctx: ApiContext, request: Request, change: bool) -> str:
         row = sessions.find(s, request.cookies[SESSION_COOKIE])
         if row is None:
             raise Refusal(N_("your session has ended; log in again"), Kind.UNAUTHORIZED)
+        _known_reader(request, row.owner)
         if change and not sessions.csrf_matches(row, request.headers.get(CSRF_HEADER, "")):
             raise Refusal(N_("missing or wrong CSRF token; reload the page"), Kind.FORBIDDEN)
         return row.owner
 
 
-async def _refused(request: Request, exc: Exception) -> JSONResponse:
-    """Any refusal, the service layer's or a route's, answered by ``errors.answer``.
+READER = "calcard_reader"  # request.state: who authenticated, for a refusal's language
 
-    The web UI (a session cookie or a CSRF header) gets no Basic challenge."""
-    assert isinstance(exc, Refusal)
+
+def _known_reader(request: Request, login: str) -> None:
+    """Remember who proved who they are: a refusal from here on is said in their language
+    (``reader_language``), with no query until one is answered."""
+    setattr(request.state, READER, login)
+
+
+def reader_language(db: Database, request: Request) -> str:
+    """The language a refusal is answered in (CONTRACT.md "Languages"): the caller's once
+    known (their setting, else ``Accept-Language``, else their organization's default;
+    a live session cookie names them too, for a refusal before authentication), else
+    ``Accept-Language``, else English. Asked only when a refusal is answered, so no
+    request that succeeds pays for it; a vanished account or an unavailable database
+    gives the header's language, never a 500 for a 4xx."""
+    accept = request.headers.get("accept-language")
+    login = getattr(request.state, READER, "")
+    try:
+        with db.transaction() as s:
+            if not login:
+                found = sessions.find(s, request.cookies.get(SESSION_COOKIE, ""))
+                login = found.owner if found else ""
+            if login:
+                return accounts.language(s, login, accept)
+    except (Refusal, DBAPIError, PoolTimeout):
+        pass
+    return catalogs.choose(None, accept)
+
+
+async def answer_refusal(db: Database, request: Request, refusal: Refusal) -> JSONResponse:
+    """``errors.answer`` in the reader's language; the web UI (a session cookie or a
+    CSRF header) gets no Basic challenge."""
     browser = SESSION_COOKIE in request.cookies or CSRF_HEADER in request.headers
-    language = catalogs.choose(None, request.headers.get("accept-language"))
-    return errors.answer(exc, challenge=not browser, language=language)
+    language = await run_in_threadpool(reader_language, db, request)
+    return errors.answer(refusal, challenge=not browser, language=language)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -180,18 +211,26 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
     )
 
 
-api_error_handlers = {
-    Refusal: _refused,
-    HTTPException: _http_error,
-    DBAPIError: _database_error,
-    PoolTimeout: _database_error,
-}
+def error_handlers(ctx: ApiContext) -> dict[Any, Callable[[Request, Exception], Awaitable]]:
+    """The app's exception handlers: any refusal, the service layer's or a route's, is
+    answered by ``answer_refusal``; an unavailable database by a 503."""
+
+    async def refused(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Refusal)
+        return await answer_refusal(ctx.db, request, exc)
+
+    return {
+        Refusal: refused,
+        HTTPException: _http_error,
+        DBAPIError: _database_error,
+        PoolTimeout: _database_error,
+    }
 
 
 def query_param(request: Request, name: str) -> str:
     value = request.query_params.get(name)
     if not value:
-        raise Refusal(f"missing query parameter {name!r}")
+        raise Refusal(N_("missing query parameter {name!r}"), values={"name": name})
     return value
 
 
@@ -202,7 +241,10 @@ def query_number(request: Request, name: str, default: int = 0) -> int:
         return default
     number = as_id(value)
     if number is None:
-        raise Refusal(f"query parameter {name!r} must be a whole number, not {value!r}")
+        raise Refusal(
+            N_("query parameter {name!r} must be a whole number, not {value!r}"),
+            values={"name": name, "value": value},
+        )
     return number
 
 
@@ -222,24 +264,31 @@ class Call:
         """A required body field of the given type, or 400."""
         value = self.body.get(name)
         if not isinstance(value, kind) or (kind is str and not value):
-            raise Refusal(f"body field {name!r} must be a non-empty {kind.__name__}")
+            raise Refusal(
+                N_("body field {name!r} must be a non-empty {type}"),
+                values={"name": name, "type": kind.__name__},
+            )
         return value
 
     def optional(self, name: str, kind: type, default: Any = None) -> Any:
         value = self.body.get(name, default)
         if value is not None and not isinstance(value, kind):
-            raise Refusal(f"body field {name!r} must be a {kind.__name__}")
+            raise Refusal(
+                N_("body field {name!r} must be a {type}"),
+                values={"name": name, "type": kind.__name__},
+            )
         return value
 
     def query(self, name: str) -> str:
         """A required query parameter, or 400."""
         return query_param(self.request, name)
 
-    def path_id(self, what: str, name: str = "id") -> int:
-        """A row id from the path, or 404 naming ``what`` (models.as_id says why not int())."""
+    def path_id(self, missing: str, name: str = "id") -> int:
+        """A row id from the path, or 404 saying ``missing`` (a template with ``{id!r}``, the
+        whole sentence so it translates; models.as_id says why not int())."""
         number = as_id(self.params[name])
         if number is None:
-            raise Refusal(f"no {what} {self.params[name]!r}", Kind.NOT_FOUND)
+            raise Refusal(missing, Kind.NOT_FOUND, values={"id": self.params[name]})
         return number
 
     def read(self):
@@ -281,14 +330,17 @@ def _check_json(value: Any) -> None:
     while pending:
         node, depth = pending.pop()
         if depth > MAX_JSON_DEPTH:
-            raise Refusal(f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+            raise Refusal(
+                N_("the body nests deeper than {limit} levels"),
+                values={"limit": MAX_JSON_DEPTH},
+            )
         if isinstance(node, dict):
             pending.extend((k, depth) for k in node)
             pending.extend((v, depth + 1) for v in node.values())
         elif isinstance(node, list):
             pending.extend((v, depth + 1) for v in node)
         elif isinstance(node, str) and ("\x00" in node or _SURROGATE.search(node)):
-            raise Refusal("the body has a NUL character or a lone surrogate in a string")
+            raise Refusal(N_("the body has a NUL character or a lone surrogate in a string"))
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -298,11 +350,14 @@ async def _json_body(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(raw, parse_constant=_not_json)
     except RecursionError as exc:  # nesting deep enough to exhaust the C parser's stack
-        raise Refusal(f"the body nests deeper than {MAX_JSON_DEPTH} levels") from exc
+        raise Refusal(
+            N_("the body nests deeper than {limit} levels"),
+            values={"limit": MAX_JSON_DEPTH},
+        ) from exc
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Refusal(f"the body is not JSON: {exc}") from exc
+        raise Refusal(N_("the body is not JSON: {error}"), values={"error": str(exc)}) from exc
     if not isinstance(body, dict):
-        raise Refusal("the body must be a JSON object")
+        raise Refusal(N_("the body must be a JSON object"))
     _check_json(body)
     return body
 
@@ -377,15 +432,16 @@ FORM = "application/x-www-form-urlencoded"  # the mail links\' pages post a plai
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def guard(route: Route, settings: Settings) -> Route:
+def guard(route: Route, ctx: ApiContext) -> Route:
     """Put ``request_refusal`` in front of a route (every /api route passes through it)."""
     inner: ASGIApp = route.app
     types: tuple[str, ...] = getattr(route, "body_types", (JSON,))
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        refusal = request_refusal(Request(scope), settings, types)
+        request = Request(scope)
+        refusal = request_refusal(request, ctx.settings, types)
         if refusal is not None:
-            await errors.answer(refusal)(scope, receive, send)
+            await (await answer_refusal(ctx.db, request, refusal))(scope, receive, send)
             return
         await inner(scope, receive, send)
 
@@ -408,13 +464,17 @@ def request_refusal(
     if request.method in SAFE_METHODS:
         return None
     if request.headers.get("sec-fetch-site", "").lower() == "cross-site":
-        return Refusal("cross-site requests may not change anything", Kind.FORBIDDEN)
+        return Refusal(N_("cross-site requests may not change anything"), Kind.FORBIDDEN)
     origin = request.headers.get("origin")
     if origin is not None and not _own_origin(origin, request, settings):
-        return Refusal(f"requests from {origin} may not change anything here", Kind.FORBIDDEN)
+        return Refusal(
+            N_("requests from {origin} may not change anything here"),
+            Kind.FORBIDDEN,
+            values={"origin": origin},
+        )
     if _has_body(request) and not _allowed_type(_media_type(request), body_types):
         wanted = " or ".join(t or "no Content-Type" for t in body_types)
-        return Refusal(f"send the body as {wanted}", Kind.UNSUPPORTED)
+        return Refusal(N_("send the body as {wanted}"), Kind.UNSUPPORTED, values={"wanted": wanted})
     return None
 
 

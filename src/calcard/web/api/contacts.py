@@ -7,6 +7,7 @@ from collections.abc import Callable
 from starlette.routing import Route
 
 from calcard import contacts, store
+from calcard.core.catalogs import N_
 from calcard.core.errors import Kind, Refusal
 from calcard.core.models import as_id
 from calcard.web.api.common import ApiContext, Call, endpoint
@@ -17,14 +18,14 @@ OBJECT = {"type": "object"}
 def _strings(body: dict, key: str) -> list[str]:
     value = body.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise Refusal(f"{key} must be a list of UIDs")
+        raise Refusal(N_("{key} must be a list of UIDs"), values={"key": key})
     return value
 
 
 def _text(body: dict, key: str) -> str:
     value = body.get(key)
     if not isinstance(value, str) or not value:
-        raise Refusal(f"{key} is required")
+        raise Refusal(N_("{key} is required"), values={"key": key})
     return value
 
 
@@ -70,7 +71,7 @@ def transfer(call: Call) -> dict:
     with _write(call, "from", "to") as s:
         move = call.body.get("move", False)
         if not isinstance(move, bool):
-            raise Refusal("move must be true or false")
+            raise Refusal(N_("move must be true or false"))
         source = contacts.addressbook(s, call.login, _text(call.body, "from"), write=move)
         target = contacts.addressbook(s, call.login, _text(call.body, "to"), write=True)
         return contacts.transfer(s, source, target, _strings(call.body, "uids"), move).as_json()
@@ -100,7 +101,7 @@ def undo(call: Call) -> dict:
     """Undo a merge: the merged contacts come back, the kept one as it was."""
     merge_id = as_id(call.params["id"])
     if merge_id is None:
-        raise Refusal(f"no merge {call.params['id']}", Kind.NOT_FOUND)
+        raise Refusal(N_("no merge {id}"), Kind.NOT_FOUND, values={"id": call.params["id"]})
     with call.write() as s:
         return contacts.undo_merge(s, call.login, merge_id)
 

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from calcard import scheduling, store
 from calcard.calendar import events
 from calcard.core import timebounds
+from calcard.core.catalogs import N_
 from calcard.core.errors import Refusal
 from calcard.web.api.common import ApiContext, Call, endpoint, query_param
 
@@ -30,9 +31,9 @@ def time_range(request: Request) -> tuple[datetime, datetime]:
     except timebounds.OutOfRange:
         raise  # its own message, not the generic one below
     except ValueError as exc:
-        raise Refusal("start and end must be ISO 8601 date-times with offset") from exc
+        raise Refusal(N_("start and end must be ISO 8601 date-times with offset")) from exc
     if start.tzinfo is None or end.tzinfo is None or not start < end <= start + MAX_RANGE:
-        raise Refusal("start and end need offsets, end after start, at most 400 days")
+        raise Refusal(N_("start and end need offsets, end after start, at most 400 days"))
     return start, end
 
 

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from calcard import freebusy, store
 from calcard.core import timebounds, times
+from calcard.core.catalogs import N_
 from calcard.core.errors import Refusal
 from calcard.sharing import access
 from calcard.web.api.common import ApiContext, Call, endpoint
@@ -19,9 +20,13 @@ def _instant(value: object, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(str(value))
     except ValueError as exc:
-        raise Refusal(f"{name} must be an ISO 8601 date-time with offset") from exc
+        raise Refusal(
+            N_("{name} must be an ISO 8601 date-time with offset"), values={"name": name}
+        ) from exc
     if moment.tzinfo is None:
-        raise Refusal(f"{name} needs a UTC offset, e.g. 2026-03-02T10:00:00+01:00")
+        raise Refusal(
+            N_("{name} needs a UTC offset, e.g. 2026-03-02T10:00:00+01:00"), values={"name": name}
+        )
     timebounds.check_instant(moment, name)
     return moment
 
@@ -29,7 +34,10 @@ def _instant(value: object, name: str) -> datetime:
 def _int(body: dict, name: str, default: int, low: int, high: int) -> int:
     value = body.get(name, default)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise Refusal(f"{name} must be a whole number from {low} to {high}")
+        raise Refusal(
+            N_("{name} must be a whole number from {low} to {high}"),
+            values={"name": name, "low": low, "high": high},
+        )
     return value
 
 
@@ -38,7 +46,7 @@ def find(call: Call) -> dict:
     body = call.body
     attendees = body.get("attendees", [])
     if not isinstance(attendees, list) or not all(isinstance(a, str) for a in attendees):
-        raise Refusal("attendees must be a list of logins or email addresses")
+        raise Refusal(N_("attendees must be a list of logins or email addresses"))
     start = _instant(body.get("start"), "start")
     minutes = _int(body, "duration_minutes", 0, 1, 24 * 60 * 14)
     horizon = _int(
@@ -70,7 +78,7 @@ def busy_of(call: Call) -> dict:
     start = _instant(call.query("start"), "start")
     end = _instant(call.query("end"), "end")
     if not start < end <= start + timedelta(days=freebusy.MAX_HORIZON_DAYS):
-        raise Refusal("end must be after start, within a year")
+        raise Refusal(N_("end must be after start, within a year"))
     with call.read() as s:
         user = freebusy.resolve(s, call.query("user"))
         reason = freebusy.unknown_reason(s, call.login, user)
@@ -119,9 +127,11 @@ def set_counts(call: Call) -> dict:
         decision = access.stored(s, call.login, access.CHANGE_PROPERTIES, path)
         collection = decision.collection
         if collection is None or decision.relation != access.OWNER or collection.tag != "VCALENDAR":
-            raise Refusal(f"{body.get('path')!r} is not one of your calendars")
+            raise Refusal(
+                N_("{path!r} is not one of your calendars"), values={"path": body.get("path")}
+            )
         if not isinstance(body.get("counts"), bool):
-            raise Refusal("counts must be true or false")
+            raise Refusal(N_("counts must be true or false"))
         props = {k: v for k, v in collection.props.items() if k != freebusy.EXCLUDE_PROP}
         if not body["counts"]:
             props[freebusy.EXCLUDE_PROP] = "exclude"

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from calcard.core.catalogs import N_
 from calcard.core.errors import Kind, Refusal
 from calcard.store import StoreError
 from calcard.transfer import importexport, importjobs
@@ -45,7 +46,7 @@ def _kind(request: Request) -> str:
     try:
         return importexport.kind_of(request.headers.get("content-type", ""))
     except StoreError as exc:
-        raise Refusal("only .ics and .vcf files can be imported", Kind.UNSUPPORTED) from exc
+        raise Refusal(N_("only .ics and .vcf files can be imported"), Kind.UNSUPPORTED) from exc
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def create(call: Call) -> JSONResponse:
     try:
         with call.read() as s:
             if importjobs.running(s, call.login):
-                raise Refusal("an import of yours is still running; wait for it", Kind.CONFLICT)
+                raise Refusal(N_("an import of yours is still running; wait for it"), Kind.CONFLICT)
         with upload.path.open("rb") as file:
             target = importjobs.check(call.ctx.db, call.login, file, upload.kind, into)
     except Refusal:

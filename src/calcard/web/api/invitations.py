@@ -11,6 +11,7 @@ from typing import Any
 from starlette.routing import Route
 
 from calcard import accounts
+from calcard.core.catalogs import N_
 from calcard.core.db import org_key
 from calcard.web.api.common import ApiContext, Call, endpoint
 from calcard.web.api.me import iso, membership_json
@@ -44,14 +45,14 @@ def _write(call: Call, number: int):
 
 def accept(call: Call) -> dict:
     """Accept an invitation: from now on the caller is a member of that organization."""
-    number = call.path_id("invitation")
+    number = call.path_id(N_("no invitation {id!r}"))
     with _write(call, number) as s:
         return membership_json(accounts.accept_invitation(s, call.login, number))
 
 
 def decline(call: Call) -> dict:
     """Decline an invitation; the organization never sees anything of the caller's."""
-    number = call.path_id("invitation")
+    number = call.path_id(N_("no invitation {id!r}"))
     with _write(call, number) as s:
         org = accounts.decline_invitation(s, call.login, number)
     return {"declined": int(call.params["id"]), "org": org}

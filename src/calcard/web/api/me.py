@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from calcard import accounts
 from calcard.accounts import logins, twofactor
+from calcard.core.catalogs import N_
 from calcard.core.errors import Kind, Refusal
 from calcard.core.times import as_utc
 from calcard.web import qrcodes
@@ -88,7 +89,7 @@ def add_app_password(call: Call) -> dict:
 
 def revoke_app_password(call: Call) -> dict:
     """Revoke an app password; it stops working at once on every server process."""
-    number = call.path_id("app password")
+    number = call.path_id(N_("no app password {id!r}"))
     with call.write() as s:
         accounts.revoke_app_password(s, call.login, number)
     return {"revoked": number}

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from calcard import accounts
 from calcard.accounts import workgroups
+from calcard.core.catalogs import N_
 from calcard.core.db import org_key
 from calcard.core.errors import Refusal
 from calcard.web.api.common import ApiContext, Call, endpoint
@@ -60,7 +61,7 @@ def change_member(call: Call) -> dict:
     calendar = call.optional("calendar", bool)
     contacts = call.optional("contacts", bool)
     if role is None and calendar is None and contacts is None:
-        raise Refusal("give role, calendar or contacts")
+        raise Refusal(N_("give role, calendar or contacts"))
     with _write(call, login) as s:
         if role is not None:
             accounts.set_role(s, login, org, role, actor=call.login)
@@ -126,7 +127,7 @@ def put_language(call: Call) -> dict:
     """Set the default language (legal representatives and administrators)."""
     wanted = call.optional("language", str)
     if wanted is None:
-        raise Refusal("body field 'language' must be a string (\"\" resets)")
+        raise Refusal(N_("body field 'language' must be a string (\"\" resets)"))
     with _write(call) as s:
         chosen = accounts.set_org_language(s, call.params["org"], wanted, actor=call.login)
     return {"language": chosen}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
+from calcard.core.catalogs import N_
 from calcard.core.errors import Kind, Refusal
 from calcard.core.times import utcnow
 from calcard.push import subscriptions, vapid, wire
@@ -33,7 +34,7 @@ def subscribe_browser(call: Call) -> dict:
     keys = call.field("keys", dict)
     p256dh, auth = keys.get("p256dh"), keys.get("auth")
     if not isinstance(p256dh, str) or not isinstance(auth, str):
-        raise Refusal("body field 'keys' needs the strings 'p256dh' and 'auth'")
+        raise Refusal(N_("body field 'keys' needs the strings 'p256dh' and 'auth'"))
     wanted = wire.Registration(
         push_resource=call.field("endpoint"),
         p256dh=wire.checked_key(p256dh),
@@ -75,7 +76,7 @@ def unsubscribe(call: Call) -> Response:
     with call.write() as s:
         removed = subscriptions.remove(s, call.login, call.params["token"], utcnow())
     if not removed:
-        raise Refusal("no such push subscription of yours", Kind.NOT_FOUND)
+        raise Refusal(N_("no such push subscription of yours"), Kind.NOT_FOUND)
     return Response(status_code=204)
 
 

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from calcard import accounts
 from calcard.core import catalogs, links
-from calcard.core.catalogs import say
+from calcard.core.catalogs import N_, say
 from calcard.core.db import lock_owners
 from calcard.core.errors import Kind, Refusal
 from calcard.core.models import Notification, Reminder, as_id
@@ -135,7 +135,11 @@ def stop(call: Call) -> Response:
         if not allowed and signature:
             return _no_reminder(call, reminder_id)
         if not allowed or row is None:
-            raise Refusal(f"no reminder {reminder_id} to stop", Kind.NOT_FOUND)
+            raise Refusal(
+                N_("no reminder {reminder_id} to stop"),
+                Kind.NOT_FOUND,
+                values={"reminder_id": reminder_id},
+            )
         lock_owners(s, [row.owner])  # the stop writes ACKNOWLEDGED into the owner's event
         dispatch.stop(s, row.id, utcnow())
         language = _language(call, accounts.language(s, row.owner))
@@ -157,7 +161,7 @@ def stream(call: Call) -> StreamingResponse:
     start = request.headers.get("last-event-id") or request.query_params.get("after") or "0"
     first = as_id(start)
     if first is None:
-        raise Refusal("Last-Event-ID must be a notification id")
+        raise Refusal(N_("Last-Event-ID must be a notification id"))
 
     async def events():
         last, idle = first, 0.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from calcard.accounts import rooms
+from calcard.core.catalogs import N_
 from calcard.core.db import org_key
 from calcard.core.errors import Kind, Refusal
 from calcard.web.api.common import ApiContext, Call, endpoint
@@ -13,13 +14,13 @@ from calcard.web.api.common import ApiContext, Call, endpoint
 def _org(call: Call) -> str:
     org = call.body.get("org") or call.request.query_params.get("org")
     if not isinstance(org, str) or not org:
-        raise Refusal("name the organization ('org')")
+        raise Refusal(N_("name the organization ('org')"))
     return org
 
 
 def _known_org(found: Refusal) -> Refusal:
     """An unknown organization: this route has always answered 400 (not found elsewhere)."""
-    return Refusal(found.message) if found.kind is Kind.NOT_FOUND else found
+    return Refusal(found.template, values=found.values) if found.kind is Kind.NOT_FOUND else found
 
 
 def list_rooms(call: Call) -> dict:
@@ -40,7 +41,7 @@ def add_room(call: Call) -> dict:
         with call.write(org_key(org)) as s:
             capacity = call.body.get("capacity")
             if capacity is not None and (not isinstance(capacity, int) or capacity < 1):
-                raise Refusal("capacity must be a positive whole number")
+                raise Refusal(N_("capacity must be a positive whole number"))
             rooms.create_room(s, org, str(call.body.get("name", "")), capacity, actor=call.login)
             return {"rooms": rooms.list_rooms(s, org, actor=call.login)}
     except Refusal as refused:

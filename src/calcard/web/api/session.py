@@ -55,7 +55,7 @@ def _csrf(call: Call) -> str:
     with call.read() as s:
         row = sessions.find(s, call.request.cookies.get(SESSION_COOKIE, ""))
     if row is None:
-        raise Refusal("no web session", Kind.UNAUTHORIZED)
+        raise Refusal(N_("no web session"), Kind.UNAUTHORIZED)
     return row.csrf
 
 
@@ -64,7 +64,7 @@ def login(call: Call) -> Response:
     cookie and the CSRF token that every change must carry."""
     request = call.request
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        raise Refusal("send the login as application/json", Kind.UNSUPPORTED)
+        raise Refusal(N_("send the login as application/json"), Kind.UNSUPPORTED)
     name, password = str(call.body.get("login", "")), str(call.body.get("password", ""))
     otp = str(call.body.get("otp", ""))
     address = request.client.host if request.client else None

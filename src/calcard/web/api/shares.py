@@ -6,6 +6,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from calcard import accounts, sharing, store
+from calcard.core.catalogs import N_
 from calcard.sharing import publiclinks
 from calcard.transfer import importexport
 from calcard.web.api.common import ApiContext, Call, endpoint, public_url
@@ -108,7 +109,7 @@ def create_link(call: Call) -> dict:
 
 def revoke_link(call: Call) -> dict:
     """Revoke a public link; its URL stops working at once."""
-    number = call.path_id("public link")
+    number = call.path_id(N_("no public link {id!r}"))
     with _write(call) as s:
         publiclinks.revoke(s, _path(call), number, actor=call.login)
     return {"revoked": number}

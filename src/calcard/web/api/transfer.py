@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
+from calcard.core.catalogs import N_
 from calcard.core.errors import Kind, Refusal
 from calcard.store import StoreError
 from calcard.transfer import importexport
@@ -24,7 +25,7 @@ def _kind(request: Request) -> str:
     try:
         return importexport.kind_of("." + named if named in ("ics", "vcf") else named)
     except StoreError as exc:
-        wanted = "send text/calendar or text/vcard (or ?kind=ics|vcf)"
+        wanted = N_("send text/calendar or text/vcard (or ?kind=ics|vcf)")
         raise Refusal(wanted, Kind.UNSUPPORTED) from exc
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from calcard import accounts, trash
+from calcard.core.catalogs import N_
 from calcard.core.errors import Refusal
 from calcard.web.api.common import ApiContext, Call, endpoint
 
@@ -22,7 +23,7 @@ def restore(call: Call) -> dict:
     ``new_uid``); a clash answers 409 with the options that would work."""
     into, new_uid = call.body.get("into"), call.body.get("new_uid", False)
     if (into is not None and not isinstance(into, str)) or not isinstance(new_uid, bool):
-        raise Refusal("into must be a path and new_uid true or false")
+        raise Refusal(N_("into must be a path and new_uid true or false"))
     with call.write() as s:
         restored = trash.restore(s, call.login, call.params["id"], into, new_uid)
     return {"restored": restored.path, "uid": restored.uid}

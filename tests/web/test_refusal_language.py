@@ -1,0 +1,145 @@
+"""The JSON API's refusals in the reader's language (docs/languages.md, "Which language"):
+the caller's setting, else Accept-Language, else their organization's default, else
+English; before login Accept-Language, else English. Only the text changes: the
+status and the machine-readable ``details`` are the same in every language."""
+
+from __future__ import annotations
+
+import httpx
+
+from calcard import accounts
+
+from conftest import PASSWORD
+from helpers import enable_2fa, event, web_session
+
+ELSEWHERE = "https://evil.example"
+
+
+def set_language(server, login: str, language: str | None) -> None:
+    with server.backend.db.transaction(write=True, owners=[login]) as s:
+        accounts.update_settings(s, login, {"language": language})
+
+
+def rename(http: httpx.Client, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    return http.put(f"/api/calendars/{path}", json={"name": "Mine now"}, headers=headers or {})
+
+
+def test_a_german_users_refused_call_is_answered_in_german_by_session_and_password(server):
+    german = server.user()
+    set_language(server, german, "de")
+    missing = f"{german}/nowhere"
+    http, csrf = web_session(server, german)
+    try:
+        # The browser says English: the user's own setting comes first.
+        refused = rename(http, missing, {"x-csrf-token": csrf, "Accept-Language": "en"})
+        assert refused.status_code == 404
+        assert refused.json() == {"error": f"kein Kalender '{missing}'"}
+        # A refusal before the route authenticates (the body) knows the session's owner too.
+        unreadable = http.put(
+            f"/api/calendars/{missing}",
+            content=b"{",
+            headers={"x-csrf-token": csrf, "content-type": "application/json"},
+        )
+        assert unreadable.status_code == 400
+        assert unreadable.json()["error"].startswith("der Anfragetext ist kein JSON: ")
+        # Refused before anything reads the request: still the reader's language.
+        foreign = rename(http, missing, {"x-csrf-token": csrf, "Origin": ELSEWHERE})
+        assert foreign.status_code == 403
+        assert foreign.json() == {"error": f"Anfragen von {ELSEWHERE} dürfen hier nichts ändern"}
+    finally:
+        http.close()
+    with server.client(german) as basic:
+        refused = rename(basic, missing)
+        assert refused.status_code == 404
+        assert refused.json() == {"error": f"kein Kalender '{missing}'"}
+        assert "www-authenticate" not in refused.headers
+
+
+def test_the_callers_language_not_the_owners_says_a_refusal_about_anothers_calendar(server):
+    german, french = server.user(), server.user()
+    set_language(server, german, "de")
+    set_language(server, french, "fr")
+    with server.client(french) as http:
+        before = http.get("/api/calendars").json()
+    victim = before["calendars"][0]["path"]
+    with server.client(german) as http:
+        refused = rename(http, victim)
+        assert refused.status_code == 404
+        assert refused.json() == {"error": f"kein Kalender '{victim}'"}
+    with server.client(french) as http:
+        assert http.get("/api/calendars").json() == before  # the victim's calendar unchanged
+
+
+def test_without_a_setting_the_browser_then_the_organization_then_english(server):
+    login = server.user()
+    org = f"org-{login}"
+    missing = f"{login}/nowhere"
+    with server.client(login) as http:
+        assert rename(http, missing).json()["error"] == f"no calendar '{missing}'"
+        with server.backend.db.transaction(write=True) as s:
+            accounts.set_org_language(s, org, "it")
+        italian = rename(http, missing)
+        assert italian.status_code == 404
+        assert italian.json()["error"] == f"nessun calendario '{missing}'"
+        spanish = rename(http, missing, {"Accept-Language": "es-ES, it;q=0.5"})
+        assert spanish.json()["error"] == f"no hay ningún calendario '{missing}'"
+        # An unsupported language is no choice: the next one (the organization's) says it.
+        assert (
+            rename(http, missing, {"Accept-Language": "ja"})
+            .json()["error"]
+            .startswith("nessun calendario")
+        )
+
+
+def test_before_login_the_browsers_language_with_status_and_details_unchanged(server):
+    login = server.user()
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        wrong = {"login": login, "password": "not the password"}
+        french = http.post("/api/session", json=wrong, headers={"Accept-Language": "fr-CH, de"})
+        assert french.status_code == 401
+        assert french.json() == {"error": "identifiant ou mot de passe incorrect"}
+        for header in ("ja", "tlh, xx;q=0.5", ""):
+            english = http.post("/api/session", json=wrong, headers={"Accept-Language": header})
+            assert english.status_code == 401
+            assert english.json() == {"error": "wrong login or password"}
+        nobody = http.get("/api/calendars", headers={"Accept-Language": "de"})
+        assert nobody.status_code == 401
+        assert nobody.json() == {"error": "Anmeldung erforderlich"}
+        assert nobody.headers["www-authenticate"] == 'Basic realm="calcard"'
+    enable_2fa(server, login)
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        right = {"login": login, "password": PASSWORD}
+        asked = http.post("/api/session", json=right, headers={"Accept-Language": "fr"})
+        assert asked.status_code == 401
+        assert asked.json() == {"error": "code à deux facteurs requis", "totp_required": True}
+        english = http.post("/api/session", json=right, headers={"Accept-Language": "ja"})
+        assert english.json() == {"error": "two-factor code required", "totp_required": True}
+
+
+def test_a_restore_clash_in_german_keeps_its_status_and_options(server):
+    login = server.user()
+    base = f"/{login}/calendar/"
+    with server.client(login) as http:
+        for href, summary in (("a.ics", "Old"), ("b.ics", "New")):
+            answer = http.put(
+                base + href,
+                content=event("dup", "20261203T100000Z", "20261203T110000Z", summary).encode(),
+                headers={"Content-Type": "text/calendar"},
+            )
+            assert answer.status_code in (201, 204), answer.text
+            if href == "a.ics":
+                assert http.delete(base + href).status_code == 200
+        entry = next(
+            e for e in http.get("/api/trash").json()["trash"] if e["path"] == base + "a.ics"
+        )
+        english = http.post(f"/api/trash/{entry['id']}/restore")
+        set_language(server, login, "de")
+        german = http.post(f"/api/trash/{entry['id']}/restore")
+    assert english.status_code == german.status_code == 409
+    assert english.json()["error"] == f"UID 'dup' is in use again in /{login}/calendar/"
+    assert german.json()["error"] == f"die UID 'dup' ist in /{login}/calendar/ wieder vergeben"
+    assert (
+        {k: v for k, v in german.json().items() if k != "error"}
+        == {k: v for k, v in english.json().items() if k != "error"}
+        == {"options": {"into": [], "new_uid": True}}
+    )
