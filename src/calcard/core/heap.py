@@ -5,11 +5,11 @@ after freeing such a block it raises that threshold to the block's size (up to 3
 and its trim threshold to twice that (mallopt(3), "M_MMAP_THRESHOLD"). In calcard the
 first block that does so is argon2's 19 MiB for a login: from then on every later
 verification (the login cache lasts a minute) and every multi-megabyte answer (a
-PROPFIND or sync of 10,000 members) came from the heap, and the heap kept it. Measured
-on a 10,000-event calendar, 10,000 PUTs and the benchmark's requests: 133 instead of
-84 MiB after the PUTs. Fixing the threshold at glibc's default keeps it where it
-starts. Arena limits (M_ARENA_MAX 2) and malloc_trim(0) after large answers were
-measured too and changed the end RSS by less than 2 MiB: not used.
+PROPFIND or sync of 10,000 members) came from the heap, and the heap kept it: 10,000
+PUTs of the benchmark's events left the server at 133 MiB, 88 MiB with the threshold
+fixed at glibc's default, where it starts (benchmarks/README.md, "Server memory").
+Arena limits (M_ARENA_MAX 2) and malloc_trim(0) after large answers were measured too
+and changed the end RSS by less than 2 MiB: not used.
 """
 
 from __future__ import annotations
