@@ -12,6 +12,7 @@ from typing import cast
 from a2wsgi import WSGIMiddleware
 from starlette.types import ASGIApp
 
+from calcard.core import heap
 from calcard.core.config import load_settings
 from calcard.core.db import Database
 from calcard.web import app as web
@@ -20,6 +21,8 @@ from calcard_radicale.app import wsgi_app
 
 
 def create_app():
+    """The app of one serving process (uvicorn calls it in each worker)."""
+    heap.return_large_blocks()
     settings = load_settings()
     db = Database(settings.database_url)
     runtime.use(db)

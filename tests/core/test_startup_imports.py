@@ -2,18 +2,44 @@
 with the first such request, not at start-up. A fresh interpreter imports what
 ``calcard serve`` imports and must not have loaded them."""
 
+import os
 import subprocess
 import sys
 
-LAZY = ("cryptography", "py_vapid", "http_ece", "segno", "PIL", "alembic")
+from calcard.core.db import Database
+
+# httpx only posts (webhooks, push; it brings rich and pygments), holidays only serves
+# holiday calendars: 3 to 5 MiB each.
+LAZY = ("cryptography", "py_vapid", "http_ece", "segno", "PIL", "alembic", "holidays", "httpx")
+SERVE = "calcard.cli, calcard.web.server, calcard.web.app, calcard.worker, calcard_radicale.asgi"
+
+
+def loaded_after(code: str, env: dict[str, str] | None = None) -> str:
+    """The modules of LAZY a fresh interpreter holds after running ``code``."""
+    code += f"\nimport sys\nprint(','.join(m for m in {LAZY!r} if m in sys.modules))"
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout.strip()
 
 
 def test_serving_does_not_load_what_only_some_requests_need():
+    assert loaded_after(f"import {SERVE}") == ""
+
+
+def test_a_dispatcher_round_without_holiday_calendars_loads_neither_holidays_nor_httpx(
+    tmp_path,
+):
+    """The round includes the hourly housekeeping, which refreshes holiday calendars."""
+    url = f"sqlite:///{tmp_path / 'calcard.db'}"
+    db = Database(url)
+    db.upgrade()
+    db.dispose()
     code = (
-        "import sys, calcard.web.app, calcard.worker, calcard_radicale.app\n"
-        f"print(','.join(m for m in {LAZY!r} if m in sys.modules))"
+        f"import {SERVE}\n"
+        "from calcard.core.config import load_settings\n"
+        "from calcard.core.db import Database\n"
+        "settings = load_settings()\n"
+        "calcard.worker.Dispatcher(Database(settings.database_url), settings).run_once()\n"
     )
-    loaded = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    assert loaded == ""
+    env = dict(os.environ, CALCARD_DATABASE_URL=url, CALCARD_CONFIG=str(tmp_path / "none.toml"))
+    assert loaded_after(code, env) == ""

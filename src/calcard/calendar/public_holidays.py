@@ -18,10 +18,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-import holidays
 import icalendar
-from holidays.registry import COUNTRIES
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calcard import accounts, store
@@ -50,9 +48,21 @@ class Holiday:
     name: str
 
 
+def package_version() -> str:
+    """The ``holidays`` package's version, which the items follow. The package is imported
+    by the first function that needs it, not with this module: it is 3 MiB of every
+    server's memory, and most servers have no holiday calendar."""
+    import holidays
+
+    return holidays.__version__
+
+
 @functools.cache
 def countries() -> tuple[Country, ...]:
     """Every country the package knows, by code, with its subdivisions."""
+    import holidays
+    from holidays.registry import COUNTRIES
+
     supported = holidays.list_supported_countries(include_aliases=False)
     names = {codes[1]: _name(module) for module, codes in COUNTRIES.items()}
     return tuple(
@@ -83,6 +93,8 @@ def country(code: object, subdivision: object = "") -> tuple[Country, str]:
 
 def language_for(code: str, wanted: str) -> str:
     """The country's holiday names in the user's language when the package has it."""
+    import holidays
+
     supported = holidays.country_holidays(code).supported_languages
     wanted = (wanted or "en").lower()
     return next(
@@ -93,6 +105,8 @@ def language_for(code: str, wanted: str) -> str:
 
 def between(code: str, subdivision: str, language: str, first: date, last: date) -> list[Holiday]:
     """The holidays from ``first`` to ``last`` (both included), by date."""
+    import holidays
+
     table = holidays.country_holidays(
         code,
         subdiv=subdivision or None,
@@ -181,7 +195,7 @@ def subscribe(
         subdivision=subdivision,
         language=language_for(found.code, accounts.language(s, login)),
         last_year=today.year + FUTURE_YEARS,
-        source_version=holidays.__version__,
+        source_version=package_version(),
     )
     items = list(_items(row, today.year - PAST_YEARS).values())
     path = calendars.free_path(s, login, slug, "holidays")
@@ -232,7 +246,7 @@ def refresh(s: Session, row: HolidaySubscription, today: date) -> int:
         return 0
     collection = store.collection_data(found)
     row.last_year = max(row.last_year, today.year + FUTURE_YEARS)
-    row.source_version = holidays.__version__
+    row.source_version = package_version()
     first_year = today.year - PAST_YEARS
     wanted = _items(row, first_year)
     stored = store.item_etags(s, collection.id)
@@ -249,19 +263,26 @@ def refresh(s: Session, row: HolidaySubscription, today: date) -> int:
 
 
 def refresh_due(db: Database, today: date) -> int:
-    """Refresh every live subscription whose window or package version is behind."""
-    stale = or_(
-        HolidaySubscription.last_year < today.year + FUTURE_YEARS,
-        HolidaySubscription.source_version != holidays.__version__,
-    )
+    """Refresh every live subscription whose window or package version is behind (without
+    subscriptions, the ``holidays`` package is not even imported)."""
     with db.transaction() as s:
-        due = s.execute(
-            select(HolidaySubscription.id, HolidaySubscription.owner)
+        live = s.execute(
+            select(
+                HolidaySubscription.id,
+                HolidaySubscription.owner,
+                HolidaySubscription.last_year,
+                HolidaySubscription.source_version,
+            )
             .join(Collection, Collection.id == HolidaySubscription.collection_id)
-            .where(stale, Collection.deleted_at.is_(None))
+            .where(Collection.deleted_at.is_(None))
         ).all()
+    if not live:
+        return 0
+    version = package_version()
     changes = 0
-    for row_id, owner in due:
+    for row_id, owner, last_year, source in live:
+        if last_year >= today.year + FUTURE_YEARS and source == version:
+            continue
         with db.transaction(write=True, owners=[owner]) as s:
             row = s.scalar(select(HolidaySubscription).where(HolidaySubscription.id == row_id))
             if row is not None:

@@ -13,7 +13,8 @@ addresses and anything else not globally reachable (RFC 6890 special-purpose
 registries), for IPv4 and IPv6, including IPv4 addresses embedded in IPv6
 (IPv4-mapped RFC 4291 2.5.5.2, 6to4 RFC 3056, NAT64 RFC 6052). The operator
 may allow host names or networks (``CALCARD_OUTBOUND_ALLOW``, comma-separated
-names or CIDRs), for instance an on-premises chat server.
+names or CIDRs), for instance an on-premises chat server. The httpx transport that
+connects only to checked addresses is ``calcard.core.guarded_http``.
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ import logging
 import socket
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import httpcore
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("calcard.outbound")
 
@@ -159,82 +160,11 @@ def operator_allowed(url: str, allow: str) -> bool:
     )
 
 
-class _GuardedBackend(httpcore.SyncBackend):
-    """Opens TCP connections only to checked addresses (the check and the connect are one)."""
-
-    def __init__(self, guard: Policy) -> None:
-        self.guard = guard
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Any = None,
-    ) -> httpcore.NetworkStream:
-        address = self.guard.check(host, port)[0]
-        return super().connect_tcp(str(address), port, timeout, local_address, socket_options)
-
-
-class _ResponseStream(httpx.SyncByteStream):
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def __iter__(self):
-        yield from self._stream
-
-    def close(self) -> None:
-        if hasattr(self._stream, "close"):
-            self._stream.close()
-
-
-class GuardedTransport(httpx.BaseTransport):
-    """An httpx transport over httpcore whose every connection passes the Policy."""
-
-    def __init__(self, guard: Policy) -> None:
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            network_backend=_GuardedBackend(guard),
-        )
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        core = httpcore.Request(
-            method=request.method,
-            url=httpcore.URL(
-                scheme=request.url.raw_scheme,
-                host=request.url.raw_host,
-                port=request.url.port,
-                target=request.url.raw_path,
-            ),
-            headers=request.headers.raw,
-            content=request.stream,
-            extensions=request.extensions,
-        )
-        try:
-            response = self._pool.handle_request(core)
-        except httpcore.TimeoutException as exc:
-            raise httpx.TimeoutException(str(exc), request=request) from exc
-        except httpcore.NetworkError as exc:
-            raise httpx.ConnectError(str(exc), request=request) from exc
-        except httpcore.ProtocolError as exc:
-            raise httpx.RemoteProtocolError(str(exc), request=request) from exc
-        return httpx.Response(
-            status_code=response.status,
-            headers=response.headers,
-            stream=_ResponseStream(response.stream),
-            extensions=response.extensions,
-        )
-
-    def close(self) -> None:
-        self._pool.close()
-
-
 def client(allow: str, timeout: float) -> httpx.Client:
-    """An httpx client for user-chosen URLs: guarded connections, no redirects, no proxies."""
-    return httpx.Client(
-        transport=GuardedTransport(policy(allow)),
-        follow_redirects=False,
-        trust_env=False,
-        timeout=timeout,
-    )
+    """An httpx client for user-chosen URLs: guarded connections, no redirects, no proxies.
+
+    httpx (with the rich and pygments its command line brings) is imported here, on the
+    first outbound request: 5 MiB that a server which posts nothing does not hold."""
+    from calcard.core import guarded_http
+
+    return guarded_http.client(policy(allow), timeout)

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import httpx
-
 from calcard.core import outbound
 from calcard.core.errors import Refusal
 from calcard.push import vapid
@@ -74,6 +72,7 @@ def send(
 ) -> Outcome:
     """POST one message; never raises for what the network or the service does."""
     import http_ece
+    import httpx  # with the first outbound request (outbound.client)
 
     try:
         check_push_resource(target.push_resource, allow)

@@ -10,7 +10,6 @@ import smtplib
 from email.message import EmailMessage
 from urllib.parse import urlparse
 
-import httpx
 from sqlalchemy.orm import Session
 
 from calcard.core import outbound
@@ -77,6 +76,8 @@ def post_chat(webhook: str, text: str, allow: str = "") -> None:
     redirects. The user sees one generic error whatever went wrong, so the
     webhook cannot be used to map what answers where; the log has the details.
     """
+    import httpx  # with the first outbound request (outbound.client)
+
     try:
         with outbound.client(allow, TIMEOUT_SECONDS) as http:
             status = http.post(webhook, json={"text": text}).status_code
