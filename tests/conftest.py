@@ -523,3 +523,16 @@ def push(server, push_service) -> tuple[PushService, Settings]:
         outbound_allow="127.0.0.0/8",  # the loopback push service
     )
     return push_service, settings
+
+
+@pytest.fixture
+def import_pair(backend, tmp_path):
+    """A database of its own (``calcard check`` reads all of it) with two people, batched
+    and single: an import compared with storing entry by entry (tests/transfer)."""
+    with fresh_backend(backend.name, tmp_path) as database:
+        database.db.upgrade()
+        with database.db.transaction(write=True) as s:
+            accounts.create_org(s, "Batches", plan="team")
+            for login in ("batched", "single"):
+                accounts.add_user(s, login, "Batches", "collaborator", "pw-for-batches-1")
+        yield database

@@ -18,12 +18,18 @@ import icalendar
 import pyotp
 from click.testing import CliRunner
 from PIL import Image
+from sqlalchemy import func, select
 
+from calcard import store
 from calcard.cli import main as calcard_main
+from calcard.core import recurrence
 from calcard.core.config import Settings
 from calcard.core.db import Database
+from calcard.core.models import IndexedItem, Occurrence, Reminder, ReminderItem, SyncLog
 from calcard.core.times import utcnow
 from calcard.push import dispatch as push_dispatch
+from calcard.store import ItemData, StoreError, ical, reminders
+from calcard.transfer import importexport
 from calcard.worker import Dispatcher
 
 from conftest import PASSWORD, report
@@ -333,11 +339,117 @@ def hrefs(
     http, path: str, start: datetime, end: datetime, extra: str = "", component: str = "VEVENT"
 ) -> list[str]:
     """The item names a calendar-query for ``component`` in [start, end) answers."""
-    body = TIME_RANGE_QUERY.format(
-        start=utc(start), end=utc(end), extra=extra, component=component
-    )
+    body = TIME_RANGE_QUERY.format(start=utc(start), end=utc(end), extra=extra, component=component)
     response = report(http, path, body)
     assert response.status_code == 207, response.text
     return sorted(
         h.rsplit("/", 1)[-1] for h in re.findall(r"<href>([^<]+\.ics)</href>", response.text)
     )
+
+
+# --- imports compared with storing entry by entry (tests/transfer)
+
+
+def one_by_one(db, login: str, kind: str, entries) -> importexport.ImportSummary:
+    """The import before batches: one lookup and one ``put_item`` per entry."""
+    with db.transaction() as s:
+        collection = importexport.target(s, login, kind, None)
+    summary = importexport.ImportSummary()
+    imported: set[str] = set()
+    for entry in entries:
+        with db.transaction(write=True, owners=[collection.owner]) as s:
+            if isinstance(entry, ical.ParseError):
+                summary.skipped.append(str(entry))
+                continue
+            too_many = recurrence.refusal(entry.text) if kind == ".ics" else None
+            if too_many:
+                summary.skipped.append(f"{entry.uid}: {too_many}")
+                continue
+            existing = store.item_by_uid(s, collection.id, entry.uid)
+            if existing is not None and entry.uid in imported:
+                entry = ical.merge_entry(existing.text, entry)
+            href = existing.href if existing else store.free_href(s, collection.id, entry.uid, kind)
+            try:
+                store.put_item(s, collection, ItemData.from_entry(href, entry), actor=login)
+            except StoreError as exc:
+                summary.skipped.append(f"{entry.uid}: {exc}")
+                continue
+            if entry.uid in imported:
+                continue
+            imported.add(entry.uid)
+            if existing is None:
+                summary.added += 1
+            else:
+                summary.updated += 1
+    return summary
+
+
+def state(db, login: str, kind: str, began: datetime) -> dict:
+    """What an import that began at ``began`` leaves in a collection. Times that follow
+    "now" (the horizon of series without end, how far reminders are scheduled) are
+    compared by ``same``; occurrences and reminders are cut a day before the horizons
+    of the first of the imports compared, which may have run minutes before the other."""
+    horizon = int((began + timedelta(days=700)).timestamp())
+    last_alarm = began + reminders.HORIZON - timedelta(days=1)
+    with db.transaction() as s:
+        collection = importexport.target(s, login, kind, None)
+        cid = collection.id
+        items = sorted(
+            (i.href, i.uid, i.etag, i.component, i.start, i.end) for i in store.all_items(s, cid)
+        )
+        logged = s.execute(
+            select(SyncLog.href, SyncLog.deleted, func.count())
+            .where(SyncLog.collection_id == cid)
+            .group_by(SyncLog.href, SyncLog.deleted)
+        ).all()
+        revisions = s.scalar(
+            select(func.count(SyncLog.revision.distinct())).where(SyncLog.collection_id == cid)
+        )
+        occurrences = s.execute(
+            select(Occurrence.href, Occurrence.start, Occurrence.end, Occurrence.kind).where(
+                Occurrence.collection_id == cid, Occurrence.start < horizon
+            )
+        ).all()
+        indexed = s.execute(
+            select(
+                IndexedItem.href,
+                IndexedItem.window_start,
+                IndexedItem.window_end,
+                IndexedItem.exact,
+            ).where(IndexedItem.collection_id == cid)
+        ).all()
+        alarms = s.execute(
+            select(
+                Reminder.href,
+                Reminder.key,
+                Reminder.channel,
+                Reminder.fire_at,
+                Reminder.status,
+                Reminder.title,
+            ).where(Reminder.collection_id == cid, Reminder.fire_at < last_alarm)
+        ).all()
+        scheduled = s.execute(
+            select(ReminderItem.href, ReminderItem.scheduled_until).where(
+                ReminderItem.collection_id == cid
+            )
+        ).all()
+    return {
+        "items": items,
+        "sync log": sorted(map(tuple, logged)),
+        "occurrences": sorted(map(tuple, occurrences)),
+        "index": sorted((h, start, exact) for h, start, _, exact in indexed),
+        "index ends": {h: end for h, _, end, _ in indexed},
+        "reminders": sorted((*r[:3], r[3].replace(tzinfo=None), *r[4:]) for r in alarms),
+        "schedule": {h: until.replace(tzinfo=None).timestamp() for h, until in scheduled},
+        "revisions": revisions,
+    }
+
+
+def same(got: dict, want: dict) -> None:
+    """Equal, but for the times that follow "now", which may be a few minutes apart."""
+    for key in want:
+        if key in ("index ends", "schedule"):
+            assert got[key].keys() == want[key].keys(), key
+            assert all(abs(got[key][h] - want[key][h]) < 600 for h in want[key]), key
+        elif key != "revisions":
+            assert got[key] == want[key], key

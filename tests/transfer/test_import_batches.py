@@ -13,16 +13,10 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import islice
 
 import pytest
-from sqlalchemy import func, select
 
-from calcard import accounts, store
-from calcard.core import recurrence
-from calcard.core.models import IndexedItem, Occurrence, Reminder, ReminderItem, SyncLog
-from calcard.store import ItemData, StoreError, ical, reminders
 from calcard.transfer import importexport
 
-from conftest import fresh_backend
-from helpers import FIXTURES, calcard_check, many_events
+from helpers import FIXTURES, calcard_check, many_events, one_by_one, same, state
 
 ALARM = "BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nEND:VALARM\r\n"
 CUSTOM_ZONE = (
@@ -90,113 +84,6 @@ def mixed_feed(count: int, today: date) -> str:
     return "".join(out)
 
 
-def one_by_one(db, login: str, kind: str, entries) -> importexport.ImportSummary:
-    """The import before batches: one lookup and one ``put_item`` per entry."""
-    with db.transaction() as s:
-        collection = importexport.target(s, login, kind, None)
-    summary = importexport.ImportSummary()
-    imported: set[str] = set()
-    for entry in entries:
-        with db.transaction(write=True, owners=[collection.owner]) as s:
-            if isinstance(entry, ical.ParseError):
-                summary.skipped.append(str(entry))
-                continue
-            too_many = recurrence.refusal(entry.text) if kind == ".ics" else None
-            if too_many:
-                summary.skipped.append(f"{entry.uid}: {too_many}")
-                continue
-            existing = store.item_by_uid(s, collection.id, entry.uid)
-            if existing is not None and entry.uid in imported:
-                entry = ical.merge_entry(existing.text, entry)
-            href = existing.href if existing else store.free_href(s, collection.id, entry.uid, kind)
-            try:
-                store.put_item(s, collection, ItemData.from_entry(href, entry), actor=login)
-            except StoreError as exc:
-                summary.skipped.append(f"{entry.uid}: {exc}")
-                continue
-            if entry.uid in imported:
-                continue
-            imported.add(entry.uid)
-            if existing is None:
-                summary.added += 1
-            else:
-                summary.updated += 1
-    return summary
-
-
-def state(db, login: str, kind: str, began: datetime) -> dict:
-    """What an import that began at ``began`` leaves in a collection. Times that follow
-    "now" (the horizon of series without end, how far reminders are scheduled) are
-    compared by ``same``; occurrences and reminders are cut a day before the horizons
-    of the first of the imports compared, which may have run minutes before the other."""
-    horizon = int((began + timedelta(days=700)).timestamp())
-    last_alarm = began + reminders.HORIZON - timedelta(days=1)
-    with db.transaction() as s:
-        collection = importexport.target(s, login, kind, None)
-        cid = collection.id
-        items = sorted(
-            (i.href, i.uid, i.etag, i.component, i.start, i.end) for i in store.all_items(s, cid)
-        )
-        logged = s.execute(
-            select(SyncLog.href, SyncLog.deleted, func.count())
-            .where(SyncLog.collection_id == cid)
-            .group_by(SyncLog.href, SyncLog.deleted)
-        ).all()
-        revisions = s.scalar(
-            select(func.count(SyncLog.revision.distinct())).where(SyncLog.collection_id == cid)
-        )
-        occurrences = s.execute(
-            select(Occurrence.href, Occurrence.start, Occurrence.end, Occurrence.kind).where(
-                Occurrence.collection_id == cid, Occurrence.start < horizon
-            )
-        ).all()
-        indexed = s.execute(
-            select(
-                IndexedItem.href,
-                IndexedItem.window_start,
-                IndexedItem.window_end,
-                IndexedItem.exact,
-            ).where(IndexedItem.collection_id == cid)
-        ).all()
-        alarms = s.execute(
-            select(
-                Reminder.href,
-                Reminder.key,
-                Reminder.channel,
-                Reminder.fire_at,
-                Reminder.status,
-                Reminder.title,
-            ).where(Reminder.collection_id == cid, Reminder.fire_at < last_alarm)
-        ).all()
-        scheduled = s.execute(
-            select(ReminderItem.href, ReminderItem.scheduled_until).where(
-                ReminderItem.collection_id == cid
-            )
-        ).all()
-    return {
-        "items": items,
-        "sync log": sorted(map(tuple, logged)),
-        "occurrences": sorted(map(tuple, occurrences)),
-        "index": sorted((h, start, exact) for h, start, _, exact in indexed),
-        "index ends": {h: end for h, _, end, _ in indexed},
-        "reminders": sorted((*r[:3], r[3].replace(tzinfo=None), *r[4:]) for r in alarms),
-        "schedule": {h: until.replace(tzinfo=None).timestamp() for h, until in scheduled},
-        "revisions": revisions,
-    }
-
-
-@pytest.fixture
-def own(backend, tmp_path):
-    """A database of its own (``calcard check`` reads all of it) with two people."""
-    with fresh_backend(backend.name, tmp_path) as database:
-        database.db.upgrade()
-        with database.db.transaction(write=True) as s:
-            accounts.create_org(s, "Batches", plan="team")
-            for login in ("batched", "single"):
-                accounts.add_user(s, login, "Batches", "collaborator", "pw-for-batches-1")
-        yield database
-
-
 def compare(db, kind: str, text: str) -> tuple[importexport.ImportSummary, dict]:
     began = datetime.now(UTC)
     batched = importexport.import_lines(db, "batched", kind, text.splitlines(keepends=True))
@@ -207,19 +94,9 @@ def compare(db, kind: str, text: str) -> tuple[importexport.ImportSummary, dict]
     return batched, got
 
 
-def same(got: dict, want: dict) -> None:
-    """Equal, but for the times that follow "now", which may be a few minutes apart."""
-    for key in want:
-        if key in ("index ends", "schedule"):
-            assert got[key].keys() == want[key].keys(), key
-            assert all(abs(got[key][h] - want[key][h]) < 600 for h in want[key]), key
-        elif key != "revisions":
-            assert got[key] == want[key], key
-
-
-def test_a_batched_import_stores_what_entry_by_entry_storing_did(own):
+def test_a_batched_import_stores_what_entry_by_entry_storing_did(import_pair):
     feed = mixed_feed(2000, datetime.now(UTC).date())
-    summary, got = compare(own.db, ".ics", feed)
+    summary, got = compare(import_pair.db, ".ics", feed)
     assert summary.added > 1500 and summary.updated == 0 and len(summary.skipped) > 400
     assert {"VEVENT"} == {item[3] for item in got["items"]}
     assert any(count > 1 for *_, count in got["sync log"])  # overrides merged later
@@ -227,26 +104,26 @@ def test_a_batched_import_stores_what_entry_by_entry_storing_did(own):
     # one revision per batch and per early store of entries a later one depends on
     # (here: every tenth entry wants an href another one waits for), not one per entry
     assert got["revisions"] < summary.added / 4
-    assert calcard_check(own.url)[0] == 0
+    assert calcard_check(import_pair.url)[0] == 0
 
 
 @pytest.mark.parametrize("name", ["google.ics", "apple.ics", "outlook.ics", "contacts4.vcf"])
-def test_the_fixture_files_import_as_before(own, name):
+def test_the_fixture_files_import_as_before(import_pair, name):
     kind = name[-4:]
     text = (FIXTURES / name).read_text(encoding="utf-8-sig")
     for _ in range(2):  # the second run updates what the first added
-        compare(own.db, kind, text)
-    assert calcard_check(own.url)[0] == 0
+        compare(import_pair.db, kind, text)
+    assert calcard_check(import_pair.url)[0] == 0
 
 
-def test_a_feed_without_dependencies_takes_one_revision_per_batch(own):
-    summary, got = compare(own.db, ".ics", many_events(1000))
+def test_a_feed_without_dependencies_takes_one_revision_per_batch(import_pair):
+    summary, got = compare(import_pair.db, ".ics", many_events(1000))
     assert (summary.added, len(summary.skipped)) == (998, 2)
     assert got["revisions"] == 1000 // importexport.BATCH
     assert len(got["sync log"]) == 998
 
 
-def test_an_import_cut_short_keeps_its_earlier_batches_whole(own):
+def test_an_import_cut_short_keeps_its_earlier_batches_whole(import_pair):
     feed = mixed_feed(1000, datetime.now(UTC).date()).splitlines(keepends=True)
     starts = [n for n, line in enumerate(feed) if line.startswith("BEGIN:VEVENT")]
     stop_at = starts[2 * importexport.BATCH + 60]  # inside the third batch
@@ -257,11 +134,14 @@ def test_an_import_cut_short_keeps_its_earlier_batches_whole(own):
 
     began = datetime.now(UTC)
     with pytest.raises(OSError, match="broke off"):
-        importexport.import_lines(own.db, "batched", ".ics", cut())
+        importexport.import_lines(import_pair.db, "batched", ".ics", cut())
     # what storing the first two batches' entries one by one gives
     first = islice(importexport.entries(".ics", feed), 2 * importexport.BATCH)
-    one_by_one(own.db, "single", ".ics", first)
-    got, want = state(own.db, "batched", ".ics", began), state(own.db, "single", ".ics", began)
+    one_by_one(import_pair.db, "single", ".ics", first)
+    got, want = (
+        state(import_pair.db, "batched", ".ics", began),
+        state(import_pair.db, "single", ".ics", began),
+    )
     assert got["items"]
     same(got, want)
-    assert calcard_check(own.url)[0] == 0
+    assert calcard_check(import_pair.url)[0] == 0

@@ -12,13 +12,12 @@ from datetime import UTC, datetime, timedelta
 import icalendar
 import recurring_ical_events
 from recurring_ical_events.occurrence import Occurrence
-from test_import_batches import one_by_one, own, same, state  # noqa: F401 - own: the fixture
 
 from calcard.core import timebounds
 from calcard.store import ItemData, alarms, busy, ical
 from calcard.transfer import importexport
 
-from helpers import FIXTURES
+from helpers import FIXTURES, one_by_one, same, state
 
 ZURICH = icalendar.Timezone.from_tzid("Europe/Zurich").to_ical().decode()
 # a known zone whose definition holds a date no event may have (year 200)
@@ -143,19 +142,24 @@ def test_occurrences_are_those_between_says_without_copying_each(monkeypatch):
     assert not made
 
 
-def test_an_import_indexes_as_storing_one_by_one_from_the_reader_parse(own, monkeypatch):  # noqa: F811
+def test_an_import_indexes_as_storing_one_by_one_from_the_reader_parse(import_pair, monkeypatch):
     made = counted(monkeypatch, Occurrence, "as_component")
     reparsed = counted(monkeypatch, ical, "calendar_of")
     lines = feed(*SERIES, zone=ZURICH)
     began = datetime.now(UTC)
-    summary = importexport.import_lines(own.db, "batched", ".ics", lines)
+    summary = importexport.import_lines(import_pair.db, "batched", ".ics", lines)
     assert (summary.added, summary.skipped) == (5, [])
     # the index and alarms read the reader's parse; only the alarms' expansion copies
     assert not reparsed and {str(o.uid) for o in made} == {"weekly"}
     # the same entries stored as one put_item after the other, each parsed from its text
-    assert one_by_one(own.db, "single", ".ics", importexport.entries(".ics", lines)) == summary
+    assert (
+        one_by_one(import_pair.db, "single", ".ics", importexport.entries(".ics", lines)) == summary
+    )
     assert reparsed and {str(o.uid) for o in made} == {"weekly"}
-    got, want = state(own.db, "batched", ".ics", began), state(own.db, "single", ".ics", began)
+    got, want = (
+        state(import_pair.db, "batched", ".ics", began),
+        state(import_pair.db, "single", ".ics", began),
+    )
     same(got, want)
     assert len(got["occurrences"]) > 60 and got["reminders"]
 
