@@ -16,7 +16,6 @@ Radicale's generic one.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -45,12 +44,9 @@ def database() -> Database:
 
 
 # How long a query may spend extending the index before it answers (``index_ahead``),
-# and how many series one short write transaction extends.
+# and how many series one short write transaction extends (up to 3,000 rows each).
 EXTEND_SECONDS = 2.0
-EXTEND_BATCH = 50
-_extending: set[int] = set()  # calendars whose extension goes on in a thread of this process
-_extending_lock = threading.Lock()
-log = logging.getLogger(__name__)
+EXTEND_BATCH = 10
 
 
 def index_ahead(collection: CollectionData, end: int) -> None:
@@ -58,61 +54,24 @@ def index_ahead(collection: CollectionData, end: int) -> None:
     the calendar's series without end that far (``busy.extend``), so the queries after
     it are index lookups; this one expands the rest itself (``busy.uncovered``).
 
-    At most ``EXTEND_SECONDS`` of it in the request, in write transactions of
-    ``EXTEND_BATCH`` series each, then the rest in a thread of its own: a calendar of
+    At most ``EXTEND_SECONDS`` of it (and at least one batch, so every such query moves
+    the index on), in write transactions of ``EXTEND_BATCH`` series each: a calendar of
     thousands of endless series asked for a decade ahead would otherwise keep one
-    request, and the database's write lock, for minutes. Transactions of their own,
-    because the request's may be a read snapshot."""
+    request, and the database's write lock, for minutes. No work is left behind the
+    request: what a reader can start ends with their request. Transactions of their
+    own, because the request's may be a read snapshot."""
     now = times.utcnow()
     soon, latest = (now + busy.WINDOW_AFTER / 2).timestamp(), busy.LAST_EXTENSION.timestamp()
     if collection.tag != "VCALENDAR" or not soon < end < latest:  # not past it, or unbounded
         return
     with database().transaction() as s:
         due = busy.due_for_extension(s, collection.id, end)
-    if _extend(collection, due, end, time.monotonic() + EXTEND_SECONDS) < len(due):
-        _extend_behind(collection, end)
-
-
-def _extend(collection: CollectionData, due: list[str], end: int, deadline: float) -> int:
-    """Extend ``due`` a batch at a time until done or past ``deadline`` (at least one
-    batch: every query moves the index on); how many series were looked at."""
-    done = 0
-    while done < len(due):
+    deadline = time.monotonic() + EXTEND_SECONDS
+    for at in range(0, len(due), EXTEND_BATCH):
         with database().transaction(write=True, owners=[collection.owner]) as s:
-            batch = due[done : done + EXTEND_BATCH]
-            busy.extend(s, collection.owner, collection.id, batch, end, times.utcnow())
-        done += len(batch)
+            busy.extend(s, collection.owner, collection.id, due[at : at + EXTEND_BATCH], end, now)
         if time.monotonic() > deadline:
-            break
-    return done
-
-
-def _extend_behind(collection: CollectionData, end: int) -> None:
-    """The rest of an extension in a daemon thread, one per calendar in this process;
-    lost with the process, and then the next far query starts it again."""
-    with _extending_lock:
-        if collection.id in _extending:
             return
-        _extending.add(collection.id)
-
-    def run() -> None:
-        try:
-            with database().transaction() as s:
-                due = busy.due_for_extension(s, collection.id, end)
-            _extend(collection, due, end, float("inf"))
-        except Exception:  # a thread's failure has nobody else to tell
-            log.exception("extending the occurrence index of %s", collection.path)
-        finally:
-            with _extending_lock:
-                _extending.discard(collection.id)
-
-    threading.Thread(target=run, name=f"calcard-index-{collection.id}", daemon=True).start()
-
-
-def extending() -> bool:
-    """Whether an extension goes on behind in this process (tests wait for it)."""
-    with _extending_lock:
-        return bool(_extending)
 
 
 def settings() -> Settings:

@@ -143,3 +143,25 @@ def test_a_restore_clash_in_german_keeps_its_status_and_options(server):
         == {k: v for k, v in english.json().items() if k != "error"}
         == {"options": {"into": [], "new_uid": True}}
     )
+
+
+class Unreachable:
+    """A database that must not be asked: a refusal with nobody to look up takes none."""
+
+    def transaction(self, *args, **kwargs):
+        raise AssertionError("a refusal without a reader took a database connection")
+
+
+def test_a_refusal_with_nobody_to_look_up_takes_no_database_connection():
+    from starlette.requests import Request
+
+    from calcard.web.api.common import reader_language
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/api/nothing-here",
+        "headers": [(b"accept-language", b"it-CH, en;q=0.3")],
+        "state": {},
+    }
+    assert reader_language(Unreachable(), Request(scope)) == "it"  # type: ignore[arg-type]

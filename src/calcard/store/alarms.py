@@ -38,7 +38,7 @@ class Alarm:
 def _stamped(text: str, calendar: icalendar.Calendar | None = None) -> icalendar.Calendar:
     """Parse (unless ``calendar`` is ``ical.calendar_of(text)`` already) and number each
     VALARM within its component, so occurrences keep identity."""
-    calendar = calendar or ical.calendar_of(text)
+    calendar = ical.calendar_of(text) if calendar is None else calendar
     for component in calendar.subcomponents:
         for index, alarm in enumerate(a for a in component.subcomponents if a.name == "VALARM"):
             alarm[INDEX_PROP] = str(index)

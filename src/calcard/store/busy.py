@@ -466,7 +466,14 @@ def extend(
     the others keep their window and are expanded per query. Returns how many.
     """
     until = min(times.from_posix(last) + WINDOW_AFTER / 2, LAST_EXTENSION)
-    texts = items.live_texts(s, collection_id, list(hrefs))
+    still = s.scalars(  # another query may have extended some since ``hrefs`` were read
+        select(IndexedItem.href).where(
+            IndexedItem.collection_id == collection_id,
+            IndexedItem.href.in_(list(hrefs)),
+            IndexedItem.window_end < last,
+        )
+    ).all()
+    texts = items.live_texts(s, collection_id, list(still))
     stored = items.time_ranges(s, collection_id, list(texts))
     whole: list[tuple[str, str | None]] = []
     for href, text in texts.items():

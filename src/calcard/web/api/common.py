@@ -172,14 +172,17 @@ def reader_language(db: Database, request: Request) -> str:
     gives the header's language, never a 500 for a 4xx."""
     accept = request.headers.get("accept-language")
     login = getattr(request.state, READER, "")
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    if not login and not cookie:  # nobody to look up: no connection for a cheap refusal
+        return catalogs.choose(None, accept)
     try:
         with db.transaction() as s:
             if not login:
-                found = sessions.find(s, request.cookies.get(SESSION_COOKIE, ""))
+                found = sessions.find(s, cookie)
                 login = found.owner if found else ""
             if login:
                 return accounts.language(s, login, accept)
-    except (Refusal, DBAPIError, PoolTimeout):
+    except (ValueError, DBAPIError, PoolTimeout):  # a Refusal, unreadable settings, outage
         pass
     return catalogs.choose(None, accept)
 
