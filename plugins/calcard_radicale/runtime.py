@@ -43,10 +43,8 @@ def database() -> Database:
     return _database
 
 
-# How long a query may spend extending the index before it answers (``index_ahead``),
-# and how many series one short write transaction extends (up to 3,000 rows each).
+# How long a query may spend extending the index before it answers (``index_ahead``).
 EXTEND_SECONDS = 2.0
-EXTEND_BATCH = 10
 
 
 def index_ahead(collection: CollectionData, end: int) -> None:
@@ -55,23 +53,29 @@ def index_ahead(collection: CollectionData, end: int) -> None:
     it are index lookups; this one expands the rest itself (``busy.uncovered``).
 
     At most ``EXTEND_SECONDS`` of it (and at least one batch, so every such query moves
-    the index on), in write transactions of ``EXTEND_BATCH`` series each: a calendar of
-    thousands of endless series asked for a decade ahead would otherwise keep one
-    request, and the database's write lock, for minutes. No work is left behind the
-    request: what a reader can start ends with their request. Transactions of their
-    own, because the request's may be a read snapshot."""
+    the index on), in write transactions of ``busy.EXTEND_BATCH`` series each: a
+    calendar of thousands of endless series asked for a decade ahead would otherwise
+    keep one request, and the database's write lock, for minutes. The rest is queued
+    for the dispatcher (``busy.queue_extension``, one row per calendar), which goes on
+    a batch per round; while it is queued, queries leave it to the dispatcher. Nothing
+    runs behind the request in this process. Transactions of their own, because the
+    request's may be a read snapshot."""
     now = times.utcnow()
     soon, latest = (now + busy.WINDOW_AFTER / 2).timestamp(), busy.LAST_EXTENSION.timestamp()
     if collection.tag != "VCALENDAR" or not soon < end < latest:  # not past it, or unbounded
         return
     with database().transaction() as s:
+        if busy.extension_queued(s, collection.id, end):
+            return
         due = busy.due_for_extension(s, collection.id, end)
     deadline = time.monotonic() + EXTEND_SECONDS
-    for at in range(0, len(due), EXTEND_BATCH):
+    for at in range(0, len(due), busy.EXTEND_BATCH):
+        batch = due[at : at + busy.EXTEND_BATCH]
         with database().transaction(write=True, owners=[collection.owner]) as s:
-            busy.extend(s, collection.owner, collection.id, due[at : at + EXTEND_BATCH], end, now)
-        if time.monotonic() > deadline:
-            return
+            busy.extend(s, collection.owner, collection.id, batch, end, now)
+            if time.monotonic() > deadline and at + len(batch) < len(due):
+                busy.queue_extension(s, collection.owner, collection.id, end, batch[-1], now)
+                return
 
 
 def settings() -> Settings:

@@ -5,7 +5,8 @@ minutes), runs the hourly housekeeping (trash purge, old inbox messages, the
 holiday calendars' window), extends the reminder schedule and the occurrence
 index (``store.reminders``, ``store.busy``), then sends queued mail, due push
 messages (``push.dispatch``) and the due reminders (``reminders.dispatch``,
-which says how claims survive a crash).
+which says how claims survive a crash), and last one batch of the index's queued
+extensions past its horizon (``busy.extend_queued``).
 Runs inside `calcard serve` and as `calcard reminders run`, on any number of
 nodes.
 """
@@ -73,7 +74,20 @@ class Dispatcher:
             self.sender.deliver(job)
         # After the reminders, so a slow push service cannot hold claimed reminders past
         # their lease; with the time now, as push claims run from here.
-        return mailed + len(jobs) + push.run(self.db, self.settings, self.worker, self.now())
+        pushed = push.run(self.db, self.settings, self.worker, self.now())
+        return mailed + len(jobs) + pushed + self.extend_index(self.now())
+
+    def extend_index(self, now: datetime) -> int:
+        """One batch of the occurrence index's queued extensions (``busy.extend_queued``):
+        a round's share, after the deliveries, so a calendar of thousands of series
+        without end that a query asked for a decade ahead delays no reminder."""
+        with self.db.transaction() as s:
+            queued = busy.queued_extension(s)
+        if queued is None:
+            return 0
+        collection_id, owner = queued
+        with self.db.transaction(write=True, owners=[owner]) as s:
+            return busy.extend_queued(s, collection_id, now)
 
     def housekeeping(self, now: datetime) -> None:
         """The hourly part: old trash, inbox messages and expired push subscriptions go,

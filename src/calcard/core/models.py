@@ -446,6 +446,22 @@ class IndexedItem(Base):
     exact: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
+class IndexExtension(Base):
+    """A calendar whose series without end a query asked for past the index's horizon,
+    queued for the dispatcher to index up to ``until`` (POSIX seconds; ``store.busy``):
+    one row per calendar however many queries ask, so the background work is bounded by
+    the calendar, not by its readers. ``after`` is the last href done of this pass."""
+
+    __tablename__ = "index_extensions"
+    collection_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("collections.id", ondelete="CASCADE"), primary_key=True
+    )
+    owner: Mapped[str] = mapped_column(String(100))
+    until: Mapped[int] = mapped_column(BigInteger)
+    after: Mapped[str] = mapped_column(String(1000), default="", server_default="")
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Room(Base):
     """A bookable resource (CUTYPE=ROOM) of an organization; its calendar is its user's."""
 

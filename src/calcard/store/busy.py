@@ -30,7 +30,7 @@ from sqlalchemy import and_, delete, insert, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from calcard.core import recurrence, times
-from calcard.core.models import IndexedItem, Item, Occurrence, User
+from calcard.core.models import IndexedItem, IndexExtension, Item, Occurrence, User
 from calcard.store import ical, items
 from calcard.store.ical import TIMESTAMP_MAX, TIMESTAMP_MIN
 
@@ -41,6 +41,9 @@ FOREVER_BEFORE, FOREVER_AFTER = TIMESTAMP_MIN, TIMESTAMP_MAX
 # No query extends the index further (a range without end is no reason to expand a
 # series to the year 9700; the per-item cap would cut it anyway).
 LAST_EXTENSION = datetime(2200, 1, 1, tzinfo=UTC)
+# How many series one short write transaction extends past the horizon (``extend``:
+# up to 3,000 rows each), in a query's own time or a dispatcher round.
+EXTEND_BATCH = 10
 SLACK = timedelta(days=1)  # around an item's stored range: floating times, all-day dates
 # Stored periods are cut into pieces of at most this length, so a range query can
 # bound `start` from below too and stay a tight index range scan.
@@ -428,10 +431,13 @@ def uncovered(s: Session, collection_ids: list[int], first: int, last: int) -> s
     return {(row[0], row[1]) for query in (early, late) for row in s.execute(query)}
 
 
-def due_for_extension(s: Session, collection_id: int, last: int) -> list[str]:
+def due_for_extension(
+    s: Session, collection_id: int, last: int, after: str = "", limit: int | None = None
+) -> list[str]:
     """The hrefs of a calendar's series without end whose index stops before ``last``
     and that ``extend`` would extend: the ones a query reaching ``last`` expands per
-    query until they are. Only names are read, in href order, not the texts."""
+    query until they are; in href order from after ``after``, at most ``limit`` of them.
+    Only names are read, not the texts (a calendar in the trash has no index rows)."""
     return list(
         s.scalars(
             select(IndexedItem.href)
@@ -445,14 +451,78 @@ def due_for_extension(s: Session, collection_id: int, last: int) -> list[str]:
             )
             .where(
                 IndexedItem.collection_id == collection_id,
+                IndexedItem.href > after,
                 IndexedItem.window_end < last,
                 IndexedItem.window_start == FOREVER_BEFORE,
                 Item.end == TIMESTAMP_MAX,
                 Item.start < last,
             )
             .order_by(IndexedItem.href)
+            .limit(limit)
         )
     )
+
+
+def extension_queued(s: Session, collection_id: int, last: int) -> bool:
+    """Whether the dispatcher is queued to extend the calendar's index to ``last`` or
+    further (``queue_extension``): a query then leaves the extending to it."""
+    until = s.scalar(
+        select(IndexExtension.until).where(IndexExtension.collection_id == collection_id)
+    )
+    return until is not None and until >= last
+
+
+def queue_extension(
+    s: Session, owner: str, collection_id: int, last: int, after: str, now: datetime
+) -> None:
+    """Queue the rest of an extension a query began (the series after ``after``) for the
+    dispatcher (``extend_queued``). One row per calendar: a further ``last`` widens it
+    and starts its pass again from the first series, a nearer one changes nothing.
+    Callers hold the owner's write lock (``Database.transaction``), so two queries
+    cannot both insert it."""
+    queued = s.get(IndexExtension, collection_id)
+    if queued is None:
+        s.add(
+            IndexExtension(
+                collection_id=collection_id,
+                owner=owner,
+                until=last,
+                after=after,
+                requested_at=now,
+            )
+        )
+    elif last > queued.until:
+        queued.until, queued.after, queued.requested_at = last, "", now
+
+
+def queued_extension(s: Session) -> tuple[int, str] | None:
+    """The queued calendar (id, owner) whose turn it is: the one waiting longest."""
+    row = s.execute(
+        select(IndexExtension.collection_id, IndexExtension.owner)
+        .order_by(IndexExtension.requested_at, IndexExtension.collection_id)
+        .limit(1)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def extend_queued(s: Session, collection_id: int, now: datetime) -> int:
+    """Extend the next ``EXTEND_BATCH`` series of a queued calendar (from the
+    dispatcher, one batch a round), then put the calendar at the back of the queue;
+    the row goes when its pass finds no series left. Returns how many were read."""
+    queued = s.scalars(
+        select(IndexExtension)
+        .where(IndexExtension.collection_id == collection_id)
+        .with_for_update(skip_locked=True)  # another node's dispatcher has it
+    ).first()
+    if queued is None:
+        return 0
+    due = due_for_extension(s, collection_id, queued.until, queued.after, EXTEND_BATCH)
+    if not due:
+        s.delete(queued)
+        return 0
+    extend(s, queued.owner, collection_id, due, queued.until, now)
+    queued.after, queued.requested_at = due[-1], now
+    return len(due)
 
 
 def extend(

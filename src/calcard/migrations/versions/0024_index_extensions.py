@@ -1,0 +1,38 @@
+"""index extensions: the queue of calendars whose index a far query asked to extend
+
+A time-range query past the occurrence index's horizon extends the calendar's series
+without end for at most two seconds; what is left is queued here, one row per
+calendar, and the dispatcher extends it a batch per round (``store.busy``).
+
+Revision ID: 0024
+Revises: 0023
+Create Date: 2026-12-03 00:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0024"
+down_revision = "0023"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "index_extensions",
+        sa.Column(
+            "collection_id",
+            sa.Integer(),
+            sa.ForeignKey("collections.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column("owner", sa.String(length=100), nullable=False),
+        sa.Column("until", sa.BigInteger(), nullable=False),
+        sa.Column("after", sa.String(length=1000), nullable=False, server_default=""),
+        sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("index_extensions")
