@@ -25,7 +25,14 @@ from calcard.cli import main as calcard_main
 from calcard.core import recurrence
 from calcard.core.config import Settings
 from calcard.core.db import Database
-from calcard.core.models import IndexedItem, Occurrence, Reminder, ReminderItem, SyncLog
+from calcard.core.models import (
+    IndexedItem,
+    IndexExtension,
+    Occurrence,
+    Reminder,
+    ReminderItem,
+    SyncLog,
+)
 from calcard.core.times import utcnow
 from calcard.push import dispatch as push_dispatch
 from calcard.store import ItemData, StoreError, ical, reminders
@@ -259,6 +266,19 @@ def partstats(text: str) -> dict[str, str]:
 def rsvp_link(mail) -> str:
     plain = next(p for p in mail.walk() if p.get_content_type() == "text/plain")
     return re.search(r"(http://\S+/api/rsvp\?\S+)", plain.get_payload(decode=True).decode())[1]
+
+
+def catch_up_index(server) -> None:
+    """Run a dispatcher's share of the occurrence index's queued extensions until none
+    is left (the test servers run none: ``CALCARD_REMINDERS=off``)."""
+    settings = Settings(data_dir=server.log.parent, database_url=server.backend.url)
+    dispatcher = Dispatcher(server.backend.db, settings)
+    left = select(func.count()).select_from(IndexExtension)
+    while True:
+        with server.backend.db.transaction() as s:
+            if not s.scalar(left):
+                return
+        dispatcher.extend_index(utcnow())
 
 
 def flush_mail(server, smtp_box) -> None:

@@ -17,7 +17,6 @@ Radicale's generic one.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -43,39 +42,24 @@ def database() -> Database:
     return _database
 
 
-# How long a query may spend extending the index before it answers (``index_ahead``).
-EXTEND_SECONDS = 2.0
-
-
 def index_ahead(collection: CollectionData, end: int) -> None:
-    """Before a time-range query that reaches past the occurrence index's horizon, index
-    the calendar's series without end that far (``busy.extend``), so the queries after
-    it are index lookups; this one expands the rest itself (``busy.uncovered``).
-
-    At most ``EXTEND_SECONDS`` of it (and at least one batch, so every such query moves
-    the index on), in write transactions of ``busy.EXTEND_BATCH`` series each: a
-    calendar of thousands of endless series asked for a decade ahead would otherwise
-    keep one request, and the database's write lock, for minutes. The rest is queued
-    for the dispatcher (``busy.queue_extension``, one row per calendar), which goes on
-    a batch per round; while it is queued, queries leave it to the dispatcher. Nothing
-    runs behind the request in this process. Transactions of their own, because the
-    request's may be a read snapshot."""
+    """Before a time-range query that reaches past the occurrence index's horizon, queue
+    the calendar's series without end to be indexed that far (``busy.queue_extension``)
+    by the dispatcher, a batch per round, so that later queries are index lookups; this
+    one expands them itself (``busy.uncovered``), as each does until the index has
+    caught up. Indexing thousands of series in the request would keep it, and the
+    database's write lock, for minutes; a thread would let any reader start write work
+    without bound. The queue has one row per calendar. A transaction of its own: the
+    request's may be a read snapshot; a write one only when there is something to queue."""
     now = times.utcnow()
     soon, latest = (now + busy.WINDOW_AFTER / 2).timestamp(), busy.LAST_EXTENSION.timestamp()
     if collection.tag != "VCALENDAR" or not soon < end < latest:  # not past it, or unbounded
         return
     with database().transaction() as s:
-        if busy.extension_queued(s, collection.id, end):
+        if not busy.wants_extension(s, collection.id, end):
             return
-        due = busy.due_for_extension(s, collection.id, end)
-    deadline = time.monotonic() + EXTEND_SECONDS
-    for at in range(0, len(due), busy.EXTEND_BATCH):
-        batch = due[at : at + busy.EXTEND_BATCH]
-        with database().transaction(write=True, owners=[collection.owner]) as s:
-            busy.extend(s, collection.owner, collection.id, batch, end, now)
-            if time.monotonic() > deadline and at + len(batch) < len(due):
-                busy.queue_extension(s, collection.owner, collection.id, end, batch[-1], now)
-                return
+    with database().transaction(write=True, owners=[collection.owner]) as s:
+        busy.queue_extension(s, collection.owner, collection.id, end, now)
 
 
 def settings() -> Settings:

@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 from calcard import trash
@@ -32,6 +33,7 @@ from calcard.store import busy, inbox, reminders
 log = logging.getLogger("calcard.reminders")
 BIRTHDAY_PERIOD = timedelta(minutes=10)
 PURGE_PERIOD = timedelta(hours=1)  # old trash and inbox messages go; holidays move on
+EXTEND_SECONDS = 1.0  # a round's time for the index's queued extensions, at least a batch
 
 
 def system_clock() -> datetime:
@@ -78,16 +80,25 @@ class Dispatcher:
         return mailed + len(jobs) + pushed + self.extend_index(self.now())
 
     def extend_index(self, now: datetime) -> int:
-        """One batch of the occurrence index's queued extensions (``busy.extend_queued``):
-        a round's share, after the deliveries, so a calendar of thousands of series
-        without end that a query asked for a decade ahead delays no reminder."""
-        with self.db.transaction() as s:
-            queued = busy.queued_extension(s)
-        if queued is None:
-            return 0
-        collection_id, owner = queued
-        with self.db.transaction(write=True, owners=[owner]) as s:
-            return busy.extend_queued(s, collection_id, now)
+        """The occurrence index's queued extensions past its horizon (``busy.extend_queued``),
+        a batch at a time for at most ``EXTEND_SECONDS``: a round's share, after the
+        deliveries, so a calendar of thousands of series without end that a query asked
+        for a decade ahead delays no reminder by more than that. Returns how many series."""
+        deadline, done = time.monotonic() + EXTEND_SECONDS, 0
+        while True:
+            with self.db.transaction() as s:
+                queued = busy.queued_extension(s)
+            if queued is None:
+                break
+            collection_id, owner = queued
+            with self.db.transaction(write=True, owners=[owner]) as s:
+                read = busy.extend_queued(s, collection_id, now)
+            if read is None:  # another node's dispatcher has it
+                break
+            done += read
+            if time.monotonic() >= deadline:
+                break
+        return done
 
     def housekeeping(self, now: datetime) -> None:
         """The hourly part: old trash, inbox messages and expired push subscriptions go,

@@ -1,10 +1,10 @@
-"""A query past the index's horizon extends it a bounded batch at a time (issue 16).
+"""A query past the index's horizon queues its extension for the dispatcher (issue 16).
 
 A calendar with thousands of series without end asked for a decade ahead used to
 index every one of them in the query's own request and write transaction: ten
 minutes at 100,000 events (benchmarks/README.md), the database's write lock held
-all along. Now a query spends at most ``runtime.EXTEND_SECONDS`` on it, in short
-transactions, and expands the rest itself; the next query goes on from there.
+all along. Now the query queues it (one row per calendar) and expands those series
+itself; the dispatcher extends a batch of them per round, in short transactions.
 """
 
 from __future__ import annotations
@@ -16,13 +16,24 @@ import httpx
 from sqlalchemy import select
 
 from calcard import store
+from calcard import worker as worker_module
 from calcard.core.config import Settings
 from calcard.core.models import IndexedItem, IndexExtension
 from calcard.store import busy
 from calcard.worker import Dispatcher
 from calcard_radicale import runtime
 
-from helpers import TIME_RANGE_QUERY, calendar, hrefs, local, report, share, utc, vevent
+from helpers import (
+    TIME_RANGE_QUERY,
+    calendar,
+    catch_up_index,
+    hrefs,
+    local,
+    report,
+    share,
+    utc,
+    vevent,
+)
 
 START = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) - timedelta(
     days=3 * 365
@@ -58,15 +69,18 @@ def dispatcher(server) -> Dispatcher:
     )
 
 
-def queued(db) -> list[tuple[int, int, str]]:
+def queued(db, owner: str) -> list[tuple[int, int, str]]:
+    """The owner's calendars queued for extension (other tests' servers share the DB)."""
     with db.transaction() as s:
         rows = s.execute(
-            select(IndexExtension.collection_id, IndexExtension.until, IndexExtension.after)
+            select(IndexExtension.collection_id, IndexExtension.until, IndexExtension.after).where(
+                IndexExtension.owner == owner
+            )
         )
         return [tuple(row) for row in rows]
 
 
-def test_a_far_query_extends_one_bounded_batch_and_queues_the_rest(server, monkeypatch):
+def test_a_far_query_queues_the_extension_and_the_dispatcher_does_it(server, monkeypatch):
     login = server.user()
     path = f"/{login}/calendar/"
     with server.client(login) as http:
@@ -74,28 +88,48 @@ def test_a_far_query_extends_one_bounded_batch_and_queues_the_rest(server, monke
             assert http.put(f"{path}endless-{n}.ics", content=endless(n)).status_code == 201
     db = server.backend.db
     runtime.use(db)
-    monkeypatch.setattr(runtime, "EXTEND_SECONDS", 0.0)  # one batch per query
+    monkeypatch.setattr(worker_module, "EXTEND_SECONDS", 0.0)  # one batch per round
     monkeypatch.setattr(busy, "EXTEND_BATCH", 2)
     with db.transaction() as s:
         collection = store.get_collection(s, f"{login}/calendar")
     assert collection is not None
     end = int((FAR + timedelta(days=7)).timestamp())
-    worker, done = dispatcher(server), []
+    catch_up_index(server)  # what other tests on this database queued goes first
     for _ in range(3):
-        runtime.index_ahead(collection, end)  # the first one batch, then the queue's
-        done.append(indexed_past(db, login, FAR))
-    assert done == [2, 2, 2]
-    assert queued(db) == [(collection.id, end, "endless-1.ics")]  # one row, however many
+        runtime.index_ahead(collection, end)  # a query writes nothing of the index itself
+    assert indexed_past(db, login, FAR) == 0
+    assert queued(db, login) == [(collection.id, end, "")]  # one row, however many queries
+    worker, done = dispatcher(server), []
     for _ in range(4):
         worker.run_once()  # a round: the deliveries, then one batch of the queue
         done.append(indexed_past(db, login, FAR))
         with db.transaction() as s:  # the index keeps every series a candidate meanwhile
             found = store.filter_events(s, collection.id, int(FAR.timestamp()), end)
         assert len(found) == 5, done
-    assert done == [2, 2, 2, 4, 5, 5, 5]
-    assert queued(db) == []  # the pass found none left: the row went
+    assert done == [2, 4, 5, 5]
+    assert queued(db, login) == []  # the pass found none left: the row went
+    runtime.index_ahead(collection, end)  # and nothing is left to queue
+    assert queued(db, login) == []
     with server.client(login) as http:  # and the server answers the far week exactly
         assert len(hrefs(http, path, FAR, FAR + timedelta(days=7))) == 5
+
+
+def test_a_further_query_widens_the_queued_row_and_starts_its_pass_again(server):
+    login = server.user()
+    path = f"/{login}/calendar/"
+    with server.client(login) as http:
+        assert http.put(f"{path}endless-0.ics", content=endless(0)).status_code == 201
+    db = server.backend.db
+    runtime.use(db)
+    with db.transaction() as s:
+        collection = store.get_collection(s, f"{login}/calendar")
+    assert collection is not None
+    near, far = (int((FAR + timedelta(days=d)).timestamp()) for d in (7, 700))
+    runtime.index_ahead(collection, far)
+    runtime.index_ahead(collection, near)  # nearer: the row stays as it is
+    assert queued(db, login) == [(collection.id, far, "")]
+    dispatcher(server).extend_index(datetime.now(UTC))
+    assert queued(db, login) == [] and indexed_past(db, login, FAR + timedelta(days=690)) == 1
 
 
 STATE = (
@@ -119,8 +153,8 @@ def far_week(http, path: str):
 
 
 def test_a_sharee_far_query_extends_nothing_the_owner_sees(server):
-    """A reader's far query writes the index only: the owner's etags and sync token
-    stay as they were, and the answer is exact."""
+    """A reader's far queries queue one extension; done, it has written the index only:
+    the owner's etags and sync token stay as they were, and the answers are exact."""
     owner = server.user()
     reader = server.user(org=f"org-{owner}")
     path = f"/{owner}/calendar/"
@@ -132,10 +166,14 @@ def test_a_sharee_far_query_extends_nothing_the_owner_sees(server):
     with server.client(reader) as http:
         for _ in range(5):
             assert len(re.findall(r"endless-\d\.ics", far_week(http, path).text)) == 3
+    assert len(queued(server.backend.db, owner)) == 1
+    dispatcher(server).extend_index(datetime.now(UTC))
     assert indexed_past(server.backend.db, owner, FAR) == 3
+    with server.client(reader) as http:
+        assert len(re.findall(r"endless-\d\.ics", far_week(http, path).text)) == 3
     with server.client(owner) as http:
         assert seen(http, path) == before
-    assert queued(server.backend.db) == []  # done within the query's own two seconds
+    assert queued(server.backend.db, owner) == []
 
 
 def test_an_outsider_far_query_is_refused_and_touches_no_index(server):
@@ -149,7 +187,7 @@ def test_an_outsider_far_query_is_refused_and_touches_no_index(server):
     with httpx.Client(base_url=server.url) as anonymous:
         assert far_week(anonymous, path).status_code == 401
     assert indexed_past(server.backend.db, owner, FAR) == 0
-    assert queued(server.backend.db) == []
+    assert queued(server.backend.db, owner) == []
 
 
 def test_a_queued_calendar_moved_to_the_trash_is_not_extended(server, monkeypatch):
@@ -162,16 +200,17 @@ def test_a_queued_calendar_moved_to_the_trash_is_not_extended(server, monkeypatc
             assert http.put(f"{path}endless-{n}.ics", content=endless(n)).status_code == 201
     db = server.backend.db
     runtime.use(db)
-    monkeypatch.setattr(runtime, "EXTEND_SECONDS", 0.0)
+    monkeypatch.setattr(worker_module, "EXTEND_SECONDS", 0.0)
     monkeypatch.setattr(busy, "EXTEND_BATCH", 1)
     with db.transaction() as s:
         collection = store.get_collection(s, f"{login}/calendar")
     assert collection is not None
     runtime.index_ahead(collection, int((FAR + timedelta(days=7)).timestamp()))
-    assert len(queued(db)) == 1 and indexed_past(db, login, FAR) == 1
+    worker = dispatcher(server)
+    worker.extend_index(datetime.now(UTC))
+    assert len(queued(db, login)) == 1 and indexed_past(db, login, FAR) == 1
     with server.client(login) as http:
         assert http.delete(path).status_code in (200, 204)  # into the trash
-    worker = dispatcher(server)
     while worker.extend_index(datetime.now(UTC)):
         pass
-    assert queued(db) == [] and indexed_past(db, login, FAR) == 0  # its rows went with it
+    assert queued(db, login) == [] and indexed_past(db, login, FAR) == 0  # its rows went with it

@@ -41,8 +41,8 @@ FOREVER_BEFORE, FOREVER_AFTER = TIMESTAMP_MIN, TIMESTAMP_MAX
 # No query extends the index further (a range without end is no reason to expand a
 # series to the year 9700; the per-item cap would cut it anyway).
 LAST_EXTENSION = datetime(2200, 1, 1, tzinfo=UTC)
-# How many series one short write transaction extends past the horizon (``extend``:
-# up to 3,000 rows each), in a query's own time or a dispatcher round.
+# How many series one short write transaction of the dispatcher extends past the
+# horizon (``extend_queued``: up to 3,000 rows each).
 EXTEND_BATCH = 10
 SLACK = timedelta(days=1)  # around an item's stored range: floating times, all-day dates
 # Stored periods are cut into pieces of at most this length, so a range query can
@@ -463,35 +463,34 @@ def due_for_extension(
     )
 
 
-def extension_queued(s: Session, collection_id: int, last: int) -> bool:
-    """Whether the dispatcher is queued to extend the calendar's index to ``last`` or
-    further (``queue_extension``): a query then leaves the extending to it."""
+def wants_extension(s: Session, collection_id: int, last: int) -> bool:
+    """Whether a query reaching ``last`` finds series of the calendar to extend that far
+    that nobody has queued yet (``queue_extension``): one indexed lookup, no texts."""
     until = s.scalar(
         select(IndexExtension.until).where(IndexExtension.collection_id == collection_id)
     )
-    return until is not None and until >= last
+    if until is not None and until >= last:
+        return False
+    return bool(due_for_extension(s, collection_id, last, limit=1))
 
 
-def queue_extension(
-    s: Session, owner: str, collection_id: int, last: int, after: str, now: datetime
-) -> None:
-    """Queue the rest of an extension a query began (the series after ``after``) for the
-    dispatcher (``extend_queued``). One row per calendar: a further ``last`` widens it
-    and starts its pass again from the first series, a nearer one changes nothing.
-    Callers hold the owner's write lock (``Database.transaction``), so two queries
-    cannot both insert it."""
+def queue_extension(s: Session, owner: str, collection_id: int, last: int, now: datetime) -> None:
+    """Queue the calendar's series without end for the dispatcher to extend to ``last``
+    (``extend_queued``), when a query reaches past the horizon. One row per calendar:
+    a further ``last`` widens it and starts its pass again from the first series, a
+    nearer one changes nothing, so however many queries ask, the work is bounded by the
+    calendar. Callers hold the owner's write lock (``Database.transaction``): two
+    queries cannot both insert it."""
+    if not wants_extension(s, collection_id, last):
+        return
     queued = s.get(IndexExtension, collection_id)
     if queued is None:
         s.add(
             IndexExtension(
-                collection_id=collection_id,
-                owner=owner,
-                until=last,
-                after=after,
-                requested_at=now,
+                collection_id=collection_id, owner=owner, until=last, after="", requested_at=now
             )
         )
-    elif last > queued.until:
+    else:
         queued.until, queued.after, queued.requested_at = last, "", now
 
 
@@ -505,17 +504,18 @@ def queued_extension(s: Session) -> tuple[int, str] | None:
     return None if row is None else (row[0], row[1])
 
 
-def extend_queued(s: Session, collection_id: int, now: datetime) -> int:
-    """Extend the next ``EXTEND_BATCH`` series of a queued calendar (from the
-    dispatcher, one batch a round), then put the calendar at the back of the queue;
-    the row goes when its pass finds no series left. Returns how many were read."""
+def extend_queued(s: Session, collection_id: int, now: datetime) -> int | None:
+    """Extend the next ``EXTEND_BATCH`` series of a queued calendar (the dispatcher's
+    share of a round), then put the calendar at the back of the queue; the row goes
+    when its pass finds no series left. Returns how many series were read, None when
+    another node's dispatcher holds the row."""
     queued = s.scalars(
         select(IndexExtension)
         .where(IndexExtension.collection_id == collection_id)
-        .with_for_update(skip_locked=True)  # another node's dispatcher has it
+        .with_for_update(skip_locked=True)
     ).first()
     if queued is None:
-        return 0
+        return None
     due = due_for_extension(s, collection_id, queued.until, queued.after, EXTEND_BATCH)
     if not due:
         s.delete(queued)
