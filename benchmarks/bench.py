@@ -763,12 +763,14 @@ def measure_calendar(
     repeats: int,
     warmup: bool = True,
     settle: Callable[[], float] | None = None,
+    memory: Callable[[], tuple[float, float]] | None = None,
 ) -> None:
     """Time the calendar's requests. The first ten-year query is timed alone, before
     the others, with the index as the PUTs left it; ``settle`` then waits until the
     server has no index work left from it (calcard's dispatcher catching up past the
     horizon) and says how long that took, so that no other request is timed while it
-    runs."""
+    runs. ``memory`` (the server's RSS and peak) is read after each request type, and
+    the first that set the final peak is noted: where a peak comes from."""
     rng = random.Random(n)
     multiget_hrefs = [event_href(i) for i in rng.sample(range(n), min(MULTIGET, n))]
 
@@ -785,7 +787,16 @@ def measure_calendar(
     def decade() -> httpx.Response:
         return client.report(CALENDAR, etag_query_body(*DECADE))
 
+    peaks: list[tuple[str, float]] = [("PUTs", memory()[1])] if memory else []
+
+    def watch(key: str) -> None:
+        if memory is not None:
+            rss, hwm = memory()
+            peaks.append((key, hwm))
+            log(f"  {column.label} after {key}: RSS {rss:.0f} MiB, peak {hwm:.0f} MiB")
+
     median_ms(decade, response_count, 1, column, "query_decade_first", warmup=False)
+    watch("query_decade_first")
     if settle is not None:
         column.values["index_catchup"] = settle()
         log(f"  {column.label} index caught up in {column.values['index_catchup']:.1f} s")
@@ -810,7 +821,13 @@ def measure_calendar(
     ]
     for key, request, count in timed:
         median_ms(request, count, repeats, column, key, warmup)
+        watch(key)
     incremental_sync(client, EVENTS, n, column, repeats)
+    watch("sync_incr")
+    if peaks:
+        top = max(hwm for _, hwm in peaks)
+        first = next(key for key, hwm in peaks if hwm == top)
+        column.notes.append(f"{column.label}: peak RSS {top:.0f} MiB first reached by {first}")
 
 
 def incremental_sync(client: Client, kind: Kind, n: int, column: Column, repeats: int) -> None:
@@ -1173,7 +1190,9 @@ def run_column(env: Env, server_kind: str, n: int, contacts: int) -> tuple[Colum
         settle = (
             index_settled(server.env["CALCARD_DATABASE_URL"]) if server_kind == "calcard" else None
         )
-        measure_calendar(client, n, column, repeats, warmup=not big, settle=settle)
+        measure_calendar(
+            client, n, column, repeats, warmup=not big, settle=settle, memory=server.memory_mb
+        )
         column.values["rss"], column.values["hwm"] = server.memory_mb()
         if book:
             log(f"  {column.label}: address book; {book.describe()}")

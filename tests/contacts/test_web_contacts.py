@@ -211,7 +211,8 @@ def test_service_worker_caches_the_shell_and_never_the_api(page, server):
     )
     assert "/web/static/pages/app.js" in cached and "/web/static/pages/contacts.js" in cached
     assert "/web/vendor/fullcalendar/index.global.min.js" in cached
-    assert all(re.match("^/web/(static|vendor|i18n)/", url) for url in cached), cached
+    assert "/web/manifest/de.webmanifest" in cached  # the installed app's, in every language
+    assert all(re.match("^/web/(static|vendor|i18n|manifest)/", url) for url in cached), cached
     page.click("#logout")
     expect(page).to_have_url(re.compile("/web/login$"))
     page.goto("/web/contacts")  # the controlled page must not come from any cache
@@ -226,7 +227,8 @@ def test_worker_script_is_versioned_and_pages_allow_it(server):
     assert "__VERSION__" not in worker.text and "__SHELL__" not in worker.text
     shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", worker.text).group(1))
     assert "/web/static/pages/contacts.js" in shell and "/web/static/sw.js" not in shell
-    assert all(re.match("^/web/(static|vendor|i18n)/", url) for url in shell), shell
+    assert all(re.match("^/web/(static|vendor|i18n|manifest)/", url) for url in shell), shell
+    assert "/web/manifest/en.webmanifest" in shell and "/web/manifest/fr.webmanifest" in shell
     assert "/web/i18n/de.json" in shell and "/web/i18n/en.json" not in shell  # English: none
     login_page = httpx.get(server.url + "/web/login")
     assert "worker-src 'self'" in login_page.headers["content-security-policy"]

@@ -13,11 +13,7 @@ from calcard.core.models import Item
 
 def live_text(s: Session, collection_id: int, href: str) -> str | None:
     """The text of the live (not trashed) item at ``href``, or None."""
-    return s.scalar(
-        select(Item.text).where(
-            Item.collection_id == collection_id, Item.href == href, Item.deleted_at.is_(None)
-        )
-    )
+    return live_texts(s, collection_id, [href]).get(href)
 
 
 def live_texts(s: Session, collection_id: int, hrefs: list[str]) -> dict[str, str]:

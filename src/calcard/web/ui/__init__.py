@@ -130,10 +130,10 @@ def _in_language(request: Request, render: Callable[[str], str], media_type: str
 def service_worker(node_modules: Path | None) -> str:
     """sw.js with the app shell's files and a version that changes with any of them.
 
-    The shell is every file under static/ (pages/, components/, lib/, css/ and icons/)
-    and every language's catalog (/web/i18n/<lang>.json, some 25 KB each), so a page
-    whose catalog cannot be fetched (offline, a failing network) is still in its
-    reader's language. A new version makes browsers install the new worker, which
+    The shell is every file under static/ (pages/, components/, lib/, css/ and icons/),
+    every language's web app manifest and catalog (/web/i18n/<lang>.json, some 25 KB
+    each), so a page whose catalog cannot be fetched (offline, a failing network) is
+    still in its reader's language. A new version makes browsers install the new worker, which
     fills a fresh cache and drops the old one, so an upgrade never mixes old and new
     files; a changed translation is a new version too.
     """
@@ -147,7 +147,10 @@ def service_worker(node_modules: Path | None) -> str:
     for script, bundle in vendor:
         shell.append(f"{PREFIX}vendor/{script}")
         stamp.append((str(bundle), bundle.stat().st_size, bundle.stat().st_mtime_ns))
+    manifest = HERE / "manifest.webmanifest"
+    stamp.append((manifest.name, manifest.stat().st_size, manifest.stat().st_mtime_ns))
     for language in catalogs.SUPPORTED:
+        shell.append(f"{PREFIX}manifest/{language}.webmanifest")  # what each page links to
         if language != catalogs.SOURCE:  # English is the source: i18n.js fetches nothing
             shell.append(f"{PREFIX}i18n/{language}.json")
             stamp.append((language, sorted(catalogs.web_catalog(language).items())))

@@ -1,6 +1,7 @@
 // calcard's service worker: the app shell from a versioned cache, for a fast start.
-// Only the public, versioned files under /web/static/ and /web/vendor/ and the web
-// calendar's catalogs (/web/i18n/, the same for everyone) are cached.
+// Only the public, versioned files under /web/static/ and /web/vendor/, the web
+// calendar's catalogs (/web/i18n/) and web app manifests (/web/manifest/), the same for
+// everyone, are cached.
 // Pages (which depend on the login), /api/ and DAV always go to the network, so
 // nothing private is stored and no stale login or app page is ever served.
 // The server fills in VERSION and SHELL (calcard.web.ui.service_worker).
@@ -38,7 +39,7 @@ function cacheable(request) {
   const url = new URL(request.url);
   return (
     url.origin === self.location.origin &&
-    ["/web/static/", "/web/vendor/", "/web/i18n/"].some((p) => url.pathname.startsWith(p))
+    ["/web/static/", "/web/vendor/", "/web/i18n/", "/web/manifest/"].some((p) => url.pathname.startsWith(p))
   );
 }
 
