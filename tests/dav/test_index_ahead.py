@@ -214,3 +214,48 @@ def test_a_queued_calendar_moved_to_the_trash_is_not_extended(server, monkeypatc
     while worker.extend_index(datetime.now(UTC)):
         pass
     assert queued(db, login) == [] and indexed_past(db, login, FAR) == 0  # its rows went with it
+
+
+def daily_since(years: int) -> str:
+    first = datetime.now(UTC).replace(hour=7, minute=0, second=0, microsecond=0)
+    first -= timedelta(days=years * 365)
+    return calendar(
+        vevent(
+            "daily",
+            f"DTSTART:{utc(first)}",
+            f"DTEND:{utc(first + timedelta(minutes=30))}",
+            "RRULE:FREQ=DAILY",
+        )
+    )
+
+
+def refused(db, login: str) -> list[int | None]:
+    with db.transaction() as s:
+        return list(s.scalars(select(IndexedItem.refused_last).where(IndexedItem.owner == login)))
+
+
+def test_a_series_the_cap_would_cut_is_refused_once_not_queued_by_every_far_query(server):
+    """A daily series of five years has its whole past indexed to the horizon (under the
+    3,000-occurrence cap) but not to fifteen years ahead: the dispatcher refuses it
+    once and marks it, later far queries queue nothing, and still answer it."""
+    login = server.user()
+    path = f"/{login}/calendar/"
+    with server.client(login) as http:
+        assert http.put(f"{path}daily.ics", content=daily_since(5)).status_code == 201
+    db = server.backend.db
+    runtime.use(db)
+    with db.transaction() as s:
+        collection = store.get_collection(s, f"{login}/calendar")
+    assert collection is not None
+    end = int((FAR + timedelta(days=7)).timestamp())
+    runtime.index_ahead(collection, end)
+    assert len(queued(db, login)) == 1
+    catch_up_index(server)
+    assert refused(db, login) == [end] and indexed_past(db, login, FAR) == 0
+    for _ in range(3):
+        runtime.index_ahead(collection, end)
+        assert queued(db, login) == []
+    with server.client(login) as http:
+        assert hrefs(http, path, FAR, FAR + timedelta(days=7)) == ["daily.ics"]
+        assert http.put(f"{path}daily.ics", content=daily_since(4)).status_code == 204
+    assert refused(db, login) == [None]  # a new text is judged anew

@@ -444,6 +444,9 @@ class IndexedItem(Base):
     window_start: Mapped[int] = mapped_column(BigInteger)
     window_end: Mapped[int] = mapped_column(BigInteger, index=True)
     exact: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # the end a query asked this series to be indexed to, refused because the per-item
+    # cap would cut its past (``store.busy.extend``): no extension that far is tried again
+    refused_last: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class IndexExtension(Base):

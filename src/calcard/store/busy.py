@@ -454,6 +454,7 @@ def due_for_extension(
                 IndexedItem.href > after,
                 IndexedItem.window_end < last,
                 IndexedItem.window_start == FOREVER_BEFORE,
+                or_(IndexedItem.refused_last.is_(None), IndexedItem.refused_last > last),
                 Item.end == TIMESTAMP_MAX,
                 Item.start < last,
             )
@@ -533,7 +534,8 @@ def extend(
     it are index lookups; in a few statements for all of them (``materialize_items``).
 
     Only series whose whole past stays indexed within the per-item cap are extended;
-    the others keep their window and are expanded per query. Returns how many.
+    the others keep their window, are expanded per query and marked refused that far
+    (``refused_last``), so no later query queues them again. Returns how many.
     """
     until = min(times.from_posix(last) + WINDOW_AFTER / 2, LAST_EXTENSION)
     still = s.scalars(  # another query may have extended some since ``hrefs`` were read
@@ -546,11 +548,19 @@ def extend(
     texts = items.live_texts(s, collection_id, list(still))
     stored = items.time_ranges(s, collection_id, list(texts))
     whole: list[tuple[str, str | None]] = []
+    refused: list[str] = []
     for href, text in texts.items():
         first_start = times.from_posix(stored[href][0]) - SLACK
         if recurrence.window(text, first_start, until, now)[0] > first_start:
-            continue  # the cap would cut its past: leave it to per-query expansion
-        whole.append((href, text))
+            refused.append(href)  # the cap would cut its past: per-query expansion
+        else:
+            whole.append((href, text))
+    if refused:  # not due again that far (``due_for_extension``); a new text forgets it
+        s.execute(
+            update(IndexedItem)
+            .where(IndexedItem.collection_id == collection_id, IndexedItem.href.in_(refused))
+            .values(refused_last=last)
+        )
     materialize_items(s, owner, collection_id, whole, now, until)
     return len(whole)
 

@@ -3,6 +3,8 @@
 A time-range query past the occurrence index's horizon extends the calendar's series
 without end for at most two seconds; what is left is queued here, one row per
 calendar, and the dispatcher extends it a batch per round (``store.busy``).
+``indexed_items.refused_last`` remembers how far a series was refused (the per-item
+cap would cut its past), so far queries do not queue it again and again.
 
 Revision ID: 0024
 Revises: 0023
@@ -32,7 +34,11 @@ def upgrade() -> None:
         sa.Column("after", sa.String(length=1000), nullable=False, server_default=""),
         sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
     )
+    with op.batch_alter_table("indexed_items") as batch:
+        batch.add_column(sa.Column("refused_last", sa.BigInteger(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("indexed_items") as batch:
+        batch.drop_column("refused_last")
     op.drop_table("index_extensions")
