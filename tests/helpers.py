@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from PIL import Image
 from sqlalchemy import func, select
 
-from calcard import store
+from calcard import accounts, store
 from calcard.cli import main as calcard_main
 from calcard.core import recurrence
 from calcard.core.config import Settings
@@ -165,6 +165,12 @@ def send_pushes(
 
 
 # --- the JSON API --------------------------------------------------------------------
+
+
+def set_language(server, login: str, language: str | None) -> None:
+    """The user's language setting (None: none, the browser's and organization's count)."""
+    with server.backend.db.transaction(write=True, owners=[login]) as s:
+        accounts.update_settings(s, login, {"language": language})
 
 
 def web_session(server, login: str, password: str = PASSWORD) -> tuple[httpx.Client, str]:
@@ -379,11 +385,11 @@ def one_by_one(db, login: str, kind: str, entries) -> importexport.ImportSummary
     for entry in entries:
         with db.transaction(write=True, owners=[collection.owner]) as s:
             if isinstance(entry, ical.ParseError):
-                summary.skipped.append(str(entry))
+                summary.skipped.append(entry.reason)
                 continue
             too_many = recurrence.refusal(entry.text) if kind == ".ics" else None
             if too_many:
-                summary.skipped.append(f"{entry.uid}: {too_many}")
+                summary.skipped.append(importexport.skip_reason(entry.uid, too_many))
                 continue
             existing = store.item_by_uid(s, collection.id, entry.uid)
             if existing is not None and entry.uid in imported:
@@ -392,7 +398,7 @@ def one_by_one(db, login: str, kind: str, entries) -> importexport.ImportSummary
             try:
                 store.put_item(s, collection, ItemData.from_entry(href, entry), actor=login)
             except StoreError as exc:
-                summary.skipped.append(f"{entry.uid}: {exc}")
+                summary.skipped.append(importexport.skip_reason(entry.uid, exc))
                 continue
             if entry.uid in imported:
                 continue

@@ -302,7 +302,7 @@ class CalcardApplication(Application):
             return httputils.BAD_REQUEST
         too_many = user and recurrence.refusal(body.decode("utf-8", "replace"))
         if too_many:  # (anonymous: Radicale asks for credentials first)
-            return max_instances(too_many)
+            return max_instances(str(too_many))
         scheduletag.remember_condition(environ)
         answer = super().do_PUT(environ, base_prefix, path, user, user_groups, request_info)
         if b"ORGANIZER" not in body.upper():  # no scheduling object: no tag to look up

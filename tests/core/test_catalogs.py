@@ -2,6 +2,7 @@
 organization's default, then English; an unsupported language falls back."""
 
 import ast
+import json
 import re
 from datetime import datetime
 from pathlib import Path
@@ -122,8 +123,14 @@ def test_dates_are_written_as_the_language_writes_them():
 ENGLISH_BY_DESIGN = {"cli.py", "core/backup.py", "transfer/bundle.py", "push/wire.py"}
 ENGLISH_BY_DESIGN |= {"freebusy/__init__.py", "core/errors.py"}  # errors.py: the class
 # The store's refusals are DAV's and stay English, but for those the web's contacts and
-# trash pages show: there a StoreError (RestoreConflict) is held to the same rule.
+# trash pages show and an import's (its target, its job): there a StoreError
+# (RestoreConflict) is held to the same rule.
 READ_STORE_ERRORS = {"contacts/__init__.py", "contacts/cards.py", "trash.py"}
+READ_STORE_ERRORS |= {"transfer/importexport.py", "transfer/importjobs.py"}
+# Besides Refusal itself, everywhere: the refusals of their own type a person reads (a
+# parser's, in an import's report of what it skipped; dates out of range) and the
+# Messages kept to be said later (an import job's report).
+READ_EVERYWHERE = {"Refusal", "ParseError", "OutOfRange", "Message"}
 
 
 def _marked(node, constants: dict[str, object]) -> object:
@@ -140,8 +147,9 @@ def _marked(node, constants: dict[str, object]) -> object:
 
 
 def _refusal_templates() -> list[tuple[str, object]]:
-    """(where, template) of each ``Refusal(...)`` in src/calcard but ENGLISH_BY_DESIGN
-    (and ``StoreError(...)`` in READ_STORE_ERRORS)."""
+    """(where, template) of each ``Refusal(...)`` (READ_EVERYWHERE, called by name or
+    as ``module.Name``) in src/calcard but ENGLISH_BY_DESIGN (and ``StoreError(...)`` in
+    READ_STORE_ERRORS)."""
     found = []
     tree_root = REPO / "src" / "calcard"
     for path in sorted(tree_root.rglob("*.py")):
@@ -155,11 +163,13 @@ def _refusal_templates() -> list[tuple[str, object]]:
             for target in node.targets
             if isinstance(target, ast.Name)
         }
-        refusals = {"Refusal"}
+        refusals = set(READ_EVERYWHERE)
         if str(path.relative_to(tree_root)) in READ_STORE_ERRORS:
             refusals |= {"StoreError", "RestoreConflict"}
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in refusals:
+            called = getattr(node, "func", None)
+            name = getattr(called, "id", None) or getattr(called, "attr", None)
+            if isinstance(node, ast.Call) and name in refusals:
                 where = f"{path.relative_to(REPO)}:{node.lineno}"
                 found.append((where, _marked(node.args[0], constants) if node.args else None))
     return found
@@ -183,3 +193,20 @@ def test_a_refusal_keeps_its_english_message_and_says_its_template_in_a_language
     assert str(refused) == refused.message == "no calendar 'a/b'"
     assert catalogs.say("de", refused.template, **refused.values) == "kein Kalender 'a/b'"
     assert catalogs.say("ja", refused.template, **refused.values) == "no calendar 'a/b'"
+
+
+def test_a_kept_message_is_said_when_read_and_alternatives_are_joined_as_the_reader_joins():
+    inner = errors.Refusal(catalogs.N_("no calendar {path!r}"), values={"path": "a/b"})
+    kept = catalogs.Message(catalogs.N_("{uid}: {reason}"), {"uid": "x", "reason": inner.reason})
+    read = catalogs.Message.kept(json.loads(json.dumps(kept.as_json())))  # as a job row keeps it
+    assert read == kept and str(read) == "x: no calendar 'a/b'"
+    assert read.said("fr") == "x\u00a0: aucun calendrier 'a/b'"
+    assert catalogs.Message.kept("entry #1 ({x}): as written").said("de") == (
+        "entry #1 ({x}): as written"  # a plain text kept before: not a template
+    )
+    wanted = catalogs.OneOf(("text/calendar", "text/vcard", catalogs.Message("no Content-Type")))
+    refused = errors.Refusal(catalogs.N_("send the body as {wanted}"), values={"wanted": wanted})
+    assert refused.message == "send the body as text/calendar, text/vcard, or no Content-Type"
+    assert catalogs.say("de", refused.template, **refused.values) == (
+        "senden Sie den Anfragetext als text/calendar, text/vcard oder ohne Content-Type"
+    )

@@ -63,7 +63,7 @@ def test_a_known_zone_is_judged_once_per_file_and_entries_as_before(monkeypatch)
     for entry in stored:
         assert "DTSTART:02000101T000000" in entry.text  # the definition is kept as it came
         timebounds.check_item(entry.text)  # and the whole check accepts it
-    assert timebounds.REASON in str(found[30])
+    assert timebounds.BOUNDS.format(**timebounds.BOUND_VALUES) in str(found[30])
     quoted = ZURICH.replace("COMMENT:This", 'COMMENT:"This"', 1)
     checks.clear()  # a definition with a quote gets the whole check, as before
     found = list(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -9,9 +10,10 @@ import httpx
 from sqlalchemy import func, select
 
 from calcard.core.models import ImportJob, Item
+from calcard.transfer import importjobs
 
 from conftest import sync_report
-from helpers import FIXTURES, many_events, web_session
+from helpers import FIXTURES, many_events, set_language, web_session
 
 PATIENCE = 900  # seconds a loaded shared machine may need; not a speed requirement
 
@@ -157,3 +159,184 @@ def test_one_running_import_per_user_and_a_job_whose_process_died_is_reported(se
         assert accepted.status_code == 202, accepted.text
         final, _ = finished(http, accepted.json()["id"])
         assert (final["status"], final["added"]) == ("done", 0)
+
+
+# --- the report in its reader's language (docs/languages.md) --------------------------------
+
+BAD_ENTRIES = (
+    b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+    b"BEGIN:VEVENT\r\nUID:good\r\nDTSTART:20260301T090000Z\r\nEND:VEVENT\r\n"
+    b"BEGIN:VEVENT\r\nDTSTART:20260302T090000Z\r\nEND:VEVENT\r\n"
+    b"BEGIN:VEVENT\r\nUID:bad-date\r\nDTSTART:2026-03-03 nine\r\nEND:VEVENT\r\n"
+    b"BEGIN:VEVENT\r\nUID:often\r\nDTSTART:20260304T090000Z\r\nRRULE:FREQ=SECONDLY\r\n"
+    b"END:VEVENT\r\n"
+    b"BEGIN:VEVENT\r\nUID:no-zone\r\nDTSTART;TZID=Mars/Olympus:20260305T090000\r\n"
+    b"END:VEVENT\r\n"
+    b"BEGIN:VEVENT\r\nUID:cut\r\nDTSTART:20260306T090000Z\r\n"
+)
+# What the parser library says about the broken DTSTART: a value, never translated.
+LIBRARY = "Wrong datetime format: 2026-03-03 nine"
+REPORT = {  # the skipped entries' reasons, in the order the import met them
+    "de": [
+        "Eintrag Nr. 2 übersprungen: VEVENT ohne UID",
+        "Eintrag Nr. 3 (bad-date): ",
+        "often: eine Wiederholung häufiger als stündlich (FREQ=SECONDLY) wird nicht "
+        "unterstützt: höchstens 24 Termine am Tag",
+        "Eintrag Nr. 6 (VEVENT): die Datei endet mitten im Eintrag",
+        "Eintrag Nr. 5 (no-zone): die Zeitzone Mars/Olympus ist nicht definiert",
+    ],
+    "fr": [
+        "entrée n°\u00a02 ignorée\u00a0: VEVENT sans UID",
+        "entrée n°\u00a03 (bad-date)\u00a0: ",
+        "often\u00a0: une répétition plus fréquente que toutes les heures (FREQ=SECONDLY) "
+        "n’est pas prise en charge\u00a0: au plus 24 occurrences par jour",
+        "entrée n°\u00a06 (VEVENT)\u00a0: le fichier s’arrête au milieu de l’entrée",
+        "entrée n°\u00a05 (no-zone)\u00a0: le fuseau horaire Mars/Olympus n’est pas défini",
+    ],
+    "en": [
+        "entry #2: VEVENT without UID skipped",
+        "entry #3 (bad-date): ",
+        "often: a recurrence more frequent than hourly (FREQ=SECONDLY) is not supported: "
+        "at most 24 occurrences a day",
+        "entry #6 (VEVENT): file ends inside it",
+        "entry #5 (no-zone): time zone Mars/Olympus is not defined",
+    ],
+}
+
+
+def said(reasons: list[str], language: str) -> None:
+    """The reasons are the report's in ``language``; the library's words stay its own."""
+    want = REPORT[language]
+    assert len(reasons) == len(want), reasons
+    for got, expected in zip(reasons, want, strict=True):
+        assert got.startswith(expected), (got, expected)
+    assert reasons[1].endswith(LIBRARY), reasons[1]
+
+
+def test_a_german_and_a_french_reader_read_the_skip_reasons_in_their_language(server):
+    for language in ("de", "fr"):
+        login = server.user()
+        set_language(server, login, language)
+        with server.client(login) as http:
+            answer = start(http, BAD_ENTRIES, "bad.ics")
+            assert answer.status_code == 202, answer.text
+            final, _ = finished(http, answer.json()["id"])
+            assert (final["status"], final["added"], final["skipped_count"]) == ("done", 1, 5)
+            said([s["reason"] for s in final["skipped"]], language)
+            # The whole body at once (POST /api/import) reports in the same words.
+            whole = http.post(
+                "/api/import", content=BAD_ENTRIES, headers={"content-type": "text/calendar"}
+            )
+            assert whole.status_code == 200, whole.text
+            said([s["reason"] for s in whole.json()["skipped"]], language)
+
+
+def test_a_report_falls_back_to_english_and_follows_a_changed_setting(server):
+    login = server.user()
+    with server.client(login) as http:
+        job = start(http, BAD_ENTRIES, "bad.ics").json()
+        final, _ = finished(http, job["id"])
+        said([s["reason"] for s in final["skipped"]], "en")
+        unsupported = http.get(f"/api/import-jobs/{job['id']}", headers={"Accept-Language": "ja"})
+        said([s["reason"] for s in unsupported.json()["skipped"]], "en")
+        browser = http.get(f"/api/import-jobs/{job['id']}", headers={"Accept-Language": "fr"})
+        said([s["reason"] for s in browser.json()["skipped"]], "fr")
+        set_language(server, login, "de")  # the report is said when read, not when written
+        german = http.get(f"/api/import-jobs/{job['id']}", headers={"Accept-Language": "fr"})
+        said([s["reason"] for s in german.json()["skipped"]], "de")
+
+
+def test_a_failed_or_cut_off_job_says_why_in_the_readers_language(server, tmp_path):
+    login = server.user()
+    set_language(server, login, "de")
+    spooled = tmp_path / "gone.ics"
+    spooled.write_bytes(BAD_ENTRIES)
+    # The target went away between the upload's check and the job's run.
+    upload = importjobs.Upload(spooled, ".ics", f"{login}/gone", "gone.ics", len(BAD_ENTRIES))
+    failed = importjobs.start(server.backend.db, login, upload)
+    with server.backend.db.transaction(write=True) as s:
+        s.add(
+            ImportJob(
+                id="d" * 32,
+                owner=login,
+                target=f"{login}/calendar",
+                heartbeat_at=datetime.now(UTC) - timedelta(minutes=11),
+            )
+        )
+    with server.client(login) as http:
+        final, _ = finished(http, failed)
+        assert final["status"] == "failed"
+        assert final["error"] == f"kein Kalender oder Adressbuch unter '{login}/gone'"
+        cut_off = http.get(f"/api/import-jobs/{'d' * 32}").json()
+        assert cut_off["status"] == "failed"
+        assert cut_off["error"] == (
+            "der Import wurde abgebrochen (sein Serverprozess wurde beendet); "
+            "was schon gespeichert war, bleibt erhalten"
+        )
+
+
+def test_a_job_kept_before_reasons_were_templates_shows_its_texts_as_they_are(server):
+    login = server.user()
+    set_language(server, login, "fr")
+    now = datetime.now(UTC)
+    old = ["entry #3 (a{b}): Wrong datetime format", "x: UID 'x' already exists in 'a/b'"]
+    kept = {  # as the import writes them now: templates and values
+        "template": "{uid}: {reason}",
+        "values": {"uid": "x", "reason": {"template": "no calendar object", "values": {}}},
+    }
+    with server.backend.db.transaction(write=True) as s:
+        for job_id, skipped, error in (
+            ("e" * 32, old, "the import stopped: {odd} text"),
+            (
+                "f" * 32,
+                [kept],
+                json.dumps({"template": "no import job {id!r}", "values": {"id": "z"}}),
+            ),
+        ):
+            s.add(
+                ImportJob(
+                    id=job_id,
+                    owner=login,
+                    target=f"{login}/calendar",
+                    status="failed",
+                    skipped=json.dumps(skipped),
+                    skipped_count=len(skipped),
+                    error=error,
+                    finished_at=now,
+                )
+            )
+    with server.client(login) as http:
+        before = http.get(f"/api/import-jobs/{'e' * 32}")
+        assert before.status_code == 200, before.text
+        assert [s["reason"] for s in before.json()["skipped"]] == old
+        assert before.json()["error"] == "the import stopped: {odd} text"
+        now_kept = http.get(f"/api/import-jobs/{'f' * 32}").json()
+        assert [s["reason"] for s in now_kept["skipped"]] == ["x\u00a0: aucun objet de calendrier"]
+        assert now_kept["error"] == "aucun import 'z'"
+
+
+def test_nobody_but_the_owner_reads_a_report_not_even_a_manager_of_their_organization(server):
+    owner = server.user()
+    org = f"org-{owner}"
+    colleague = server.user(role="administrator", org=org)
+    stranger = server.user()
+    set_language(server, colleague, "de")
+    with server.client(owner) as http:
+        job = start(http, BAD_ENTRIES, "bad.ics").json()
+        report, _ = finished(http, job["id"])
+    for reader, error in (
+        (colleague, f"kein Import '{job['id']}'"),
+        (stranger, f"no import job '{job['id']}'"),
+    ):
+        with server.client(reader) as http:
+            refused = http.get(f"/api/import-jobs/{job['id']}")
+            assert (refused.status_code, refused.json()) == (404, {"error": error})
+            missing = http.get(f"/api/import-jobs/{'0' * 32}")  # the same as no job at all
+            assert missing.json() == {"error": error.replace(job["id"], "0" * 32)}
+    browser, csrf = web_session(server, colleague)
+    try:
+        assert browser.get(f"/api/import-jobs/{job['id']}").status_code == 404
+    finally:
+        browser.close()
+    with server.client(owner) as http:
+        assert http.get(f"/api/import-jobs/{job['id']}").json() == report  # unchanged

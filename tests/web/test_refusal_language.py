@@ -6,18 +6,15 @@ status and the machine-readable ``details`` are the same in every language."""
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import select
 
 from calcard import accounts
+from calcard.core.models import ImportJob
 
 from conftest import PASSWORD
-from helpers import enable_2fa, event, web_session
+from helpers import enable_2fa, event, set_language, web_session
 
 ELSEWHERE = "https://evil.example"
-
-
-def set_language(server, login: str, language: str | None) -> None:
-    with server.backend.db.transaction(write=True, owners=[login]) as s:
-        accounts.update_settings(s, login, {"language": language})
 
 
 def rename(http: httpx.Client, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -165,3 +162,41 @@ def test_a_refusal_with_nobody_to_look_up_takes_no_database_connection():
         "state": {},
     }
     assert reader_language(Unreachable(), Request(scope)) == "it"  # type: ignore[arg-type]
+
+
+def test_the_media_types_a_route_takes_are_listed_as_the_readers_language_lists_them(server):
+    german = server.user()
+    set_language(server, german, "de")
+    with server.client(german) as basic:
+        before = basic.get("/api/calendars").json()
+    http, csrf = web_session(server, german)
+    plain = {"x-csrf-token": csrf, "content-type": "text/plain"}
+    try:
+        upload = http.post(
+            "/api/import-jobs", params={"name": "a.ics"}, content=b"x", headers=plain
+        )
+        assert upload.status_code == 415
+        assert upload.json() == {
+            "error": "senden Sie den Anfragetext als text/calendar, text/vcard, text/x-vcard, "
+            "text/directory, application/octet-stream oder ohne Content-Type"
+        }
+        one = http.put(f"/api/calendars/{german}/calendar", content=b"{}", headers=plain)
+        assert one.json() == {"error": "senden Sie den Anfragetext als application/json"}
+    finally:
+        http.close()
+    with httpx.Client(base_url=server.url, timeout=30) as anonymous:
+        for language, wanted in (
+            ("fr", "text/directory, application/octet-stream ou sans Content-Type"),
+            ("ja", "text/directory, application/octet-stream, or no Content-Type"),
+        ):
+            refused = anonymous.post(
+                "/api/import-jobs",
+                content=b"x",
+                headers={"content-type": "text/plain", "Accept-Language": language},
+            )
+            assert refused.status_code == 415
+            assert refused.json()["error"].endswith(wanted), refused.text
+    with server.client(german) as basic:  # refused: the calendar is as it was, no import ran
+        assert basic.get("/api/calendars").json() == before
+    with server.backend.db.transaction() as s:
+        assert s.scalars(select(ImportJob).where(ImportJob.owner == german)).all() == []

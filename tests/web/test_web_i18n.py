@@ -13,7 +13,7 @@ from calcard import accounts
 
 from browser import ZONE, browser_page, log_in
 from conftest import PASSWORD
-from helpers import web_session
+from helpers import set_language, web_session
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 CSRF = "X-CSRF-Token"
@@ -23,11 +23,6 @@ def html_lang(text: str) -> str:
     found = re.search(r'<html lang="([^"]+)">', text)
     assert found, text[:200]
     return found.group(1)
-
-
-def set_language(server, login: str, language: str | None) -> None:
-    with server.backend.db.transaction(write=True, owners=[login]) as s:
-        accounts.update_settings(s, login, {"language": language})
 
 
 def test_the_catalog_is_served_per_language(server):
@@ -276,3 +271,45 @@ def test_the_web_app_manifest_is_in_the_pages_language(server):
         }
         assert english["start_url"] == "/web/" and english["icons"]
         assert http.get("/web/manifest/xx.webmanifest").status_code == 404
+
+
+def test_the_import_dialog_reports_in_the_users_language_even_a_bare_server_error(
+    browser, server, tmp_path
+):
+    login = server.user()
+    set_language(server, login, "de")
+    broken = tmp_path / "kaputt.ics"
+    broken.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:fine\r\nDTSTART:20260301T090000Z\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nDTSTART:20260302T090000Z\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:cut\r\nDTSTART:20260306T090000Z\r\n"
+    )
+    for page in browser_page(browser, server, ZONE):  # an English browser (en-US)
+        log_in(page, login, PASSWORD)
+        expect(page).to_have_url(re.compile("/web/$"))
+        page.click("#open-transfer")
+        page.set_input_files("#import-file", str(broken))
+        page.click("#import-start")
+        expect(page.locator("#import-summary")).to_have_text(
+            "kaputt.ics: 1 hinzugefügt, 0 aktualisiert, 2 übersprungen.", timeout=60_000
+        )
+        expect(page.locator("#import-skipped li")).to_have_text(
+            [
+                "Eintrag Nr. 2 übersprungen: VEVENT ohne UID",
+                "Eintrag Nr. 3 (VEVENT): die Datei endet mitten im Eintrag",
+            ]
+        )
+        # A poll answered by no calcard JSON (a proxy's error page): no English statusText.
+        page.route(
+            "**/api/import-jobs/nothing",
+            lambda route: route.fulfill(status=502, body="<h1>Bad Gateway</h1>"),
+        )
+        failed = page.evaluate(
+            """async () => {
+              const { api } = await import("/web/static/lib/api.js");
+              return api("GET", "/api/import-jobs/nothing").then(() => "", (f) => f.message);
+            }"""
+        )
+        assert failed == "Der Server konnte nicht antworten (502); versuchen Sie es erneut."
+        page.errors.clear()  # the browser logs the 502 itself

@@ -528,11 +528,11 @@ def save(s: Session, login: str, collection: store.CollectionData, href: str, ca
         data = ItemData.from_text(href, calendar.to_ical())
     except ical.ParseError as exc:
         raise Refusal(
-            N_("the event could not be stored: {error}"), values={"error": str(exc)}
+            N_("the event could not be stored: {error}"), values={"error": exc.reason}
         ) from exc
     too_many = recurrence.refusal(data.text)
     if too_many:
-        raise Refusal(too_many)
+        raise too_many
     try:
         return saving.save(s, collection, data, actor=login)[0]
     except store.StoreError as exc:

@@ -13,6 +13,8 @@ the first supported of the user's setting, the browser's ``Accept-Language``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
@@ -20,6 +22,7 @@ from pathlib import Path
 from babel import Locale
 from babel.core import get_global
 from babel.dates import format_date, format_time
+from babel.lists import format_list
 from babel.messages.pofile import read_po
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
@@ -57,9 +60,74 @@ def _table(language: str, domain: str) -> dict[str, str]:
 
 
 def say(language: str | None, text: str, /, **values: object) -> str:
-    """``text`` (English source) in ``language``, with ``{name}`` placeholders filled."""
+    """``text`` (English source) in ``language``, with ``{name}`` placeholders filled; a
+    value that is a ``Message`` or ``OneOf`` is said in ``language`` too."""
     translated = _table(supported(language), "messages").get(text, text)
-    return translated.format(**values) if values else translated
+    if not values:
+        return translated
+    return translated.format(**{name: _said(language, value) for name, value in values.items()})
+
+
+def _said(language: str | None, value: object) -> object:
+    return value.said(language) if isinstance(value, Message | OneOf) else value
+
+
+@dataclass(frozen=True)
+class Message:
+    """A text to be said later, in the language of whoever reads it: its English template
+    (marked ``N_`` where it is written) and the values of its placeholders, which may be
+    Messages themselves (a skipped entry's number around the parser's reason). What is
+    read long after it was written (an import job's report, read by whoever polls it)
+    is kept as ``as_json`` and said from ``kept``."""
+
+    template: str
+    values: Mapping[str, object] = field(default_factory=dict)
+
+    def said(self, language: str | None) -> str:
+        return say(language, self.template, **self.values)
+
+    def __str__(self) -> str:
+        """In English, as logs and the CLI say it."""
+        return self.said(SOURCE)
+
+    def as_json(self) -> dict[str, object]:
+        """Template and values as JSON; a value JSON cannot hold keeps its English text."""
+        values = {k: _kept_value(v) for k, v in self.values.items()}
+        return {"template": self.template, "values": values}
+
+    @classmethod
+    def kept(cls, stored: object) -> Message:
+        """The Message ``as_json`` kept; a plain text (kept so before templates were) is
+        a template without values, which says itself as it was written."""
+        if not isinstance(stored, dict):
+            return cls(str(stored))
+        values = stored.get("values") or {}
+        return cls(
+            str(stored.get("template", "")),
+            {k: cls.kept(v) if isinstance(v, dict) else v for k, v in values.items()},
+        )
+
+
+def _kept_value(value: object) -> object:
+    if isinstance(value, Message):
+        return value.as_json()
+    return value if value is None or isinstance(value, str | int | float) else str(value)
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """Alternatives joined as the reader's language joins them (CLDR's "or" list pattern,
+    Babel's ``format_list``): "a, b, or c" in English, "a, b oder c" in German. An
+    alternative may be a Message ("no Content-Type")."""
+
+    choices: tuple[object, ...]
+
+    def said(self, language: str | None) -> str:
+        spoken = [str(_said(language, choice)) for choice in self.choices]
+        return format_list(spoken, style="or", locale=locale(language))
+
+    def __str__(self) -> str:
+        return self.said(SOURCE)
 
 
 def web_catalog(language: str) -> dict[str, str]:

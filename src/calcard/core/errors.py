@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
+from calcard.core.catalogs import Message
+
 
 class Kind(StrEnum):
     """Why something is refused; each front answers each kind one way."""
@@ -60,3 +62,8 @@ class Refusal(ValueError):
         self.kind = kind
         self.details: Mapping[str, Any] = details or {}
 
+    @property
+    def reason(self) -> Message:
+        """The refusal as a Message, said later in its reader's language (an import job
+        keeps each skipped entry's reason until someone polls it)."""
+        return Message(self.template, self.values)

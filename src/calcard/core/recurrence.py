@@ -33,6 +33,9 @@ from math import lcm
 
 from dateutil.rrule import rrulestr
 
+from calcard.core.catalogs import N_
+from calcard.core.errors import Refusal
+
 MAX_OCCURRENCES = 3_000  # per item and per expansion: 125 days of an hourly rule
 MAX_PER_DAY = 24  # candidate instants a day: hourly is the most frequent rule allowed
 MAX_STEPS = 100_000  # rule steps from DTSTART to HORIZON (~0.7 s of dateutil)
@@ -171,22 +174,33 @@ def rules(text: str) -> list[Rule]:
     return found
 
 
-def refusal(text: str, today: date | None = None) -> str | None:
-    """Why the recurrences of an iCalendar text are refused, or None when they are fine."""
+def refusal(text: str, today: date | None = None) -> Refusal | None:
+    """Why the recurrences of an iCalendar text are refused, or None when they are fine
+    (a Refusal: the web API and an import's report say it in the reader's language, DAV
+    in English)."""
     today = today or datetime.now(UTC).date()
     for rule in rules(text):
         if rule.per_day > MAX_PER_DAY:
-            return (
-                f"a recurrence more frequent than hourly (FREQ={rule.parts.get('FREQ', '?')}"
-                f") is not supported: at most {MAX_PER_DAY} occurrences a day"
+            return Refusal(
+                N_(
+                    "a recurrence more frequent than hourly (FREQ={freq}) is not supported: "
+                    "at most {count} occurrences a day"
+                ),
+                values={"freq": rule.parts.get("FREQ", "?"), "count": MAX_PER_DAY},
             )
         if rule.never_matches():
             spelled = ";".join(f"{k}={v}" for k, v in rule.parts.items())
-            return f"this recurrence never recurs ({spelled}): its filters select no day"
+            return Refusal(
+                N_("this recurrence never recurs ({rule}): its filters select no day"),
+                values={"rule": spelled},
+            )
         if rule.component in RECURRING and rule.steps(today) > MAX_STEPS:
-            return (
-                "a recurrence this frequent cannot start this long ago: "
-                f"it would take more than {MAX_STEPS} steps to expand; move its start closer"
+            return Refusal(
+                N_(
+                    "a recurrence this frequent cannot start this long ago: it would take "
+                    "more than {count} steps to expand; move its start closer"
+                ),
+                values={"count": MAX_STEPS},
             )
     return None
 

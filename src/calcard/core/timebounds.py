@@ -40,10 +40,11 @@ EARLIEST = datetime(300, 1, 1)
 LATEST = datetime(9700, 1, 1)
 LONGEST = timedelta(days=200 * 365)
 COMPONENTS = ("VEVENT", "VTODO", "VJOURNAL", "VALARM")
-REASON = (
-    f"dates must lie between the years {EARLIEST.year} and {LATEST.year - 1}, "
-    f"and an event, task or alarm offset may span at most {LONGEST.days // 365} years"
+BOUNDS = N_(
+    "dates must lie between the years {first} and {last}, "
+    "and an event, task or alarm offset may span at most {years} years"
 )
+BOUND_VALUES = {"first": EARLIEST.year, "last": LATEST.year - 1, "years": LONGEST.days // 365}
 
 _DATED = re.compile(r"^(?:DTSTART|DTEND|DUE|RECURRENCE-ID|RDATE|EXDATE)[;:].*$", re.M)
 _YEAR = re.compile(r"(?<![0-9])([0-9]{4})[0-9]{4}(?![0-9])")
@@ -115,7 +116,8 @@ def _span(value) -> timedelta | None:
     return value if isinstance(value, timedelta) else None
 
 
-def _component_refusal(component) -> str | None:
+def _outside(component) -> bool:
+    """Whether a date of the component lies outside the bounds or a span is too long."""
     dates: list = []
     for key in ("DTSTART", "DTEND", "DUE", "RECURRENCE-ID", "RDATE", "EXDATE", "TRIGGER"):
         dates.extend(_values(component, key))
@@ -124,12 +126,12 @@ def _component_refusal(component) -> str | None:
     ]
     instants = [_naive(v) for v in dates if isinstance(v, date)]
     if any(not EARLIEST <= v < LATEST for v in instants):
-        return REASON
+        return True
     start = _values(component, "DTSTART")
     finish = _values(component, "DTEND") or _values(component, "DUE")
     if start and finish and isinstance(start[0], date) and isinstance(finish[0], date):
         spans.append(_naive(finish[0]) - _naive(start[0]))
-    return REASON if any(abs(s) > LONGEST for s in spans) else None
+    return any(abs(s) > LONGEST for s in spans)
 
 
 def check_item(text: str) -> None:
@@ -145,9 +147,8 @@ def check_item(text: str) -> None:
         return
     for component in calendar.walk():
         if component.name in COMPONENTS:
-            reason = _component_refusal(component)
-            if reason:
-                raise OutOfRange(reason)
+            if _outside(component):
+                raise OutOfRange(BOUNDS, values=BOUND_VALUES)
 
 
 def passes_quickly(text: str) -> bool:
@@ -155,7 +156,10 @@ def passes_quickly(text: str) -> bool:
     raises OutOfRange for a too long time zone name (RFC 5545 §3.2.19, §3.8.3.1)."""
     unfolded = re.sub(r"\r?\n[ \t]", "", text)
     if _LONG_TZID.search(unfolded):
-        raise OutOfRange(f"a time zone name (TZID) may have at most {MAX_TZID} characters")
+        raise OutOfRange(
+            N_("a time zone name (TZID) may have at most {count} characters"),
+            values={"count": MAX_TZID},
+        )
     return _plainly_inside(unfolded)
 
 

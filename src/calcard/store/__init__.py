@@ -26,6 +26,7 @@ from sqlalchemy import BindParameter, and_, bindparam, case, delete, func, or_, 
 from sqlalchemy.orm import Session
 
 from calcard.core import backup, timebounds
+from calcard.core.catalogs import N_
 from calcard.core.db import rowcount
 from calcard.core.errors import Refusal
 from calcard.core.models import (
@@ -72,7 +73,7 @@ class ItemData:
         """
         entry = next(ical.split_calendar(text), None)
         if entry is None:
-            raise ical.ParseError("no calendar object")
+            raise ical.ParseError(N_("no calendar object"))
         if isinstance(entry, ical.ParseError):
             raise entry
         return cls.from_entry(href, entry)
@@ -540,7 +541,10 @@ def put_items(
         for n, item in enumerate(items):
             old = olds.get(item.href)
             if results[n] is None and in_use.get(item.uid, item.href) != item.href:
-                results[n] = StoreError(f"UID {item.uid!r} already exists in {collection.path!r}")
+                results[n] = StoreError(
+                    N_("UID {uid!r} already exists in {path!r}"),
+                    values={"uid": item.uid, "path": collection.path},
+                )
             if results[n] is None:
                 if old is not None and in_use.get(old.uid) == item.href:
                     del in_use[old.uid]  # the UID leaves this href: free for a later item
@@ -724,7 +728,7 @@ def _check_dates(collection: CollectionData, text: str) -> None:
         try:
             timebounds.check_item(text)
         except timebounds.OutOfRange as exc:
-            raise StoreError(str(exc)) from exc
+            raise StoreError(exc.template, values=exc.values) from exc
 
 
 def _check_unique(items: list[ItemData]) -> None:

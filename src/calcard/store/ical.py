@@ -26,6 +26,7 @@ from dateutil.rrule import rrule, rruleset, rrulestr
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from calcard.core import timebounds, times
+from calcard.core.catalogs import N_
 from calcard.core.errors import Refusal
 
 # The bounds Radicale uses for "no limit" (datetime.min / datetime.max as POSIX seconds).
@@ -38,7 +39,13 @@ MAX_COUNT_EXPANSION = 100_000
 
 class ParseError(Refusal):
     """A file or entry that is no valid iCalendar or vCard (invalid). The readers yield it
-    in place of a broken entry, so one bad entry never stops an import."""
+    in place of a broken entry, so one bad entry never stops an import. Its template is
+    translated (an import's report is read in its reader's language); what cannot be (a
+    library's words, a name from the file) is a value."""
+
+
+NOT_ICALENDAR = N_("not an iCalendar file: no BEGIN:VCALENDAR")
+NOT_VCARD = N_("not a vCard file: no BEGIN:VCARD")
 
 
 def etag_of(text: str) -> str:
@@ -311,12 +318,15 @@ class CalendarReader:
                     zone = iana_zone(value)
                     self.default_zone = zone if times.valid_zone(zone) else None
                 elif not self.seen_calendar and name != "BEGIN":
-                    raise ParseError("not an iCalendar file: no BEGIN:VCALENDAR")
+                    raise ParseError(NOT_ICALENDAR)
                 continue
             if (name == "BEGIN" and component in TOP_LEVEL) or (
                 name == "END" and component == "VCALENDAR"
             ):
-                yield ParseError(f"entry #{block.number} ({block.name}): no END:{stack[-1]}")
+                yield ParseError(
+                    N_("entry #{number} ({name}): no END:{end}"),
+                    values={"number": block.number, "name": block.name, "end": stack[-1]},
+                )
                 block = None
                 if name == "BEGIN":
                     number += 1
@@ -327,7 +337,10 @@ class CalendarReader:
                 stack.append(component)
             elif name == "END":
                 if component != stack[-1]:
-                    yield ParseError(f"entry #{block.number}: END:{component} inside {stack[-1]}")
+                    yield ParseError(
+                        N_("entry #{number}: END:{end} inside {name}"),
+                        values={"number": block.number, "end": component, "name": stack[-1]},
+                    )
                     block = None
                     continue
                 stack.pop()
@@ -335,9 +348,12 @@ class CalendarReader:
                     yield block
                     block = None
         if block is not None:
-            yield ParseError(f"entry #{block.number} ({block.name}): file ends inside it")
+            yield ParseError(
+                N_("entry #{number} ({name}): file ends inside it"),
+                values={"number": block.number, "name": block.name},
+            )
         if not self.seen_calendar:
-            raise ParseError("not an iCalendar file: no BEGIN:VCALENDAR")
+            raise ParseError(NOT_ICALENDAR)
 
     def groups(self, lines: Iterable[str]) -> Iterator[list[Block] | ParseError]:
         """Runs of consecutive components sharing a UID; VTIMEZONEs are remembered."""
@@ -352,7 +368,10 @@ class CalendarReader:
             if block.name not in COMPONENTS:
                 continue
             if not block.uid:
-                yield ParseError(f"entry #{block.number}: {block.name} without UID skipped")
+                yield ParseError(
+                    N_("entry #{number}: {name} without UID skipped"),
+                    values={"number": block.number, "name": block.name},
+                )
                 continue
             if group and group[0].uid != block.uid:
                 yield group
@@ -380,7 +399,9 @@ class CalendarReader:
         try:
             missing = [z for z, text in zones.items() if not text]
             if missing:
-                raise ValueError(f"time zone {', '.join(missing)} is not defined")
+                raise Refusal(
+                    N_("time zone {zones} is not defined"), values={"zones": ", ".join(missing)}
+                )
             definitions = [cast(str, z) for z in zones.values()]
             body = [_folded(line) for line in lines]
             text = _calendar_text(definitions, body)
@@ -388,7 +409,10 @@ class CalendarReader:
             components: list = [c for c in calendar.subcomponents if c.name in COMPONENTS]
             start, end = time_range(components)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            return ParseError(f"entry #{group[0].number} ({uid}): {exc}")
+            return ParseError(
+                N_("entry #{number} ({uid}): {error}"),
+                values={"number": group[0].number, "uid": uid, "error": _reason(exc)},
+            )
         return Entry(uid, text, components[0].name, start, end, calendar)
 
 
@@ -472,10 +496,16 @@ def _checked(text: str, zones: list[str], lines: list[str]) -> icalendar.Calenda
     for component in (c for c in calendar.subcomponents if c.name in COMPONENTS):
         if component.errors:
             broken = "; ".join(f"{name}: {error}" for name, error in component.errors)
-            raise ValueError(f"broken {broken}")
+            raise Refusal(N_("broken {errors}"), values={"errors": broken})
         if component.get("DTSTART") is not None:
             component.get("DTSTART").dt  # noqa: B018 - raises on an unusable value
     return calendar
+
+
+def _reason(exc: Exception) -> object:
+    """Why a parse failed, for a ParseError's value: our own refusal as a Message (said in
+    the reader's language), a library's exception as its text (its words, untranslated)."""
+    return exc.reason if isinstance(exc, Refusal) else str(exc)
 
 
 def iter_calendar(lines: Iterable[str]) -> Iterator[Entry | ParseError]:
@@ -547,7 +577,7 @@ def vcard_texts(lines: Iterable[str]) -> Iterator[tuple[int, str] | ParseError]:
         marker = line.strip().upper()
         if marker == "BEGIN:VCARD":
             if current is not None:
-                yield ParseError(f"vCard #{number}: no END:VCARD")
+                yield ParseError(N_("vCard #{number}: no END:VCARD"), values={"number": number})
             number += 1
             current = [line]
         elif current is not None:
@@ -556,11 +586,11 @@ def vcard_texts(lines: Iterable[str]) -> Iterator[tuple[int, str] | ParseError]:
                 yield number, "\r\n".join(current) + "\r\n"
                 current = None
         elif marker and number == 0 and not marker.startswith(("BEGIN:", " ")):
-            raise ParseError("not a vCard file: no BEGIN:VCARD")
+            raise ParseError(NOT_VCARD)
     if current is not None:
-        yield ParseError(f"vCard #{number}: file ends inside it")
+        yield ParseError(N_("vCard #{number}: file ends inside it"), values={"number": number})
     if number == 0:
-        raise ParseError("not a vCard file: no BEGIN:VCARD")
+        raise ParseError(NOT_VCARD)
 
 
 def vcard_entry(number: int, text: str) -> Entry | ParseError:
@@ -568,13 +598,18 @@ def vcard_entry(number: int, text: str) -> Entry | ParseError:
     try:
         card = vobject.readOne(text, allowQP=True)
         if card.name != "VCARD":
-            return ParseError(f"vCard #{number}: {card.name} is not a vCard")
+            return ParseError(
+                N_("vCard #{number}: {name} is not a vCard"),
+                values={"number": number, "name": card.name},
+            )
         if "uid" not in card.contents:
             card.add("uid").value = str(uuid.uuid4())
         serialized = card.serialize()
         vobject.readOne(serialized)
     except Exception as exc:  # noqa: BLE001 - vobject raises many kinds
-        return ParseError(f"vCard #{number}: {exc}")
+        return ParseError(
+            N_("vCard #{number}: {error}"), values={"number": number, "error": _reason(exc)}
+        )
     return Entry(card.uid.value, serialized, "VCARD", TIMESTAMP_MIN, TIMESTAMP_MAX)
 
 

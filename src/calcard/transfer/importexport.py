@@ -22,14 +22,19 @@ from sqlalchemy.orm import Session
 
 from calcard import accounts, store
 from calcard.core import recurrence
+from calcard.core.catalogs import N_, SOURCE, Message
 from calcard.core.db import Database
-from calcard.core.errors import Kind
+from calcard.core.errors import Kind, Refusal
 from calcard.core.models import Collection, Item
 from calcard.sharing import access
 from calcard.store import ItemData, StoreError, ical
 
 DEFAULT_TARGET = {".ics": "calendar", ".vcf": "contacts"}
 EXPECTED_TAG = {".ics": "VCALENDAR", ".vcf": "VADDRESSBOOK"}
+NOT_OF_KIND = {
+    ".ics": N_("{path!r} is not a calendar"),
+    ".vcf": N_("{path!r} is not an address book"),
+}
 BATCH = 200
 EXPORT_PAGE = 200
 Progress = Callable[[int, "ImportSummary"], None]  # entries read, counts so far
@@ -39,17 +44,23 @@ Progress = Callable[[int, "ImportSummary"], None]  # entries read, counts so far
 class ImportSummary:
     added: int = 0
     updated: int = 0
-    skipped: list[str] = field(default_factory=list)  # one reason per skipped entry
+    skipped: list[Message] = field(default_factory=list)  # one reason per skipped entry
 
     def __str__(self) -> str:
         return f"added {self.added}, updated {self.updated}, skipped {len(self.skipped)}"
 
-    def as_json(self) -> dict:
+    def as_json(self, language: str = SOURCE) -> dict:
+        """The counts, and each skipped entry's reason said in ``language``."""
         return {
             "added": self.added,
             "updated": self.updated,
-            "skipped": [{"reason": reason} for reason in self.skipped],
+            "skipped": [{"reason": reason.said(language)} for reason in self.skipped],
         }
+
+
+def skip_reason(uid: str, refusal: Refusal) -> Message:
+    """Why the entry of ``uid`` was skipped: the refusal, said later, after its UID."""
+    return Message(N_("{uid}: {reason}"), {"uid": uid, "reason": refusal.reason})
 
 
 def kind_of(name: str) -> str:
@@ -59,7 +70,7 @@ def kind_of(name: str) -> str:
         return ".ics"
     if lowered.endswith((".vcf", ".vcard")) or "vcard" in lowered:
         return ".vcf"
-    raise StoreError("only .ics and .vcf files can be imported")
+    raise StoreError(N_("only .ics and .vcf files can be imported"))
 
 
 def target(s: Session, login: str, kind: str, into: str | None) -> store.CollectionData:
@@ -69,11 +80,13 @@ def target(s: Session, login: str, kind: str, into: str | None) -> store.Collect
     decision = access.stored(s, login, access.WRITE, path)
     collection = decision.collection
     if collection is None:
-        raise StoreError(f"no collection {path!r}")
+        raise StoreError(N_("no collection {path!r}"), values={"path": path})
     if not decision.allowed:
-        raise StoreError(f"{login!r} may not write to {path!r}")
+        raise StoreError(
+            N_("{login!r} may not write to {path!r}"), values={"login": login, "path": path}
+        )
     if collection.tag != EXPECTED_TAG[kind]:
-        raise StoreError(f"{path!r} is not a {'calendar' if kind == '.ics' else 'address book'}")
+        raise StoreError(NOT_OF_KIND[kind], values={"path": path})
     return collection
 
 
@@ -92,7 +105,7 @@ def check_start(kind: str, head: str) -> None:
         for _ in entries(kind, [first]):
             pass
     except ical.ParseError as exc:
-        raise StoreError(str(exc)) from exc
+        raise StoreError(exc.template, values=exc.values) from exc
 
 
 def import_lines(
@@ -154,7 +167,7 @@ class _Batch:
     imported: set[str]  # UIDs met earlier in this file (overrides come apart)
     actor: str
     batch: list[ical.Entry | ical.ParseError]
-    pending: list[str | tuple[ical.Entry, ItemData, bool]] = field(default_factory=list)
+    pending: list[Message | tuple[ical.Entry, ItemData, bool]] = field(default_factory=list)
     waiting: set[str] = field(default_factory=set)  # UIDs and hrefs in pending
     known: dict[str, str] = field(default_factory=dict)  # UID -> href of live items
     taken: set[str] = field(default_factory=set)  # live hrefs among the candidates
@@ -171,11 +184,11 @@ class _Batch:
 
     def add(self, entry: ical.Entry | ical.ParseError) -> None:
         if isinstance(entry, ical.ParseError):
-            self.pending.append(str(entry))
+            self.pending.append(entry.reason)
             return
         too_many = recurrence.refusal(entry.text) if self.kind == ".ics" else None
         if too_many:
-            self.pending.append(f"{entry.uid}: {too_many}")
+            self.pending.append(skip_reason(entry.uid, too_many))
             return
         candidates = store.href_candidates(entry.uid, self.kind)
         if entry.uid in self.waiting or self.waiting.intersection(candidates):
@@ -192,18 +205,18 @@ class _Batch:
 
     def flush(self) -> None:
         """Store the waiting entries and count them, in the order they came."""
-        waiting = [p for p in self.pending if not isinstance(p, str)]
+        waiting = [p for p in self.pending if not isinstance(p, Message)]
         parsed = {item.href: entry.calendar for entry, item, _ in waiting if entry.calendar}
         items = [item for _, item, _ in waiting]
         results = iter(store.put_items(self.s, self.collection, items, self.actor, parsed))
         for one in self.pending:
-            if isinstance(one, str):
+            if isinstance(one, Message):
                 self.summary.skipped.append(one)
                 continue
             entry, item, existed = one
             result = next(results)
             if isinstance(result, StoreError):
-                self.summary.skipped.append(f"{entry.uid}: {result}")
+                self.summary.skipped.append(skip_reason(entry.uid, result))
                 continue
             self.known[entry.uid] = item.href
             self.taken.add(item.href)
@@ -221,10 +234,14 @@ def readable(s: Session, login: str | None, path: str) -> store.CollectionData:
     """The calendar or address book at ``path``, if ``login`` may read it (None: admin)."""
     decision = access.stored(s, login, access.READ, path)
     collection = decision.collection
-    if collection is None or collection.tag not in ("VCALENDAR", "VADDRESSBOOK"):
-        raise StoreError(f"no calendar or address book at {path!r}", Kind.NOT_FOUND)
-    if not decision.allowed:
-        raise StoreError(f"no calendar or address book at {path!r}", Kind.NOT_FOUND)
+    if (
+        collection is None
+        or collection.tag not in ("VCALENDAR", "VADDRESSBOOK")
+        or not decision.allowed
+    ):
+        raise StoreError(
+            N_("no calendar or address book at {path!r}"), Kind.NOT_FOUND, values={"path": path}
+        )
     return collection
 
 

@@ -7,6 +7,11 @@ thread; after every stored batch the job row in the database gets the bytes
 read and the counts so far, so a progress poll answered by any process (or
 machine) sees it move. A job whose process ended mid-way stops moving: after
 ``STALE`` without a heartbeat it is reported as failed, keeping what was stored.
+
+Its report is read later, by whoever polls it, in their language: each skipped
+entry's reason and the error are kept as ``catalogs.Message`` JSON (template and
+values) and said when the job is read. A job kept before that holds plain English
+texts, which are shown as they are.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from calcard import accounts
+from calcard.core.catalogs import N_, SOURCE, Message
 from calcard.core.db import Database
 from calcard.core.errors import Kind
 from calcard.core.models import ImportJob
@@ -37,6 +43,8 @@ MAX_REASONS = 1000  # skipped entries listed with their reason; the rest are onl
 STALE = timedelta(minutes=10)  # no stored batch for this long: the job's process is gone
 KEEP = timedelta(days=7)  # finished jobs are forgotten after this
 HEAD_BYTES = 64 * 1024  # enough of the start of a file to judge its kind
+INTERNAL = Message(N_("the import stopped on an internal error; what was stored is kept"))
+CUT_OFF = Message(N_("the import stopped (its server process ended); what was stored is kept"))
 
 
 @dataclass(frozen=True)
@@ -105,10 +113,10 @@ def run(db: Database, job_id: str, login: str, upload: Upload) -> None:
             )
         _record(db, job_id, summary, status="done", position=upload.size)
     except (StoreError, ical.ParseError) as exc:
-        _fail(db, job_id, str(exc))
+        _fail(db, job_id, exc.reason)
     except Exception:  # noqa: BLE001 - the job must end with a status, whatever happened
         log.exception("import job %s failed", job_id)
-        _fail(db, job_id, "the import stopped on an internal error; what was stored is kept")
+        _fail(db, job_id, INTERNAL)
     finally:
         upload.path.unlink(missing_ok=True)
 
@@ -126,7 +134,7 @@ def _record(
             return
         job.added, job.updated = summary.added, summary.updated
         job.skipped_count = len(summary.skipped)
-        job.skipped = json.dumps(summary.skipped[:MAX_REASONS])
+        job.skipped = json.dumps([reason.as_json() for reason in summary.skipped[:MAX_REASONS]])
         for name, value in progress.items():
             setattr(job, name, value)
         job.status, job.heartbeat_at = status, utcnow()
@@ -134,26 +142,37 @@ def _record(
             job.finished_at = job.heartbeat_at
 
 
-def _fail(db: Database, job_id: str, reason: str) -> None:
+def _fail(db: Database, job_id: str, reason: Message) -> None:
     with db.transaction(write=True) as s:
         job = s.get(ImportJob, job_id)
         if job is not None:
-            job.status, job.error, job.finished_at = "failed", reason, utcnow()
+            job.status, job.finished_at = "failed", utcnow()
+            job.error = json.dumps(reason.as_json())
 
 
-def get(s: Session, login: str, job_id: str, now: datetime | None = None) -> dict:
-    """The caller's job as JSON; someone else's, or none, is not found."""
+def get(
+    s: Session, login: str, job_id: str, language: str = SOURCE, now: datetime | None = None
+) -> dict:
+    """The caller's job as JSON, its reasons and error said in ``language``; someone
+    else's, or none, is not found."""
     job = s.get(ImportJob, job_id)
     if job is None or job.owner.lower() != login.lower():
-        raise StoreError(f"no import job {job_id!r}", Kind.NOT_FOUND)
-    return _json(job, now or utcnow())
+        raise StoreError(N_("no import job {id!r}"), Kind.NOT_FOUND, values={"id": job_id})
+    return _json(job, now or utcnow(), language)
 
 
-def _json(job: ImportJob, now: datetime) -> dict:
-    status, error = job.status, job.error
+def _kept(text: str) -> Message:
+    """The Message a job's ``error`` keeps as JSON; a plain text (a job of before)."""
+    try:
+        return Message.kept(json.loads(text) if text.startswith("{") else text)
+    except ValueError:
+        return Message(text)
+
+
+def _json(job: ImportJob, now: datetime, language: str) -> dict:
+    status, error = job.status, _kept(job.error).said(language) if job.error else ""
     if status == "running" and now - as_utc(job.heartbeat_at) > STALE:
-        status = "failed"
-        error = "the import stopped (its server process ended); what was stored is kept"
+        status, error = "failed", CUT_OFF.said(language)
     return {
         "id": job.id,
         "target": f"/{job.target}/",
@@ -165,7 +184,9 @@ def _json(job: ImportJob, now: datetime) -> dict:
         "added": job.added,
         "updated": job.updated,
         "skipped_count": job.skipped_count,
-        "skipped": [{"reason": reason} for reason in json.loads(job.skipped)],
+        "skipped": [
+            {"reason": Message.kept(reason).said(language)} for reason in json.loads(job.skipped)
+        ],
         "error": error,
         "created_at": as_utc(job.created_at).isoformat(),
         "finished_at": as_utc(job.finished_at).isoformat() if job.finished_at else None,

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -33,7 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from calcard import accounts
 from calcard.accounts import logins, sessions
 from calcard.core import catalogs
-from calcard.core.catalogs import N_
+from calcard.core.catalogs import N_, Message, OneOf
 from calcard.core.config import Settings
 from calcard.core.db import (
     RETRY_AFTER_SECONDS,
@@ -294,6 +295,11 @@ class Call:
             raise Refusal(missing, Kind.NOT_FOUND, values={"id": self.params[name]})
         return number
 
+    def language(self, s: Session) -> str:
+        """The caller's language for what an answer says besides a refusal (an import's
+        report): their setting, else ``Accept-Language``, else their organization's."""
+        return accounts.language(s, self.login, self.request.headers.get("accept-language"))
+
     def read(self):
         """A read transaction."""
         return self.ctx.db.transaction()
@@ -476,7 +482,7 @@ def request_refusal(
             values={"origin": origin},
         )
     if _has_body(request) and not _allowed_type(_media_type(request), body_types):
-        wanted = " or ".join(t or "no Content-Type" for t in body_types)
+        wanted = OneOf(tuple(t or Message(N_("no Content-Type")) for t in body_types))
         return Refusal(N_("send the body as {wanted}"), Kind.UNSUPPORTED, values={"wanted": wanted})
     return None
 

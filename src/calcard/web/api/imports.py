@@ -91,13 +91,15 @@ def create(call: Call) -> JSONResponse:
     job = importjobs.Upload(upload.path, upload.kind, target, name, upload.size)
     job_id = importjobs.start(call.ctx.db, call.login, job)
     with call.read() as s:
-        return JSONResponse(importjobs.get(s, call.login, job_id), status_code=202)
+        started = importjobs.get(s, call.login, job_id, call.language(s))
+    return JSONResponse(started, status_code=202)
 
 
 def show(call: Call) -> dict:
-    """An import job's progress: status, bytes read, counts, skipped entries with reasons."""
+    """An import job's progress: status, bytes read, counts, skipped entries with reasons
+    (said in the caller's language, as the error)."""
     with call.read() as s:
-        return importjobs.get(s, call.login, call.params["id"])
+        return importjobs.get(s, call.login, call.params["id"], call.language(s))
 
 
 def routes(ctx: ApiContext) -> list[Route]:

@@ -41,12 +41,14 @@ async def _spool(request: Request) -> tuple[str, tempfile.SpooledTemporaryFile[b
 
 def import_(call: Call) -> dict:
     """Import a whole .ics or .vcf body (?into=PATH): the summary of what was added,
-    updated and skipped."""
+    updated and skipped (each reason in the caller's language)."""
     kind, body = call.upload
     with body:
         lines = io.TextIOWrapper(body, encoding="utf-8-sig", errors="replace")
         into = call.request.query_params.get("into")
-        return importexport.import_lines(call.ctx.db, call.login, kind, lines, into).as_json()
+        summary = importexport.import_lines(call.ctx.db, call.login, kind, lines, into)
+    with call.read() as s:
+        return summary.as_json(call.language(s))
 
 
 def export(call: Call) -> StreamingResponse:

@@ -189,7 +189,7 @@ function finish(job) {
   parts.skipped.replaceChildren(...job.skipped.map((s) => h("li", {}, s.reason)));
   if (job.skipped_count > job.skipped.length) {
     const count = job.skipped_count - job.skipped.length;
-    parts.skipped.append(h("li", {}, t("… and {count} more", { count })));
+    parts.skipped.append(h("li", {}, t("… and {count} more", { count: number(count) })));
   }
   parts.details.hidden = job.skipped_count === 0;
   imported(job);

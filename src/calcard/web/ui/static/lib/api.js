@@ -83,7 +83,12 @@ async function send(method, path, body) {
   }
   const answer = await response.json().catch(() => ({}));
   if (!response.ok) {
-    throw new ApiError(response.status, answer.error || response.statusText, answer);
+    // An answer without our JSON (a proxy's error page, a crash): the browser's statusText is
+    // English, if there is one at all (none over HTTP/2); the page says it in the reader's.
+    const fallback = t("The server could not answer ({status}); try again.", {
+      status: response.status,
+    });
+    throw new ApiError(response.status, answer.error || fallback, answer);
   }
   return answer;
 }
