@@ -184,7 +184,13 @@ class Document:
 
     def body(self) -> bytes:
         head = f"<?xml version='1.0' encoding='utf-8'?>\n<multistatus{self.declarations()}>"
-        return (head + "".join(self.parts) + "</multistatus>").encode()
+        return self.joined(head, "</multistatus>")
+
+    def joined(self, head: str, tail: str) -> bytes:
+        """``head``, the responses and ``tail`` as one body, joined once: at 100,000
+        members the answer is some 25 MB, and each extra copy of it was the server's
+        peak memory (benchmarks/README.md)."""
+        return "".join([head, *self.parts, tail]).encode()
 
     def missing(self, href: str) -> None:
         """A member that is not (or no longer) there (RFC 6578 §3.2, RFC 4791 §7.9)."""
@@ -364,12 +370,12 @@ def propfind_answer(
     start_tag = text[:root_end]
     document = Document()
     document.adopt(start_tag)
-    rows = collection.listing(None, request.reads_text)
     prefix = collection_prefix(base_prefix, collection.path)
+    rows = collection.listing(None, request.reads_text)  # not kept while the body is joined
     write_members(document, prefix, rows, request.props, collection.object_name, False)
-    members = "".join(document.parts)
+    del rows
     tail = text[root_end:].removesuffix("</multistatus>")
     if tail == text[root_end:]:  # an empty multistatus: "<multistatus ... />"
         start_tag, tail = start_tag.removesuffix(" />") + ">", ""
     head = start_tag[:-1] + document.declarations(start_tag) + ">"
-    return (head + tail + members + "</multistatus>").encode()
+    return document.joined(head + tail, "</multistatus>")
