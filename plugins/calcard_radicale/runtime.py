@@ -16,12 +16,14 @@ Radicale's generic one.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from calcard.core import times
@@ -30,6 +32,7 @@ from calcard.core.db import Database, lock_owners
 from calcard.core.errors import Kind, Refusal
 from calcard.store import CollectionData, busy
 
+logger = logging.getLogger("calcard.index")
 _database: Database | None = None
 _settings: Settings | None = None
 _local = threading.local()
@@ -49,17 +52,23 @@ def index_ahead(collection: CollectionData, end: int) -> None:
     one expands them itself (``busy.uncovered``), as each does until the index has
     caught up. Indexing thousands of series in the request would keep it, and the
     database's write lock, for minutes; a thread would let any reader start write work
-    without bound. The queue has one row per calendar. A transaction of its own: the
-    request's may be a read snapshot; a write one only when there is something to queue."""
+    without bound. The queue has one row per calendar, and ends go up to steps
+    (``busy.extension_end``). A transaction of its own: the request's may be a read
+    snapshot; a write one only when there is something to queue, and a read is not
+    refused because that write could not be made (the database busy)."""
     now = times.utcnow()
     soon, latest = (now + busy.WINDOW_AFTER / 2).timestamp(), busy.LAST_EXTENSION.timestamp()
     if collection.tag != "VCALENDAR" or not soon < end < latest:  # not past it, or unbounded
         return
+    last = busy.extension_end(end)
     with database().transaction() as s:
-        if not busy.wants_extension(s, collection.id, end):
+        if not busy.wants_extension(s, collection.id, last):
             return
-    with database().transaction(write=True, owners=[collection.owner]) as s:
-        busy.queue_extension(s, collection.owner, collection.id, end, now)
+    try:
+        with database().transaction(write=True, owners=[collection.owner]) as s:
+            busy.queue_extension(s, collection.owner, collection.id, last, now)
+    except SQLAlchemyError as error:  # best effort: the query is answered all the same
+        logger.warning("index extension of %s not queued: %s", collection.path, error)
 
 
 def settings() -> Settings:

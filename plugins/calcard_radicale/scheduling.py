@@ -72,7 +72,8 @@ def free_busy_report(body: bytes, path: str, user: str) -> types.WSGIResponse:
             return httputils.NOT_ALLOWED  # a stranger learns no calendar names
         if collection is None or collection.tag != "VCALENDAR":
             return httputils.NOT_FOUND
-    runtime.index_ahead(collection, int(end.timestamp()))
+    if freebusy.counts(collection):  # a calendar out of free/busy answers nothing
+        runtime.index_ahead(collection, int(end.timestamp()))
     with session() as s:
         text = freebusy.vfreebusy(freebusy.report_busy(s, collection, start, end), start, end)
     return client.OK, (("Content-Type", "text/calendar; charset=utf-8"),), text, None

@@ -5,8 +5,8 @@ minutes), runs the hourly housekeeping (trash purge, old inbox messages, the
 holiday calendars' window), extends the reminder schedule and the occurrence
 index (``store.reminders``, ``store.busy``), then sends queued mail, due push
 messages (``push.dispatch``) and the due reminders (``reminders.dispatch``,
-which says how claims survive a crash), and last one batch of the index's queued
-extensions past its horizon (``busy.extend_queued``).
+which says how claims survive a crash), and last, for up to a second, the index's
+queued extensions past its horizon (``busy.extend_queued``).
 Runs inside `calcard serve` and as `calcard reminders run`, on any number of
 nodes.
 """
@@ -53,9 +53,11 @@ class Dispatcher:
         self.sender = dispatch.Sender(db, settings, self.now)
         self._birthdays_checked: datetime | None = None
         self._purged: datetime | None = None
+        self.extended = 0  # series of the index's queue read in the last round
 
     def run_once(self, limit: int = 100) -> int:
-        """Deliver what is due now; returns how many rows were handled."""
+        """Deliver what is due now; returns how many rows were delivered (the index's
+        extensions of the round are in ``extended``)."""
         now = self.now()
         if self._birthdays_checked is None or now - self._birthdays_checked >= BIRTHDAY_PERIOD:
             with self.db.transaction(write=True) as s:
@@ -77,28 +79,36 @@ class Dispatcher:
         # After the reminders, so a slow push service cannot hold claimed reminders past
         # their lease; with the time now, as push claims run from here.
         pushed = push.run(self.db, self.settings, self.worker, self.now())
-        return mailed + len(jobs) + pushed + self.extend_index(self.now())
+        self.extended = self.extend_index(self.now())
+        return mailed + len(jobs) + pushed
 
     def extend_index(self, now: datetime) -> int:
         """The occurrence index's queued extensions past its horizon (``busy.extend_queued``),
-        a batch at a time for at most ``EXTEND_SECONDS``: a round's share, after the
-        deliveries, so a calendar of thousands of series without end that a query asked
-        for a decade ahead delays no reminder by more than that. Returns how many series."""
+        a batch at a time, the calendar waiting longest first, for at most
+        ``EXTEND_SECONDS``: a round's share, after the deliveries, so a calendar of
+        thousands of series without end that a query asked for a decade ahead delays no
+        reminder by more than that. A batch that fails (but for an outage) drops its
+        calendar from the queue, logged, so it cannot hold up the others' turns.
+        Returns how many series were read."""
         deadline, done = time.monotonic() + EXTEND_SECONDS, 0
         while True:
             with self.db.transaction() as s:
                 queued = busy.queued_extension(s)
             if queued is None:
-                break
+                return done
             collection_id, owner = queued
-            with self.db.transaction(write=True, owners=[owner]) as s:
-                read = busy.extend_queued(s, collection_id, now)
-            if read is None:  # another node's dispatcher has it
-                break
-            done += read
+            try:
+                with self.db.transaction(write=True, owners=[owner]) as s:
+                    done += busy.extend_queued(s, collection_id, now)
+            except Exception as error:
+                if unavailable(error):
+                    raise
+                log.exception("index extension of collection %s failed", collection_id)
+                with self.db.transaction(write=True, owners=[owner]) as s:
+                    busy.drop_extension(s, collection_id)
             if time.monotonic() >= deadline:
-                break
-        return done
+                return done
+            now = self.now()  # each batch's turn stamped in order: fair among calendars
 
     def housekeeping(self, now: datetime) -> None:
         """The hourly part: old trash, inbox messages and expired push subscriptions go,
@@ -123,8 +133,8 @@ class Dispatcher:
                     log.warning("reminder dispatch waits for the database: %s", describe(error))
                 else:
                     log.exception("reminder dispatch failed")
-                handled = 0
-            if not handled:
+                handled = self.extended = 0
+            if not handled and not self.extended:  # else straight on with the rest
                 self.stopping.wait(interval)
         log.info("reminder dispatcher %s stopped", self.worker)
 

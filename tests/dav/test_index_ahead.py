@@ -98,7 +98,9 @@ def test_a_far_query_queues_the_extension_and_the_dispatcher_does_it(server, mon
     for _ in range(3):
         runtime.index_ahead(collection, end)  # a query writes nothing of the index itself
     assert indexed_past(db, login, FAR) == 0
-    assert queued(db, login) == [(collection.id, end, "")]  # one row, however many queries
+    last = busy.extension_end(end)  # a step past the query's end
+    assert end <= last < end + busy.WINDOW_AFTER.total_seconds()
+    assert queued(db, login) == [(collection.id, last, "")]  # one row, however many queries
     worker, done = dispatcher(server), []
     for _ in range(4):
         worker.run_once()  # a round: the deliveries, then one batch of the queue
@@ -124,14 +126,18 @@ def test_a_further_query_widens_the_queued_row_and_starts_its_pass_again(server)
     with db.transaction() as s:
         collection = store.get_collection(s, f"{login}/calendar")
     assert collection is not None
-    near, far = (int((FAR + timedelta(days=d)).timestamp()) for d in (7, 700))
+    near, far = (int((FAR + timedelta(days=d)).timestamp()) for d in (7, 1500))
     runtime.index_ahead(collection, far)
     runtime.index_ahead(collection, near)  # nearer: the row stays as it is
-    assert queued(db, login) == [(collection.id, far, "")]
+    assert queued(db, login) == [(collection.id, busy.extension_end(far), "")]
     dispatcher(server).extend_index(datetime.now(UTC))
-    assert queued(db, login) == [] and indexed_past(db, login, FAR + timedelta(days=690)) == 1
+    assert queued(db, login) == [] and indexed_past(db, login, FAR + timedelta(days=1490)) == 1
 
 
+FREE_BUSY = (
+    '<?xml version="1.0"?><C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav">'
+    '<C:time-range start="{start}" end="{end}"/></C:free-busy-query>'
+)
 STATE = (
     '<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:getetag/><D:sync-token/>'
     "</D:prop></D:propfind>"
@@ -251,11 +257,88 @@ def test_a_series_the_cap_would_cut_is_refused_once_not_queued_by_every_far_quer
     runtime.index_ahead(collection, end)
     assert len(queued(db, login)) == 1
     catch_up_index(server)
-    assert refused(db, login) == [end] and indexed_past(db, login, FAR) == 0
-    for _ in range(3):
-        runtime.index_ahead(collection, end)
+    assert refused(db, login) == [busy.extension_end(end)] and indexed_past(db, login, FAR) == 0
+    for earlier in (0, 1, 2, 3600):  # nor by ends a second apart: one pass per step
+        runtime.index_ahead(collection, end - earlier)
         assert queued(db, login) == []
     with server.client(login) as http:
         assert hrefs(http, path, FAR, FAR + timedelta(days=7)) == ["daily.ics"]
         assert http.put(f"{path}daily.ics", content=daily_since(4)).status_code == 204
     assert refused(db, login) == [None]  # a new text is judged anew
+
+
+def test_a_series_the_cap_cuts_at_its_end_is_extended_once_and_then_refused(server):
+    """Twelve times a day from next month: its whole past (none) is indexed but the cap
+    ends its window some 250 days on; an extension takes it as far as the cap allows,
+    once, and no later far query queues it again (each pass rewrote it before)."""
+    login = server.user()
+    path = f"/{login}/calendar/"
+    first = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    first += timedelta(days=30)
+    text = calendar(
+        vevent(
+            "busy",
+            f"DTSTART:{utc(first.replace(hour=9))}",
+            f"DTEND:{utc(first.replace(hour=9, minute=30))}",
+            "RRULE:FREQ=DAILY;BYHOUR=9,10,11,12,13,14,15,16,17,18,19,20",
+        )
+    )
+    with server.client(login) as http:
+        assert http.put(f"{path}busy.ics", content=text).status_code == 201
+    db = server.backend.db
+    runtime.use(db)
+    with db.transaction() as s:
+        collection = store.get_collection(s, f"{login}/calendar")
+    assert collection is not None
+    end = int((FAR + timedelta(days=7)).timestamp())
+    runtime.index_ahead(collection, end)
+    assert len(queued(db, login)) == 1
+    catch_up_index(server)
+    assert refused(db, login) == [busy.extension_end(end)]
+    runtime.index_ahead(collection, end)
+    assert queued(db, login) == []
+    with server.client(login) as http:  # still answered, by expansion
+        assert hrefs(http, path, FAR, FAR + timedelta(days=7)) == ["busy.ics"]
+
+
+def test_a_failing_batch_drops_its_calendar_and_the_others_go_on(server, monkeypatch):
+    db = server.backend.db
+    runtime.use(db)
+    catch_up_index(server)
+    logins, collections = [server.user(), server.user()], []
+    for login in logins:
+        with server.client(login) as http:
+            put = http.put(f"/{login}/calendar/endless-0.ics", content=endless(0))
+            assert put.status_code == 201
+        with db.transaction() as s:
+            collections.append(store.get_collection(s, f"{login}/calendar"))
+    end = int((FAR + timedelta(days=7)).timestamp())
+    for collection in collections:
+        runtime.index_ahead(collection, end)
+    broken, extend = collections[0].id, busy.extend
+
+    def failing(s, owner, collection_id, *args):
+        if collection_id == broken:
+            raise RuntimeError("a library's bug")
+        return extend(s, owner, collection_id, *args)
+
+    monkeypatch.setattr(busy, "extend", failing)
+    dispatcher(server).extend_index(datetime.now(UTC))
+    assert queued(db, logins[0]) == [] and indexed_past(db, logins[0], FAR) == 0
+    assert queued(db, logins[1]) == [] and indexed_past(db, logins[1], FAR) == 1
+
+
+def test_a_free_busy_query_queues_nothing_for_a_calendar_out_of_free_busy(server):
+    owner = server.user()
+    colleague = server.user(org=f"org-{owner}")
+    path = f"/{owner}/calendar/"
+    with server.client(owner) as http:
+        assert http.put(f"{path}endless-0.ics", content=endless(0)).status_code == 201
+        out = http.put("/api/freebusy/calendars", json={"path": path, "counts": False})
+        assert out.status_code == 200, out.text
+    share(server, owner, "user", colleague)  # so the colleague may see their free/busy
+    body = FREE_BUSY.format(start=utc(FAR), end=utc(FAR + timedelta(days=7)))
+    with server.client(colleague) as http:
+        answer = report(http, path, body)
+    assert answer.status_code == 200 and "\nFREEBUSY" not in answer.text
+    assert queued(server.backend.db, owner) == []

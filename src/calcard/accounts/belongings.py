@@ -7,9 +7,10 @@ with them, in the same transaction: their collections with every item (the
 trash included: it is not kept under a tombstone, since nobody could restore
 it to anyone and a departed person's data should not outlive the account;
 the operator's recourse is ``calcard backup``), the derived rows (occurrences,
-reminders, notifications), their push subscriptions, their import jobs, pending
-outgoing mail, login failures, web sessions, app passwords, and the shares aimed
-at them. A new user with the same login then starts empty.
+reminders, notifications; queued index extensions go by ON DELETE CASCADE),
+their push subscriptions, their import jobs, pending outgoing mail, login
+failures, web sessions, app passwords, and the shares aimed at them. A new user
+with the same login then starts empty.
 
 Rows that reference the user by id with ON DELETE CASCADE (memberships,
 workgroup memberships, app passwords, web sessions, rooms) go with the user

@@ -464,6 +464,15 @@ def due_for_extension(
     )
 
 
+def extension_end(end: int) -> int:
+    """How far a query ending at ``end`` past the horizon has the index extended: up to
+    the next step of ``WINDOW_AFTER`` (at most ``LAST_EXTENSION``), so that queries
+    ending a second earlier or later ask for the same extension, and widening it step
+    by step ends after a bounded number of passes."""
+    step = int(WINDOW_AFTER.total_seconds())
+    return min(-(-end // step) * step, int(LAST_EXTENSION.timestamp()))
+
+
 def wants_extension(s: Session, collection_id: int, last: int) -> bool:
     """Whether a query reaching ``last`` finds series of the calendar to extend that far
     that nobody has queued yet (``queue_extension``): one indexed lookup, no texts."""
@@ -505,18 +514,21 @@ def queued_extension(s: Session) -> tuple[int, str] | None:
     return None if row is None else (row[0], row[1])
 
 
-def extend_queued(s: Session, collection_id: int, now: datetime) -> int | None:
+def drop_extension(s: Session, collection_id: int) -> None:
+    """Take a calendar out of the queue (its batch failed: the next far query queues it
+    again, and the others' turns are not held up by it)."""
+    s.execute(delete(IndexExtension).where(IndexExtension.collection_id == collection_id))
+
+
+def extend_queued(s: Session, collection_id: int, now: datetime) -> int:
     """Extend the next ``EXTEND_BATCH`` series of a queued calendar (the dispatcher's
     share of a round), then put the calendar at the back of the queue; the row goes
-    when its pass finds no series left. Returns how many series were read, None when
-    another node's dispatcher holds the row."""
-    queued = s.scalars(
-        select(IndexExtension)
-        .where(IndexExtension.collection_id == collection_id)
-        .with_for_update(skip_locked=True)
-    ).first()
-    if queued is None:
-        return None
+    when its pass finds no series left. Returns how many series were read. Callers hold
+    the owner's write lock: two nodes' dispatchers take turns on a calendar, each
+    going on from the ``after`` the other left."""
+    queued = s.get(IndexExtension, collection_id)
+    if queued is None:  # its pass ended meanwhile, or its calendar went
+        return 0
     due = due_for_extension(s, collection_id, queued.until, queued.after, EXTEND_BATCH)
     if not due:
         s.delete(queued)
@@ -528,14 +540,15 @@ def extend_queued(s: Session, collection_id: int, now: datetime) -> int | None:
 
 def extend(
     s: Session, owner: str, collection_id: int, hrefs: Sequence[str], last: int, now: datetime
-) -> int:
+) -> None:
     """Index the series without end at ``hrefs`` (``due_for_extension``) up to ``last``
     (a year more), when a query reaches past their horizon, so that the queries after
     it are index lookups; in a few statements for all of them (``materialize_items``).
 
     Only series whose whole past stays indexed within the per-item cap are extended;
-    the others keep their window, are expanded per query and marked refused that far
-    (``refused_last``), so no later query queues them again. Returns how many.
+    the others keep their window and are expanded per query. Both those and the ones
+    whose end the cap cuts are marked refused that far (``refused_last``), so that no
+    query to that end (``extension_end``: in steps) queues them again.
     """
     until = min(times.from_posix(last) + WINDOW_AFTER / 2, LAST_EXTENSION)
     still = s.scalars(  # another query may have extended some since ``hrefs`` were read
@@ -551,18 +564,20 @@ def extend(
     refused: list[str] = []
     for href, text in texts.items():
         first_start = times.from_posix(stored[href][0]) - SLACK
-        if recurrence.window(text, first_start, until, now)[0] > first_start:
+        first, end = recurrence.window(text, first_start, until, now)
+        if first > first_start:
             refused.append(href)  # the cap would cut its past: per-query expansion
-        else:
-            whole.append((href, text))
+            continue
+        whole.append((href, text))
+        if end < until:  # the cap cuts its end: extended this once, as far as it allows
+            refused.append(href)
+    materialize_items(s, owner, collection_id, whole, now, until)
     if refused:  # not due again that far (``due_for_extension``); a new text forgets it
         s.execute(
             update(IndexedItem)
             .where(IndexedItem.collection_id == collection_id, IndexedItem.href.in_(refused))
             .values(refused_last=last)
         )
-    materialize_items(s, owner, collection_id, whole, now, until)
-    return len(whole)
 
 
 def extend_windows(s: Session, now: datetime, limit: int = 200) -> int:

@@ -1,8 +1,8 @@
 """index extensions: the queue of calendars whose index a far query asked to extend
 
-A time-range query past the occurrence index's horizon extends the calendar's series
-without end for at most two seconds; what is left is queued here, one row per
-calendar, and the dispatcher extends it a batch per round (``store.busy``).
+A time-range query past the occurrence index's horizon queues its calendar here, one
+row per calendar however many queries ask, and the dispatcher extends the calendar's
+series without end a batch at a time, for up to a second a round (``store.busy``).
 ``indexed_items.refused_last`` remembers how far a series was refused (the per-item
 cap would cut its past), so far queries do not queue it again and again.
 
