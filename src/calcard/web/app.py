@@ -15,9 +15,10 @@ import time
 from urllib.parse import quote
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Match, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from calcard.core import metrics as core_metrics
@@ -187,8 +188,24 @@ async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> 
     await response(scope, receive, send)
 
 
+def _allowed(routes: list[Route], scope: Scope) -> set[str]:
+    """The methods the API routes take at this path (none: no such endpoint)."""
+    return {
+        method
+        for route in routes
+        if route.matches(scope)[0] is Match.PARTIAL
+        for method in route.methods or ()
+    }
+
+
 def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
     async def api_not_found(request: Request) -> JSONResponse:
+        """Any method at an /api path no route takes it at: 405 with the methods the path
+        takes (RFC 9110 §15.5.6, said by the HTTPException handler in the reader's
+        language), else 404; never DAV's answer."""
+        allowed = _allowed(api_routes, request.scope)
+        if allowed:
+            raise HTTPException(405, headers={"Allow": ", ".join(sorted(allowed))})
         raise Refusal(
             N_("no API endpoint {path}"), Kind.NOT_FOUND, values={"path": request.url.path}
         )
@@ -214,7 +231,7 @@ def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
         lifespan=lifespan,
         routes=[
             *api_routes,
-            Route("/api/{rest:path}", api_not_found, methods=["GET", "POST", "PUT", "DELETE"]),
+            Route("/api/{rest:path}", api_not_found, methods=sorted(metrics.DAV_METHODS)),
             Route("/.well-known/caldav", well_known, methods=["GET", "PROPFIND", "HEAD"]),
             Route("/.well-known/carddav", well_known, methods=["GET", "PROPFIND", "HEAD"]),
             *ui.routes(ctx),
