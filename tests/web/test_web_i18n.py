@@ -313,3 +313,23 @@ def test_the_import_dialog_reports_in_the_users_language_even_a_bare_server_erro
         )
         assert failed == "Der Server konnte nicht antworten (502); versuchen Sie es erneut."
         page.errors.clear()  # the browser logs the 502 itself
+
+
+def test_a_settings_download_answered_without_calcards_json_is_reported_in_german(
+    browser, server
+):
+    login = server.user()
+    set_language(server, login, "de")
+    for page in browser_page(browser, server, ZONE):  # an English browser (en-US)
+        log_in(page, login, PASSWORD)
+        expect(page).to_have_url(re.compile("/web/$"))
+        page.route(  # a proxy's error page: the browser's statusText would be English
+            "**/api/me/apple-profile",
+            lambda route: route.fulfill(status=502, body="<h1>Bad Gateway</h1>"),
+        )
+        page.goto("/web/settings")
+        page.click("#apple-profile")
+        expect(page.locator("#apple-status")).to_have_text(
+            "Der Server konnte nicht antworten (502); versuchen Sie es erneut."
+        )
+        page.errors.clear()  # the browser logs the 502 itself

@@ -82,15 +82,16 @@ async function send(method, path, body) {
     window.location.assign(loginPage);
   }
   const answer = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    // An answer without our JSON (a proxy's error page, a crash): the browser's statusText is
-    // English, if there is one at all (none over HTTP/2); the page says it in the reader's.
-    const fallback = t("The server could not answer ({status}); try again.", {
-      status: response.status,
-    });
-    throw new ApiError(response.status, answer.error || fallback, answer);
-  }
+  if (!response.ok) throw failedAnswer(response.status, answer);
   return answer;
+}
+
+/** The ApiError of a failed answer: calcard's JSON error, said in the reader's language.
+ * An answer without our JSON (a proxy's error page, a crash): the browser's statusText is
+ * English, if there is one at all (none over HTTP/2); the page says it in the reader's. */
+export function failedAnswer(status, answer = {}) {
+  const fallback = t("The server could not answer ({status}); try again.", { status });
+  return new ApiError(status, answer.error || fallback, answer);
 }
 
 export function query(params) {

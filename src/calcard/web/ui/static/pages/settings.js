@@ -2,7 +2,7 @@
 // new e-mail address waits for verification), the password, app passwords, two-factor
 // authentication, device setup (Apple profile, QR code), push subscriptions and, for the
 // organization's managers, its logo and colors.
-import { ApiError, api, setCsrf } from "../lib/api.js";
+import { api, failedAnswer, setCsrf } from "../lib/api.js";
 import { applyBranding } from "../lib/branding.js";
 import { $, copy, h, say, sentence } from "../lib/dom.js";
 import { when } from "../lib/format.js";
@@ -356,8 +356,7 @@ async function download(path, fallbackName) {
     body: "{}",
   });
   if (!response.ok) {
-    const answer = await response.json().catch(() => ({}));
-    throw new ApiError(response.status, answer.error || response.statusText);
+    throw failedAnswer(response.status, await response.json().catch(() => ({})));
   }
   const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
   const url = URL.createObjectURL(await response.blob());
@@ -438,7 +437,7 @@ async function uploadLogo(file) {
     body: file,
   });
   const answer = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiError(response.status, answer.error || response.statusText);
+  if (!response.ok) throw failedAnswer(response.status, answer);
   showBrand(answer);
   await applyBranding(me.current_org);
 }
