@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from types import SimpleNamespace
 
 import httpx
@@ -270,3 +271,35 @@ def test_a_405_or_a_503_with_nobody_to_look_up_takes_no_database_connection():
     assert json.loads(english.body) == {
         "error": "the database is unavailable; try again in a few seconds"
     }
+
+
+def test_a_body_over_the_limit_is_refused_in_the_readers_language_but_to_dav(server):
+    german = server.user()
+    set_language(server, german, "de")
+    huge = b"B" * 1_100_000
+    http, csrf = web_session(server, german)
+    try:
+        refused = http.post(
+            "/api/import-jobs",
+            params={"name": "huge.ics"},
+            content=huge,
+            headers={"x-csrf-token": csrf, "content-type": "text/calendar"},
+        )
+        assert refused.status_code == 413
+        assert re.fullmatch(r"der Anfragetext ist größer als \d+ Bytes", refused.json()["error"])
+    finally:
+        http.close()
+    with httpx.Client(base_url=server.url, timeout=30) as anonymous:
+        french = anonymous.post("/api/import-jobs", content=huge, headers={"Accept-Language": "fr"})
+        assert french.status_code == 413
+        assert french.json()["error"].startswith("le corps de la requête dépasse ")
+    with server.client(german) as basic:  # DAV's answers stay English
+        dav = basic.put(
+            f"/{german}/calendar/huge.ics",
+            content=huge,
+            headers={"content-type": "text/calendar", "Accept-Language": "de"},
+        )
+        assert dav.status_code == 413
+        assert dav.json()["error"].startswith("request body larger than ")
+    with server.backend.db.transaction() as s:  # refused: no import was started
+        assert s.scalars(select(ImportJob).where(ImportJob.owner == german)).all() == []

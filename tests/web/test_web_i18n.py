@@ -315,9 +315,7 @@ def test_the_import_dialog_reports_in_the_users_language_even_a_bare_server_erro
         page.errors.clear()  # the browser logs the 502 itself
 
 
-def test_a_settings_download_answered_without_calcards_json_is_reported_in_german(
-    browser, server
-):
+def test_a_settings_download_answered_without_calcards_json_is_reported_in_german(browser, server):
     login = server.user()
     set_language(server, login, "de")
     for page in browser_page(browser, server, ZONE):  # an English browser (en-US)

@@ -28,6 +28,7 @@ from calcard.core.config import Settings
 from calcard.core.db import Database
 from calcard.core.errors import Kind, Refusal
 from calcard.web import api, logs, metrics, ui
+from calcard.web.api.common import answer_refusal
 from calcard.worker import Dispatcher
 
 access_log = logging.getLogger("calcard.access")
@@ -95,9 +96,10 @@ class BodyLimit:
     the limit first, so the application never sees a truncated request.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, db: Database) -> None:
         self.app = app
         self.limit = limit
+        self.db = db
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -107,7 +109,7 @@ class BodyLimit:
         declared = headers.get(b"content-length")
         if declared is not None:
             if not declared.isdigit() or int(declared) > self.limit:
-                await _too_large(scope, receive, send, self.limit)
+                await _too_large(scope, receive, send, self.limit, self.db)
                 return
             await self.app(scope, receive, send)
             return
@@ -123,7 +125,7 @@ class BodyLimit:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > self.limit:
-                await _too_large(scope, receive, send, self.limit)
+                await _too_large(scope, receive, send, self.limit, self.db)
                 return
             if not message.get("more_body"):
                 break
@@ -183,8 +185,17 @@ def _url_refusal(scope: Scope) -> tuple[str, int] | None:
     return None
 
 
-async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-    response = JSONResponse({"error": f"request body larger than {limit} bytes"}, status_code=413)
+async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int, db: Database) -> None:
+    """413: to the JSON API (an import the web calendar uploads) in the reader's language,
+    to DAV in English (docs/languages.md)."""
+    refusal = Refusal(
+        N_("request body larger than {limit} bytes"), Kind.TOO_LARGE, values={"limit": limit}
+    )
+    response = (
+        await answer_refusal(db, Request(scope), refusal)
+        if scope["path"].startswith("/api/")
+        else JSONResponse({"error": refusal.message}, status_code=413)
+    )
     await response(scope, receive, send)
 
 
@@ -239,7 +250,7 @@ def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
         ],
         exception_handlers=api.error_handlers(ctx),
     )
-    served: ASGIApp = RefuseBadUrl(BodyLimit(ui.BrowserRedirect(app), settings.max_body_size))
+    served: ASGIApp = RefuseBadUrl(BodyLimit(ui.BrowserRedirect(app), settings.max_body_size, db))
     if settings.metrics_token:
         paths = [route.path for route in api_routes]
         served = metrics.Metrics(served, db, settings.metrics_token, paths, settings.auth_delay)
