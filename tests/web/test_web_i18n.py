@@ -17,6 +17,9 @@ from helpers import set_language, web_session
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 CSRF = "X-CSRF-Token"
+UNREACHABLE_DE = (
+    "Der Server ist nicht erreichbar. Prüfen Sie die Verbindung und versuchen Sie es erneut."
+)
 
 
 def html_lang(text: str) -> str:
@@ -330,4 +333,19 @@ def test_a_settings_download_answered_without_calcards_json_is_reported_in_germa
         expect(page.locator("#apple-status")).to_have_text(
             "Der Server konnte nicht antworten (502); versuchen Sie es erneut."
         )
-        page.errors.clear()  # the browser logs the 502 itself
+        page.unroute("**/api/me/apple-profile")
+        page.route("**/api/me/apple-profile", lambda route: route.abort())  # no answer at all
+        page.click("#apple-profile")
+        expect(page.locator("#apple-status")).to_have_text(UNREACHABLE_DE)
+        page.errors.clear()  # the browser logs the 502 and the failed request itself
+
+
+def test_a_login_without_any_answer_is_reported_in_the_pages_language(browser, server):
+    for page in browser_page(browser, server, ZONE, locale="de-DE"):
+        page.goto("/web/login")
+        page.route("**/api/session", lambda route: route.abort())
+        page.fill("#login", "someone")
+        page.fill("#password", "anything")
+        page.click("button[type=submit]")
+        expect(page.locator("#login-error")).to_have_text(UNREACHABLE_DE)
+        page.errors.clear()  # the browser logs the failed request itself

@@ -2,7 +2,7 @@
 // new e-mail address waits for verification), the password, app passwords, two-factor
 // authentication, device setup (Apple profile, QR code), push subscriptions and, for the
 // organization's managers, its logo and colors.
-import { api, failedAnswer, setCsrf } from "../lib/api.js";
+import { api, failedAnswer, reach, setCsrf } from "../lib/api.js";
 import { applyBranding } from "../lib/branding.js";
 import { $, copy, h, say, sentence } from "../lib/dom.js";
 import { when } from "../lib/format.js";
@@ -350,7 +350,7 @@ async function loadDevices() {
 
 /** POST, then hand the answer to the browser as a download. */
 async function download(path, fallbackName) {
-  const response = await fetch(path, {
+  const response = await reach(path, {
     method: "POST",
     headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
     body: "{}",
@@ -431,7 +431,7 @@ function saveColors(body) {
 }
 
 async function uploadLogo(file) {
-  const response = await fetch(orgPath("logo"), {
+  const response = await reach(orgPath("logo"), {
     method: "PUT",
     headers: { "X-CSRF-Token": csrf, "Content-Type": file.type || "application/octet-stream" },
     body: file,
