@@ -475,7 +475,7 @@ def _gzip_stream(chunks: Iterator[bytes]) -> Iterator[bytes]:
 
 def _unavailable_response() -> tuple[str, list[tuple[str, str]], list[bytes]]:
     """503 with Retry-After (RFC 9110 §15.6.4): the database is down or restarting."""
-    body = (db.UNAVAILABLE_REASON + "\n").encode()
+    body = f"{db.UNAVAILABLE}\n".encode()
     headers = [
         ("Content-Type", "text/plain; charset=utf-8"),
         ("Content-Length", str(len(body))),

@@ -6,7 +6,7 @@ import vobject
 
 from calcard import store
 
-from helpers import api_import
+from helpers import api_import, set_language
 
 ALICE_TWO = (
     "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:alice-two\r\nN:Martin;Ally;;;\r\nFN:Ally Martin\r\n"
@@ -90,6 +90,67 @@ def test_copy_and_move_between_address_books(server):
         assert "already in" in moved.json()["skipped"][0]
         assert http.get(contacts + "2D1C4F1B-BOB.vcf").status_code == 404
         assert http.get(work + "2D1C4F1B-BOB.vcf").status_code == 200
+
+
+def test_a_copy_or_moves_skipped_uids_are_said_in_the_callers_language(server):
+    german, french = server.user(), server.user()
+    set_language(server, german, "de")
+    for login, header, missing, there in (  # the German user's setting beats the browser's
+        (german, "en", "kein Kontakt 'nope' in /{src}/", "der Kontakt {uid!r} ist bereits in"),
+        (french, "fr-CH", "aucun contact 'nope' dans /{src}/", "le contact {uid!r} est déjà dans"),
+        (french, "ja", "no contact 'nope' in /{src}/", "the contact {uid!r} is already in"),
+    ):
+        contacts, work = f"{login}/contacts", book(server, login, f"work-{header}").strip("/")
+        with server.client(login) as http:
+            api_import(http, "apple.vcf")
+            body = {"from": f"/{contacts}/", "to": f"/{work}/", "uids": ["2D1C4F1B-BOB"]}
+            assert http.post("/api/contacts/transfer", json=body).json()["done"] == ["2D1C4F1B-BOB"]
+            again = {**body, "uids": ["nope", "2D1C4F1B-BOB"], "move": True}
+            answer = http.post(
+                "/api/contacts/transfer", json=again, headers={"Accept-Language": header}
+            )
+            assert answer.status_code == 200, answer.text
+            assert answer.json() == {
+                "done": [],
+                "skipped": [
+                    missing.format(src=contacts),
+                    f"{there.format(uid='2D1C4F1B-BOB')} /{work}/",
+                ],
+            }
+            assert http.get(f"/{contacts}/2D1C4F1B-BOB.vcf").status_code == 200  # not moved
+
+
+def stored(server, path: str) -> dict[str, tuple[str, str]]:
+    """href -> (UID, text) of what an address book holds."""
+    with server.backend.db.transaction() as s:
+        collection = store.get_collection(s, path.strip("/"))
+        assert collection is not None
+        return {i.href: (i.uid, i.text) for i in store.all_items(s, collection.id)}
+
+
+def test_nobody_of_another_organization_copies_or_moves_from_or_into_anothers_book(server):
+    victim, attacker = server.user(), server.user()
+    set_language(server, attacker, "de")
+    victims = f"/{victim}/contacts/"
+    with server.client(victim) as http:
+        api_import(http, "apple.vcf")
+    before = stored(server, victims)
+    assert before
+    with server.client(attacker) as http:
+        api_import(http, "contacts4.vcf")
+        own = f"/{attacker}/contacts/"
+        for body in (
+            {"from": victims, "to": own, "uids": ["1C0B3E0A-ALICE"], "move": True},
+            {"from": victims, "to": own, "uids": ["1C0B3E0A-ALICE"]},
+            {"from": own, "to": victims, "uids": ["urn-dora"]},
+            {"from": own, "to": victims, "uids": ["urn-dora"], "move": True},
+        ):
+            refused = http.post("/api/contacts/transfer", json=body)
+            assert refused.status_code == 404, refused.text
+            assert refused.json() == {"error": f"kein Adressbuch unter {victims!r}"}
+        assert http.get(own + "urn-dora.vcf").status_code == 200  # nothing moved out either
+        assert http.get(own + "1C0B3E0A-ALICE.vcf").status_code == 404
+    assert stored(server, victims) == before
 
 
 def test_duplicates_merge_keeps_every_value_and_undo_restores_the_originals(server):

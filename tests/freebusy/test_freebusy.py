@@ -7,7 +7,7 @@ from datetime import datetime
 from calcard import accounts, sharing, store
 from calcard.store.ical import split_calendar
 
-from helpers import put_event, zoned_event
+from helpers import put_event, set_language, zoned_event
 
 ZURICH = "+01:00"  # winter offset of Europe/Zurich, the organizer's zone below
 
@@ -172,6 +172,40 @@ def test_unknown_addresses_are_flagged_and_never_block(server, people):
         sharing.add_share(s, f"/{stranger}/calendar/", "org", org, "read")
     got = find(server, organizer, [stranger], f"2027-01-12T10:00:00{ZURICH}")
     assert got["unknown"] == [] and got["start"] == f"2027-01-12T18:00:00{ZURICH}"
+
+
+def test_why_someones_time_is_unknown_is_said_in_the_callers_language(server, people):
+    organizer, _, org = people
+    stranger = server.user(org=org)
+    set_language(server, organizer, "de")
+    nobody = "someone@elsewhere.example"
+    got = find(server, organizer, [stranger, nobody], f"2027-01-12T10:00:00{ZURICH}")
+    assert got["unknown_reasons"] == {
+        stranger: "gibt keinen Kalender für Sie frei",
+        nobody: "kein calcard-Benutzer hat diese Adresse",
+    }
+    asked = {"start": "2027-01-12T00:00:00Z", "end": "2027-01-13T00:00:00Z"}
+    set_language(server, organizer, None)
+    with server.client(organizer) as http:
+        for language, said in (("fr", "ne partage aucun calendrier avec vous"), ("ja", None)):
+            hidden = http.get(
+                "/api/freebusy",
+                params={"user": stranger, **asked},
+                headers={"Accept-Language": language},
+            )
+            assert hidden.json()["reason"] == (said or "shares no calendar with you")
+        french = http.post(
+            "/api/freebusy/find",
+            json={
+                "attendees": [nobody],
+                "start": f"2027-01-12T10:00:00{ZURICH}",
+                "duration_minutes": 60,
+            },
+            headers={"Accept-Language": "fr"},
+        )
+        assert french.json()["unknown_reasons"] == {
+            nobody: "aucun utilisateur calcard n’a cette adresse"
+        }
 
 
 def test_working_hours_and_who_blocks_the_horizon(server, people):

@@ -5,11 +5,20 @@ status and the machine-readable ``details`` are the same in every language."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
+from types import SimpleNamespace
+
 import httpx
 from sqlalchemy import select
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 
 from calcard import accounts
 from calcard.core.models import ImportJob
+from calcard.web.api.common import error_handlers
 
 from conftest import PASSWORD
 from helpers import enable_2fa, event, set_language, web_session
@@ -199,4 +208,98 @@ def test_the_media_types_a_route_takes_are_listed_as_the_readers_language_lists_
     with server.client(german) as basic:  # refused: the calendar is as it was, no import ran
         assert basic.get("/api/calendars").json() == before
     with server.backend.db.transaction() as s:
+        assert s.scalars(select(ImportJob).where(ImportJob.owner == german)).all() == []
+
+
+def test_starlettes_own_refusals_are_in_the_readers_language_with_their_headers(server):
+    german = server.user()
+    set_language(server, german, "de")
+    http, csrf = web_session(server, german)
+    try:  # the user's setting, not the browser's English
+        wrong = http.patch("/api/me", headers={"x-csrf-token": csrf, "Accept-Language": "en"})
+        assert wrong.status_code == 405
+        assert wrong.json() == {"error": "die Methode PATCH ist hier nicht erlaubt"}
+        assert "GET" in wrong.headers["allow"]
+    finally:
+        http.close()
+    with httpx.Client(base_url=server.url, timeout=30) as anonymous:
+        for language, said in (
+            ("fr-CH, de;q=0.5", "la méthode PATCH n’est pas autorisée ici"),
+            ("ja", "the method PATCH is not allowed here"),
+        ):
+            refused = anonymous.patch("/api/calendars", headers={"Accept-Language": language})
+            assert refused.status_code == 405
+            assert refused.json() == {"error": said}
+            assert refused.headers["allow"] == "GET, HEAD, POST"
+        nowhere = anonymous.patch("/api/nothing-here", headers={"Accept-Language": "fr"})
+        assert nowhere.status_code == 404
+        assert nowhere.json() == {"error": "aucun point d’accès d’API /api/nothing-here"}
+        missing = anonymous.get("/web/static/nothing.js", headers={"Accept-Language": "fr"})
+        assert missing.status_code == 404
+        assert missing.json() == {"error": "introuvable"}
+
+
+def _handled(handler, scope_headers: list[tuple[bytes, bytes]], exc: Exception):
+    """The handler's answer to ``exc`` raised by a PATCH with these headers."""
+    scope = {
+        "type": "http",
+        "method": "PATCH",
+        "path": "/api/nothing-here",
+        "query_string": b"",
+        "headers": scope_headers,
+        "state": {},
+    }
+    return asyncio.run(handler(Request(scope), exc))
+
+
+def test_a_405_or_a_503_with_nobody_to_look_up_takes_no_database_connection():
+    handlers = error_handlers(SimpleNamespace(db=Unreachable()))  # type: ignore[arg-type]
+    german = [(b"accept-language", b"de-CH")]
+    wrong = _handled(handlers[HTTPException], german, HTTPException(405, headers={"Allow": "GET"}))
+    assert (wrong.status_code, wrong.headers["allow"]) == (405, "GET")
+    assert json.loads(wrong.body) == {"error": "die Methode PATCH ist hier nicht erlaubt"}
+    # A 503 asks nobody even with a session cookie: the database is what is missing.
+    cookie = [*german, (b"cookie", b"calcard_session=whatever")]
+    down = _handled(handlers[PoolTimeout], cookie, PoolTimeout())
+    assert (down.status_code, down.headers["retry-after"]) == (503, "5")
+    assert json.loads(down.body) == {
+        "error": "die Datenbank ist nicht erreichbar; versuchen Sie es in ein paar Sekunden erneut"
+    }
+    french = _handled(handlers[PoolTimeout], [(b"accept-language", b"fr")], PoolTimeout())
+    assert json.loads(french.body)["error"].startswith("la base de données est indisponible")
+    english = _handled(handlers[PoolTimeout], [], PoolTimeout())
+    assert json.loads(english.body) == {
+        "error": "the database is unavailable; try again in a few seconds"
+    }
+
+
+def test_a_body_over_the_limit_is_refused_in_the_readers_language_but_to_dav(server):
+    german = server.user()
+    set_language(server, german, "de")
+    huge = b"B" * 1_100_000
+    http, csrf = web_session(server, german)
+    try:
+        refused = http.post(
+            "/api/import-jobs",
+            params={"name": "huge.ics"},
+            content=huge,
+            headers={"x-csrf-token": csrf, "content-type": "text/calendar"},
+        )
+        assert refused.status_code == 413
+        assert re.fullmatch(r"der Anfragetext ist größer als \d+ Bytes", refused.json()["error"])
+    finally:
+        http.close()
+    with httpx.Client(base_url=server.url, timeout=30) as anonymous:
+        french = anonymous.post("/api/import-jobs", content=huge, headers={"Accept-Language": "fr"})
+        assert french.status_code == 413
+        assert french.json()["error"].startswith("le corps de la requête dépasse ")
+    with server.client(german) as basic:  # DAV's answers stay English
+        dav = basic.put(
+            f"/{german}/calendar/huge.ics",
+            content=huge,
+            headers={"content-type": "text/calendar", "Accept-Language": "de"},
+        )
+        assert dav.status_code == 413
+        assert dav.json()["error"].startswith("request body larger than ")
+    with server.backend.db.transaction() as s:  # refused: no import was started
         assert s.scalars(select(ImportJob).where(ImportJob.owner == german)).all() == []

@@ -17,6 +17,9 @@ from helpers import set_language, web_session
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 CSRF = "X-CSRF-Token"
+UNREACHABLE_DE = (
+    "Der Server ist nicht erreichbar. Prüfen Sie die Verbindung und versuchen Sie es erneut."
+)
 
 
 def html_lang(text: str) -> str:
@@ -313,3 +316,36 @@ def test_the_import_dialog_reports_in_the_users_language_even_a_bare_server_erro
         )
         assert failed == "Der Server konnte nicht antworten (502); versuchen Sie es erneut."
         page.errors.clear()  # the browser logs the 502 itself
+
+
+def test_a_settings_download_answered_without_calcards_json_is_reported_in_german(browser, server):
+    login = server.user()
+    set_language(server, login, "de")
+    for page in browser_page(browser, server, ZONE):  # an English browser (en-US)
+        log_in(page, login, PASSWORD)
+        expect(page).to_have_url(re.compile("/web/$"))
+        page.route(  # a proxy's error page: the browser's statusText would be English
+            "**/api/me/apple-profile",
+            lambda route: route.fulfill(status=502, body="<h1>Bad Gateway</h1>"),
+        )
+        page.goto("/web/settings")
+        page.click("#apple-profile")
+        expect(page.locator("#apple-status")).to_have_text(
+            "Der Server konnte nicht antworten (502); versuchen Sie es erneut."
+        )
+        page.unroute("**/api/me/apple-profile")
+        page.route("**/api/me/apple-profile", lambda route: route.abort())  # no answer at all
+        page.click("#apple-profile")
+        expect(page.locator("#apple-status")).to_have_text(UNREACHABLE_DE)
+        page.errors.clear()  # the browser logs the 502 and the failed request itself
+
+
+def test_a_login_without_any_answer_is_reported_in_the_pages_language(browser, server):
+    for page in browser_page(browser, server, ZONE, locale="de-DE"):
+        page.goto("/web/login")
+        page.route("**/api/session", lambda route: route.abort())
+        page.fill("#login", "someone")
+        page.fill("#password", "anything")
+        page.click("button[type=submit]")
+        expect(page.locator("#login-error")).to_have_text(UNREACHABLE_DE)
+        page.errors.clear()  # the browser logs the failed request itself

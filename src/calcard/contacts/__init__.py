@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from calcard import store
-from calcard.core.catalogs import N_
+from calcard.core.catalogs import N_, SOURCE, Message
 from calcard.core.errors import Kind
 from calcard.core.models import Collection, ContactMerge, Item
 from calcard.core.times import utcnow
@@ -198,11 +198,14 @@ def change_members(
 
 @dataclass
 class TransferReport:
-    done: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    """What a copy or move did: the UIDs it stored and, for each it left, why, kept as
+    a Message the route says in its caller's language (docs/languages.md)."""
 
-    def as_json(self) -> dict:
-        return {"done": self.done, "skipped": self.skipped}
+    done: list[str] = field(default_factory=list)
+    skipped: list[Message] = field(default_factory=list)
+
+    def as_json(self, language: str = SOURCE) -> dict:
+        return {"done": self.done, "skipped": [reason.said(language) for reason in self.skipped]}
 
 
 def transfer(
@@ -217,13 +220,14 @@ def transfer(
     if source.id == target.id:
         raise StoreError(N_("source and target are the same address book"))
     for uid in dict.fromkeys(uids):
-        try:
-            item = _by_uid(s, source.id, uid)
-        except StoreError as exc:  # no such contact
-            report.skipped.append(f"{uid}: {exc}")
+        item = store.item_by_uid(s, source.id, uid)
+        if item is None:
+            values = {"uid": uid, "path": source.path}
+            report.skipped.append(Message(N_("no contact {uid!r} in /{path}/"), values))
             continue
         if store.has_uid(s, target.id, uid):
-            report.skipped.append(f"{uid}: already in /{target.path}/")
+            values = {"uid": uid, "path": target.path}
+            report.skipped.append(Message(N_("the contact {uid!r} is already in /{path}/"), values))
             continue
         href = store.free_href(s, target.id, uid, ".vcf")
         if move:

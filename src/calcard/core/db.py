@@ -32,6 +32,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from calcard.core.catalogs import N_, Message
+
 MIGRATIONS_DIR = Path(__file__).parents[1] / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 RETRY_AFTER_SECONDS = 5  # what a 503 for an unavailable database asks clients to wait
@@ -117,7 +119,9 @@ def unavailable(error: BaseException) -> bool:
     return True  # psycopg: connection failures, admin shutdown, cancelled statements
 
 
-UNAVAILABLE_REASON = "the database is unavailable; try again in a few seconds"
+# The 503's text: said in the reader's language by the JSON API (which asks no database
+# for it), in English by DAV (docs/languages.md).
+UNAVAILABLE = Message(N_("the database is unavailable; try again in a few seconds"))
 
 
 def describe(error: BaseException) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from calcard import sharing, store
 from calcard.core import timebounds, times
+from calcard.core.catalogs import N_
 from calcard.core.errors import Refusal
 from calcard.core.models import Collection, Membership, Occurrence, Room, User
 from calcard.core.times import utcnow
@@ -29,9 +30,11 @@ from calcard.store import busy
 DEFAULT_HORIZON_DAYS = 14
 MAX_HORIZON_DAYS = 366
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-NO_USER = "no calcard user has this address"
-NOT_SHARED = "shares no calendar with you"
-OTHER_ORG_ROOM = "room of an organization you are not in"
+# Why someone's availability is unknown: the web calendar shows it, said by the API in
+# the caller's language (DAV's scheduling outbox answers with a status code instead).
+NO_USER = N_("no calcard user has this address")
+NOT_SHARED = N_("shares no calendar with you")
+OTHER_ORG_ROOM = N_("room of an organization you are not in")
 EXCLUDE_PROP = "CALCARD:freebusy"  # collection property; "exclude" keeps it out of free/busy
 
 Interval = tuple[int, int]

@@ -15,9 +15,10 @@ import time
 from urllib.parse import quote
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Match, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from calcard.core import metrics as core_metrics
@@ -27,6 +28,7 @@ from calcard.core.config import Settings
 from calcard.core.db import Database
 from calcard.core.errors import Kind, Refusal
 from calcard.web import api, logs, metrics, ui
+from calcard.web.api.common import answer_refusal
 from calcard.worker import Dispatcher
 
 access_log = logging.getLogger("calcard.access")
@@ -94,9 +96,10 @@ class BodyLimit:
     the limit first, so the application never sees a truncated request.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, db: Database) -> None:
         self.app = app
         self.limit = limit
+        self.db = db
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -106,7 +109,7 @@ class BodyLimit:
         declared = headers.get(b"content-length")
         if declared is not None:
             if not declared.isdigit() or int(declared) > self.limit:
-                await _too_large(scope, receive, send, self.limit)
+                await _too_large(scope, receive, send, self.limit, self.db)
                 return
             await self.app(scope, receive, send)
             return
@@ -122,7 +125,7 @@ class BodyLimit:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > self.limit:
-                await _too_large(scope, receive, send, self.limit)
+                await _too_large(scope, receive, send, self.limit, self.db)
                 return
             if not message.get("more_body"):
                 break
@@ -182,13 +185,38 @@ def _url_refusal(scope: Scope) -> tuple[str, int] | None:
     return None
 
 
-async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-    response = JSONResponse({"error": f"request body larger than {limit} bytes"}, status_code=413)
+async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int, db: Database) -> None:
+    """413: to the JSON API (an import the web calendar uploads) in the reader's language,
+    to DAV in English (docs/languages.md)."""
+    refusal = Refusal(
+        N_("request body larger than {limit} bytes"), Kind.TOO_LARGE, values={"limit": limit}
+    )
+    response = (
+        await answer_refusal(db, Request(scope), refusal)
+        if scope["path"].startswith("/api/")
+        else JSONResponse({"error": refusal.message}, status_code=413)
+    )
     await response(scope, receive, send)
+
+
+def _allowed(routes: list[Route], scope: Scope) -> set[str]:
+    """The methods the API routes take at this path (none: no such endpoint)."""
+    return {
+        method
+        for route in routes
+        if route.matches(scope)[0] is Match.PARTIAL
+        for method in route.methods or ()
+    }
 
 
 def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
     async def api_not_found(request: Request) -> JSONResponse:
+        """Any method at an /api path no route takes it at: 405 with the methods the path
+        takes (RFC 9110 §15.5.6, said by the HTTPException handler in the reader's
+        language), else 404; never DAV's answer."""
+        allowed = _allowed(api_routes, request.scope)
+        if allowed:
+            raise HTTPException(405, headers={"Allow": ", ".join(sorted(allowed))})
         raise Refusal(
             N_("no API endpoint {path}"), Kind.NOT_FOUND, values={"path": request.url.path}
         )
@@ -214,7 +242,7 @@ def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
         lifespan=lifespan,
         routes=[
             *api_routes,
-            Route("/api/{rest:path}", api_not_found, methods=["GET", "POST", "PUT", "DELETE"]),
+            Route("/api/{rest:path}", api_not_found, methods=sorted(metrics.DAV_METHODS)),
             Route("/.well-known/caldav", well_known, methods=["GET", "PROPFIND", "HEAD"]),
             Route("/.well-known/carddav", well_known, methods=["GET", "PROPFIND", "HEAD"]),
             *ui.routes(ctx),
@@ -222,7 +250,7 @@ def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
         ],
         exception_handlers=api.error_handlers(ctx),
     )
-    served: ASGIApp = RefuseBadUrl(BodyLimit(ui.BrowserRedirect(app), settings.max_body_size))
+    served: ASGIApp = RefuseBadUrl(BodyLimit(ui.BrowserRedirect(app), settings.max_body_size, db))
     if settings.metrics_token:
         paths = [route.path for route in api_routes]
         served = metrics.Metrics(served, db, settings.metrics_token, paths, settings.auth_delay)

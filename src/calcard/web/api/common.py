@@ -38,7 +38,7 @@ from calcard.core.catalogs import N_, Message, OneOf
 from calcard.core.config import Settings
 from calcard.core.db import (
     RETRY_AFTER_SECONDS,
-    UNAVAILABLE_REASON,
+    UNAVAILABLE,
     Database,
     describe,
     unavailable,
@@ -196,20 +196,39 @@ async def answer_refusal(db: Database, request: Request, refusal: Refusal) -> JS
     return errors.answer(refusal, challenge=not browser, language=language)
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, HTTPException)
-    return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+# Starlette's own refusals (its router's 405 for a method a path does not take, its
+# static files' 404), said in the reader's language instead of its English status phrase.
+HTTP_REASONS = {
+    404: N_("not found"),
+    405: N_("the method {method} is not allowed here"),
+}
+
+
+async def _http_error(db: Database, request: Request, exc: HTTPException) -> JSONResponse:
+    """Starlette's HTTPException as JSON, in the reader's language (``reader_language``:
+    no connection unless someone is named) when it is one of HTTP_REASONS, with its
+    headers (a 405's Allow, RFC 9110 §15.5.6)."""
+    template = HTTP_REASONS.get(exc.status_code)
+    if template is None:
+        text = exc.detail
+    else:
+        language = await run_in_threadpool(reader_language, db, request)
+        text = catalogs.say(language, template, method=request.method)
+    return JSONResponse({"error": text}, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _database_error(request: Request, error: Exception) -> JSONResponse:
-    """An unavailable database is a 503 (``db.unavailable``); any other error stays a bug."""
+    """An unavailable database is a 503 (``db.unavailable``); any other error stays a bug.
+    Its text is in the language of ``Accept-Language``: the caller's setting is in the
+    database that is not there."""
     if not unavailable(error):
         raise error
     logger.warning(
         "database unavailable during %s %s: %s", request.method, request.url.path, describe(error)
     )
+    language = catalogs.choose(None, request.headers.get("accept-language"))
     return JSONResponse(
-        {"error": UNAVAILABLE_REASON},
+        {"error": UNAVAILABLE.said(language)},
         status_code=503,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
@@ -217,15 +236,20 @@ async def _database_error(request: Request, error: Exception) -> JSONResponse:
 
 def error_handlers(ctx: ApiContext) -> dict[Any, Callable[[Request, Exception], Awaitable]]:
     """The app's exception handlers: any refusal, the service layer's or a route's, is
-    answered by ``answer_refusal``; an unavailable database by a 503."""
+    answered by ``answer_refusal``; Starlette's own by ``_http_error``; an unavailable
+    database by a 503."""
 
     async def refused(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Refusal)
         return await answer_refusal(ctx.db, request, exc)
 
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        return await _http_error(ctx.db, request, exc)
+
     return {
         Refusal: refused,
-        HTTPException: _http_error,
+        HTTPException: http_error,
         DBAPIError: _database_error,
         PoolTimeout: _database_error,
     }

@@ -67,14 +67,16 @@ def members(call: Call) -> dict:
 
 
 def transfer(call: Call) -> dict:
-    """Copy (or move) contacts by UID into another address book."""
+    """Copy (or move) contacts by UID into another address book; why each UID left
+    was skipped is said in the caller's language."""
     with _write(call, "from", "to") as s:
         move = call.body.get("move", False)
         if not isinstance(move, bool):
             raise Refusal(N_("move must be true or false"))
         source = contacts.addressbook(s, call.login, _text(call.body, "from"), write=move)
         target = contacts.addressbook(s, call.login, _text(call.body, "to"), write=True)
-        return contacts.transfer(s, source, target, _strings(call.body, "uids"), move).as_json()
+        report = contacts.transfer(s, source, target, _strings(call.body, "uids"), move)
+        return report.as_json(call.language(s))
 
 
 def duplicates(call: Call) -> dict:

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from calcard import freebusy, store
 from calcard.core import timebounds, times
-from calcard.core.catalogs import N_
+from calcard.core.catalogs import N_, say
 from calcard.core.errors import Refusal
 from calcard.sharing import access
 from calcard.web.api.common import ApiContext, Call, endpoint
@@ -57,6 +57,7 @@ def find(call: Call) -> dict:
         result = freebusy.find(
             s, call.login, attendees, start, timedelta(minutes=minutes), horizon, alternatives
         )
+        language = call.language(s)
     zone = start.tzinfo
 
     def iso(value: int) -> str:
@@ -67,14 +68,15 @@ def find(call: Call) -> dict:
         "start": iso(first[0]) if first else None,
         "end": iso(first[1]) if first else None,
         "unknown": list(result.unknown),
-        "unknown_reasons": result.unknown,
+        "unknown_reasons": {who: say(language, why) for who, why in result.unknown.items()},
         "alternatives": [{"start": iso(a), "end": iso(b)} for a, b in result.slots[1:]],
         "blocking": result.blocking,
     }
 
 
 def busy_of(call: Call) -> dict:
-    """One participant's busy periods, if the caller may see them."""
+    """One participant's busy periods, if the caller may see them; else why not, in the
+    caller's language."""
     start = _instant(call.query("start"), "start")
     end = _instant(call.query("end"), "end")
     if not start < end <= start + timedelta(days=freebusy.MAX_HORIZON_DAYS):
@@ -83,7 +85,8 @@ def busy_of(call: Call) -> dict:
         user = freebusy.resolve(s, call.query("user"))
         reason = freebusy.unknown_reason(s, call.login, user)
         if reason is not None or user is None:
-            return {"known": False, "reason": reason, "busy": []}
+            why = say(call.language(s), reason or freebusy.NO_USER)
+            return {"known": False, "reason": why, "busy": []}
         periods = freebusy.busy_periods(s, user.login, start, end)
     return {
         "known": True,

@@ -62,35 +62,35 @@ export async function api(method, path, body) {
 async function send(method, path, body) {
   const headers = { "X-CSRF-Token": csrf };
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const call = fetch(path, {
+  const call = reach(path, {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   inFlight.add(call);
-  const response = await call
-    .catch(() => {
-      // No answer at all (offline, server down): the browser's TypeError says it in the
-      // browser's language, if at all; the page says it in the reader's.
-      throw new ApiError(
-        0,
-        t("The server cannot be reached. Check the connection and try again."),
-      );
-    })
-    .finally(() => inFlight.delete(call));
+  const response = await call.finally(() => inFlight.delete(call));
   if (response.status === 401) {
     window.location.assign(loginPage);
   }
   const answer = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    // An answer without our JSON (a proxy's error page, a crash): the browser's statusText is
-    // English, if there is one at all (none over HTTP/2); the page says it in the reader's.
-    const fallback = t("The server could not answer ({status}); try again.", {
-      status: response.status,
-    });
-    throw new ApiError(response.status, answer.error || fallback, answer);
-  }
+  if (!response.ok) throw failedAnswer(response.status, answer);
   return answer;
+}
+
+/** fetch; no answer at all (offline, server down) is an ApiError in the reader's language:
+ * the browser's TypeError says it in the browser's language, if at all. */
+export function reach(path, init) {
+  return fetch(path, init).catch(() => {
+    throw new ApiError(0, t("The server cannot be reached. Check the connection and try again."));
+  });
+}
+
+/** The ApiError of a failed answer: calcard's JSON error, said in the reader's language.
+ * An answer without our JSON (a proxy's error page, a crash): the browser's statusText is
+ * English, if there is one at all (none over HTTP/2); the page says it in the reader's. */
+export function failedAnswer(status, answer = {}) {
+  const fallback = t("The server could not answer ({status}); try again.", { status });
+  return new ApiError(status, answer.error || fallback, answer);
 }
 
 export function query(params) {

@@ -1,5 +1,6 @@
 // The login form: POST /api/session as JSON, a second step for the two-factor code
 // when the server asks for one, then open the calendar. ?org=NAME shows its branding.
+import { reach } from "../lib/api.js";
 import { applyBranding } from "../lib/branding.js";
 import { $ } from "../lib/dom.js";
 import { t } from "../lib/i18n.js";
@@ -23,11 +24,18 @@ form.addEventListener("submit", async (event) => {
   error.hidden = true;
   const body = { login: form.login.value, password: form.password.value };
   if (!codeStep.hidden) body.otp = form.otp.value.trim();
-  const response = await fetch("/api/session", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
+  let response;
+  try {
+    response = await reach("/api/session", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  } catch (failure) {
+    error.textContent = failure.message;
+    error.hidden = false;
+    return;
+  }
   if (response.ok) {
     window.location.assign("/web/");
     return;

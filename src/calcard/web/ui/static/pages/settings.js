@@ -2,7 +2,7 @@
 // new e-mail address waits for verification), the password, app passwords, two-factor
 // authentication, device setup (Apple profile, QR code), push subscriptions and, for the
 // organization's managers, its logo and colors.
-import { ApiError, api, setCsrf } from "../lib/api.js";
+import { api, failedAnswer, reach, setCsrf } from "../lib/api.js";
 import { applyBranding } from "../lib/branding.js";
 import { $, copy, h, say, sentence } from "../lib/dom.js";
 import { when } from "../lib/format.js";
@@ -350,14 +350,13 @@ async function loadDevices() {
 
 /** POST, then hand the answer to the browser as a download. */
 async function download(path, fallbackName) {
-  const response = await fetch(path, {
+  const response = await reach(path, {
     method: "POST",
     headers: { "X-CSRF-Token": csrf, "Content-Type": "application/json" },
     body: "{}",
   });
   if (!response.ok) {
-    const answer = await response.json().catch(() => ({}));
-    throw new ApiError(response.status, answer.error || response.statusText);
+    throw failedAnswer(response.status, await response.json().catch(() => ({})));
   }
   const name = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
   const url = URL.createObjectURL(await response.blob());
@@ -432,13 +431,13 @@ function saveColors(body) {
 }
 
 async function uploadLogo(file) {
-  const response = await fetch(orgPath("logo"), {
+  const response = await reach(orgPath("logo"), {
     method: "PUT",
     headers: { "X-CSRF-Token": csrf, "Content-Type": file.type || "application/octet-stream" },
     body: file,
   });
   const answer = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiError(response.status, answer.error || response.statusText);
+  if (!response.ok) throw failedAnswer(response.status, answer);
   showBrand(answer);
   await applyBranding(me.current_org);
 }
