@@ -303,3 +303,28 @@ def test_a_body_over_the_limit_is_refused_in_the_readers_language_but_to_dav(ser
         assert dav.json()["error"].startswith("request body larger than ")
     with server.backend.db.transaction() as s:  # refused: no import was started
         assert s.scalars(select(ImportJob).where(ImportJob.owner == german)).all() == []
+
+
+def test_a_url_naming_nothing_storable_is_refused_in_the_readers_language_but_to_dav(server):
+    """The URL guard answers before any route: to the JSON API (a contact UID with '/'
+    in the web address book's group route) in the reader's language, status kept; to
+    DAV in English."""
+    german = server.user()
+    set_language(server, german, "de")
+    http, csrf = web_session(server, german)
+    try:
+        slash = http.get("/api/contacts/groups/a%2Fb/members", headers={"x-csrf-token": csrf})
+        assert slash.status_code == 400
+        assert slash.json() == {"error": "ein Name darf kein „/“ (%2F) enthalten"}
+        long = http.get("/api/calendars/" + "x" * 1001, headers={"x-csrf-token": csrf})
+        assert long.status_code == 414
+        assert long.json() == {"error": "der Pfad ist länger als 1000 Zeichen"}
+    finally:
+        http.close()
+    with httpx.Client(base_url=server.url, timeout=30) as anonymous:
+        nul = anonymous.get("/api/me", params={"q": "a\x00b"}, headers={"Accept-Language": "it"})
+        assert nul.status_code == 400 and nul.json() == {"error": "l’URL contiene un carattere NUL"}
+    with server.client(german) as basic:  # DAV's answers stay English
+        dav = basic.get(f"/{german}/calendar/a%2Fb.ics", headers={"Accept-Language": "de"})
+        assert dav.status_code == 400
+        assert dav.text == "a name cannot contain '/' (%2F)\n"

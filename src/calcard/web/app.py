@@ -17,7 +17,7 @@ from urllib.parse import quote
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Match, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -155,33 +155,41 @@ class RefuseBadUrl:
     ``%2F`` into a separator, and a newline in it made the router answer 404.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, db: Database) -> None:
         self.app = app
+        self.db = db
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             refused = _url_refusal(scope)
             if refused is not None:
-                reason, status = refused
-                response = (
-                    JSONResponse({"error": reason}, status)
-                    if scope["path"].startswith("/api/")
-                    else PlainTextResponse(reason + "\n", status)
-                )
-                await response(scope, receive, send)
+                await self._refuse(refused, scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
+    async def _refuse(
+        self, refused: names.BadName, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """To the JSON API in the reader's language (the web calendar shows it), to DAV
+        in English plain text (docs/languages.md)."""
+        response: Response
+        if scope["path"].startswith("/api/"):
+            response = await answer_refusal(self.db, Request(scope), refused)
+            response.status_code = refused.status
+        else:
+            response = PlainTextResponse(refused.message + "\n", refused.status)
+        await response(scope, receive, send)
 
-def _url_refusal(scope: Scope) -> tuple[str, int] | None:
-    """(reason, status) when the request's URL is refused (see RefuseBadUrl)."""
+
+def _url_refusal(scope: Scope) -> names.BadName | None:
+    """Why the request's URL is refused (see RefuseBadUrl), or None."""
     query = scope.get("query_string", b"")
     if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
-        return "the URL contains a NUL character", 400
+        return names.BadName(N_("the URL contains a NUL character"))
     try:
         names.decode(scope.get("raw_path") or quote(scope["path"]).encode())
     except names.BadName as refused:
-        return str(refused), refused.status
+        return refused
     return None
 
 
@@ -250,7 +258,8 @@ def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
         ],
         exception_handlers=api.error_handlers(ctx),
     )
-    served: ASGIApp = RefuseBadUrl(BodyLimit(ui.BrowserRedirect(app), settings.max_body_size, db))
+    limited = BodyLimit(ui.BrowserRedirect(app), settings.max_body_size, db)
+    served: ASGIApp = RefuseBadUrl(limited, db)
     if settings.metrics_token:
         paths = [route.path for route in api_routes]
         served = metrics.Metrics(served, db, settings.metrics_token, paths, settings.auth_delay)
