@@ -147,10 +147,9 @@ def service_worker(node_modules: Path | None) -> str:
     for script, bundle in vendor:
         shell.append(f"{PREFIX}vendor/{script}")
         stamp.append((str(bundle), bundle.stat().st_size, bundle.stat().st_mtime_ns))
-    manifest = HERE / "manifest.webmanifest"
-    stamp.append((manifest.name, manifest.stat().st_size, manifest.stat().st_mtime_ns))
     for language in catalogs.SUPPORTED:
         shell.append(f"{PREFIX}manifest/{language}.webmanifest")  # what each page links to
+        stamp.append(manifest(language))  # its translated description too
         if language != catalogs.SOURCE:  # English is the source: i18n.js fetches nothing
             shell.append(f"{PREFIX}i18n/{language}.json")
             stamp.append((language, sorted(catalogs.web_catalog(language).items())))
