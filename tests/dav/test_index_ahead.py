@@ -299,6 +299,12 @@ def test_a_series_the_cap_cuts_at_its_end_is_extended_once_and_then_refused(serv
     assert queued(db, login) == []
     with server.client(login) as http:  # still answered, by expansion
         assert hrefs(http, path, FAR, FAR + timedelta(days=7)) == ["busy.ics"]
+    for _ in range(20):  # nor does the dispatcher's rolling horizon re-expand it each round
+        with db.transaction(write=True) as s:
+            if not busy.extend_windows(s, datetime.now(UTC), limit=10_000):
+                break
+    else:
+        raise AssertionError("extend_windows re-expands the same items every round")
 
 
 def test_a_failing_batch_drops_its_calendar_and_the_others_go_on(server, monkeypatch):

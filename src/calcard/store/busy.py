@@ -584,17 +584,31 @@ def extend_windows(s: Session, now: datetime, limit: int = 200) -> int:
     """Re-expand items whose window ends within a year (periodic, from the dispatcher).
 
     An item whose index was cut short (MAX_OCCURRENCES) is re-expanded once half
-    of its window lies behind, not on every run.
+    of its window lies behind (from its first occurrence when all its past is
+    indexed), not on every run: re-expanding it sooner gives the same window.
     """
     full = int((WINDOW_BEFORE + WINDOW_AFTER).total_seconds())
     moment = int(now.timestamp())
+    whole_past = IndexedItem.window_start == FOREVER_BEFORE
     due = s.scalars(
         select(IndexedItem)
+        .join(
+            Item,
+            and_(Item.collection_id == IndexedItem.collection_id, Item.href == IndexedItem.href),
+        )
         .where(
             IndexedItem.window_end < int((now + WINDOW_AFTER / 2).timestamp()),
             or_(
-                IndexedItem.window_end - IndexedItem.window_start >= full,
-                IndexedItem.window_start + IndexedItem.window_end < 2 * moment,
+                and_(
+                    ~whole_past,
+                    or_(
+                        IndexedItem.window_end - IndexedItem.window_start >= full,
+                        IndexedItem.window_start + IndexedItem.window_end < 2 * moment,
+                    ),
+                ),
+                # all its past indexed: the middle from its first occurrence on (a rule
+                # the cap cut from a start ahead moves on only once that is behind)
+                and_(whole_past, Item.start + IndexedItem.window_end < 2 * moment),
             ),
         )
         .limit(limit)
