@@ -63,6 +63,14 @@ def indexed_past(db, login: str, moment: datetime) -> int:
         )
 
 
+def own_calendar(db, login: str):
+    """The user's default calendar as the plugins see it; the index is queued by it."""
+    with db.transaction() as s:
+        collection = store.get_collection(s, f"{login}/calendar")
+    assert collection is not None
+    return collection
+
+
 def dispatcher(server) -> Dispatcher:
     return Dispatcher(
         server.backend.db, Settings(data_dir=server.log.parent, database_url=server.backend.url)
@@ -90,9 +98,7 @@ def test_a_far_query_queues_the_extension_and_the_dispatcher_does_it(server, mon
     runtime.use(db)
     monkeypatch.setattr(worker_module, "EXTEND_SECONDS", 0.0)  # one batch per round
     monkeypatch.setattr(busy, "EXTEND_BATCH", 2)
-    with db.transaction() as s:
-        collection = store.get_collection(s, f"{login}/calendar")
-    assert collection is not None
+    collection = own_calendar(db, login)
     end = int((FAR + timedelta(days=7)).timestamp())
     catch_up_index(server)  # what other tests on this database queued goes first
     for _ in range(3):
@@ -123,9 +129,7 @@ def test_a_further_query_widens_the_queued_row_and_starts_its_pass_again(server)
         assert http.put(f"{path}endless-0.ics", content=endless(0)).status_code == 201
     db = server.backend.db
     runtime.use(db)
-    with db.transaction() as s:
-        collection = store.get_collection(s, f"{login}/calendar")
-    assert collection is not None
+    collection = own_calendar(db, login)
     near, far = (int((FAR + timedelta(days=d)).timestamp()) for d in (7, 1500))
     runtime.index_ahead(collection, far)
     runtime.index_ahead(collection, near)  # nearer: the row stays as it is
@@ -208,9 +212,7 @@ def test_a_queued_calendar_moved_to_the_trash_is_not_extended(server, monkeypatc
     runtime.use(db)
     monkeypatch.setattr(worker_module, "EXTEND_SECONDS", 0.0)
     monkeypatch.setattr(busy, "EXTEND_BATCH", 1)
-    with db.transaction() as s:
-        collection = store.get_collection(s, f"{login}/calendar")
-    assert collection is not None
+    collection = own_calendar(db, login)
     runtime.index_ahead(collection, int((FAR + timedelta(days=7)).timestamp()))
     worker = dispatcher(server)
     worker.extend_index(datetime.now(UTC))
@@ -250,9 +252,7 @@ def test_a_series_the_cap_would_cut_is_refused_once_not_queued_by_every_far_quer
         assert http.put(f"{path}daily.ics", content=daily_since(5)).status_code == 201
     db = server.backend.db
     runtime.use(db)
-    with db.transaction() as s:
-        collection = store.get_collection(s, f"{login}/calendar")
-    assert collection is not None
+    collection = own_calendar(db, login)
     end = int((FAR + timedelta(days=7)).timestamp())
     runtime.index_ahead(collection, end)
     assert len(queued(db, login)) == 1
@@ -287,9 +287,7 @@ def test_a_series_the_cap_cuts_at_its_end_is_extended_once_and_then_refused(serv
         assert http.put(f"{path}busy.ics", content=text).status_code == 201
     db = server.backend.db
     runtime.use(db)
-    with db.transaction() as s:
-        collection = store.get_collection(s, f"{login}/calendar")
-    assert collection is not None
+    collection = own_calendar(db, login)
     end = int((FAR + timedelta(days=7)).timestamp())
     runtime.index_ahead(collection, end)
     assert len(queued(db, login)) == 1
