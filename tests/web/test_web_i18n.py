@@ -329,6 +329,7 @@ def test_a_settings_download_answered_without_calcards_json_is_reported_in_germa
             lambda route: route.fulfill(status=502, body="<h1>Bad Gateway</h1>"),
         )
         page.goto("/web/settings")
+        expect(page.locator("body.ready")).to_have_count(1)  # its buttons wired
         page.click("#apple-profile")
         expect(page.locator("#apple-status")).to_have_text(
             "Der Server konnte nicht antworten (502); versuchen Sie es erneut."
