@@ -6,9 +6,13 @@ from one another: ``test_layout.py`` checks that.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
+import sqlite3
+import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -479,3 +483,29 @@ def same(got: dict, want: dict) -> None:
             assert all(abs(got[key][h] - want[key][h]) < 600 for h in want[key]), key
         elif key != "revisions":
             assert got[key] == want[key], key
+
+
+@contextlib.contextmanager
+def another_write_meanwhile(sqlite_url: str, seconds: float = 0.5) -> Iterator[None]:
+    """Another connection holds the SQLite file's write lock when the block begins and
+    commits a write ``seconds`` later: a request of the block that reads, then writes in
+    the same transaction, finds its snapshot outdated ("database is locked")."""
+    holding, done = threading.Event(), threading.Event()
+
+    def write() -> None:
+        other = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), timeout=10)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO server_secrets (name, value) VALUES ('meanwhile', '')")
+        holding.set()
+        done.wait(seconds)
+        other.commit()
+        other.close()
+
+    holder = threading.Thread(target=write)
+    holder.start()
+    holding.wait(10)
+    try:
+        yield
+    finally:
+        done.set()
+        holder.join(10)

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 
 from calcard import accounts
@@ -19,10 +20,11 @@ from calcard.core.errors import Refusal
 from calcard.core.models import PushSubscription, Reminder
 from calcard.core.times import utcnow
 from calcard.push import subscriptions, wire
+from calcard.push.vapid import b64url_decode
 from calcard.worker import Dispatcher
 
-from conftest import Subscriber, b64url
-from helpers import invitation, put_event, send_pushes, web_session
+from conftest import Subscriber, b64url, fresh_backend, start_server, stop_server
+from helpers import another_write_meanwhile, invitation, put_event, send_pushes, web_session
 
 ALARM_EVENT = (  # a display alarm: the browser channel
     "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n"
@@ -196,3 +198,23 @@ ALLOW = "127.0.0.1"
 def _wanted(n: int) -> wire.Registration:
     sub = Subscriber(f"http://127.0.0.1:9/push/{n}")
     return wire.Registration(sub.url, sub.p256dh, b64url(sub.auth), None)
+
+
+def test_the_first_key_is_made_while_another_connection_writes(backend, tmp_path):
+    """The key is made on first use. Made inside the read transaction that found it
+    missing, SQLite refused it (503 "database is locked") whenever another connection
+    committed in between, as the suite's other requests did; a key made in a write
+    transaction of its own waits for that one instead."""
+    if backend.name != "sqlite":
+        pytest.skip("PostgreSQL lets a read transaction write")
+    with fresh_backend("sqlite", tmp_path) as fresh:
+        srv = start_server(fresh, tmp_path)
+        try:
+            http, _ = web_session(srv, srv.user())
+            with another_write_meanwhile(fresh.url):
+                answer = http.get("/api/push/key")
+            assert answer.status_code == 200, answer.text
+            assert len(b64url_decode(answer.json()["key"])) == 65
+            assert http.get("/api/push/key").json() == answer.json()  # made once
+        finally:
+            stop_server(srv)

@@ -12,16 +12,32 @@ from datetime import timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
 import httpx
+import pytest
 from sqlalchemy import func, select, update
 
 from calcard import accounts, sharing
 from calcard.core.db import Database
 from calcard.core.models import PushSubscription
 from calcard.core.times import utcnow
-from calcard.push import dispatch
+from calcard.push import dispatch, vapid
 
-from conftest import PASSWORD, Subscriber, free_port, sync_report
-from helpers import api_import, event, new_app_password, send_pushes, web_session
+from conftest import (
+    PASSWORD,
+    Subscriber,
+    free_port,
+    fresh_backend,
+    start_server,
+    stop_server,
+    sync_report,
+)
+from helpers import (
+    another_write_meanwhile,
+    api_import,
+    event,
+    new_app_password,
+    send_pushes,
+    web_session,
+)
 
 P = "https://bitfire.at/webdav-push"
 PUSH_PROPS = (
@@ -111,6 +127,26 @@ def test_calendar_and_address_book_push_their_topic_and_new_sync_token(server, p
             sync_report(http, book)[0],
         )
     assert len(service.messages(cal_sub)) == 1 and service.rejected == []
+
+
+def test_a_new_servers_first_topic_is_signed_while_another_connection_writes(backend, tmp_path):
+    """A topic is signed with the link key, inside the PROPFIND's read transaction; made
+    there on a new server, SQLite refused it when another connection committed in
+    between (503). Each serving process makes the key as it starts."""
+    if backend.name != "sqlite":
+        pytest.skip("PostgreSQL lets a read transaction write")
+    with fresh_backend("sqlite", tmp_path) as fresh:
+        srv = start_server(fresh, tmp_path)
+        try:
+            login = srv.user()
+            with srv.client(login) as http:  # the login verified (and cached) beforehand
+                assert http.request("PROPFIND", f"/{login}/").status_code == 207
+            vapid.public_key_of(fresh.db)  # the push key is there (a browser asked for it)
+            with another_write_meanwhile(fresh.url):
+                topic = push_properties(srv, login, f"/{login}/calendar/")["topic"]
+            assert topic and topic == push_properties(srv, login, f"/{login}/calendar/")["topic"]
+        finally:
+            stop_server(srv)
 
 
 def test_topics_differ_between_people_and_collections(server, push):

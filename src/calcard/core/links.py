@@ -1,6 +1,10 @@
 """Signed links that work without a login (e.g. "stop this reminder" in a mail).
 
-The key lives in the database so every node signs and verifies alike.
+The key lives in the database so every node signs and verifies alike. Each serving
+process makes it when it starts (``make_key``), in a write transaction: requests sign
+inside read transactions (a DAV PROPFIND's push topic), and a read transaction that
+writes is refused by SQLite ("database is locked") when another connection committed
+since it began. A write transaction that finds it missing still makes it.
 """
 
 from __future__ import annotations
@@ -12,9 +16,19 @@ import secrets
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from calcard.core.db import Database
 from calcard.core.models import ServerSecret
 
 KEY_NAME = "link-signing-key"
+
+
+def make_key(db: Database) -> None:
+    """Make the signing key unless it exists (a serving process's start)."""
+    with db.transaction() as s:
+        if s.get(ServerSecret, KEY_NAME) is not None:
+            return
+    with db.transaction(write=True) as s:
+        _key(s)
 
 
 def _key(s: Session) -> bytes:

@@ -3,7 +3,10 @@
 Generated once, on first use, as a ``server_secrets`` row, so every node signs
 with the same key and the key advertised in ``P:vapid-public-key`` (which DAVx5
 binds its UnifiedPush subscription to) never changes under a client. Only the
-private scalar is stored; the public key is derived from it.
+private scalar is stored; the public key is derived from it. A reader that finds no
+key makes it in a write transaction of its own (``public_key_of``): a read
+transaction that writes is refused by SQLite ("database is locked") when another
+connection committed since it began.
 
 The cryptography libraries are imported when first needed: a server that never
 meets a push client does not carry them (issue 16's memory bound).
@@ -19,6 +22,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from calcard.core.db import Database
 from calcard.core.models import ServerSecret
 
 if TYPE_CHECKING:
@@ -50,6 +54,7 @@ def _new_private() -> str:
 
 
 def _private_raw(s: Session) -> str:
+    """The stored private scalar, made first if missing (in a write transaction)."""
     row = s.get(ServerSecret, KEY_NAME)
     if row is None:
         try:
@@ -62,8 +67,9 @@ def _private_raw(s: Session) -> str:
 
 
 def signer(s: Session) -> Vapid02:
-    """The signing key; ``sub`` is ours to choose (mailto: of CALCARD_MAIL_FROM), so
-    py_vapid's strict check of it is off."""
+    """The signing key, in a write transaction where it may not exist yet; ``sub`` is
+    ours to choose (mailto: of CALCARD_MAIL_FROM), so py_vapid's strict check of it is
+    off."""
     from py_vapid import Vapid02
 
     key = Vapid02.from_raw(_private_raw(s).encode("ascii"))
@@ -71,9 +77,18 @@ def signer(s: Session) -> Vapid02:
     return key
 
 
-def public_key(s: Session) -> str:
+def public_key_of(db: Database) -> str:
     """The public key, uncompressed P-256 point (65 bytes), base64url: what
-    ``P:vapid-public-key`` and the browser's ``applicationServerKey`` carry."""
+    ``P:vapid-public-key`` and the browser's ``applicationServerKey`` carry. Read in a
+    read transaction; made, the first time, in a write transaction."""
+    with db.transaction() as s:
+        if s.get(ServerSecret, KEY_NAME) is not None:
+            return _public_key(s)
+    with db.transaction(write=True) as s:
+        return _public_key(s)
+
+
+def _public_key(s: Session) -> str:
     from cryptography.hazmat.primitives import serialization
 
     point = signer(s).public_key.public_bytes(

@@ -14,6 +14,7 @@ import logging
 import time
 from urllib.parse import quote
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -21,8 +22,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Match, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from calcard.core import links, names
 from calcard.core import metrics as core_metrics
-from calcard.core import names
 from calcard.core.catalogs import N_
 from calcard.core.config import Settings
 from calcard.core.db import Database
@@ -234,8 +235,14 @@ def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        """Each serving process also dispatches reminders unless turned off; its live
-        gauges go when it stops (its counters stay in the sums)."""
+        """Each serving process makes the link-signing key if missing (core.links), and
+        dispatches reminders unless turned off; its live gauges go when it stops (its
+        counters stay in the sums). A database down at the start is logged: requests
+        answer 503 until it is back."""
+        try:
+            await asyncio.to_thread(links.make_key, db)
+        except SQLAlchemyError as error:
+            logging.getLogger("calcard").warning("signing key not checked at start: %s", error)
         worker = Dispatcher(db, settings) if settings.reminders else None
         thread = worker.start_thread() if worker else None
         yield

@@ -24,8 +24,7 @@ LABEL_LIMIT = 200
 
 def key(call: Call) -> dict:
     """The server's VAPID public key (base64url), the browser's applicationServerKey."""
-    with call.read() as s:
-        return {"key": vapid.public_key(s)}
+    return {"key": vapid.public_key_of(call.ctx.db)}
 
 
 def subscribe_browser(call: Call) -> dict:
