@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import base64
+import functools
 import time
 import xml.etree.ElementTree as ET
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus, client
 
 from defusedxml import DefusedXmlException
@@ -70,6 +71,42 @@ def radicale_configuration(settings: Settings) -> config.Configuration:
     return configuration
 
 
+class _Outage(BaseException):
+    """A database outage inside a DAV method, carried past Radicale's catch-all (which
+    answers any Exception raised there with 500) to ``_handle_request``'s 503. A
+    BaseException, so Radicale's ``except Exception`` lets it through; the request's
+    transaction is rolled back on the way (``_answer``'s ``finally``)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _passing_outages(method: Callable) -> Callable:
+    """``method`` with a database outage raised as ``_Outage``."""
+
+    @functools.wraps(method)
+    def method_passing_outages(self, *args):
+        try:
+            return method(self, *args)
+        except Exception as error:
+            if db.unavailable(error):
+                raise _Outage(error) from error
+            raise
+
+    return method_passing_outages
+
+
+def _outages_passed(cls: type) -> type:
+    """Every DAV method of ``cls`` (Radicale calls ``do_<METHOD>``) with database
+    outages passed on as ``_Outage``."""
+    for name in dir(cls):
+        if name.startswith("do_"):
+            setattr(cls, name, _passing_outages(getattr(cls, name)))
+    return cls
+
+
+@_outages_passed
 class CalcardApplication(Application):
     """Radicale with calcard's answers.
 
@@ -80,7 +117,8 @@ class CalcardApplication(Application):
     Forbidden XML constructs (entities, DTDs), XML nested deeper than
     xmldepth.MAX_DEPTH and dates outside calcard.timebounds get 400; malformed
     Basic credentials 401 and an unknown request charset 415, before Radicale
-    (which failed on them with 500) sees the request. A refusal a
+    (which failed on them with 500) sees the request. A database outage is 503
+    (RFC 9110 §15.6.4), inside a DAV method too. A refusal a
     plugin recorded with its reason (plan limit, read-only share, 2FA needing
     an app password, throttling) replaces Radicale's generic error answer, so
     a person reading the client's error sees why.
@@ -89,16 +127,19 @@ class CalcardApplication(Application):
     def _handle_request(self, environ):
         try:
             return self._answer(environ)
-        except Exception as error:
-            if not db.unavailable(error):
+        except _Outage as outage:
+            error: BaseException = outage.error
+        except Exception as failure:
+            if not db.unavailable(failure):
                 raise  # a bug: Radicale logs it and answers 500
-            logger.warning(
-                "database unavailable during %s %s: %s",
-                environ.get("REQUEST_METHOD", ""),
-                environ.get("PATH_INFO", ""),
-                db.describe(error),
-            )
-            return _unavailable_response()
+            error = failure
+        logger.warning(
+            "database unavailable during %s %s: %s",
+            environ.get("REQUEST_METHOD", ""),
+            environ.get("PATH_INFO", ""),
+            db.describe(error),
+        )
+        return _unavailable_response()
 
     def _answer(self, environ):
         state = runtime.begin_request()

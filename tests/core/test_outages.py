@@ -18,6 +18,7 @@ import pwd
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -30,10 +31,14 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.exc import DBAPIError
 
-from calcard import store
+from calcard import accounts, store
+from calcard.core import db as core_db
+from calcard.core.config import Settings
 from calcard.core.db import unavailable
+from calcard_radicale import app, runtime
 
 from conftest import (
+    PASSWORD,
     Backend,
     Server,
     free_port,
@@ -237,9 +242,7 @@ def test_a_postgresql_restart_while_serving_is_survived(own_postgres, tmp_path):
             ]
             assert time.monotonic() - started < 30  # quick answers, no hang
             time.sleep(2)  # the dispatcher meets the outage too
-            assert [r.status_code for r in during] == [503] * len(during), [
-                r.text for r in during
-            ]
+            assert [r.status_code for r in during] == [503] * len(during), [r.text for r in during]
             own_postgres.start()
             response = put(http, f"{path}after.ics", alarmed_event("after", 6))
             assert response.status_code == 201, response.text  # no restart of the node
@@ -277,3 +280,38 @@ def test_only_outages_count_as_unavailable(tmp_path):
         assert not unavailable(clash.value)
     holder.dispose()
     waiter.dispose()
+
+
+def test_an_outage_inside_a_dav_method_is_a_503(tmp_path, monkeypatch):
+    """Radicale answers any exception raised inside a DAV method with 500; a database
+    outage there (here: SQLite's write lock held past the busy timeout when a PUT
+    begins its write) is a 503 with Retry-After, as before the method, and changes
+    nothing. In-process: the busy timeout is shortened for the test."""
+    monkeypatch.setattr(core_db, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    url = f"sqlite:///{tmp_path / 'own.db'}"
+    own = Backend("sqlite", url)
+    settings = Settings(data_dir=tmp_path, database_url=url, auth_delay=0.0)
+    monkeypatch.setattr(runtime, "_settings", settings)
+    monkeypatch.setattr(runtime, "_database", own.db)
+    login = "outage"
+    with own.db.transaction(write=True, owners=[login]) as s:
+        accounts.create_org(s, "org-outage", plan="team")
+        accounts.add_user(s, login, "org-outage", "collaborator", PASSWORD)
+    transport = httpx.WSGITransport(app=app.wsgi_app(settings))
+    with httpx.Client(transport=transport, base_url="http://dav", auth=(login, PASSWORD)) as http:
+        path = f"/{login}/calendar/"
+        assert put(http, f"{path}before.ics", alarmed_event("before", 1)).status_code == 201
+        holder = sqlite3.connect(str(tmp_path / "own.db"))
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            refused = put(http, f"{path}during.ics", alarmed_event("during", 2))
+        finally:
+            holder.rollback()
+            holder.close()
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["Retry-After"] == str(core_db.RETRY_AFTER_SECONDS)
+        assert http.get(f"{path}during.ics").status_code == 404
+        assert put(http, f"{path}after.ics", alarmed_event("after", 3)).status_code == 201
+    own.db.dispose()
+    code, output = calcard_check(url)
+    assert code == 0, output
