@@ -366,13 +366,14 @@ def _lookup(s, sane: str) -> Collection | None:
 
 def _named_principal(s, home: CollectionData) -> CollectionData:
     """A home is its user's principal (RFC 3744 §4): its DAV:displayname is the user's
-    name, as principal searches answer, unless the user set one with PROPPATCH."""
+    name, else the login, as principal searches answer (sharing.directory.Person),
+    unless the user set one with PROPPATCH. python-caldav names a principal by it."""
     if "D:displayname" in home.props:
         return home
     user = accounts.find_user(s, home.path)
-    if user is None or not user.name:
+    if user is None:
         return home
-    return replace(home, props={**home.props, "D:displayname": user.name})
+    return replace(home, props={**home.props, "D:displayname": user.name or user.login})
 
 
 def _lock_owner(sane: str) -> str:

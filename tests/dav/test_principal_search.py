@@ -253,6 +253,13 @@ def test_a_principal_answers_its_users_name_as_displayname_to_its_user_only(serv
     assert _principal_name(server, victim, f"/{victim}/") == (207, f"Z. {tag}")
 
 
+def test_a_principal_without_a_name_is_named_by_its_login(server):
+    """A user without a name (created by login alone): the principal's displayname is
+    the login, as principal search names them, not missing."""
+    login = server.user()
+    assert _principal_name(server, login, f"/{login}/") == (207, login)
+
+
 def test_a_principal_answers_its_calendar_user_type(server):
     """RFC 6638 §2.4.2 on PROPFIND of the principal itself, as principal search answers
     it: python-caldav copies it into ORGANIZER (CUTYPE=None when it is missing)."""
