@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import caldav
 import icalendar
@@ -84,3 +84,40 @@ def test_outbox_freebusy_request_with_the_caldav_library(server, people):
     assert ("BUSY", "20270104T094500Z/20270104T104500Z") in periods(known.data)
     assert errors[f"mailto:{stranger}@example.com"].startswith("3.8")
     assert errors["mailto:nobody@elsewhere.example"].startswith("3.7")
+
+
+def test_an_outbox_request_with_floating_or_reversed_times(server, people):
+    """RFC 5545 §3.6.4 wants UTC; python-caldav sends ``datetime.now()`` floating, which
+    answered 500. Floating times and dates are read in the organizer's zone (here
+    Europe/Zurich, UTC+1 in January); an end before the start is a 400."""
+    organizer, colleague, _ = people
+    put_event(server, colleague, "meet", zoned_event("meet", "20270104T104500", "20270104T114500"))
+    principal = caldav.DAVClient(url=server.url, username=organizer, password=PASSWORD).principal()
+    attendee = [icalendar.vCalAddress(f"mailto:{colleague}@example.com")]
+    # 10:50 to 11:30 in Zurich overlaps the meeting (09:45Z to 10:45Z); read as UTC it would not
+    answers = principal.freebusy_request(
+        datetime(2027, 1, 4, 10, 50), datetime(2027, 1, 4, 11, 30), attendee
+    )
+    assert answers.pop("errors") == {}
+    (known,) = answers.values()
+    assert periods(known.data) == {("BUSY", "20270104T094500Z/20270104T104500Z")}
+    assert "DTSTART:20270104T095000Z" in known.data  # the reply's range in UTC
+    by_date = principal.freebusy_request(date(2027, 1, 4), date(2027, 1, 5), attendee)
+    by_date.pop("errors")
+    assert ("BUSY", "20270104T094500Z/20270104T104500Z") in periods(
+        next(iter(by_date.values())).data
+    )
+    reversed_body = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\nMETHOD:REQUEST\r\nBEGIN:VFREEBUSY\r\n"
+        "UID:r\r\nDTSTAMP:20270101T000000Z\r\nDTSTART:20270105T000000Z\r\n"
+        f"DTEND:20270104T000000Z\r\nORGANIZER:mailto:{organizer}@example.com\r\n"
+        f"ATTENDEE:mailto:{colleague}@example.com\r\nEND:VFREEBUSY\r\nEND:VCALENDAR\r\n"
+    )
+    with server.client(organizer) as http:
+        answer = http.post(
+            f"/{organizer}/outbox/",
+            content=reversed_body,
+            headers={"Content-Type": "text/calendar"},
+        )
+    assert answer.status_code == 400, answer.text
+    assert "DTEND must be after" in answer.text

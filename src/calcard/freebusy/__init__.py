@@ -357,7 +357,11 @@ class OutboxAnswer:
 
 
 def outbox_freebusy(s: Session, organizer: str, request_text: str) -> list[OutboxAnswer]:
-    """Answer an RFC 6638 §5 VFREEBUSY request POSTed to the organizer's outbox."""
+    """Answer an RFC 6638 §5 VFREEBUSY request POSTed to the organizer's outbox.
+
+    DTSTART and DTEND are UTC by RFC 5545 §3.6.4; a floating time or a date (python-caldav
+    sends ``datetime.now()`` as it is) is taken in the organizer's zone, as calcard reads
+    floating times of their events, rather than failing."""
     try:
         request = icalendar.Calendar.from_ical(request_text)
         # Any: icalendar types each property as every value type, DTSTART as much as ATTENDEE
@@ -366,6 +370,10 @@ def outbox_freebusy(s: Session, organizer: str, request_text: str) -> list[Outbo
         recipients = query.get("ATTENDEE", [])
     except (ValueError, StopIteration, KeyError) as exc:
         raise Refusal(f"not a VFREEBUSY request: {exc}") from exc
+    zone = busy.user_zone(s, organizer)
+    start, end = (times.as_utc(times.localize(value, zone)) for value in (start, end))
+    if end <= start:
+        raise Refusal("the VFREEBUSY request's DTEND must be after its DTSTART")
     recipients = recipients if isinstance(recipients, list) else [recipients]
     answers = []
     for recipient in recipients:
