@@ -215,3 +215,32 @@ def test_answers_are_gzipped_only_for_clients_that_accept_it(server):
     assert answers["br, gzip;q=0.8"].headers["content-encoding"] == "gzip"
     assert int(packed.headers["content-length"]) < len(plain.content) / 3
     assert packed.text == plain.text and "zip-19.ics" in plain.text  # httpx unpacks it
+
+
+MKCALENDAR_TASKS = (
+    '<?xml version="1.0"?><C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+    "<D:set><D:prop><D:displayname>Tasks</D:displayname><C:supported-calendar-component-set>"
+    '<C:comp name="VTODO"/></C:supported-calendar-component-set></D:prop></D:set>'
+    "</C:mkcalendar>"
+)
+
+
+def test_a_calendar_takes_only_the_components_it_supports(server):
+    """RFC 4791 §5.3.2.1 (CALDAV:supported-calendar-component): an event PUT into a task
+    list is refused with 403 and nothing stored; a task is taken, the event elsewhere.
+    caldav-server-tester found the restriction advertised but not enforced."""
+    login = server.user()
+    tasks = f"/{login}/tasks/"
+    todo = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\nBEGIN:VTODO\r\nUID:todo\r\n"
+        "DTSTAMP:20260101T000000Z\r\nSUMMARY:task\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+    )
+    meeting = event("meeting", "20260701T100000Z", "20260701T110000Z")
+    with server.client(login) as http:
+        assert http.request("MKCALENDAR", tasks, content=MKCALENDAR_TASKS).status_code == 201
+        refused = put(http, f"{tasks}meeting.ics", meeting)
+        assert refused.status_code == 403, refused.text
+        assert "takes only VTODO, not VEVENT" in refused.text
+        assert http.get(f"{tasks}meeting.ics").status_code == 404
+        assert put(http, f"{tasks}todo.ics", todo).status_code == 201
+        assert put(http, f"/{login}/calendar/meeting.ics", meeting).status_code == 201

@@ -22,7 +22,7 @@ from calcard.sharing import access
 PALETTE = ("#2563eb", "#059669", "#d97706", "#dc2626", "#7c3aed", "#db2777", "#0d9488", "#475569")
 COLOR_PROP = "ICAL:calendar-color"
 NAME_PROP = "D:displayname"
-COMPONENTS_PROP = "C:supported-calendar-component-set"
+COMPONENTS_PROP = store.COMPONENTS_PROP
 COLOR_RE = re.compile(r"^#[0-9A-Fa-f]{6}(?:[0-9A-Fa-f]{2})?$")  # Apple writes #RRGGBBAA
 MAX_NAME = 200
 

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from calcard.core import backup, timebounds
 from calcard.core.catalogs import N_
 from calcard.core.db import rowcount
-from calcard.core.errors import Refusal
+from calcard.core.errors import Kind, Refusal
 from calcard.core.models import (
     Collection,
     HolidaySubscription,
@@ -123,6 +123,8 @@ class CollectionData:
 
 
 SYNC_PREFIX = "http://calcard.org/ns/sync/"
+# The components a calendar takes (RFC 4791 §5.2.3), as Radicale keeps the property.
+COMPONENTS_PROP = "C:supported-calendar-component-set"
 
 
 def sync_token(collection: CollectionData) -> str:
@@ -535,7 +537,7 @@ def put_items(
     with s.begin_nested():
         olds = get_items(s, collection.id, [i.href for i in items])
         results: list[Put | None] = [
-            None if i.href in checked else _refusal(collection, i) for i in items
+            _refusal(collection, i, dates=i.href not in checked) for i in items
         ]
         in_use = uids_at(s, collection.id, [i.uid for i in items if i.uid])
         for n, item in enumerate(items):
@@ -565,7 +567,20 @@ def put_items(
     ]
 
 
-def _refusal(collection: CollectionData, item: ItemData) -> StoreError | None:
+def _refusal(collection: CollectionData, item: ItemData, dates: bool) -> StoreError | None:
+    """Why the item is refused, if it is: a component the calendar does not take, or
+    (``dates``: not checked by an import's reader already) dates out of bounds."""
+    allowed = collection.props.get(COMPONENTS_PROP, "") if collection.tag == "VCALENDAR" else ""
+    taken = {name.strip().upper() for name in allowed.split(",") if name.strip()}
+    if taken and item.component and item.component.upper() not in taken:
+        # RFC 4791 §5.3.2.1, precondition CALDAV:supported-calendar-component
+        return StoreError(
+            N_("{path!r} takes only {components}, not {component}"),
+            Kind.FORBIDDEN,
+            values={"path": collection.path, "components": allowed, "component": item.component},
+        )
+    if not dates:
+        return None
     try:
         _check_dates(collection, item.text)
     except StoreError as exc:
@@ -708,7 +723,9 @@ def _create_collection(
     new_items = list(items or [])
     _check_unique(new_items)
     for new_item in new_items:
-        _check_dates(collection, new_item.text)
+        refused = _refusal(collection, new_item, dates=True)
+        if refused is not None:
+            raise refused
     for href in old_items:
         _mark_item_deleted(s, collection.id, href, actor)
     _insert_items(s, collection, new_items)
