@@ -25,6 +25,7 @@ from calcard.core import names, times
 from calcard.core.errors import Kind, Refusal
 from calcard.sharing import SharedCollection, access
 from calcard.store import CollectionData, ItemData, inbox
+from calcard.store import items as store_items
 from calcard_radicale import collectionget, comptype, push, runtime, scheduletag
 from calcard_radicale import scheduling as scheduling_dav
 from calcard_radicale.runtime import session
@@ -274,11 +275,12 @@ class Collection(storage.BaseCollection):
         """Store, then schedule (calendar.saving): the organizer's copy may come back amended."""
         self._refuse_box_write()
         scheduletag.check(self.path, href)
+        data = item_data(href, item)
         with session(write=True) as s:
             try:
-                stored, old = saving.save(
-                    s, self._data, item_data(href, item), base_url=runtime.settings().link_url
-                )
+                before = store_items.time_ranges(s, self._data.id, [href]).get(href)
+                store.check_component(self._data, data.component, before and before[2])
+                stored, old = saving.save(s, self._data, data, base_url=runtime.settings().link_url)
             except Refusal as refused:  # Radicale answers 400; the client sees why
                 runtime.refuse_with(refused)
                 raise
@@ -298,7 +300,11 @@ class Collection(storage.BaseCollection):
                 store.discard_item(s, self._data, href)
                 self._refresh(s)
                 return
-            saving.delete(s, self._data, href, actor=runtime.actor())
+            try:
+                saving.delete(s, self._data, href, actor=runtime.actor())
+            except Refusal as refused:  # Radicale answered 500; the client sees why
+                runtime.refuse_with(refused)
+                raise
             self._refresh(s)
 
     def set_meta(self, props: Mapping[str, str]) -> None:
@@ -493,8 +499,15 @@ class Storage(storage.BaseStorage):
         item.collection._refuse_box_write()
         to_collection._refuse_box_write()
         scheduletag.check(item.collection.path, item.href or "")
+        source, target = item.collection._data, to_collection._data
         with session(write=True) as s:
-            store.move_item(s, item.collection._data, item.href or "", to_collection._data, to_href)
+            try:
+                if target.id != source.id:  # RFC 4791 §5.3.2.1 holds for MOVE too
+                    store.check_component(target, item.component_name, None)
+            except Refusal as refused:
+                runtime.refuse_with(refused)
+                raise
+            store.move_item(s, source, item.href or "", target, to_href)
 
     @types.contextmanager
     def acquire_lock(self, mode: str, user: str = "", *args, **kwargs) -> Iterator[None]:

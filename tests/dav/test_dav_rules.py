@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import threading
+from datetime import UTC, datetime
 
 from calcard import store
 
-from helpers import event
+from helpers import event, invitation
 
 ICS = "text/calendar; charset=utf-8"
 
@@ -217,30 +219,57 @@ def test_answers_are_gzipped_only_for_clients_that_accept_it(server):
     assert packed.text == plain.text and "zip-19.ics" in plain.text  # httpx unpacks it
 
 
-MKCALENDAR_TASKS = (
-    '<?xml version="1.0"?><C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
-    "<D:set><D:prop><D:displayname>Tasks</D:displayname><C:supported-calendar-component-set>"
-    '<C:comp name="VTODO"/></C:supported-calendar-component-set></D:prop></D:set>'
-    "</C:mkcalendar>"
-)
-
-
-def test_a_calendar_takes_only_the_components_it_supports(server):
-    """RFC 4791 §5.3.2.1 (CALDAV:supported-calendar-component): an event PUT into a task
-    list is refused with 403 and nothing stored; a task is taken, the event elsewhere.
-    caldav-server-tester found the restriction advertised but not enforced."""
-    login = server.user()
-    tasks = f"/{login}/tasks/"
+def test_a_calendar_takes_only_the_components_it_supports(server, people):
+    """RFC 4791 §5.3.2.1 (CALDAV:supported-calendar-component): a client's new event PUT
+    or MOVEd into a task list is refused with 403 and nothing stored; a task is taken.
+    What was stored before the set was narrowed stays editable and deletable, and the
+    server's own writes are not held to it: an invitation still reaches an attendee whose
+    calendar takes tasks only. caldav-server-tester found the set advertised, not enforced."""
+    organizer, attendee, _ = people
+    tasks = f"/{organizer}/tasks/"
     todo = (
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\nBEGIN:VTODO\r\nUID:todo\r\n"
         "DTSTAMP:20260101T000000Z\r\nSUMMARY:task\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
     )
     meeting = event("meeting", "20260701T100000Z", "20260701T110000Z")
-    with server.client(login) as http:
-        assert http.request("MKCALENDAR", tasks, content=MKCALENDAR_TASKS).status_code == 201
+    older = event("older", "20160701T100000Z", "20160701T110000Z")
+    with server.client(organizer) as http:
+        assert http.request("MKCALENDAR", tasks).status_code == 201  # no set: takes anything
+        assert put(http, f"{tasks}older.ics", older).status_code == 201
+        narrowed = http.request("PROPPATCH", tasks, content=TASKS_ONLY)
+        assert narrowed.status_code == 207, narrowed.text
         refused = put(http, f"{tasks}meeting.ics", meeting)
         assert refused.status_code == 403, refused.text
         assert "takes only VTODO, not VEVENT" in refused.text
         assert http.get(f"{tasks}meeting.ics").status_code == 404
         assert put(http, f"{tasks}todo.ics", todo).status_code == 201
-        assert put(http, f"/{login}/calendar/meeting.ics", meeting).status_code == 201
+        assert put(http, f"/{organizer}/calendar/meeting.ics", meeting).status_code == 201
+        moved = http.request(
+            "MOVE",
+            f"/{organizer}/calendar/meeting.ics",
+            headers={"Destination": f"{server.url}{tasks}meeting.ics"},
+        )
+        assert moved.status_code == 403, moved.text
+        assert http.get(f"/{organizer}/calendar/meeting.ics").status_code == 200  # not moved
+        renamed = older.replace("SUMMARY:Meeting", "SUMMARY:Renamed")
+        assert put(http, f"{tasks}older.ics", renamed).status_code == 204  # stored before
+        assert http.delete(f"{tasks}older.ics").status_code in (200, 204)
+    with server.client(attendee) as http:
+        mine = f"/{attendee}/calendar/"
+        assert http.request("PROPPATCH", mine, content=TASKS_ONLY).status_code == 207
+    start = datetime(2046, 3, 5, 9, tzinfo=UTC)  # twenty years ahead
+    invite = invitation("narrowed", organizer, [f"{attendee}@example.com"], start)
+    with server.client(organizer) as http:
+        assert put(http, f"/{organizer}/calendar/narrowed.ics", invite).status_code == 201
+    with server.client(attendee) as http:
+        listing = http.request("PROPFIND", f"/{attendee}/calendar/", headers={"Depth": "1"})
+        copies = [h for h in re.findall(r"<[^>]*href>([^<]+\.ics)</", listing.text)]
+        assert any("UID:narrowed" in http.get(h).text for h in copies), listing.text
+
+
+TASKS_ONLY = (
+    '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" '
+    'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><C:supported-calendar-component-set>'
+    '<C:comp name="VTODO"/></C:supported-calendar-component-set></D:prop></D:set>'
+    "</D:propertyupdate>"
+)

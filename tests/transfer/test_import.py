@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from calcard import store
-from calcard.transfer import importexport
-
 from conftest import sync_report
 from helpers import FIXTURES, api_import, many_events
 
@@ -107,29 +104,3 @@ def test_export_api_streams_address_books_and_refuses_others(server):
         assert response.status_code == 200 and response.text.count("BEGIN:VCARD") == 2
         assert response.headers["content-type"].startswith("text/vcard")
         assert http.get("/api/export", params={"path": f"/{other}/contacts/"}).status_code == 404
-
-
-def test_an_import_into_a_task_list_skips_its_events_with_the_reason(server):
-    """The calendar's supported components hold for imports too (RFC 4791 §5.3.2.1): the
-    events of a mixed file are skipped, said why in the reader's language; the task is
-    stored."""
-    login = server.user()
-    with server.backend.db.transaction(write=True, owners=[login]) as s:
-        props = {"tag": "VCALENDAR", store.COMPONENTS_PROP: "VTODO"}
-        store.create_collection(s, f"{login}/tasks", props, actor=login)
-    feed = (
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\n"
-        "BEGIN:VTODO\r\nUID:t1\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:a task\r\nEND:VTODO\r\n"
-        "BEGIN:VEVENT\r\nUID:e1\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20160301T090000Z\r\n"
-        "DURATION:PT1H\r\nSUMMARY:ten years back\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-    )
-    done = importexport.import_lines(
-        server.backend.db, login, ".ics", feed.splitlines(keepends=True), into=f"{login}/tasks"
-    )
-    assert (done.added, done.updated) == (1, 0)
-    (reason,) = done.skipped
-    assert reason.said("en").endswith(f"'{login}/tasks' takes only VTODO, not VEVENT")
-    assert "nimmt nur VTODO auf, kein VEVENT" in reason.said("de")
-    with server.backend.db.transaction() as s:
-        stored = store.all_items(s, store.get_collection(s, f"{login}/tasks").id)
-    assert [i.uid for i in stored] == ["t1"]

@@ -537,7 +537,7 @@ def put_items(
     with s.begin_nested():
         olds = get_items(s, collection.id, [i.href for i in items])
         results: list[Put | None] = [
-            _refusal(collection, i, dates=i.href not in checked) for i in items
+            None if i.href in checked else _refusal(collection, i) for i in items
         ]
         in_use = uids_at(s, collection.id, [i.uid for i in items if i.uid])
         for n, item in enumerate(items):
@@ -567,25 +567,31 @@ def put_items(
     ]
 
 
-def _refusal(collection: CollectionData, item: ItemData, dates: bool) -> StoreError | None:
-    """Why the item is refused, if it is: a component the calendar does not take, or
-    (``dates``: not checked by an import's reader already) dates out of bounds."""
-    allowed = collection.props.get(COMPONENTS_PROP, "") if collection.tag == "VCALENDAR" else ""
-    taken = {name.strip().upper() for name in allowed.split(",") if name.strip()}
-    if taken and item.component and item.component.upper() not in taken:
-        # RFC 4791 §5.3.2.1, precondition CALDAV:supported-calendar-component
-        return StoreError(
-            N_("{path!r} takes only {components}, not {component}"),
-            Kind.FORBIDDEN,
-            values={"path": collection.path, "components": allowed, "component": item.component},
-        )
-    if not dates:
-        return None
+def _refusal(collection: CollectionData, item: ItemData) -> StoreError | None:
     try:
         _check_dates(collection, item.text)
     except StoreError as exc:
         return exc
     return None
+
+
+def check_component(collection: CollectionData, component: str, before: str | None) -> None:
+    """Refuse a client's object of a component the calendar's
+    supported-calendar-component-set leaves out (RFC 4791 §5.3.2.1, precondition
+    CALDAV:supported-calendar-component): a new one, or one whose component changes
+    (``before``: the component at its href now, None when new). Objects stored before
+    the set was enforced or narrowed stay editable, and the server's own writes
+    (scheduling, reminders, imports, restores) are not checked."""
+    if collection.tag != "VCALENDAR" or not component or component == before:
+        return
+    allowed = collection.props.get(COMPONENTS_PROP, "")
+    taken = {name.strip().upper() for name in allowed.split(",") if name.strip()}
+    if taken and component.upper() not in taken:
+        raise StoreError(
+            N_("{path!r} takes only {components}, not {component}"),
+            Kind.FORBIDDEN,
+            values={"path": collection.path, "components": allowed, "component": component},
+        )
 
 
 def _update_item(s: Session, collection: CollectionData, item: ItemData) -> None:
@@ -723,9 +729,7 @@ def _create_collection(
     new_items = list(items or [])
     _check_unique(new_items)
     for new_item in new_items:
-        refused = _refusal(collection, new_item, dates=True)
-        if refused is not None:
-            raise refused
+        _check_dates(collection, new_item.text)
     for href in old_items:
         _mark_item_deleted(s, collection.id, href, actor)
     _insert_items(s, collection, new_items)
