@@ -514,7 +514,7 @@ def push(server, push_service) -> tuple[PushService, Settings]:
     dispatcher (``helpers.send_pushes``); earlier tests' subscriptions are gone."""
     with server.backend.db.transaction(write=True) as s:
         s.execute(delete(PushSubscription))
-    push_service.vapid_key = vapid.public_key_of(server.backend.db)
+        push_service.vapid_key = vapid.public_key(s)
     settings = Settings(
         data_dir=load_settings().data_dir,
         database_url=server.backend.url,

@@ -114,8 +114,8 @@ def fill(multistatus: ET.Element) -> None:
                 wanted.append((response, href))
     if not wanted:
         return
-    key = vapid.public_key_of(runtime.database())
     with session() as s:
+        key = vapid.public_key(s)
         for response, path in wanted:
             found = sharing.collection_at(s, path)
             if found is None or not subscriptions.pushable(found[0]):

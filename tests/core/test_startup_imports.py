@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 from calcard.core.db import Database
+from calcard.core.models import ServerSecret
+from calcard.push import vapid
 
 # httpx only posts (webhooks, push; it brings rich and pygments), holidays only serves
 # holiday calendars: 3 to 5 MiB each.
@@ -43,3 +45,24 @@ def test_a_dispatcher_round_without_holiday_calendars_loads_neither_holidays_nor
     )
     env = dict(os.environ, CALCARD_DATABASE_URL=url, CALCARD_CONFIG=str(tmp_path / "none.toml"))
     assert loaded_after(code, env) == ""
+
+
+def test_making_the_keys_at_start_loads_no_cryptography(tmp_path):
+    """Each serving process makes the link and push keys as it starts; the push key's
+    private scalar is drawn without the cryptography libraries."""
+    url = f"sqlite:///{tmp_path / 'calcard.db'}"
+    db = Database(url)
+    db.upgrade()
+    db.dispose()
+    code = (
+        f"import {SERVE}\n"
+        "from calcard.core import links\n"
+        "from calcard.core.db import Database\n"
+        "from calcard.push import vapid\n"
+        f"db = Database({url!r})\n"
+        "links.make_key(db)\n"
+        "vapid.make_key(db)\n"
+    )
+    assert loaded_after(code) == ""
+    with Database(url).transaction() as s:
+        assert len(vapid.b64url_decode(s.get(ServerSecret, vapid.KEY_NAME).value)) == 32

@@ -3,10 +3,11 @@
 Generated once, on first use, as a ``server_secrets`` row, so every node signs
 with the same key and the key advertised in ``P:vapid-public-key`` (which DAVx5
 binds its UnifiedPush subscription to) never changes under a client. Only the
-private scalar is stored; the public key is derived from it. A reader that finds no
-key makes it in a write transaction of its own (``public_key_of``): a read
-transaction that writes is refused by SQLite ("database is locked") when another
-connection committed since it began.
+private scalar is stored; the public key is derived from it. Each serving process
+makes the key as it starts (``make_key``, in a write transaction): readers sign and
+answer ``P:vapid-public-key`` inside read transactions, and a read transaction that
+writes is refused by SQLite ("database is locked") when another connection committed
+since it began. Only when the start could not reach the database does a reader make it.
 
 The cryptography libraries are imported when first needed: a server that never
 meets a push client does not carry them (issue 16's memory bound).
@@ -15,6 +16,7 @@ meets a push client does not carry them (issue 16's memory bound).
 from __future__ import annotations
 
 import base64
+import secrets
 import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -46,11 +48,23 @@ def b64url_decode(text: str) -> bytes:
 _ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=")
 
 
-def _new_private() -> str:
-    from cryptography.hazmat.primitives.asymmetric import ec
+# The order of P-256's group (SEC 2 §2.4.2): a private key is a scalar in [1, n - 1].
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    return b64url(key.private_numbers().private_value.to_bytes(32, "big"))
+
+def _new_private() -> str:
+    """A new private scalar, drawn without the cryptography libraries (start-up makes
+    it; they load with the first push)."""
+    return b64url((secrets.randbelow(P256_ORDER - 1) + 1).to_bytes(32, "big"))
+
+
+def make_key(db: Database) -> None:
+    """Make the key pair unless it exists (a serving process's start)."""
+    with db.transaction() as s:
+        if s.get(ServerSecret, KEY_NAME) is not None:
+            return
+    with db.transaction(write=True) as s:
+        _private_raw(s)
 
 
 def _private_raw(s: Session) -> str:
@@ -67,9 +81,8 @@ def _private_raw(s: Session) -> str:
 
 
 def signer(s: Session) -> Vapid02:
-    """The signing key, in a write transaction where it may not exist yet; ``sub`` is
-    ours to choose (mailto: of CALCARD_MAIL_FROM), so py_vapid's strict check of it is
-    off."""
+    """The signing key; ``sub`` is ours to choose (mailto: of CALCARD_MAIL_FROM), so
+    py_vapid's strict check of it is off."""
     from py_vapid import Vapid02
 
     key = Vapid02.from_raw(_private_raw(s).encode("ascii"))
@@ -77,18 +90,9 @@ def signer(s: Session) -> Vapid02:
     return key
 
 
-def public_key_of(db: Database) -> str:
+def public_key(s: Session) -> str:
     """The public key, uncompressed P-256 point (65 bytes), base64url: what
-    ``P:vapid-public-key`` and the browser's ``applicationServerKey`` carry. Read in a
-    read transaction; made, the first time, in a write transaction."""
-    with db.transaction() as s:
-        if s.get(ServerSecret, KEY_NAME) is not None:
-            return _public_key(s)
-    with db.transaction(write=True) as s:
-        return _public_key(s)
-
-
-def _public_key(s: Session) -> str:
+    ``P:vapid-public-key`` and the browser's ``applicationServerKey`` carry."""
     from cryptography.hazmat.primitives import serialization
 
     point = signer(s).public_key.public_bytes(

@@ -28,6 +28,7 @@ from calcard.core.catalogs import N_
 from calcard.core.config import Settings
 from calcard.core.db import Database
 from calcard.core.errors import Kind, Refusal
+from calcard.push import vapid
 from calcard.web import api, logs, metrics, ui
 from calcard.web.api.common import answer_refusal
 from calcard.worker import Dispatcher
@@ -235,14 +236,15 @@ def create_app(dav: ASGIApp, db: Database, settings: Settings) -> ASGIApp:
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        """Each serving process makes the link-signing key if missing (core.links), and
-        dispatches reminders unless turned off; its live gauges go when it stops (its
-        counters stay in the sums). A database down at the start is logged: requests
-        answer 503 until it is back."""
+        """Each serving process makes the link-signing and push keys if missing
+        (core.links, push.vapid), and dispatches reminders unless turned off; its live
+        gauges go when it stops (its counters stay in the sums). A database down at the
+        start is logged: requests answer 503 until it is back."""
         try:
-            await asyncio.to_thread(links.make_key, db)
+            for make_key in (links.make_key, vapid.make_key):
+                await asyncio.to_thread(make_key, db)
         except SQLAlchemyError as error:
-            logging.getLogger("calcard").warning("signing key not checked at start: %s", error)
+            logging.getLogger("calcard").warning("keys not checked at start: %s", error)
         worker = Dispatcher(db, settings) if settings.reminders else None
         thread = worker.start_thread() if worker else None
         yield
