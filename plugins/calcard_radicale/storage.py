@@ -315,7 +315,7 @@ class Collection(storage.BaseCollection):
             _require(access.CHANGE_PROPERTIES, self.path)
         self._refuse_box_write()
         with session(write=True) as s:
-            store.set_props(s, self._data, props)
+            store.set_props(s, self._data, _without_given_name(s, self._data, props))
             self._refresh(s)
 
     def _refresh(self, s) -> None:
@@ -380,6 +380,19 @@ def _named_principal(s, home: CollectionData) -> CollectionData:
     if user is None:
         return home
     return replace(home, props={**home.props, "D:displayname": user.name or user.login})
+
+
+def _without_given_name(s, data: CollectionData, props: Mapping[str, str]) -> Mapping[str, str]:
+    """``props`` without the displayname ``_named_principal`` gave a home: Radicale's
+    PROPPATCH writes every property back (``get_meta`` with the patch), which stored
+    the account's name, or the login, as if the user had set it; the principal then no
+    longer followed a new name."""
+    if "/" in data.path or props.get("D:displayname") != data.props.get("D:displayname"):
+        return props
+    stored = store.get_collection(s, data.path)
+    if stored is None or "D:displayname" in stored.props:
+        return props
+    return {k: v for k, v in props.items() if k != "D:displayname"}
 
 
 def _lock_owner(sane: str) -> str:

@@ -279,3 +279,20 @@ def test_a_principal_answers_its_calendar_user_type(server):
         if "200" in p.findtext("{DAV:}status", "")
     ]
     assert found == ["INDIVIDUAL"], answer.text
+
+
+def test_a_clients_proppatch_of_the_home_does_not_freeze_the_given_name(server):
+    """Radicale's PROPPATCH writes every property back; the name the home was given (the
+    login here) must not be stored as the user's own, or a later name (a user bundle's
+    import sets one) never shows."""
+    login = server.user()
+    alarm = (
+        '<D:propertyupdate xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set>'
+        "<D:prop><C:default-alarm-vevent-datetime>BEGIN:VALARM\nTRIGGER:-PT5M\nEND:VALARM"
+        "</C:default-alarm-vevent-datetime></D:prop></D:set></D:propertyupdate>"
+    )
+    with server.client(login) as http:  # what Apple's clients write there
+        assert http.request("PROPPATCH", f"/{login}/", content=alarm).status_code == 207
+    with server.backend.db.transaction(write=True, owners=[login]) as s:
+        accounts.find_user(s, login).name = "Ada Lovelace"  # as a user bundle's import names it
+    assert _principal_name(server, login, f"/{login}/") == (207, "Ada Lovelace")
