@@ -113,11 +113,15 @@ def test_an_outbox_request_with_floating_or_reversed_times(server, people):
         f"DTEND:20270104T000000Z\r\nORGANIZER:mailto:{organizer}@example.com\r\n"
         f"ATTENDEE:mailto:{colleague}@example.com\r\nEND:VFREEBUSY\r\nEND:VCALENDAR\r\n"
     )
+    hostile = {  # an end before the start, year 1 east of UTC, a bare time: 400
+        reversed_body: "DTEND must be after",
+        reversed_body.replace("DTSTART:20270105T000000Z", "DTSTART:00010101T000000"): "in range",
+        reversed_body.replace("DTSTART:20270105T000000Z", "DTSTART:120000"): "",
+    }
     with server.client(organizer) as http:
-        answer = http.post(
-            f"/{organizer}/outbox/",
-            content=reversed_body,
-            headers={"Content-Type": "text/calendar"},
-        )
-    assert answer.status_code == 400, answer.text
-    assert "DTEND must be after" in answer.text
+        for body, reason in hostile.items():
+            answer = http.post(
+                f"/{organizer}/outbox/", content=body, headers={"Content-Type": "text/calendar"}
+            )
+            assert answer.status_code == 400, (body, answer.text)
+            assert reason in answer.text

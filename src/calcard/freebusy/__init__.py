@@ -371,7 +371,10 @@ def outbox_freebusy(s: Session, organizer: str, request_text: str) -> list[Outbo
     except (ValueError, StopIteration, KeyError) as exc:
         raise Refusal(f"not a VFREEBUSY request: {exc}") from exc
     zone = busy.user_zone(s, organizer)
-    start, end = (times.as_utc(times.localize(value, zone)) for value in (start, end))
+    try:
+        start, end = (times.as_utc(times.localize(value, zone)) for value in (start, end))
+    except (OverflowError, AttributeError, TypeError) as exc:  # year 1 or 9999; a bare time
+        raise Refusal(f"DTSTART and DTEND must be dates or date-times in range: {exc}") from exc
     if end <= start:
         raise Refusal("the VFREEBUSY request's DTEND must be after its DTSTART")
     recipients = recipients if isinstance(recipients, list) else [recipients]
