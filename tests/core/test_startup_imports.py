@@ -24,6 +24,15 @@ def loaded_after(code: str, env: dict[str, str] | None = None) -> str:
     ).stdout.strip()
 
 
+def migrated(tmp_path) -> str:
+    """The URL of a new SQLite database at the current schema."""
+    url = f"sqlite:///{tmp_path / 'calcard.db'}"
+    db = Database(url)
+    db.upgrade()
+    db.dispose()
+    return url
+
+
 def test_serving_does_not_load_what_only_some_requests_need():
     assert loaded_after(f"import {SERVE}") == ""
 
@@ -32,10 +41,7 @@ def test_a_dispatcher_round_without_holiday_calendars_loads_neither_holidays_nor
     tmp_path,
 ):
     """The round includes the hourly housekeeping, which refreshes holiday calendars."""
-    url = f"sqlite:///{tmp_path / 'calcard.db'}"
-    db = Database(url)
-    db.upgrade()
-    db.dispose()
+    url = migrated(tmp_path)
     code = (
         f"import {SERVE}\n"
         "from calcard.core.config import load_settings\n"
@@ -50,10 +56,7 @@ def test_a_dispatcher_round_without_holiday_calendars_loads_neither_holidays_nor
 def test_making_the_keys_at_start_loads_no_cryptography(tmp_path):
     """Each serving process makes the link and push keys as it starts; the push key's
     private scalar is drawn without the cryptography libraries."""
-    url = f"sqlite:///{tmp_path / 'calcard.db'}"
-    db = Database(url)
-    db.upgrade()
-    db.dispose()
+    url = migrated(tmp_path)
     code = (
         f"import {SERVE}\n"
         "from calcard.core import links\n"

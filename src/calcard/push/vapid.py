@@ -4,10 +4,7 @@ Generated once, on first use, as a ``server_secrets`` row, so every node signs
 with the same key and the key advertised in ``P:vapid-public-key`` (which DAVx5
 binds its UnifiedPush subscription to) never changes under a client. Only the
 private scalar is stored; the public key is derived from it. Each serving process
-makes the key as it starts (``make_key``, in a write transaction): readers sign and
-answer ``P:vapid-public-key`` inside read transactions, and a read transaction that
-writes is refused by SQLite ("database is locked") when another connection committed
-since it began. Only when the start could not reach the database does a reader make it.
+makes the key as it starts (core.serversecrets).
 
 The cryptography libraries are imported when first needed: a server that never
 meets a push client does not carry them (issue 16's memory bound).
@@ -21,11 +18,10 @@ import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from calcard.core import serversecrets
 from calcard.core.db import Database
-from calcard.core.models import ServerSecret
 
 if TYPE_CHECKING:
     from py_vapid import Vapid02
@@ -60,24 +56,7 @@ def _new_private() -> str:
 
 def make_key(db: Database) -> None:
     """Make the key pair unless it exists (a serving process's start)."""
-    with db.transaction() as s:
-        if s.get(ServerSecret, KEY_NAME) is not None:
-            return
-    with db.transaction(write=True) as s:
-        _private_raw(s)
-
-
-def _private_raw(s: Session) -> str:
-    """The stored private scalar, made first if missing (in a write transaction)."""
-    row = s.get(ServerSecret, KEY_NAME)
-    if row is None:
-        try:
-            with s.begin_nested():
-                s.add(ServerSecret(name=KEY_NAME, value=_new_private()))
-        except IntegrityError:
-            pass  # another node made it first: take theirs
-        row = s.get(ServerSecret, KEY_NAME)
-    return row.value  # type: ignore[union-attr]  # made above if missing
+    serversecrets.ensure(db, KEY_NAME, _new_private)
 
 
 def signer(s: Session) -> Vapid02:
@@ -85,7 +64,7 @@ def signer(s: Session) -> Vapid02:
     py_vapid's strict check of it is off."""
     from py_vapid import Vapid02
 
-    key = Vapid02.from_raw(_private_raw(s).encode("ascii"))
+    key = Vapid02.from_raw(serversecrets.stored(s, KEY_NAME, _new_private).encode("ascii"))
     key.conf = {"no-strict": True}
     return key
 
