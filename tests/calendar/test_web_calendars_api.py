@@ -11,7 +11,7 @@ import icalendar
 import pytest
 from caldav.lib.error import DAVError
 
-from calcard import accounts, sharing
+from calcard import accounts, sharing, store
 from calcard.calendar import public_holidays
 
 from conftest import sync_report
@@ -137,6 +137,29 @@ def test_the_plan_limits_new_calendars(server):
     http = user_session(server, login)
     refused = http.post("/api/calendars", json={"name": "Second", "color": "#123456"})
     assert refused.status_code == 403 and "plan" in refused.json()["error"]
+
+
+def test_the_web_makes_no_event_in_a_task_list_nor_a_task_in_an_events_calendar(server):
+    """A calendar's supported-calendar-component-set holds for the web's new events and
+    tasks as for DAV (RFC 4791 §5.3.2.1): an iPhone's Reminders list would never show an
+    event put there. Refused in the reader's language; nothing stored."""
+    login = server.user()
+    http = user_session(server, login)
+    for name, components in (("tasks", "VTODO"), ("events", "VEVENT")):
+        with server.backend.db.transaction(write=True, owners=[login]) as s:
+            props = {"tag": "VCALENDAR", store.COMPONENTS_PROP: components}
+            store.create_collection(s, f"{login}/{name}", props, actor=login)
+    event = {"calendar": f"/{login}/tasks/", "start": "2030-01-01T10:00", "summary": "x"}
+    refused = http.post("/api/event", json=event, headers={"Accept-Language": "de"})
+    assert refused.status_code == 403, refused.text
+    assert "nimmt nur VTODO auf, kein VEVENT" in refused.json()["error"]
+    task = http.post("/api/task", json={"calendar": f"/{login}/events/", "summary": "y"})
+    assert task.status_code == 403 and "takes only VEVENT, not VTODO" in task.json()["error"]
+    assert http.post("/api/task", json={"calendar": f"/{login}/tasks/", "summary": "y"}).is_success
+    with server.backend.db.transaction() as s:
+        events = store.all_items(s, store.get_collection(s, f"{login}/events").id)
+        tasks = store.all_items(s, store.get_collection(s, f"{login}/tasks").id)
+    assert events == [] and [i.component for i in tasks] == ["VTODO"]
 
 
 # --- tasks ---------------------------------------------------------------------------------

@@ -237,6 +237,7 @@ def new_item(component: icalendar.cal.Component) -> tuple[icalendar.Calendar, st
 
 def create(s: Session, login: str, path: str, data: EventInput) -> ItemData:
     collection = find_calendar(s, login, path, write=True)
+    store.check_component(collection, "VEVENT", None)  # not into a task list
     event = icalendar.Event()
     calendar, uid = new_item(event)
     event.add("SEQUENCE", 0)

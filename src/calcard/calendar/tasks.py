@@ -127,6 +127,7 @@ def _order(task: dict) -> tuple:
 
 def create(s: Session, login: str, path: str, data: TaskInput) -> ItemData:
     collection = events.find_calendar(s, login, path, write=True)
+    store.check_component(collection, "VTODO", None)  # not into an events-only calendar
     todo = icalendar.Todo()
     calendar, uid = events.new_item(todo)
     todo.add("CREATED", datetime.now(UTC))

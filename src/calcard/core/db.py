@@ -97,6 +97,14 @@ def rowcount(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE matched. Its result is a ``CursorResult``;
     ``Session.execute`` is typed as returning any ``Result``, which has no rowcount."""
     return cast(CursorResult[Any], result).rowcount
+
+
+class Busy(Exception):
+    """The database is up but cannot answer this now: a row another node wrote after the
+    transaction's snapshot (PostgreSQL's repeatable read) was taken. A 503; the retry
+    sees the row."""
+
+
 def unavailable(error: BaseException) -> bool:
     """Whether ``error`` says the database cannot serve now (PostgreSQL down, restarting or
     cutting connections, no free pooled connection, SQLite locked past the busy timeout).
@@ -106,7 +114,7 @@ def unavailable(error: BaseException) -> bool:
     the same request succeeds once the database is back. Connections cut by a restart
     are replaced at their next checkout (``pool_pre_ping``), so no node needs a restart.
     """
-    if isinstance(error, exc.TimeoutError):  # the pool's: every connection in use
+    if isinstance(error, (exc.TimeoutError, Busy)):  # every pooled connection taken; Busy
         return True
     if not isinstance(error, exc.DBAPIError):
         return False

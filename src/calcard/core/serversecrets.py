@@ -15,7 +15,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from calcard.core.db import Database
+from calcard.core.db import Busy, Database
 from calcard.core.models import ServerSecret
 
 
@@ -30,7 +30,9 @@ def stored(s: Session, name: str, new: Callable[[], str]) -> str:
         except IntegrityError:
             pass  # another node made it first: take theirs
         row = s.get(ServerSecret, name)
-    return row.value  # type: ignore[union-attr]  # made above if missing
+        if row is None:  # theirs, made after this read transaction's snapshot
+            raise Busy(f"the secret {name!r} was made meanwhile")
+    return row.value
 
 
 def ensure(db: Database, name: str, new: Callable[[], str]) -> None:

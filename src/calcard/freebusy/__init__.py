@@ -368,7 +368,7 @@ def outbox_freebusy(s: Session, organizer: str, request_text: str) -> list[Outbo
         query: Any = next(c for c in request.walk("VFREEBUSY"))
         start, end = query["DTSTART"].dt, query["DTEND"].dt
         recipients = query.get("ATTENDEE", [])
-    except (ValueError, StopIteration, KeyError) as exc:
+    except (ValueError, StopIteration, KeyError, AttributeError) as exc:  # a DTSTART twice
         raise Refusal(f"not a VFREEBUSY request: {exc}") from exc
     zone = busy.user_zone(s, organizer)
     try:
