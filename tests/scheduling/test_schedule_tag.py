@@ -166,6 +166,7 @@ def test_the_tag_ignores_answers_alarms_and_stamps_and_follows_everything_else()
         base.replace("LOCATION:HQ\r\n", "LOCATION:HQ\r\nX-MOZ-GENERATION:3\r\nTRANSP:OPAQUE\r\n"),
         base.replace("SUMMARY:Planning u1\r\nLOCATION:HQ", "LOCATION:HQ\r\nSUMMARY:Planning u1"),
         base.replace("LOCATION:HQ", "LOCA\r\n TION:HQ"),  # folded (RFC 5545 §3.1)
+        base.replace("LOCATION:HQ\r\n", "LOCATION:HQ\r\nSEQUENCE:1\r\n"),  # an answer's
     ]
     assert {schedule_tag(text) for text in same} == {tag}
     # A client's serializer quotes and orders parameters its own way (RFC 5545 §3.2):

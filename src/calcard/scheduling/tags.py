@@ -22,9 +22,12 @@ from icalendar.parser import Contentline
 
 # Parameters of ATTENDEE that answers and deliveries change (RFC 5545 §3.2.12, §3.2.17;
 # RFC 6638 §7.3 SCHEDULE-STATUS), and properties that are the attendee's or the
-# client's own: stamps, transparency (RFC 5545 §3.8.2.7), private X- properties.
+# client's own: stamps, transparency (RFC 5545 §3.8.2.7), private X- properties. And
+# SEQUENCE: the organizer raises it with a significant change (RFC 5546 §2.1.4: start,
+# end, recurrence, ...), which changes the tag by itself; an attendee's client that
+# raises it with its answer (python-caldav's save does) must keep the tag.
 ANSWER_PARAMETERS = frozenset({"PARTSTAT", "RSVP", "SCHEDULE-STATUS"})
-IGNORED = frozenset({"DTSTAMP", "LAST-MODIFIED", "TRANSP"})
+IGNORED = frozenset({"DTSTAMP", "LAST-MODIFIED", "TRANSP", "SEQUENCE"})
 
 
 def schedule_tag(text: str) -> str | None:
