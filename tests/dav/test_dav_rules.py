@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from calcard import store
 
-from helpers import event, invitation
+from helpers import event, invitation, share
 
 ICS = "text/calendar; charset=utf-8"
 
@@ -227,10 +227,6 @@ def test_a_calendar_takes_only_the_components_it_supports(server, people):
     calendar takes tasks only. caldav-server-tester found the set advertised, not enforced."""
     organizer, attendee, _ = people
     tasks = f"/{organizer}/tasks/"
-    todo = (
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\nBEGIN:VTODO\r\nUID:todo\r\n"
-        "DTSTAMP:20260101T000000Z\r\nSUMMARY:task\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
-    )
     meeting = event("meeting", "20260701T100000Z", "20260701T110000Z")
     older = event("older", "20160701T100000Z", "20160701T110000Z")
     with server.client(organizer) as http:
@@ -242,7 +238,7 @@ def test_a_calendar_takes_only_the_components_it_supports(server, people):
         assert refused.status_code == 403, refused.text
         assert "takes only VTODO, not VEVENT" in refused.text
         assert http.get(f"{tasks}meeting.ics").status_code == 404
-        assert put(http, f"{tasks}todo.ics", todo).status_code == 201
+        assert put(http, f"{tasks}todo.ics", TODO).status_code == 201
         assert put(http, f"/{organizer}/calendar/meeting.ics", meeting).status_code == 201
         moved = http.request(
             "MOVE",
@@ -267,9 +263,33 @@ def test_a_calendar_takes_only_the_components_it_supports(server, people):
         assert any("UID:narrowed" in http.get(h).text for h in copies), listing.text
 
 
+TODO = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:t\r\nBEGIN:VTODO\r\nUID:todo\r\n"
+    "DTSTAMP:20260101T000000Z\r\nSUMMARY:task\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+)
 TASKS_ONLY = (
     '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" '
     'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><C:supported-calendar-component-set>'
     '<C:comp name="VTODO"/></C:supported-calendar-component-set></D:prop></D:set>'
     "</D:propertyupdate>"
 )
+
+
+def test_a_sharee_puts_no_event_into_the_owners_task_list(server):
+    """Through the alias, or the owner's own path, a read-write sharee is held to the
+    owner's calendar's components like the owner: 403, the owner's calendar unchanged."""
+    owner, sharee = server.user(), server.user()
+    with server.client(owner) as http:
+        assert http.request("PROPPATCH", f"/{owner}/calendar/", content=TASKS_ONLY).is_success
+    share(server, owner, "user", sharee, "read-write")
+    meeting = event("intruder", "20360701T100000Z", "20360701T110000Z")  # ten years ahead
+    with server.client(sharee) as http:
+        for path in (f"/{sharee}/shared-{owner}-calendar/", f"/{owner}/calendar/"):
+            refused = put(http, f"{path}intruder.ics", meeting)
+            assert refused.status_code == 403, (path, refused.text)
+            assert "takes only VTODO" in refused.text
+        todo = TODO.replace("UID:todo", "UID:shared-todo")  # the alias itself takes a task
+        assert put(http, f"/{sharee}/shared-{owner}-calendar/todo.ics", todo).status_code == 201
+    with server.backend.db.transaction() as s:
+        stored = store.all_items(s, store.get_collection(s, f"{owner}/calendar").id)
+    assert [i.uid for i in stored] == ["shared-todo"]
