@@ -157,7 +157,9 @@ class CalcardApplication(Application):
             runtime.finish_request(ok=status < 400)
         if state.refusal is not None and status >= 400:
             time.sleep(state.delay)
-            status_text, headers, answers = _refusal_response(status, headers, *state.refusal)
+            status_text, headers, answers = _refusal_response(
+                status, headers, *state.refusal, precondition=state.precondition
+            )
         if state.serve is not None and status == 200:
             return _streamed(environ, state.serve, headers, gzip_ok)
         if gzip_ok:
@@ -411,11 +413,17 @@ def max_instances(reason: str) -> tuple[int, tuple, bytes, None]:
 
     Answered before the write lock is taken: refusing costs the server nothing.
     """
-    root = ET.Element(f"{{{scheduling.DAV}}}error")
-    ET.SubElement(root, f"{{{scheduling.CALDAV}}}max-instances")
-    ET.SubElement(root, f"{{{CALCARD_NS}}}reason").text = reason
-    body = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    body = _precondition_error(f"{{{scheduling.CALDAV}}}max-instances", reason)
     return client.FORBIDDEN, scheduling.XML_HEADERS, body, None
+
+
+def _precondition_error(precondition: str, reason: str) -> bytes:
+    """A ``DAV:error`` body naming the failed precondition (RFC 4918 §16), with the
+    reason a person reads in calcard's own element."""
+    root = ET.Element(f"{{{scheduling.DAV}}}error")
+    ET.SubElement(root, precondition)
+    ET.SubElement(root, f"{{{CALCARD_NS}}}reason").text = reason
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
 def wsgi_app(settings: Settings) -> Application:
@@ -526,19 +534,25 @@ def _unavailable_response() -> tuple[str, list[tuple[str, str]], list[bytes]]:
 
 
 def _refusal_response(
-    status: int, headers: list[tuple[str, str]], refused_status: int, reason: str
+    status: int,
+    headers: list[tuple[str, str]],
+    refused_status: int,
+    reason: str,
+    precondition: str = "",
 ) -> tuple[str, list[tuple[str, str]], list[bytes]]:
-    """Radicale's failed answer rewritten to the recorded status with the reason as body."""
+    """Radicale's failed answer rewritten to the recorded status with the reason as body
+    (a ``DAV:error`` when the refusal names a precondition)."""
     if status == 401 or refused_status == 401:
         refused_status = 401  # a failed login stays a 401 so clients ask for credentials
-    body = (reason + "\n").encode()
+    media = "text/xml" if precondition else "text/plain"
+    body = _precondition_error(precondition, reason) if precondition else (reason + "\n").encode()
     kept = [
         (k, v)
         for k, v in headers
         if k.lower()
         not in ("content-type", "content-length", "content-encoding", "www-authenticate")
     ]
-    kept += [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+    kept += [("Content-Type", f"{media}; charset=utf-8"), ("Content-Length", str(len(body)))]
     if refused_status == 401:
         kept.append(("WWW-Authenticate", f'Basic realm="calcard: {reason}", charset="UTF-8"'))
     return f"{refused_status} {HTTPStatus(refused_status).phrase}", kept, [body]

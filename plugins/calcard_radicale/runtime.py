@@ -102,6 +102,7 @@ def session(write: bool = False, owners: Iterable[str] = ()) -> Iterator[Session
 class RequestState:
     rights: dict[tuple[str, str], str] = field(default_factory=dict)
     refusal: tuple[int, str] | None = None
+    precondition: str = ""  # the refusal's DAV precondition element, if it names one
     delay: float = 0.0  # seconds to wait before answering the refusal (login throttling)
     body: bytes = b""  # a PUT's body, read before the write lock (whose locks it needs)
     pending: AbstractContextManager[Session] | None = None  # the write transaction, open
@@ -180,20 +181,22 @@ DAV_STATUS = {
 }
 
 
-def refuse_with(refusal: Refusal) -> None:
+def refuse_with(refusal: Refusal, precondition: str = "") -> None:
     """The one place a service-layer ``Refusal`` becomes the DAV answer: its kind's
     status, its message as the body (see ``refuse``)."""
-    refuse(DAV_STATUS[refusal.kind], refusal.message)
+    refuse(DAV_STATUS[refusal.kind], refusal.message, precondition=precondition)
 
 
-def refuse(status: int, reason: str, delay: float = 0.0) -> None:
+def refuse(status: int, reason: str, delay: float = 0.0, precondition: str = "") -> None:
     """Record why this request is refused; the first reason wins. Protocol-level refusals
     (malformed XML, a login) give their status here, service refusals go through
-    ``refuse_with``."""
+    ``refuse_with``. ``precondition`` (a Clark name) makes the body a ``DAV:error``
+    naming it (RFC 4918 §16), with the reason beside it."""
     state = request()
     if state.refusal is None:
         state.refusal = (status, reason)
         state.delay = delay
+        state.precondition = precondition
 
 
 def cached_rights(user: str, path: str, compute: Callable[[], str]) -> str:

@@ -277,9 +277,9 @@ class Collection(storage.BaseCollection):
         scheduletag.check(self.path, href)
         data = item_data(href, item)
         with session(write=True) as s:
+            before = store_items.time_ranges(s, self._data.id, [href]).get(href)
+            _check_component(self._data, data.component, before and before[2])
             try:
-                before = store_items.time_ranges(s, self._data.id, [href]).get(href)
-                store.check_component(self._data, data.component, before and before[2])
                 stored, old = saving.save(s, self._data, data, base_url=runtime.settings().link_url)
             except Refusal as refused:  # Radicale answers 400; the client sees why
                 runtime.refuse_with(refused)
@@ -380,6 +380,19 @@ def _named_principal(s, home: CollectionData) -> CollectionData:
     if user is None:
         return home
     return replace(home, props={**home.props, "D:displayname": user.name or user.login})
+
+
+SUPPORTED_COMPONENT = f"{{{scheduling_dav.CALDAV}}}supported-calendar-component"
+
+
+def _check_component(collection: CollectionData, component: str, before: str | None) -> None:
+    """``store.check_component`` for a client's object, refused with the
+    CALDAV:supported-calendar-component precondition (RFC 4791 §5.3.2.1)."""
+    try:
+        store.check_component(collection, component, before)
+    except Refusal as refused:
+        runtime.refuse_with(refused, precondition=SUPPORTED_COMPONENT)
+        raise
 
 
 def _without_given_name(s, data: CollectionData, props: Mapping[str, str]) -> Mapping[str, str]:
@@ -513,13 +526,9 @@ class Storage(storage.BaseStorage):
         to_collection._refuse_box_write()
         scheduletag.check(item.collection.path, item.href or "")
         source, target = item.collection._data, to_collection._data
+        if target.id != source.id:  # RFC 4791 §5.3.2.1 holds for MOVE too
+            _check_component(target, item.component_name, None)
         with session(write=True) as s:
-            try:
-                if target.id != source.id:  # RFC 4791 §5.3.2.1 holds for MOVE too
-                    store.check_component(target, item.component_name, None)
-            except Refusal as refused:
-                runtime.refuse_with(refused)
-                raise
             store.move_item(s, source, item.href or "", target, to_href)
 
     @types.contextmanager

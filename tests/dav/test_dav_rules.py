@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 from calcard import store
@@ -236,6 +237,8 @@ def test_a_calendar_takes_only_the_components_it_supports(server, people):
         assert narrowed.status_code == 207, narrowed.text
         refused = put(http, f"{tasks}meeting.ics", meeting)
         assert refused.status_code == 403, refused.text
+        error = ET.fromstring(refused.content)  # DAV:error naming the precondition
+        assert error.find("{urn:ietf:params:xml:ns:caldav}supported-calendar-component") is not None
         assert "takes only VTODO, not VEVENT" in refused.text
         assert http.get(f"{tasks}meeting.ics").status_code == 404
         assert put(http, f"{tasks}todo.ics", TODO).status_code == 201
