@@ -107,14 +107,15 @@ class Busy(Exception):
 
 def unavailable(error: BaseException) -> bool:
     """Whether ``error`` says the database cannot serve now (PostgreSQL down, restarting or
-    cutting connections, no free pooled connection, SQLite locked past the busy timeout).
+    cutting connections, no free pooled connection, SQLite locked past the busy timeout,
+    a row made by another node after this transaction's snapshot: ``Busy``).
 
     Entry points answer it with 503 and Retry-After (RFC 9110 §15.6.4) instead of a
     500 with a traceback: nothing was written (the transaction never committed), and
     the same request succeeds once the database is back. Connections cut by a restart
     are replaced at their next checkout (``pool_pre_ping``), so no node needs a restart.
     """
-    if isinstance(error, (exc.TimeoutError, Busy)):  # every pooled connection taken; Busy
+    if isinstance(error, (exc.TimeoutError, Busy)):  # the pool's timeout: all connections in use
         return True
     if not isinstance(error, exc.DBAPIError):
         return False
